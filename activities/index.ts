@@ -1,0 +1,1 @@
+export { createRunActivities, type RunActivities, type RunActivityDeps } from './run-attempt.activities';

@@ -1,0 +1,59 @@
+import type { JobsRepository, JobState } from '../src/jobs/jobs.repository';
+import { expandJobs, type JobSpec } from '../src/pipelines/pipeline-spec';
+import type { PipelinesRepository } from '../src/pipelines/pipelines.repository';
+import type { AttemptStatus } from '../workflows/messages';
+
+export type RunActivityDeps = { jobs: JobsRepository; pipelines: PipelinesRepository; maxTries: number };
+
+// Activities run at least once: every one of them is a keyed or conditional write, so a retry
+// after a crash lands on the same rows and changes nothing twice.
+export function createRunActivities({ jobs, pipelines, maxTries }: RunActivityDeps) {
+  return {
+    async createJobs(input: { runId: number; attempt: number; failedOnly: boolean }): Promise<{ jobs: JobState[]; cancelRequested: boolean }> {
+      const context = await jobs.attemptContext(input.runId, input.attempt);
+      if (!context) throw new Error(`run ${input.runId} attempt ${input.attempt} does not exist`);
+      const version = await pipelines.findVersionById(context.pipelineId, context.pipelineVersion);
+      if (!version) throw new Error(`pipeline version ${context.pipelineVersion} of run ${input.runId} is gone`);
+      const specs = expandJobs(version, context.pipelineName);
+      const carried = input.failedOnly && input.attempt > 1 ? await carryOver(jobs, input.runId, input.attempt - 1, specs) : new Map<string, number>();
+      const created = await jobs.createForAttempt(
+        input.runId,
+        input.attempt,
+        specs.map((spec) => ({ ...spec, carriedFromJobId: carried.get(spec.key) ?? null })),
+        { maxTries, cancelled: context.cancelRequested },
+      );
+      return { jobs: created, cancelRequested: context.cancelRequested };
+    },
+
+    enqueueJobs: ({ jobIds }: { jobIds: number[] }) => jobs.enqueue(jobIds),
+    skipJobs: ({ jobIds, reason }: { jobIds: number[]; reason: string }) => jobs.skip(jobIds, reason),
+    requeueLostJob: ({ jobId, try: tryNumber }: { jobId: number; try: number }) => jobs.requeueLost(jobId, tryNumber),
+    failRunningJob: ({ jobId, try: tryNumber, reason }: { jobId: number; try: number; reason: string }) => jobs.failRunning(jobId, tryNumber, reason),
+    cancelAttempt: ({ runId, attempt }: { runId: number; attempt: number }) => jobs.cancelAttempt(runId, attempt),
+    forceCancelAttempt: ({ runId, attempt }: { runId: number; attempt: number }) => jobs.forceCancelAttempt(runId, attempt),
+    loadJobStates: ({ runId, attempt }: { runId: number; attempt: number }) => jobs.loadStates(runId, attempt),
+    finalizeAttempt: ({ runId, attempt, status }: { runId: number; attempt: number; status: AttemptStatus }) =>
+      jobs.finalizeAttempt(runId, attempt, status),
+  };
+}
+
+export type RunActivities = ReturnType<typeof createRunActivities>;
+
+/**
+ * "Re-run failed jobs": jobs that did not succeed run again, and so does everything that needs
+ * them; the rest carry over as succeeded, pointing at the job they copy.
+ */
+async function carryOver(jobs: JobsRepository, runId: number, previousAttempt: number, specs: JobSpec[]): Promise<Map<string, number>> {
+  const previous = new Map((await jobs.previousAttemptJobs(runId, previousAttempt)).map((job) => [job.key, job]));
+  const rerun = new Set(specs.filter((spec) => previous.get(spec.key)?.status !== 'succeeded').map((spec) => spec.key));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const spec of specs) {
+      if (!rerun.has(spec.key) && spec.needs.some((need) => rerun.has(need))) {
+        rerun.add(spec.key);
+        grew = true;
+      }
+    }
+  }
+  return new Map(specs.filter((spec) => !rerun.has(spec.key)).map((spec) => [spec.key, previous.get(spec.key)!.id]));
+}

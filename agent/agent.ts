@@ -1,0 +1,198 @@
+// The agent's life cycle: register, heartbeat, long-poll for jobs, run them one at a time, and stop
+// gracefully on request. HTTP details live in ApiClient; everything about a single job in JobRun.
+
+import * as os from 'node:os';
+import type { RegisterRequest, RegisterResponse } from '../src/agents/agent-protocol';
+import { ApiClient, describeError, isSuccess } from './api-client';
+import { AbortError, backoffDelay, isAbortError, sleep, type BackoffOptions } from './backoff';
+import type { ExecutorRegistry } from './job-executor';
+import { JobRun } from './job-runner';
+import { errorMessage, type Logger } from './logger';
+import { parseClaimedJob, parseHeartbeatResponse, parseRegisterResponse } from './protocol-guards';
+import { createScriptExecutor } from './script-executor';
+import { AGENT_VERSION } from './version';
+
+export const CLAIM_WAIT_SECONDS = 30;
+
+export type AgentOptions = {
+  url: string;
+  registrationToken: string;
+  labels: string[];
+  name: string;
+  workDir: string;
+  once: boolean;
+  logger: Logger;
+  cancelGraceMs: number;
+  keepWorkspace: boolean;
+  executors?: ExecutorRegistry;
+  backoff?: BackoffOptions;
+  /** The environment jobs inherit (BELLOWS_AGENT_TOKEN is removed from it). */
+  env?: NodeJS.ProcessEnv;
+};
+
+/** Registration was refused (bad token, invalid labels): retrying would not help. */
+export class RegistrationRejectedError extends Error {}
+
+export class Agent {
+  private readonly client: ApiClient;
+  private registration: RegisterResponse | undefined;
+  private current: JobRun | undefined;
+  private readonly stopping = new AbortController();
+  private readonly heartbeatStop = new AbortController();
+  private stopRequests = 0;
+
+  constructor(private readonly options: AgentOptions) {
+    this.client = new ApiClient({ baseUrl: options.url, logger: options.logger, backoff: options.backoff });
+    // A 401 later on means the agent was deleted or its secret rotated: get a fresh one and carry on.
+    this.client.onUnauthorized(async () => {
+      this.options.logger.warn('The API no longer accepts this agent\'s secret; registering again');
+      await this.register(undefined);
+    });
+  }
+
+  /**
+   * SIGTERM/SIGINT: the first stops claiming and lets a running job finish; the second cancels the job
+   * ("agent shut down"); a third abandons it immediately. Returns how many stop requests there were.
+   */
+  requestStop(): number {
+    this.stopRequests++;
+    const { logger } = this.options;
+    if (this.stopRequests === 1) {
+      logger.info(this.current ? `Stopping after job ${this.current.jobId} (signal again to cancel it)` : 'Stopping');
+      this.stopping.abort(new AbortError('agent stopping'));
+    } else if (this.stopRequests === 2 && this.current) {
+      logger.info(`Cancelling job ${this.current.jobId} because the agent is shutting down`);
+      this.current.shutdown();
+    } else if (this.current) {
+      logger.warn(`Abandoning job ${this.current.jobId}`);
+      this.current.abort();
+    }
+    return this.stopRequests;
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Runs until stopped (or after one job with --once); resolves with the process exit code. */
+  async run(): Promise<number> {
+    const { logger } = this.options;
+    try {
+      await this.register(this.stopping.signal);
+    } catch (error) {
+      if (isAbortError(error)) return 0;
+      throw error;
+    }
+    const heartbeat = this.heartbeatLoop();
+    try {
+      await this.claimLoop();
+    } finally {
+      this.heartbeatStop.abort();
+      await heartbeat;
+    }
+    logger.info('Agent stopped');
+    return 0;
+  }
+
+  private async register(signal: AbortSignal | undefined): Promise<void> {
+    const { logger, name, labels } = this.options;
+    const body: RegisterRequest = { name, labels, hostname: os.hostname(), os: process.platform, arch: process.arch, version: AGENT_VERSION };
+    const response = await this.client.request('POST', '/agents/register', body, { signal, bearer: this.options.registrationToken });
+    if (!isSuccess(response)) {
+      throw new RegistrationRejectedError(`Registration was refused with HTTP ${response.status}${describeError(response.body)}`);
+    }
+    const registration = parseRegisterResponse(response.body);
+    if (!registration) throw new RegistrationRejectedError('Registration reply is missing agentId or secret');
+    this.registration = registration;
+    this.client.setSecret(registration.secret);
+    logger.info(`Registered as agent ${registration.agentId} ("${name}") with labels ${registration.labels.join(',') || '(none)'}`);
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { logger } = this.options;
+    const signal = this.stopping.signal;
+    for (let failures = 0; !signal.aborted; ) {
+      let response;
+      try {
+        response = await this.client.request('POST', `/agents/claim?wait=${CLAIM_WAIT_SECONDS}`, {}, { signal, timeoutMs: (CLAIM_WAIT_SECONDS + 10) * 1000 });
+      } catch (error) {
+        if (isAbortError(error)) return;
+        throw error;
+      }
+      if (response.status === 204) {
+        failures = 0;
+        continue;
+      }
+      const claimed = response.status === 200 ? parseClaimedJob(response.body) : undefined;
+      if (!claimed) {
+        logger.error(`Unexpected claim reply (HTTP ${response.status}${describeError(response.body)}); retrying`);
+        await sleep(backoffDelay(failures++, this.options.backoff), signal).catch(() => undefined);
+        continue;
+      }
+      failures = 0;
+      await this.runJob(claimed);
+      if (this.options.once) return;
+    }
+  }
+
+  private async runJob(claimed: NonNullable<ReturnType<typeof parseClaimedJob>>): Promise<void> {
+    const { options } = this;
+    const run = new JobRun(claimed, {
+      client: this.client,
+      logger: options.logger,
+      agentName: options.name,
+      workDir: options.workDir,
+      serverUrl: options.url,
+      executors: options.executors ?? { script: createScriptExecutor() },
+      cancelGraceMs: options.cancelGraceMs,
+      keepWorkspace: options.keepWorkspace,
+      extraSecrets: [options.registrationToken, this.registration?.secret ?? ''],
+      agentEnv: options.env ?? process.env,
+    });
+    this.current = run;
+    // A stop request that raced with the claim still has to reach this job.
+    if (this.stopRequests >= 2) run.shutdown();
+    try {
+      await run.run();
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    const signal = this.heartbeatStop.signal;
+    let lastSent = 0;
+    while (!signal.aborted) {
+      const registration = this.registration;
+      const job = this.current;
+      const intervalMs = 1000 * (job ? registration?.busyHeartbeatIntervalSeconds ?? 1 : registration?.heartbeatIntervalSeconds ?? 15);
+      const wait = Math.max(0, lastSent + intervalMs - Date.now());
+      // Tick at most every 250 ms so a job starting mid-interval switches to the busy rate promptly.
+      try {
+        await sleep(Math.min(wait, 250), signal);
+      } catch {
+        return;
+      }
+      if (wait > 250) continue;
+      lastSent = Date.now();
+      await this.heartbeat(job);
+    }
+  }
+
+  private async heartbeat(job: JobRun | undefined): Promise<void> {
+    try {
+      const response = await this.client.request('POST', '/agents/heartbeat', job ? { jobId: job.jobId } : {}, {
+        retry: false,
+        timeoutMs: 10_000,
+        signal: this.heartbeatStop.signal,
+      });
+      if (!isSuccess(response)) return;
+      const { cancelJobIds } = parseHeartbeatResponse(response.body);
+      const current = this.current;
+      if (current && cancelJobIds.includes(current.jobId)) current.cancel('cancelled by the server');
+    } catch (error) {
+      // Outages are reported once by the client; the next tick simply tries again.
+      if (error instanceof RegistrationRejectedError) this.options.logger.error(errorMessage(error));
+    }
+  }
+}

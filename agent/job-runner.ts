@@ -1,0 +1,244 @@
+// Everything around one claimed job: workspace, start, execution, cancel, artifacts, log flush, finish.
+
+import { mkdir, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import type { ClaimedJob, FinishRequest } from '../src/agents/agent-protocol';
+import { describeError, isJobGone, isSuccess, type ApiClient, type ApiResponse } from './api-client';
+import { uploadArtifacts } from './artifact-uploader';
+import { backoffDelay, isAbortError, sleep } from './backoff';
+import { buildJobEnvironment } from './job-environment';
+import type { Execution, ExecutionResult, ExecutorRegistry } from './job-executor';
+import { createJobOutput, type JobOutput } from './job-output';
+import { LogShipper, type LogShipperOptions } from './log-shipper';
+import { errorMessage, type Logger } from './logger';
+import { createSecretMasker } from './secret-masker';
+
+export type JobRunnerOptions = {
+  client: ApiClient;
+  logger: Logger;
+  agentName: string;
+  workDir: string;
+  serverUrl: string;
+  executors: ExecutorRegistry;
+  cancelGraceMs: number;
+  keepWorkspace: boolean;
+  /** Masked in job output too (registration token, agent secret), in case a job manages to print them. */
+  extraSecrets: string[];
+  agentEnv: NodeJS.ProcessEnv;
+  shipper?: Pick<LogShipperOptions, 'flushIntervalMs' | 'maxBatchBytes' | 'maxBufferBytes'>;
+  idleFlushMs?: number;
+};
+
+
+const SHUTDOWN_REASON = 'agent shut down';
+/** `job-gone`: the server took the job away; it was dropped without calling finish. */
+export type JobOutcome = 'succeeded' | 'failed' | 'job-gone' | 'aborted';
+
+export class JobRun {
+  readonly jobId: number;
+  private execution: Execution | undefined;
+  private cancelReason: string | undefined;
+  private gone = false;
+  private readonly aborter = new AbortController();
+  private output: JobOutput | undefined;
+  private shipper: LogShipper | undefined;
+
+  constructor(
+    private readonly claimed: ClaimedJob,
+    private readonly options: JobRunnerOptions,
+  ) {
+    this.jobId = claimed.job.id;
+  }
+
+  /** Graceful cancel (server request, timeout, agent shutdown): SIGTERM, grace, SIGKILL, finish failed. */
+  cancel(reason: string): void {
+    if (this.cancelReason !== undefined || this.gone) return;
+    this.cancelReason = reason;
+    this.execution?.cancel(reason);
+  }
+
+  /** Second SIGTERM/SIGINT to the agent. */
+  shutdown(): void {
+    if (this.cancelReason === undefined) this.output?.system('agent shut down; handing the job back');
+    this.cancel(SHUTDOWN_REASON);
+  }
+
+  /** Gives up on everything at once (repeated signals): kill the tree, stop all API calls. */
+  abort(): void {
+    this.execution?.kill();
+    this.aborter.abort();
+  }
+
+  async run(): Promise<JobOutcome> {
+    const { job, run } = this.claimed;
+    const jobDir = join(this.options.workDir, 'jobs', `${job.id}-${job.try}`);
+    try {
+      return await this.runIn(jobDir);
+    } catch (error) {
+      if (isAbortError(error) || this.aborter.signal.aborted) return 'aborted';
+      const message = `agent error: ${errorMessage(error)}`;
+      this.options.logger.error(`Job ${job.id} (run ${run.id}) failed inside the agent: ${errorMessage(error)}`);
+      this.execution?.kill();
+      if (this.gone) return 'job-gone';
+      // Leaving the job unfinished would keep it "running" on the server until its timeout.
+      try {
+        this.output?.system(message);
+        await this.shipper?.flush();
+        await this.finish({ status: 'failed', exitCode: null, error: message });
+      } catch (finishError) {
+        this.options.logger.error(`Could not report job ${job.id} as failed: ${errorMessage(finishError)}`);
+      }
+      return 'failed';
+    } finally {
+      await this.removeJobDir(jobDir);
+    }
+  }
+
+  private async runIn(jobDir: string): Promise<JobOutcome> {
+    const { client, logger } = this.options;
+    const { job, run, pipeline } = this.claimed;
+    const signal = this.aborter.signal;
+    const workspaceDir = join(jobDir, 'workspace');
+    const artifactsDir = join(jobDir, 'artifacts');
+    await rm(jobDir, { recursive: true, force: true });
+    await mkdir(workspaceDir, { recursive: true });
+    await mkdir(artifactsDir, { recursive: true });
+
+    const masker = createSecretMasker([...Object.values(this.claimed.secrets), ...this.options.extraSecrets]);
+    const shipper = new LogShipper({
+      ...this.options.shipper,
+      client,
+      jobId: job.id,
+      logger,
+      signal,
+      onCancel: () => this.cancel('cancelled by the server'),
+      onJobGone: (reason) => this.lose(reason),
+    });
+    this.shipper = shipper;
+    const output = createJobOutput(shipper, masker, { idleFlushMs: this.options.idleFlushMs });
+    this.output = output;
+
+    const started = await client.request('POST', `/agents/jobs/${job.id}/start`, {}, { signal });
+    if (!isSuccess(started)) {
+      this.lose(`start refused: HTTP ${started.status}${describeError(started.body)}`);
+      return 'job-gone';
+    }
+    logger.info(`Job ${job.id} "${job.name}" (run ${run.project}/${run.pipeline} #${run.number}, try ${job.try}) started`);
+    output.system(`Running on agent ${this.options.agentName} (${os.hostname()}, ${process.platform}/${process.arch})`);
+    output.system(`Job ${job.name} of ${run.project}/${run.pipeline} run #${run.number}, attempt ${run.attempt}, try ${job.try}`);
+
+    const result = await this.execute(jobDir, workspaceDir, artifactsDir, output);
+    output.end();
+    if (this.gone) return 'job-gone';
+    output.system(describeResult(result));
+
+    if (this.cancelReason !== undefined) {
+      output.system('Skipping artifact upload: the job was cancelled');
+    } else if ((await uploadArtifacts({ client, jobId: job.id, artifactsDir, report: (text) => output.system(text), signal })) === 'job-gone') {
+      this.lose('artifact upload refused');
+      return 'job-gone';
+    }
+
+    // The server treats finish as the end of the log, so every batch must be acknowledged first.
+    await shipper.flush();
+    if (this.gone) return 'job-gone';
+
+    if (this.cancelReason === SHUTDOWN_REASON) {
+      // Not the job's fault: hand it back so the server queues it again for another agent.
+      const released = await client.request('POST', `/agents/jobs/${job.id}/release`, {}, { signal: this.aborter.signal });
+      logger.info(`Job ${job.id} handed back to the server (HTTP ${released.status})`);
+      return 'failed';
+    }
+
+    const succeeded = result.exitCode === 0 && this.cancelReason === undefined && result.error === undefined;
+    const finish: FinishRequest = { status: succeeded ? 'succeeded' : 'failed', exitCode: result.exitCode };
+    const error = this.cancelReason ?? result.error ?? (result.signal ? `killed by ${result.signal}` : undefined);
+    if (!succeeded && error !== undefined) finish.error = error;
+    const finished = await this.finish(finish);
+    if (isJobGone(finished)) {
+      this.lose(`finish refused: HTTP ${finished.status}${describeError(finished.body)}`);
+      return 'job-gone';
+    }
+    logger.info(`Job ${job.id} finished: ${finish.status}${pipeline.kind === 'script' ? ` (${describeResult(result)})` : ''}`);
+    return finish.status;
+  }
+
+  private async execute(jobDir: string, workspaceDir: string, artifactsDir: string, output: JobOutput): Promise<ExecutionResult> {
+    const { job, pipeline } = this.claimed;
+    if (this.cancelReason !== undefined) return { exitCode: null, signal: null, error: this.cancelReason };
+    const executor = this.options.executors[pipeline.kind];
+    if (!executor) {
+      const error = `${pipeline.kind} pipelines are not supported by this agent version`;
+      output.system(error);
+      return { exitCode: null, signal: null, error };
+    }
+    const env = buildJobEnvironment({
+      job: this.claimed,
+      serverUrl: this.options.serverUrl,
+      artifactsDir,
+      agentEnv: this.options.agentEnv,
+    });
+    try {
+      this.execution = await executor.start({ job: this.claimed, jobDir, workspaceDir, artifactsDir, env, output, cancelGraceMs: this.options.cancelGraceMs });
+    } catch (error) {
+      const message = `Could not start the job: ${errorMessage(error)}`;
+      output.system(message);
+      return { exitCode: null, signal: null, error: message };
+    }
+    // A cancel that arrived while the executor was starting up would otherwise be lost.
+    if (this.gone) this.execution.kill();
+    else if (this.cancelReason !== undefined) this.execution.cancel(this.cancelReason);
+    // Local backstop for the job timeout, in case the server's cancel does not get through.
+    const timeout =
+      job.timeoutMinutes > 0
+        ? setTimeout(() => {
+            output.system(`Timed out after ${job.timeoutMinutes} min`);
+            this.cancel(`timed out after ${job.timeoutMinutes} min`);
+          }, job.timeoutMinutes * 60_000)
+        : undefined;
+    try {
+      return await this.execution.done;
+    } finally {
+      if (timeout) clearTimeout(timeout);
+    }
+  }
+
+  /** Retried until the server answers 2xx or says the job is not ours (409/410). */
+  private async finish(body: FinishRequest): Promise<ApiResponse> {
+    const { client, logger } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      const response = await client.request('POST', `/agents/jobs/${this.jobId}/finish`, body, { signal: this.aborter.signal });
+      if (isSuccess(response) || isJobGone(response)) return response;
+      logger.warn(`Finishing job ${this.jobId} failed with HTTP ${response.status}${describeError(response.body)}; retrying`);
+      await sleep(backoffDelay(attempt), this.aborter.signal);
+    }
+  }
+
+  /** The job is not ours any more: kill its processes, stop shipping, never call finish. */
+  private lose(reason: string): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.execution?.kill();
+    this.shipper?.discard();
+    this.options.logger.warn(`Job ${this.jobId} no longer belongs to this agent (${reason}); dropped`);
+  }
+
+  private async removeJobDir(jobDir: string): Promise<void> {
+    if (this.options.keepWorkspace) {
+      this.options.logger.info(`Keeping job directory ${jobDir} (BELLOWS_KEEP_WORKSPACE=1)`);
+      return;
+    }
+    try {
+      await rm(jobDir, { recursive: true, force: true, maxRetries: 3 });
+    } catch (error) {
+      this.options.logger.warn(`Could not remove job directory ${jobDir}: ${errorMessage(error)}`);
+    }
+  }
+}
+
+function describeResult(result: ExecutionResult): string {
+  if (result.error !== undefined && result.exitCode === null && result.signal === null) return 'job did not run';
+  if (result.signal) return `terminated by ${result.signal}`;
+  return `exit code ${result.exitCode}`;
+}

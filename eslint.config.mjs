@@ -1,0 +1,36 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'web/dist/**', 'scripts/*.js', 'bin/*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-definitions': ['error', 'type'],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use a string union instead of an enum.' }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: only the workflow SDK and type-only imports of activities.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!@temporalio/workflow$|\\./|\\.\\./activities).*',
+              message: 'Workflow files may import only @temporalio/workflow, sibling workflow files, and `import type` from activities.',
+            },
+            { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Import activities with `import type` only.' },
+            { group: ['node:*', '@nestjs/*'], message: 'Node and Nest APIs are not allowed in workflow code.' },
+          ],
+        },
+      ],
+    },
+  },
+);

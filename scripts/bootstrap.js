@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// Entry point for `npm start|test|agent|bench`. Plain CommonJS with no dependencies because it runs
+// before `npm ci` has installed anything: it installs, builds when sources changed, then hands over.
+// Deliberately old syntax (no `??`, `?.`) so an outdated Node reaches the friendly version message.
+'use strict';
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const repoRoot = path.resolve(__dirname, '..');
+const SOURCE_DIRS = ['src', 'workflows', 'activities', 'worker', 'agent', 'scripts', 'bench', 'migrations'];
+const BUILD_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const STAMP = path.join(repoRoot, 'dist', '.build-stamp');
+const MIN_NODE = [20, 19];
+const isWindows = process.platform === 'win32';
+
+class BootstrapError extends Error {}
+
+function fail(message) {
+  throw new BootstrapError(message);
+}
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+    fail(`Node ${MIN_NODE.join('.')} or newer is required (this is ${process.versions.node}).`);
+  }
+}
+
+function mtime(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch (_error) {
+    return null;
+  }
+}
+
+function newestUnder(dir, limit) {
+  // Early exit as soon as one file beats `limit`: we only need "is anything newer".
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (_error) {
+    return null;
+  }
+  for (const entry of entries) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const found = newestUnder(full, limit);
+      if (found) return found;
+    } else if ((mtime(full) || 0) > limit) {
+      return full;
+    }
+  }
+  return null;
+}
+
+function run(command, args, label) {
+  const result = spawnSync(command, args, { cwd: repoRoot, stdio: 'inherit', shell: isWindows });
+  if (result.error) fail(`${label} could not start: ${result.error.message}`);
+  if (result.status !== 0) fail(`${label} failed (exit ${result.status === null ? result.signal : result.status}).`);
+}
+
+function ensureDependencies() {
+  const installed = mtime(path.join(repoRoot, 'node_modules', '.package-lock.json'));
+  const lock = mtime(path.join(repoRoot, 'package-lock.json'));
+  if (installed !== null && (lock === null || lock <= installed)) return;
+  console.error(installed === null ? 'bellows: installing dependencies (npm ci)…' : 'bellows: package-lock.json changed; reinstalling dependencies (npm ci)…');
+  run('npm', ['ci', '--no-audit', '--no-fund'], 'npm ci');
+}
+
+function ensureBuild() {
+  const stamp = mtime(STAMP);
+  let reason = null;
+  if (stamp === null) {
+    reason = 'no build yet';
+  } else {
+    for (const input of BUILD_INPUTS) {
+      if ((mtime(path.join(repoRoot, input)) || 0) > stamp) reason = `${input} changed`;
+    }
+    for (const dir of SOURCE_DIRS) {
+      if (reason) break;
+      const changed = newestUnder(path.join(repoRoot, dir), stamp);
+      if (changed) reason = `${path.relative(repoRoot, changed)} changed`;
+    }
+  }
+  if (!reason) return;
+  console.error(`bellows: building (${reason})…`);
+  // Stamp with the time the build started, so edits made during the build trigger the next one.
+  const startedAt = new Date();
+  run('npm', ['run', 'build', '--silent'], 'npm run build');
+  fs.mkdirSync(path.dirname(STAMP), { recursive: true });
+  fs.writeFileSync(STAMP, `${startedAt.toISOString()}\n`);
+  fs.utimesSync(STAMP, startedAt, startedAt);
+}
+
+/** Runs a child with inherited stdio; relays termination signals and exits with the child's status. */
+function handOver(command, args, env) {
+  const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env: env || process.env, shell: isWindows && command !== process.execPath });
+  const relay = (signal) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, relay);
+  child.on('error', (error) => {
+    console.error(`bellows: could not start ${command}: ${error.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      // Re-raise so our parent sees the same cause of death; the listeners must go first or we would just relay it again.
+      for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.removeAllListeners(name);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code === null ? 1 : code);
+  });
+}
+
+function requireBuilt(relative) {
+  const file = path.join(repoRoot, 'dist', relative);
+  if (!fs.existsSync(file)) fail(`dist/${relative} is missing after the build — does its source exist?`);
+  return file;
+}
+
+function resolveTemporalCli() {
+  if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
+  const result = spawnSync(process.execPath, [requireBuilt('scripts/temporal-cli.js')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (result.status !== 0) fail('could not resolve the Temporal CLI (see above).');
+  return result.stdout.trim();
+}
+
+function main() {
+  checkNode();
+  const [command, ...args] = process.argv.slice(2);
+  const commands = ['start', 'test', 'agent', 'bench'];
+  if (!commands.includes(command)) fail(`usage: node scripts/bootstrap.js <${commands.join('|')}> [args…]`);
+  ensureDependencies();
+  ensureBuild();
+  switch (command) {
+    case 'start':
+      return handOver(process.execPath, [requireBuilt('scripts/stack.js'), ...args]);
+    case 'test': {
+      const cli = resolveTemporalCli();
+      // Empty = no local binary could be found or built: the test setup falls back to the SDK's download.
+      const env = cli ? { ...process.env, TEMPORAL_CLI: cli } : { ...process.env, BELLOWS_TEMPORAL_SDK_DOWNLOAD: '1' };
+      return handOver('npx', ['--no-install', 'vitest', 'run', ...args], env);
+    }
+    case 'agent':
+      return handOver(process.execPath, [requireBuilt('agent/main.js'), ...args]);
+    case 'bench':
+      return handOver(process.execPath, [requireBuilt('bench/main.js'), ...args]);
+  }
+}
+
+try {
+  main();
+} catch (error) {
+  if (error instanceof BootstrapError) {
+    console.error(`bellows: ${error.message}`);
+  } else {
+    console.error(`bellows: unexpected error: ${error && error.stack ? error.stack : error}`);
+  }
+  process.exit(1);
+}

@@ -1,0 +1,81 @@
+// The wire contract between the API and agents. Shared by the server and the agent CLI
+// (which imports these as types only, so it never pulls in Nest).
+
+export type PipelineKind = 'act' | 'script';
+
+export type RegisterRequest = {
+  name: string;
+  labels: string[];
+  hostname?: string;
+  os?: string;
+  arch?: string;
+  version?: string;
+};
+
+export type RegisterResponse = {
+  agentId: string;
+  /** Bearer secret for every later agent call. Shown once; stored hashed. */
+  secret: string;
+  labels: string[];
+  /** Server-side timing hints so agents need no separate configuration. */
+  heartbeatIntervalSeconds: number;
+  busyHeartbeatIntervalSeconds: number;
+};
+
+export type HeartbeatResponse = {
+  /** Jobs this agent holds that must stop now (cancelled, timed out, or no longer its own). */
+  cancelJobIds: number[];
+};
+
+export type ClaimedJob = {
+  job: {
+    id: number;
+    name: string;
+    try: number;
+    labels: string[];
+    timeoutMinutes: number;
+  };
+  run: {
+    id: number;
+    number: number;
+    attempt: number;
+    project: string;
+    pipeline: string;
+    ref: string;
+    commitSha: string | null;
+  };
+  pipeline: { kind: PipelineKind; content: string; version: number };
+  inputs: Record<string, string>;
+  env: Record<string, string>;
+  secrets: Record<string, string>;
+  matrix: Record<string, string>;
+};
+
+export type LogStream = 'stdout' | 'stderr' | 'system';
+
+export type LogChunkInput = {
+  stream: LogStream;
+  text: string;
+  /** Graph node that produced the text (for `.act` pipelines). */
+  node?: string;
+  /** ISO time the agent saw the text; the server's clock when absent. */
+  at?: string;
+};
+
+export type LogBatchRequest = {
+  /** Batch number within this try, from 0, strictly consecutive. */
+  seq: number;
+  chunks: LogChunkInput[];
+};
+
+export type LogBatchResponse = {
+  /** The next batch seq the server expects (resend from here after a 409). */
+  nextSeq: number;
+  cancel: boolean;
+};
+
+export type ActiveNodesRequest = { active: string[] };
+
+export type FinishRequest = { status: 'succeeded' | 'failed'; exitCode: number | null; error?: string };
+
+export type ArtifactUploadResponse = { id: string; name: string; size: number; sha256: string };

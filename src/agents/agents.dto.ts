@@ -1,0 +1,103 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { LABEL_PATTERN } from '../pipelines/pipeline-spec';
+
+const LABEL_MESSAGE = 'each label must be name or name=value without spaces or commas';
+
+export class RegisterAgentDto {
+  @ApiProperty({ example: 'build-1' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, { message: 'name must be 1-100 letters, digits, dot, dash or underscore' })
+  name!: string;
+
+  @ApiProperty({ type: [String], example: ['os=linux', 'arch=x64'] })
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(LABEL_PATTERN, { each: true, message: LABEL_MESSAGE })
+  labels!: string[];
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) hostname?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) os?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) arch?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) version?: string;
+}
+
+export class HeartbeatDto {
+  @ApiPropertyOptional({ description: 'The job the agent is running, if any.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  jobId?: number;
+}
+
+export class UpdateAgentDto {
+  @ApiProperty({ type: [String], nullable: true, description: 'Server-side labels that replace what the agent declared; null restores them.' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(LABEL_PATTERN, { each: true, message: LABEL_MESSAGE })
+  labels!: string[] | null;
+}
+
+export class LogChunkDto {
+  @ApiProperty({ enum: ['stdout', 'stderr', 'system'] })
+  @IsIn(['stdout', 'stderr', 'system'])
+  stream!: 'stdout' | 'stderr' | 'system';
+
+  @ApiProperty()
+  @IsString()
+  @MaxLength(1024 * 1024)
+  text!: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @Length(1, 300) node?: string;
+  @ApiPropertyOptional() @IsOptional() @IsISO8601() at?: string;
+}
+
+export class LogBatchDto {
+  @ApiProperty({ description: 'Batch number within the try, from 0, consecutive.' })
+  @IsInt()
+  @Min(0)
+  seq!: number;
+
+  @ApiProperty({ type: [LogChunkDto] })
+  @IsArray()
+  @ArrayMaxSize(10000)
+  @ValidateNested({ each: true })
+  @Type(() => LogChunkDto)
+  chunks!: LogChunkDto[];
+}
+
+export class ActiveNodesDto {
+  @ApiProperty({ type: [String] })
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  active!: string[];
+}
+
+export class FinishJobDto {
+  @ApiProperty({ enum: ['succeeded', 'failed'] })
+  @IsIn(['succeeded', 'failed'])
+  status!: 'succeeded' | 'failed';
+
+  @ApiProperty({ nullable: true })
+  @IsOptional()
+  @IsInt()
+  exitCode!: number | null;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(4000) error?: string;
+}

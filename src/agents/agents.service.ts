@@ -1,0 +1,191 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { generateToken, hashToken } from '../auth/token-codec';
+import type { AgentPrincipal, RegistrationPrincipal } from '../auth/principal';
+import { conflict, gone, notFound } from '../common/api-error';
+import { CONFIG, type Config } from '../config/config';
+import { JobsRepository, type ClaimedJobRow, type OwnedJob } from '../jobs/jobs.repository';
+import { LogsRepository } from '../jobs/logs.repository';
+import { QueueNotifier } from '../queue/queue-notifier.service';
+import { QueueRepository } from '../queue/queue.repository';
+import { SecretsService } from '../secrets/secrets.service';
+import { maskSecrets } from '../secrets/secret-masker';
+import { TemporalService } from '../temporal/temporal.service';
+import type { ClaimedJob, FinishRequest, LogBatchRequest, LogBatchResponse, RegisterRequest, RegisterResponse } from './agent-protocol';
+import { AgentsRepository } from './agents.repository';
+
+const BUSY_HEARTBEAT_SECONDS = 1;
+
+/** The agent protocol's rules: registration, leases, claims, logs and verdicts. */
+@Injectable()
+export class AgentsService {
+  private readonly secretCache = new Map<string, { values: string[]; until: number }>();
+
+  constructor(
+    private readonly agents: AgentsRepository,
+    private readonly jobs: JobsRepository,
+    private readonly logs: LogsRepository,
+    private readonly queue: QueueRepository,
+    private readonly notifier: QueueNotifier,
+    private readonly secrets: SecretsService,
+    private readonly temporal: TemporalService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  async register(registration: RegistrationPrincipal, request: RegisterRequest): Promise<RegisterResponse> {
+    const secret = generateToken('bels_');
+    const agent = await this.agents.register({
+      name: request.name,
+      tokenId: registration.tokenId,
+      secretHash: hashToken(secret),
+      labels: [...new Set(request.labels)].sort(),
+      hostname: request.hostname ?? null,
+      os: request.os ?? null,
+      arch: request.arch ?? null,
+      version: request.version ?? null,
+    });
+    return {
+      agentId: agent.id,
+      secret,
+      labels: agent.labels,
+      heartbeatIntervalSeconds: Math.max(1, Math.min(10, Math.floor(this.config.agentLostAfterSeconds / 3))),
+      busyHeartbeatIntervalSeconds: BUSY_HEARTBEAT_SECONDS,
+    };
+  }
+
+  async heartbeat(agent: AgentPrincipal, jobId: number | null): Promise<{ cancelJobIds: number[] }> {
+    return { cancelJobIds: await this.agents.heartbeat(agent.agentId, jobId, this.config.agentLostAfterSeconds) };
+  }
+
+  /** Long poll: answers with the first queued job this agent matches, or null when `waitSeconds` pass. */
+  async claim(agent: AgentPrincipal, waitSeconds: number, abandoned: () => boolean): Promise<ClaimedJob | null> {
+    const deadline = Date.now() + waitSeconds * 1000;
+    await this.agents.touch(agent.agentId);
+    for (;;) {
+      if (abandoned() || this.notifier.isClosing) return null;
+      const waiter = this.notifier.arm();
+      const row = await this.queue.claim(agent.agentId, agent.labels, this.config.agentLostAfterSeconds);
+      if (row) {
+        waiter.disarm();
+        await this.temporal.signalClaimed(row.runId, row.attempt, { jobId: row.id, try: row.try, agentId: agent.agentId });
+        return this.toClaimedJob(row);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        waiter.disarm();
+        return null;
+      }
+      await waiter.wait(remaining);
+    }
+  }
+
+  async start(agent: AgentPrincipal, jobId: number): Promise<void> {
+    const job = await this.owned(agent, jobId);
+    await this.jobs.markStarted(job.id, job.try);
+  }
+
+  async appendLogs(agent: AgentPrincipal, jobId: number, batch: LogBatchRequest): Promise<LogBatchResponse> {
+    const job = await this.owned(agent, jobId);
+    const secrets = await this.secretValues(job.projectId);
+    const result = await this.logs.appendBatch(
+      job.id,
+      job.try,
+      batch.seq,
+      batch.chunks.map((chunk) => ({
+        stream: chunk.stream,
+        node: chunk.node ?? null,
+        text: maskSecrets(chunk.text, secrets),
+        at: chunk.at ? new Date(chunk.at) : null,
+      })),
+      this.config.maxLogBytesPerJob,
+    );
+    if (result.outcome === 'out_of_order') {
+      throw conflict(`Expected log batch ${result.nextBatch}, got ${batch.seq}; resend from ${result.nextBatch}.`, 'log_seq_mismatch', {
+        nextSeq: result.nextBatch,
+      });
+    }
+    return { nextSeq: result.nextBatch, cancel: job.status !== 'running' || job.cancelRequested };
+  }
+
+  async finish(agent: AgentPrincipal, jobId: number, request: FinishRequest): Promise<{ status: string }> {
+    const job = await this.owned(agent, jobId);
+    if (job.status !== 'running') return { status: job.status };
+    const finished = await this.jobs.finish(job.id, job.try, request.status, request.exitCode);
+    if (!finished) {
+      const current = await this.owned(agent, jobId);
+      return { status: current.status };
+    }
+    await this.temporal.signalFinished(finished.runId, finished.attempt, {
+      jobId: job.id,
+      try: job.try,
+      status: finished.status,
+      exitCode: request.exitCode,
+    });
+    return { status: finished.status };
+  }
+
+  /** The agent gives a job back (it is shutting down): the try counts as lost and the job is queued again at once. */
+  async release(agent: AgentPrincipal, jobId: number): Promise<void> {
+    const job = await this.assertRunning(agent, jobId);
+    await this.jobs.expireLease(job.id, job.try);
+  }
+
+  /** The job as held by this agent's current try; 409 when it is another's, 410 when it ended long ago. */
+  async owned(agent: AgentPrincipal, jobId: number): Promise<OwnedJob> {
+    const job = await this.jobs.findOwned(jobId, agent.agentId);
+    if (job) return job;
+    if (!(await this.jobs.jobExists(jobId))) throw notFound('job', jobId);
+    throw conflict(`Job ${jobId} is not held by agent "${agent.name}" any more; drop it.`, 'job_not_owned');
+  }
+
+  async assertRunning(agent: AgentPrincipal, jobId: number): Promise<OwnedJob> {
+    const job = await this.owned(agent, jobId);
+    if (job.status !== 'running') throw gone(`Job ${jobId} already ended ${job.status}.`, 'job_finished');
+    return job;
+  }
+
+  list() {
+    return this.agents.list(this.config.agentLostAfterSeconds);
+  }
+
+  async setLabels(id: string, labels: string[] | null) {
+    if (!isUuid(id) || !(await this.agents.setLabelsOverride(id, labels === null ? null : [...new Set(labels)].sort()))) throw notFound('agent', id);
+    return (await this.agents.get(id, this.config.agentLostAfterSeconds))!;
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.agents.delete(id))) throw notFound('agent', id);
+  }
+
+  private async toClaimedJob(row: ClaimedJobRow): Promise<ClaimedJob> {
+    return {
+      job: { id: row.id, name: row.name, try: row.try, labels: row.labels, timeoutMinutes: row.timeoutMinutes },
+      run: {
+        id: row.runId,
+        number: row.runNumber,
+        attempt: row.attempt,
+        project: row.project,
+        pipeline: row.pipeline,
+        ref: row.ref,
+        commitSha: row.commitSha,
+      },
+      pipeline: { kind: row.kind, content: row.content, version: row.pipelineVersion },
+      inputs: row.runInputs,
+      env: { ...row.env, ...row.runEnv },
+      secrets: await this.secrets.reveal(row.projectId),
+      matrix: row.matrix,
+    };
+  }
+
+  // Log batches arrive several times a second per job; decrypting every secret each time is waste.
+  private async secretValues(projectId: string): Promise<string[]> {
+    const cached = this.secretCache.get(projectId);
+    if (cached && cached.until > Date.now()) return cached.values;
+    const values = Object.values(await this.secrets.reveal(projectId));
+    this.secretCache.set(projectId, { values, until: Date.now() + 10_000 });
+    return values;
+  }
+}
+
+function isUuid(id: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}

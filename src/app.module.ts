@@ -1,0 +1,86 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AgentProtocolController } from './agents/agent-protocol.controller';
+import { AgentsController } from './agents/agents.controller';
+import { AgentsRepository } from './agents/agents.repository';
+import { AgentsService } from './agents/agents.service';
+import { LeaseReaperService } from './agents/lease-reaper.service';
+import { ARTIFACT_STORAGE, DiskArtifactStorage } from './artifacts/artifact-storage';
+import { ArtifactsController } from './artifacts/artifacts.controller';
+import { ArtifactsRepository } from './artifacts/artifacts.repository';
+import { ArtifactsService } from './artifacts/artifacts.service';
+import { AuthGuard } from './auth/auth.guard';
+import { CONFIG, type Config } from './config/config';
+import { DatabaseModule } from './database/database.module';
+import { HealthController } from './health/health.controller';
+import { JobsController } from './jobs/jobs.controller';
+import { JobsRepository } from './jobs/jobs.repository';
+import { JobsService } from './jobs/jobs.service';
+import { LogsRepository } from './jobs/logs.repository';
+import { PipelinesController } from './pipelines/pipelines.controller';
+import { PipelinesRepository } from './pipelines/pipelines.repository';
+import { PipelinesService } from './pipelines/pipelines.service';
+import { ProjectsController } from './projects/projects.controller';
+import { ProjectsRepository } from './projects/projects.repository';
+import { ProjectsService } from './projects/projects.service';
+import { QueueNotifier } from './queue/queue-notifier.service';
+import { QueueController } from './queue/queue.controller';
+import { QueueRepository } from './queue/queue.repository';
+import { QueueService } from './queue/queue.service';
+import { AttemptStarterService } from './runs/attempt-starter.service';
+import { RunsController } from './runs/runs.controller';
+import { RunsRepository } from './runs/runs.repository';
+import { RunsService } from './runs/runs.service';
+import { SecretsController } from './secrets/secrets.controller';
+import { SecretsRepository } from './secrets/secrets.repository';
+import { SecretsService } from './secrets/secrets.service';
+import { TemporalService } from './temporal/temporal.service';
+import { TokensController } from './tokens/tokens.controller';
+import { TokensRepository } from './tokens/tokens.repository';
+import { TokensService } from './tokens/tokens.service';
+import { join } from 'node:path';
+
+@Module({
+  imports: [DatabaseModule],
+  controllers: [
+    HealthController,
+    TokensController,
+    ProjectsController,
+    SecretsController,
+    PipelinesController,
+    RunsController,
+    QueueController,
+    JobsController,
+    ArtifactsController,
+    AgentsController,
+    AgentProtocolController,
+  ],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: ARTIFACT_STORAGE, inject: [CONFIG], useFactory: (config: Config) => new DiskArtifactStorage(join(config.dataDir, 'artifacts')) },
+    TemporalService,
+    TokensRepository,
+    TokensService,
+    ProjectsRepository,
+    ProjectsService,
+    SecretsRepository,
+    SecretsService,
+    PipelinesRepository,
+    PipelinesService,
+    RunsRepository,
+    RunsService,
+    AttemptStarterService,
+    JobsRepository,
+    LogsRepository,
+    JobsService,
+    QueueRepository,
+    QueueService,
+    QueueNotifier,
+    AgentsRepository,
+    AgentsService,
+    LeaseReaperService,
+    ArtifactsRepository,
+    ArtifactsService,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,323 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SQL, type Sql, type TransactionSql } from '../database/sql';
+import type { JobSpec } from '../pipelines/pipeline-spec';
+import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
+
+export type JobState = { id: number; key: string; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number };
+export type JobStateWithLease = JobState & { leaseExpired: boolean };
+
+export type JobView = {
+  id: number;
+  runId: number;
+  attempt: number;
+  key: string;
+  name: string;
+  status: JobStatus;
+  reason: string | null;
+  labels: string[];
+  needs: string[];
+  matrix: Record<string, string>;
+  agentId: string | null;
+  agent: string | null;
+  exitCode: number | null;
+  try: number;
+  carriedFromJobId: number | null;
+  queuedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+};
+
+export type JobTryView = {
+  jobId: number;
+  try: number;
+  agentId: string | null;
+  agent: string | null;
+  status: string;
+  reason: string | null;
+  exitCode: number | null;
+  claimedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+};
+
+/** What an agent needs to run a job it just claimed. */
+export type ClaimedJobRow = {
+  id: number;
+  name: string;
+  try: number;
+  labels: string[];
+  kind: 'act' | 'script';
+  content: string;
+  matrix: Record<string, string>;
+  env: Record<string, string>;
+  timeoutMinutes: number;
+  runId: number;
+  attempt: number;
+  runNumber: number;
+  ref: string;
+  commitSha: string | null;
+  runInputs: Record<string, string>;
+  runEnv: Record<string, string>;
+  projectId: string;
+  project: string;
+  pipeline: string;
+  pipelineVersion: number;
+  agentId: string;
+};
+
+export type OwnedJob = {
+  id: number;
+  runId: number;
+  attempt: number;
+  try: number;
+  status: JobStatus;
+  cancelRequested: boolean;
+  projectId: string;
+  logSeq: number;
+  logBytes: number;
+  nextLogBatch: number;
+};
+
+const STATE_COLUMNS = 'id, key, needs, status, try, timeout_minutes as "timeoutMinutes"';
+export const RANK_GAP = 1_000_000;
+
+/** Every SQL statement about a job's lifecycle. Each write is keyed so retried activities and requests are harmless. */
+@Injectable()
+export class JobsRepository {
+  constructor(@Inject(SQL) private readonly sql: Sql) {}
+
+  async attemptContext(runId: number, attempt: number) {
+    const [row] = await this.sql<{ pipelineId: string; pipelineVersion: number; pipelineName: string; cancelRequested: boolean }[]>`
+      select r.pipeline_id as "pipelineId", r.pipeline_version as "pipelineVersion", p.name as "pipelineName",
+             (a.cancel_requested_at is not null) as "cancelRequested"
+      from runs r join pipelines p on p.id = r.pipeline_id
+      join run_attempts a on a.run_id = r.id and a.attempt = ${attempt}
+      where r.id = ${runId}`;
+    return row;
+  }
+
+  async previousAttemptJobs(runId: number, attempt: number): Promise<{ id: number; key: string; status: JobStatus }[]> {
+    return this.sql<{ id: number; key: string; status: JobStatus }[]>`
+      select id, key, status from jobs where run_id = ${runId} and attempt = ${attempt}`;
+  }
+
+  /**
+   * Inserts the attempt's jobs once (keyed on run, attempt, job key). Jobs without needs are
+   * queued at once; carried jobs (failed-only re-runs) arrive already succeeded.
+   */
+  async createForAttempt(
+    runId: number,
+    attempt: number,
+    specs: (JobSpec & { carriedFromJobId: number | null })[],
+    options: { maxTries: number; cancelled: boolean },
+  ): Promise<JobState[]> {
+    return this.sql.begin(async (tx) => {
+      let queued = 0;
+      for (const spec of specs) {
+        const status: JobStatus = options.cancelled
+          ? 'cancelled'
+          : spec.carriedFromJobId !== null
+            ? 'succeeded'
+            : spec.needs.length === 0
+              ? 'queued'
+              : 'waiting';
+        const inserted = await tx`
+          insert into jobs (run_id, attempt, key, name, kind, content, matrix, env, labels, needs, timeout_minutes, status,
+                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason)
+          values (${runId}, ${attempt}, ${spec.key}, ${spec.name}, ${spec.kind}, ${spec.content}, ${tx.json(spec.matrix)},
+                  ${tx.json(spec.env)}, ${spec.labels}, ${spec.needs}, ${spec.timeoutMinutes}, ${status}, ${options.maxTries},
+                  ${spec.carriedFromJobId},
+                  ${status === 'queued' ? tx`(select queue_base * ${RANK_GAP} from runs where id = ${runId})` : null},
+                  ${status === 'queued' ? tx`now()` : null},
+                  ${status === 'succeeded' || status === 'cancelled' ? tx`now()` : null},
+                  ${status === 'cancelled' ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null})
+          on conflict (run_id, attempt, key) do nothing
+          returning id`;
+        if (inserted.length && status === 'queued') queued++;
+      }
+      if (queued) await notifyQueue(tx);
+      return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where run_id = ${runId} and attempt = ${attempt} order by id`;
+    });
+  }
+
+  async enqueue(jobIds: number[]): Promise<JobState[]> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`
+        update jobs j set status = 'queued', queued_at = now(), queue_rank = r.queue_base * ${RANK_GAP}
+        from runs r where r.id = j.run_id and j.id = any(${jobIds}::bigint[]) and j.status = 'waiting' returning j.id`;
+      if (rows.length) await notifyQueue(tx);
+      return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = any(${jobIds}::bigint[])`;
+    });
+  }
+
+  async skip(jobIds: number[], reason: string): Promise<JobState[]> {
+    await this.sql`
+      update jobs set status = 'skipped', reason = ${reason}, finished_at = now()
+      where id = any(${jobIds}::bigint[]) and status = 'waiting'`;
+    return this.sql<JobState[]>`select ${this.sql.unsafe(STATE_COLUMNS)} from jobs where id = any(${jobIds}::bigint[])`;
+  }
+
+  /** Marks the try lost (its logs stay) and puts the job back in the queue at its old place. */
+  async requeueLost(jobId: number, tryNumber: number): Promise<JobState> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`
+        update jobs set status = 'queued', agent_id = null, lease_expires_at = null, started_at = null, queued_at = now(),
+                        queue_rank = coalesce(queue_rank, (select queue_base * ${RANK_GAP} from runs where id = jobs.run_id))
+        where id = ${jobId} and try = ${tryNumber} and status = 'running' returning id`;
+      if (rows.length) {
+        await tx`update job_tries set status = 'lost', reason = 'agent_lost', finished_at = now() where job_id = ${jobId} and try = ${tryNumber}`;
+        await notifyQueue(tx);
+      }
+      const [state] = await tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = ${jobId}`;
+      return state;
+    });
+  }
+
+  /** Ends a running try as failed for a server-side reason (timeout, agent_lost). The agent learns it must stop. */
+  async failRunning(jobId: number, tryNumber: number, reason: string): Promise<JobState> {
+    const status: TerminalJobStatus = reason === 'cancelled' ? 'cancelled' : 'failed';
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`
+        update jobs set status = ${status}, reason = ${reason}, finished_at = now(), lease_expires_at = null, cancel_requested = true
+        where id = ${jobId} and try = ${tryNumber} and status = 'running' returning id`;
+      if (rows.length) {
+        await tx`
+          update job_tries set status = ${reason === 'agent_lost' ? 'lost' : status}, reason = ${reason}, finished_at = now()
+          where job_id = ${jobId} and try = ${tryNumber}`;
+      }
+      const [state] = await tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = ${jobId}`;
+      return state;
+    });
+  }
+
+  /** Queued and waiting jobs end now; running ones are flagged so their agents stop them. */
+  async cancelAttempt(runId: number, attempt: number): Promise<JobState[]> {
+    return this.sql.begin(async (tx) => {
+      await tx`update run_attempts set cancel_requested_at = coalesce(cancel_requested_at, now()) where run_id = ${runId} and attempt = ${attempt}`;
+      await tx`
+        update jobs set status = 'cancelled', reason = 'cancelled', finished_at = now()
+        where run_id = ${runId} and attempt = ${attempt} and status in ('waiting', 'queued')`;
+      await tx`update jobs set cancel_requested = true where run_id = ${runId} and attempt = ${attempt} and status = 'running'`;
+      await notifyQueue(tx);
+      return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where run_id = ${runId} and attempt = ${attempt}`;
+    });
+  }
+
+  /** After the cancel grace period: whatever still runs is recorded cancelled without waiting for its agent. */
+  async forceCancelAttempt(runId: number, attempt: number): Promise<JobState[]> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx<{ id: number; try: number }[]>`
+        update jobs set status = 'cancelled', reason = 'cancel_timeout', finished_at = now(), lease_expires_at = null
+        where run_id = ${runId} and attempt = ${attempt} and status in ('running', 'queued', 'waiting') returning id, try`;
+      for (const row of rows) {
+        await tx`update job_tries set status = 'cancelled', reason = 'cancel_timeout', finished_at = now() where job_id = ${row.id} and try = ${row.try} and status = 'running'`;
+      }
+      return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where run_id = ${runId} and attempt = ${attempt}`;
+    });
+  }
+
+  /**
+   * `leaseExpired` here is the workflow's backstop for a lost reaper signal, so it waits a
+   * minute past expiry: while the API itself is down no agent can heartbeat, and that must not
+   * look like every agent dying at once.
+   */
+  async loadStates(runId: number, attempt: number): Promise<JobStateWithLease[]> {
+    return this.sql<JobStateWithLease[]>`
+      select ${this.sql.unsafe(STATE_COLUMNS)}, coalesce(lease_expires_at < now() - interval '60 seconds', false) as "leaseExpired"
+      from jobs where run_id = ${runId} and attempt = ${attempt} order by id`;
+  }
+
+  async finalizeAttempt(runId: number, attempt: number, status: AttemptStatus): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`
+        update run_attempts set status = ${status}, finished_at = coalesce(finished_at, now())
+        where run_id = ${runId} and attempt = ${attempt}`;
+      // Only the newest attempt speaks for the run.
+      await tx`
+        update runs set status = ${status}, finished_at = coalesce(finished_at, now())
+        where id = ${runId} and attempt = ${attempt}`;
+    });
+  }
+
+  // --- agent side -------------------------------------------------------------------------
+
+  /** The job an agent holds, for any call about it; undefined when the agent does not own its current try. */
+  async findOwned(jobId: number, agentId: string): Promise<OwnedJob | undefined> {
+    const [row] = await this.sql<OwnedJob[]>`
+      select j.id, j.run_id as "runId", j.attempt, j.try, j.status, j.cancel_requested as "cancelRequested",
+             r.project_id as "projectId", j.log_seq as "logSeq", j.log_bytes as "logBytes", t.next_log_batch as "nextLogBatch"
+      from jobs j join runs r on r.id = j.run_id
+      join job_tries t on t.job_id = j.id and t.try = j.try
+      where j.id = ${jobId} and t.agent_id = ${agentId}
+        and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))`;
+    return row;
+  }
+
+  async jobExists(jobId: number): Promise<boolean> {
+    return (await this.sql`select 1 from jobs where id = ${jobId}`).length > 0;
+  }
+
+  async expireLease(jobId: number, tryNumber: number): Promise<void> {
+    await this.sql`update jobs set lease_expires_at = now() where id = ${jobId} and try = ${tryNumber} and status = 'running'`;
+  }
+
+  async markStarted(jobId: number, tryNumber: number): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`update jobs set started_at = coalesce(started_at, now()) where id = ${jobId} and try = ${tryNumber}`;
+      await tx`update job_tries set started_at = coalesce(started_at, now()) where job_id = ${jobId} and try = ${tryNumber}`;
+    });
+  }
+
+  /**
+   * Records the agent's verdict. A job whose cancel was requested ends cancelled, never failed.
+   * Returns the final state, or undefined when the try was already decided elsewhere.
+   */
+  async finish(jobId: number, tryNumber: number, status: 'succeeded' | 'failed', exitCode: number | null) {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx<{ status: TerminalJobStatus; runId: number; attempt: number }[]>`
+        update jobs set
+          status = case when cancel_requested then 'cancelled' else ${status} end,
+          reason = case when cancel_requested then 'cancelled' when ${status} = 'failed' then 'exit_code' else null end,
+          exit_code = ${exitCode}, finished_at = now(), lease_expires_at = null
+        where id = ${jobId} and try = ${tryNumber} and status = 'running'
+        returning status, run_id as "runId", attempt`;
+      if (!row) return undefined;
+      await tx`
+        update job_tries set status = ${row.status}, exit_code = ${exitCode}, finished_at = now(),
+                             reason = ${row.status === 'cancelled' ? 'cancelled' : status === 'failed' ? 'exit_code' : null}
+        where job_id = ${jobId} and try = ${tryNumber}`;
+      return row;
+    });
+  }
+
+  async get(jobId: number): Promise<JobView | undefined> {
+    const [row] = await this.sql<JobView[]>`${this.viewQuery()} where j.id = ${jobId}`;
+    return row;
+  }
+
+  async listForRun(runId: number): Promise<JobView[]> {
+    return this.sql<JobView[]>`${this.viewQuery()} where j.run_id = ${runId} order by j.attempt, j.id`;
+  }
+
+  async listTries(jobIds: number[]): Promise<JobTryView[]> {
+    return this.sql<JobTryView[]>`
+      select t.job_id as "jobId", t.try, t.agent_id as "agentId", a.name as agent, t.status, t.reason, t.exit_code as "exitCode",
+             t.claimed_at as "claimedAt", t.started_at as "startedAt", t.finished_at as "finishedAt"
+      from job_tries t left join agents a on a.id = t.agent_id
+      where t.job_id = any(${jobIds}::bigint[]) order by t.job_id, t.try`;
+  }
+
+  private viewQuery() {
+    return this.sql`
+      select j.id, j.run_id as "runId", j.attempt, j.key, j.name, j.status, j.reason, j.labels, j.needs, j.matrix,
+             j.agent_id as "agentId", a.name as agent, j.exit_code as "exitCode", j.try, j.carried_from_job_id as "carriedFromJobId",
+             j.queued_at as "queuedAt", j.started_at as "startedAt", j.finished_at as "finishedAt", j.created_at as "createdAt"
+      from jobs j left join agents a on a.id = j.agent_id`;
+  }
+}
+
+export async function notifyQueue(tx: TransactionSql | Sql): Promise<void> {
+  // Delivered at commit, to every API instance: wakes long-polling agents at once.
+  await tx`select pg_notify('bellows_queue', '')`;
+}

@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { AppModule } from './app.module';
+import { ApiError } from './common/api-error';
+import { ApiExceptionFilter } from './common/api-exception.filter';
+import { CONFIG, type Config } from './config/config';
+
+async function bootstrap(): Promise<void> {
+  // Body parsing is ours: JSON only for JSON requests (artifact uploads stream untouched), with a size limit.
+  const app = await NestFactory.create(AppModule, { bodyParser: false });
+  const config = app.get<Config>(CONFIG);
+  app.use(express.json({ limit: config.maxJsonBodyBytes, type: ['application/json', 'application/*+json'] }));
+  app.use(namedBodyParserErrors);
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => new ApiError(400, 'validation_failed', describe(errors)),
+    }),
+  );
+  app.useGlobalFilters(new ApiExceptionFilter());
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Bellows API')
+      .setDescription('Runs, jobs, agents, logs and artifacts. Authenticate with `Authorization: Bearer <token>`.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+
+  await app.listen(config.port, process.env.HOST ?? '0.0.0.0');
+  console.log(JSON.stringify({ level: 'info', msg: 'api listening', port: config.port }));
+}
+
+// Nest turns every body-parser SyntaxError into a bare 400; name the problem before it does.
+function namedBodyParserErrors(error: Error & { type?: string }, _req: Request, _res: Response, next: NextFunction): void {
+  if (error.type === 'entity.parse.failed') next(new ApiError(400, 'malformed_json', `Request body is not valid JSON: ${error.message}`));
+  else next(error);
+}
+
+function describe(errors: ValidationError[], prefix = ''): string {
+  return errors
+    .flatMap((error) => {
+      const path = prefix ? `${prefix}.${error.property}` : error.property;
+      const own = Object.values(error.constraints ?? {}).map((message) => (prefix ? `${path}: ${message}` : message));
+      return [...own, ...(error.children?.length ? [describe(error.children, path)] : [])];
+    })
+    .filter(Boolean)
+    .join('; ');
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(JSON.stringify({ level: 'error', msg: 'api failed to start', error: error instanceof Error ? error.message : String(error) }));
+  process.exit(1);
+});

@@ -1,0 +1,232 @@
+import { parse as parseYaml } from 'yaml';
+import type { PipelineKind } from '../agents/agent-protocol';
+
+// Pure rules for pipeline definitions and how a version expands into jobs.
+
+export type InputDefinition = { description?: string; default?: string; required?: boolean };
+
+export type JobDefinition = {
+  name: string;
+  kind?: PipelineKind;
+  content?: string;
+  labels?: string[];
+  needs?: string[];
+  matrix?: Record<string, MatrixValue[]>;
+  env?: Record<string, string>;
+  timeoutMinutes?: number;
+};
+
+export type MatrixValue = string | number | boolean;
+
+export type PipelineDefinition = {
+  kind: PipelineKind;
+  content: string;
+  labels: string[];
+  matrix: Record<string, MatrixValue[]>;
+  env: Record<string, string>;
+  inputs: Record<string, InputDefinition>;
+  timeoutMinutes: number;
+  jobs: JobDefinition[] | null;
+};
+
+export type JobSpec = {
+  key: string;
+  name: string;
+  kind: PipelineKind;
+  content: string;
+  labels: string[];
+  needs: string[];
+  matrix: Record<string, string>;
+  env: Record<string, string>;
+  timeoutMinutes: number;
+};
+
+export const LABEL_PATTERN = /^[A-Za-z0-9_.\-/]{1,64}(=[^,\s]{0,128})?$/;
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,99}$/;
+const MAX_MATRIX_COMBINATIONS = 256;
+const MAX_JOBS = 500;
+
+/** `act` when the content is a YAML graph (entry + nodes), `script` otherwise. */
+export function inferKind(content: string): PipelineKind {
+  try {
+    const doc: unknown = parseYaml(content);
+    if (doc && typeof doc === 'object' && 'nodes' in doc && 'entry' in doc) return 'act';
+  } catch {
+    // Not YAML: a script.
+  }
+  return 'script';
+}
+
+/** Every problem with a definition, so one answer can name them all. */
+export function validateDefinition(def: PipelineDefinition): string[] {
+  const problems: string[] = [];
+  if (def.kind === 'act') problems.push(...validateActShape(def.content, 'content'));
+  problems.push(...validateLabels(def.labels, 'labels'), ...validateMatrix(def.matrix, 'matrix'), ...validateEnv(def.env, 'env'));
+  for (const [name, input] of Object.entries(def.inputs)) {
+    if (!ENV_NAME_PATTERN.test(name)) problems.push(`inputs: "${name}" is not a valid input name (letters, digits, underscore)`);
+    if (input === null || typeof input !== 'object') problems.push(`inputs.${name}: must be an object like {required: true, default: "x"}`);
+  }
+  if (def.jobs) problems.push(...validateJobs(def));
+  if (problems.length === 0) {
+    const count = expandJobs(def).length;
+    if (count > MAX_JOBS) problems.push(`the pipeline expands to ${count} jobs; at most ${MAX_JOBS} are allowed`);
+  }
+  return problems;
+}
+
+function validateActShape(content: string, where: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(content);
+  } catch (error) {
+    return [`${where}: not valid YAML: ${(error as Error).message.split('\n')[0]}`];
+  }
+  if (!doc || typeof doc !== 'object') return [`${where}: an act graph must be a YAML mapping`];
+  const graph = doc as { entry?: unknown; nodes?: unknown };
+  const problems: string[] = [];
+  if (typeof graph.entry !== 'string') problems.push(`${where}: an act graph needs an "entry" node id`);
+  if (!Array.isArray(graph.nodes)) problems.push(`${where}: an act graph needs a "nodes" list`);
+  return problems;
+}
+
+function validateLabels(labels: string[], where: string): string[] {
+  return labels.filter((l) => !LABEL_PATTERN.test(l)).map((l) => `${where}: "${l}" is not a label (name or name=value, no spaces or commas)`);
+}
+
+function validateEnv(env: Record<string, string>, where: string): string[] {
+  return Object.entries(env).flatMap(([key, value]) => [
+    ...(ENV_NAME_PATTERN.test(key) ? [] : [`${where}: "${key}" is not a valid environment variable name`]),
+    ...(typeof value === 'string' ? [] : [`${where}.${key}: must be a string`]),
+  ]);
+}
+
+function validateMatrix(matrix: Record<string, MatrixValue[]>, where: string): string[] {
+  const problems: string[] = [];
+  let combinations = 1;
+  for (const [key, values] of Object.entries(matrix)) {
+    if (!ENV_NAME_PATTERN.test(key)) problems.push(`${where}: "${key}" is not a valid matrix key`);
+    if (!Array.isArray(values) || values.length === 0) {
+      problems.push(`${where}.${key}: must be a non-empty list of values`);
+      continue;
+    }
+    if (values.some((v) => !['string', 'number', 'boolean'].includes(typeof v))) problems.push(`${where}.${key}: values must be strings, numbers or booleans`);
+    combinations *= values.length;
+  }
+  if (combinations > MAX_MATRIX_COMBINATIONS) problems.push(`${where}: ${combinations} combinations; at most ${MAX_MATRIX_COMBINATIONS} are allowed`);
+  return problems;
+}
+
+function validateJobs(def: PipelineDefinition): string[] {
+  const jobs = def.jobs ?? [];
+  const problems: string[] = [];
+  if (jobs.length === 0) problems.push('jobs: must list at least one job when present');
+  const names = new Set<string>();
+  for (const [i, job] of jobs.entries()) {
+    const where = `jobs[${i}]`;
+    if (typeof job?.name !== 'string' || !JOB_NAME_PATTERN.test(job.name)) {
+      problems.push(`${where}.name: required; letters, digits, spaces, dot, dash or underscore`);
+      continue;
+    }
+    if (names.has(job.name)) problems.push(`${where}.name: "${job.name}" is used twice`);
+    names.add(job.name);
+    if (job.kind !== undefined && job.kind !== 'act' && job.kind !== 'script') problems.push(`${where}.kind: must be act or script`);
+    if (job.content !== undefined && typeof job.content !== 'string') problems.push(`${where}.content: must be a string`);
+    const kind = job.kind ?? (job.content !== undefined ? inferKind(job.content) : def.kind);
+    if (kind === 'act' && job.content !== undefined) problems.push(...validateActShape(job.content, `${where}.content`));
+    problems.push(...validateLabels(job.labels ?? [], `${where}.labels`), ...validateMatrix(job.matrix ?? {}, `${where}.matrix`), ...validateEnv(job.env ?? {}, `${where}.env`));
+    if (job.timeoutMinutes !== undefined && !(Number.isInteger(job.timeoutMinutes) && job.timeoutMinutes >= 1 && job.timeoutMinutes <= 4320)) {
+      problems.push(`${where}.timeoutMinutes: an integer from 1 to 4320`);
+    }
+  }
+  for (const [i, job] of jobs.entries()) {
+    for (const need of job?.needs ?? []) {
+      if (!names.has(need)) problems.push(`jobs[${i}].needs: no job named "${need}"`);
+      if (need === job.name) problems.push(`jobs[${i}].needs: a job cannot need itself`);
+    }
+  }
+  const cycle = findCycle(jobs);
+  if (cycle) problems.push(`jobs: "needs" form a cycle: ${cycle.join(' -> ')}`);
+  return problems;
+}
+
+function findCycle(jobs: JobDefinition[]): string[] | null {
+  const needs = new Map(jobs.map((j) => [j.name, j.needs ?? []]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const path: string[] = [];
+  const visit = (name: string): string[] | null => {
+    if (state.get(name) === 'done') return null;
+    if (state.get(name) === 'visiting') return [...path.slice(path.indexOf(name)), name];
+    state.set(name, 'visiting');
+    path.push(name);
+    for (const next of needs.get(name) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    state.set(name, 'done');
+    return null;
+  };
+  for (const job of jobs) {
+    const cycle = visit(job.name);
+    if (cycle) return cycle;
+  }
+  return null;
+}
+
+/** Cartesian product, in key order then value order, so job keys are stable across re-runs. */
+export function matrixCombinations(matrix: Record<string, MatrixValue[]>): Record<string, string>[] {
+  return Object.entries(matrix).reduce<Record<string, string>[]>(
+    (combos, [key, values]) => combos.flatMap((combo) => values.map((value) => ({ ...combo, [key]: String(value) }))),
+    [{}],
+  );
+}
+
+/** One job per job definition and matrix combination; a need on a matrix job means all of its combinations. */
+export function expandJobs(def: PipelineDefinition, pipelineName = 'build'): JobSpec[] {
+  const jobs: JobDefinition[] = def.jobs ?? [{ name: pipelineName }];
+  const keysByName = new Map<string, string[]>();
+  const specs: JobSpec[] = [];
+  for (const job of jobs) {
+    const matrix = { ...def.matrix, ...(job.matrix ?? {}) };
+    const content = job.content ?? def.content;
+    const kind = job.kind ?? (job.content !== undefined ? inferKind(job.content) : def.kind);
+    const keys: string[] = [];
+    for (const combo of matrixCombinations(matrix)) {
+      const suffix = Object.values(combo);
+      const key = suffix.length ? `${job.name}[${Object.entries(combo).map(([k, v]) => `${k}=${v}`).join(',')}]` : job.name;
+      keys.push(key);
+      specs.push({
+        key,
+        name: suffix.length ? `${job.name} (${suffix.join(', ')})` : job.name,
+        kind,
+        content,
+        labels: [...new Set([...def.labels, ...(job.labels ?? [])])].sort(),
+        needs: job.needs ?? [],
+        matrix: combo,
+        env: { ...def.env, ...(job.env ?? {}) },
+        timeoutMinutes: job.timeoutMinutes ?? def.timeoutMinutes,
+      });
+    }
+    keysByName.set(job.name, keys);
+  }
+  return specs.map((spec) => ({ ...spec, needs: spec.needs.flatMap((name) => keysByName.get(name) ?? []) }));
+}
+
+/** Trigger-time inputs checked against the pipeline's input definitions; defaults filled in. */
+export function resolveInputs(definitions: Record<string, InputDefinition>, given: Record<string, string>): { inputs: Record<string, string>; problems: string[] } {
+  const problems: string[] = [];
+  const inputs: Record<string, string> = {};
+  const declared = Object.keys(definitions);
+  for (const [name, value] of Object.entries(given)) {
+    if (declared.length > 0 && !(name in definitions)) problems.push(`input "${name}" is not declared by the pipeline (declared: ${declared.join(', ')})`);
+    else if (typeof value !== 'string') problems.push(`input "${name}" must be a string`);
+    else inputs[name] = value;
+  }
+  for (const [name, def] of Object.entries(definitions)) {
+    if (name in inputs) continue;
+    if (def.default !== undefined) inputs[name] = String(def.default);
+    else if (def.required) problems.push(`input "${name}" is required`);
+  }
+  return { inputs, problems };
+}

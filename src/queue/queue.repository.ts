@@ -1,0 +1,122 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SQL, type Sql } from '../database/sql';
+import { notifyQueue, RANK_GAP, type ClaimedJobRow } from '../jobs/jobs.repository';
+
+export type QueueEntry = {
+  id: number;
+  runId: number;
+  runNumber: number;
+  name: string;
+  project: string;
+  pipeline: string;
+  labels: string[];
+  position: number;
+  queuedAt: Date;
+  matchingAgents: number;
+  onlineAgents: number;
+};
+
+@Injectable()
+export class QueueRepository {
+  constructor(@Inject(SQL) private readonly sql: Sql) {}
+
+  /**
+   * The atomic claim: the first queued job (queue order) whose labels are all among the agent's.
+   * SKIP LOCKED lets concurrent claimers pass each other; the status check makes a job go once.
+   */
+  async claim(agentId: string, agentLabels: string[], leaseSeconds: number): Promise<ClaimedJobRow | undefined> {
+    return this.sql.begin(async (tx) => {
+      const [job] = await tx<{ id: number; try: number; runId: number; attempt: number }[]>`
+        update jobs set status = 'running', agent_id = ${agentId}, try = jobs.try + 1, started_at = null,
+                        lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+        where id = (
+          select id from jobs
+          where status = 'queued' and labels <@ ${agentLabels}::text[]
+          order by queue_rank, id
+          for update skip locked
+          limit 1
+        )
+        returning id, try, run_id as "runId", attempt`;
+      if (!job) return undefined;
+      await tx`insert into job_tries (job_id, try, agent_id) values (${job.id}, ${job.try}, ${agentId}) on conflict do nothing`;
+      await tx`
+        update run_attempts set status = 'running', started_at = coalesce(started_at, now())
+        where run_id = ${job.runId} and attempt = ${job.attempt} and status = 'queued'`;
+      await tx`
+        update runs set status = 'running', started_at = coalesce(started_at, now())
+        where id = ${job.runId} and attempt = ${job.attempt} and status = 'queued'`;
+      const [row] = await tx<ClaimedJobRow[]>`
+        select j.id, j.name, j.try, j.labels, j.kind, j.content, j.matrix, j.env, j.timeout_minutes as "timeoutMinutes",
+               r.id as "runId", j.attempt, r.number as "runNumber", r.ref, r.commit_sha as "commitSha",
+               r.inputs as "runInputs", r.env as "runEnv", r.project_id as "projectId", p.slug as project,
+               pl.name as pipeline, r.pipeline_version as "pipelineVersion", j.agent_id as "agentId"
+        from jobs j join runs r on r.id = j.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
+        where j.id = ${job.id}`;
+      return row;
+    });
+  }
+
+  /** Pending jobs in the order agents will get them, with how many agents could take each. */
+  async list(options: { projectId: string | null; onlineWithinSeconds: number; limit: number }): Promise<QueueEntry[]> {
+    return this.sql<QueueEntry[]>`
+      with online as (
+        select coalesce(labels_override, declared_labels) as labels from agents
+        where deleted_at is null and last_seen_at > now() - make_interval(secs => ${options.onlineWithinSeconds})
+      ),
+      queued as (
+        select j.*, row_number() over (order by j.queue_rank, j.id) as position from jobs j where j.status = 'queued'
+      )
+      select q.id, q.run_id as "runId", r.number as "runNumber", q.name, p.slug as project, pl.name as pipeline, q.labels,
+             q.position::int as position, q.queued_at as "queuedAt",
+             (select count(*)::int from online o where q.labels <@ o.labels) as "matchingAgents",
+             (select count(*)::int from online) as "onlineAgents"
+      from queued q join runs r on r.id = q.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
+      where ${options.projectId}::uuid is null or r.project_id = ${options.projectId}
+      order by q.position
+      limit ${options.limit}`;
+  }
+
+  async queuedJob(jobId: number): Promise<{ id: number; rank: number; projectId: string } | undefined> {
+    const [row] = await this.sql<{ id: number; rank: number; projectId: string }[]>`
+      select j.id, j.queue_rank as rank, r.project_id as "projectId" from jobs j join runs r on r.id = j.run_id
+      where j.id = ${jobId} and j.status = 'queued'`;
+    return row;
+  }
+
+  /**
+   * Places a queued job right before or after another. Ranks have gaps; when a gap is used up
+   * the queue is renumbered in one statement.
+   */
+  async move(jobId: number, anchorId: number, where: 'before' | 'after'): Promise<boolean> {
+    return this.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(7362002)`;
+      for (let round = 0; round < 2; round++) {
+        const [anchor] = await tx<{ rank: number }[]>`select queue_rank as rank from jobs where id = ${anchorId} and status = 'queued'`;
+        const [moving] = await tx<{ rank: number }[]>`select queue_rank as rank from jobs where id = ${jobId} and status = 'queued'`;
+        if (!anchor || !moving) return false;
+        const [neighbour] =
+          where === 'before'
+            ? await tx<{ rank: number }[]>`
+                select queue_rank as rank from jobs where status = 'queued' and id <> ${jobId}
+                  and (queue_rank, id) < (${anchor.rank}, ${anchorId}) order by queue_rank desc, id desc limit 1`
+            : await tx<{ rank: number }[]>`
+                select queue_rank as rank from jobs where status = 'queued' and id <> ${jobId}
+                  and (queue_rank, id) > (${anchor.rank}, ${anchorId}) order by queue_rank, id limit 1`;
+        const low = where === 'before' ? (neighbour?.rank ?? anchor.rank - RANK_GAP) : anchor.rank;
+        const high = where === 'before' ? anchor.rank : (neighbour?.rank ?? anchor.rank + RANK_GAP);
+        if (high - low >= 2) {
+          await tx`update jobs set queue_rank = ${Math.floor((low + high) / 2)} where id = ${jobId}`;
+          await notifyQueue(tx);
+          return true;
+        }
+        // Renumbered ranks must stay below those of runs yet to be queued: move the sequence past them.
+        const renumbered = await tx`
+          update jobs j set queue_rank = n.rank from (
+            select id, row_number() over (order by queue_rank, id) * ${RANK_GAP} as rank from jobs where status = 'queued'
+          ) n where j.id = n.id returning j.id`;
+        await tx`select setval('job_queue_rank_seq', greatest((select last_value from job_queue_rank_seq), ${renumbered.length + 1}))`;
+      }
+      return false;
+    });
+  }
+}

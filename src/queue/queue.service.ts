@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { TokenPrincipal } from '../auth/principal';
+import { assertProjectAccess } from '../auth/project-access';
+import { badRequest, conflict, notFound } from '../common/api-error';
+import { CONFIG, type Config } from '../config/config';
+import { QueueRepository, type QueueEntry } from './queue.repository';
+
+@Injectable()
+export class QueueService {
+  constructor(
+    private readonly queue: QueueRepository,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  async list(principal: TokenPrincipal) {
+    const entries = await this.queue.list({ projectId: principal.projectId, onlineWithinSeconds: this.config.agentLostAfterSeconds, limit: 1000 });
+    return { jobs: entries.map((entry) => ({ ...entry, waitingBecause: explain(entry) })) };
+  }
+
+  async move(principal: TokenPrincipal, jobId: number, anchor: { before?: number; after?: number }) {
+    if ((anchor.before === undefined) === (anchor.after === undefined)) throw badRequest('Give exactly one of beforeJobId or afterJobId.');
+    const anchorId = (anchor.before ?? anchor.after)!;
+    if (anchorId === jobId) throw badRequest('A job cannot be moved relative to itself.');
+    for (const id of [jobId, anchorId]) {
+      const job = await this.queue.queuedJob(id);
+      if (!job) throw notFound('queued job', id);
+      if (principal.projectId !== null) assertProjectAccess(principal, { id: job.projectId, slug: 'that project' });
+    }
+    if (!(await this.queue.move(jobId, anchorId, anchor.before !== undefined ? 'before' : 'after'))) {
+      throw conflict('One of the jobs left the queue while moving; reload the queue and try again.', 'queue_changed');
+    }
+    return this.list(principal);
+  }
+}
+
+// Nobody else tells users why a job sits in the queue; a plain sentence does.
+function explain(entry: QueueEntry): string | null {
+  if (entry.onlineAgents === 0) return 'No agent is online.';
+  if (entry.matchingAgents === 0) {
+    return entry.labels.length
+      ? `No online agent has all of the labels ${entry.labels.join(', ')}.`
+      : 'No online agent can take it.';
+  }
+  return entry.position > 1 ? `Waiting for a matching agent to free up (${entry.matchingAgents} online match).` : null;
+}

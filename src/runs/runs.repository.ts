@@ -1,0 +1,136 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SQL, type Sql } from '../database/sql';
+import { workflowIdFor, type AttemptStatus } from '../../workflows/messages';
+
+export type RunStatus = 'queued' | 'running' | AttemptStatus;
+export type TriggerInfo = { kind: 'manual' | 'api' | 'webhook'; actor: string; [detail: string]: unknown };
+
+export type RunRow = {
+  id: number;
+  number: number;
+  projectId: string;
+  project: string;
+  pipelineId: string;
+  pipeline: string;
+  pipelineVersion: number;
+  ref: string;
+  commitSha: string | null;
+  inputs: Record<string, string>;
+  env: Record<string, string>;
+  status: RunStatus;
+  attempt: number;
+  trigger: TriggerInfo;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+};
+
+export type AttemptRow = {
+  runId: number;
+  attempt: number;
+  status: RunStatus;
+  failedOnly: boolean;
+  workflowId: string;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  cancelRequestedAt: Date | null;
+};
+
+export type UnstartedAttempt = { runId: number; attempt: number; failedOnly: boolean; project: string; pipeline: string; number: number };
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+
+@Injectable()
+export class RunsRepository {
+  constructor(@Inject(SQL) private readonly sql: Sql) {}
+
+  /** The run, its number (per pipeline) and its first attempt, in one transaction. */
+  async create(input: {
+    projectId: string;
+    pipelineId: string;
+    pipelineVersion: number;
+    ref: string;
+    commitSha: string | null;
+    inputs: Record<string, string>;
+    env: Record<string, string>;
+    trigger: TriggerInfo;
+  }): Promise<number> {
+    return this.sql.begin(async (tx) => {
+      const [{ number }] = await tx<{ number: number }[]>`
+        update pipelines set next_run_number = next_run_number + 1 where id = ${input.pipelineId} returning next_run_number - 1 as number`;
+      const [{ id }] = await tx<{ id: number }[]>`
+        insert into runs (project_id, pipeline_id, pipeline_version, number, ref, commit_sha, inputs, env, trigger)
+        values (${input.projectId}, ${input.pipelineId}, ${input.pipelineVersion}, ${number}, ${input.ref}, ${input.commitSha},
+                ${tx.json(input.inputs)}, ${tx.json(input.env)}, ${tx.json(input.trigger as unknown as Record<string, never>)})
+        returning id`;
+      await tx`insert into run_attempts (run_id, attempt, workflow_id) values (${id}, 1, ${workflowIdFor(id, 1)})`;
+      return id;
+    });
+  }
+
+  /** A new numbered attempt of a finished run; undefined when the run is still going. */
+  async addAttempt(runId: number, failedOnly: boolean): Promise<number | undefined> {
+    return this.sql.begin(async (tx) => {
+      const [run] = await tx<{ attempt: number }[]>`
+        update runs set attempt = attempt + 1, status = 'queued', started_at = null, finished_at = null,
+                        queue_base = nextval('job_queue_rank_seq')
+        where id = ${runId} and status = any(${TERMINAL}) returning attempt`;
+      if (!run) return undefined;
+      await tx`
+        insert into run_attempts (run_id, attempt, failed_only, workflow_id)
+        values (${runId}, ${run.attempt}, ${failedOnly}, ${workflowIdFor(runId, run.attempt)})`;
+      return run.attempt;
+    });
+  }
+
+  async markWorkflowStarted(runId: number, attempt: number): Promise<void> {
+    await this.sql`
+      update run_attempts set workflow_started_at = coalesce(workflow_started_at, now()) where run_id = ${runId} and attempt = ${attempt}`;
+  }
+
+  /** Attempts stored but never handed to Temporal (it was down, or the API died in between). */
+  async unstartedAttempts(olderThanSeconds: number): Promise<UnstartedAttempt[]> {
+    return this.sql<UnstartedAttempt[]>`
+      select a.run_id as "runId", a.attempt, a.failed_only as "failedOnly", p.slug as project, pl.name as pipeline, r.number
+      from run_attempts a join runs r on r.id = a.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
+      where a.workflow_started_at is null and a.created_at < now() - make_interval(secs => ${olderThanSeconds})
+      order by a.created_at limit 100`;
+  }
+
+  async get(runId: number): Promise<RunRow | undefined> {
+    const [row] = await this.sql<RunRow[]>`${this.runQuery()} where r.id = ${runId}`;
+    return row;
+  }
+
+  async list(filter: {
+    projectId: string | null;
+    pipeline: string | null;
+    status: RunStatus | null;
+    beforeId: number | null;
+    limit: number;
+  }): Promise<RunRow[]> {
+    return this.sql<RunRow[]>`
+      ${this.runQuery()}
+      where (${filter.projectId}::uuid is null or r.project_id = ${filter.projectId})
+        and (${filter.pipeline}::text is null or pl.name = ${filter.pipeline})
+        and (${filter.status}::text is null or r.status = ${filter.status})
+        and (${filter.beforeId}::bigint is null or r.id < ${filter.beforeId})
+      order by r.id desc limit ${filter.limit}`;
+  }
+
+  async attempts(runId: number): Promise<AttemptRow[]> {
+    return this.sql<AttemptRow[]>`
+      select run_id as "runId", attempt, status, failed_only as "failedOnly", workflow_id as "workflowId", created_at as "createdAt",
+             started_at as "startedAt", finished_at as "finishedAt", cancel_requested_at as "cancelRequestedAt"
+      from run_attempts where run_id = ${runId} order by attempt`;
+  }
+
+  private runQuery() {
+    return this.sql`
+      select r.id, r.number, r.project_id as "projectId", p.slug as project, r.pipeline_id as "pipelineId", pl.name as pipeline,
+             r.pipeline_version as "pipelineVersion", r.ref, r.commit_sha as "commitSha", r.inputs, r.env, r.status, r.attempt,
+             r.trigger, r.created_at as "createdAt", r.started_at as "startedAt", r.finished_at as "finishedAt"
+      from runs r join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id`;
+  }
+}

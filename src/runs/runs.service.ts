@@ -1,0 +1,214 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { assertProjectAccess } from '../auth/project-access';
+import type { TokenPrincipal } from '../auth/principal';
+import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
+import { JobsRepository, type JobTryView, type JobView } from '../jobs/jobs.repository';
+import { ENV_NAME_PATTERN, resolveInputs } from '../pipelines/pipeline-spec';
+import { PipelinesService } from '../pipelines/pipelines.service';
+import { ProjectsService } from '../projects/projects.service';
+import { TemporalService } from '../temporal/temporal.service';
+import { RunsRepository, type AttemptRow, type RunRow, type RunStatus, type TriggerInfo } from './runs.repository';
+
+export type RunView = ReturnType<RunsService['view']>;
+
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger('runs');
+
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly jobs: JobsRepository,
+    private readonly projects: ProjectsService,
+    private readonly pipelines: PipelinesService,
+    private readonly temporal: TemporalService,
+  ) {}
+
+  async trigger(
+    principal: TokenPrincipal,
+    slug: string,
+    pipelineName: string,
+    request: { ref?: string; commitSha?: string; inputs?: Record<string, string>; env?: Record<string, string> },
+    trigger: TriggerInfo,
+  ) {
+    const project = await this.projects.get(principal, slug);
+    const pipeline = await this.pipelines.get(project, pipelineName, null);
+    const { inputs, problems } = resolveInputs(pipeline.inputs, request.inputs ?? {});
+    for (const [key, value] of Object.entries(request.env ?? {})) {
+      if (!ENV_NAME_PATTERN.test(key)) problems.push(`env: "${key}" is not a valid environment variable name`);
+      if (typeof value !== 'string') problems.push(`env.${key}: must be a string`);
+    }
+    if (problems.length) throw unprocessable(`Cannot trigger ${slug}/${pipelineName}: ${problems.join('; ')}`, 'invalid_trigger');
+    const runId = await this.runs.create({
+      projectId: project.id,
+      pipelineId: pipeline.pipelineId,
+      pipelineVersion: pipeline.version,
+      ref: request.ref ?? 'main',
+      commitSha: request.commitSha ?? null,
+      inputs,
+      env: request.env ?? {},
+      trigger,
+    });
+    await this.startAttempt(runId, 1, false);
+    return this.get(principal, runId);
+  }
+
+  async get(principal: TokenPrincipal, runId: number) {
+    const run = await this.load(principal, runId);
+    const [attempts, jobs] = await Promise.all([this.runs.attempts(runId), this.jobs.listForRun(runId)]);
+    const tries = await this.jobs.listTries(jobs.map((job) => job.id));
+    return this.view(run, attempts, jobs, tries);
+  }
+
+  async list(
+    principal: TokenPrincipal,
+    filter: { project?: string; pipeline?: string; status?: string; cursor?: string; limit?: string },
+  ) {
+    let projectId = principal.projectId;
+    if (filter.project) {
+      const project = await this.projects.get(principal, filter.project);
+      projectId = project.id;
+    }
+    const statuses: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+    if (filter.status && !statuses.includes(filter.status as RunStatus)) {
+      throw badRequest(`status must be one of ${statuses.join(', ')}; got "${filter.status}".`);
+    }
+    const limit = filter.limit === undefined ? 50 : Number(filter.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw badRequest('limit must be an integer from 1 to 200.');
+    const beforeId = filter.cursor === undefined ? null : Number(filter.cursor);
+    if (beforeId !== null && (!Number.isInteger(beforeId) || beforeId < 1)) throw badRequest('cursor is not valid; pass the nextCursor of a previous page.');
+    const rows = await this.runs.list({
+      projectId,
+      pipeline: filter.pipeline ?? null,
+      status: (filter.status as RunStatus) ?? null,
+      beforeId,
+      limit,
+    });
+    return {
+      runs: rows.map((run) => this.summary(run)),
+      nextCursor: rows.length === limit ? String(rows[rows.length - 1].id) : null,
+    };
+  }
+
+  async cancel(principal: TokenPrincipal, runId: number) {
+    const run = await this.load(principal, runId);
+    if (isTerminal(run.status)) throw conflict(`Run ${runId} already ended ${run.status}; nothing to cancel.`, 'run_finished');
+    // Queued jobs end at once in Postgres; the workflow then stops the running ones through their agents.
+    await this.jobs.cancelAttempt(runId, run.attempt);
+    await this.temporal.signalCancel(runId, run.attempt, principal.name);
+    return this.get(principal, runId);
+  }
+
+  async cancelMany(principal: TokenPrincipal, ids: number[]) {
+    const cancelled: number[] = [];
+    const skipped: { id: number; reason: string }[] = [];
+    for (const id of [...new Set(ids)]) {
+      try {
+        await this.cancel(principal, id);
+        cancelled.push(id);
+      } catch (error) {
+        const body = (error as { getResponse?: () => { error?: { message?: string } } }).getResponse?.();
+        skipped.push({ id, reason: body?.error?.message ?? (error as Error).message });
+      }
+    }
+    return { cancelled, skipped };
+  }
+
+  async rerun(principal: TokenPrincipal, runId: number, failedOnly: boolean) {
+    const run = await this.load(principal, runId);
+    if (!isTerminal(run.status)) throw conflict(`Run ${runId} is still ${run.status}; re-run it once it has ended.`, 'run_in_progress');
+    if (failedOnly && run.status === 'succeeded') throw conflict(`Run ${runId} succeeded; there are no failed jobs to re-run.`, 'nothing_failed');
+    const attempt = await this.runs.addAttempt(runId, failedOnly);
+    if (attempt === undefined) throw conflict(`Run ${runId} changed while re-running; try again.`, 'run_in_progress');
+    await this.startAttempt(runId, attempt, failedOnly);
+    return this.get(principal, runId);
+  }
+
+  /** Hands an attempt to Temporal. If Temporal is unreachable the attempt waits in Postgres for the starter. */
+  async startAttempt(runId: number, attempt: number, failedOnly: boolean): Promise<void> {
+    const run = await this.runs.get(runId);
+    if (!run) return;
+    try {
+      await this.temporal.startAttempt({ runId, attempt, failedOnly, project: run.project, pipeline: run.pipeline, number: run.number });
+      await this.runs.markWorkflowStarted(runId, attempt);
+    } catch (error) {
+      this.logger.warn(`run ${runId} attempt ${attempt} stored; its workflow will start when Temporal answers (${(error as Error).message})`);
+    }
+  }
+
+  private async load(principal: TokenPrincipal, runId: number): Promise<RunRow> {
+    if (!Number.isSafeInteger(runId) || runId < 1) throw badRequest(`"${runId}" is not a run id.`);
+    const run = await this.runs.get(runId);
+    if (!run) throw notFound('run', runId);
+    assertProjectAccess(principal, { id: run.projectId, slug: run.project });
+    return run;
+  }
+
+  summary(run: RunRow) {
+    return {
+      id: run.id,
+      number: run.number,
+      project: run.project,
+      pipeline: run.pipeline,
+      pipelineVersion: run.pipelineVersion,
+      ref: run.ref,
+      commitSha: run.commitSha,
+      status: run.status,
+      attempt: run.attempt,
+      durationMs: durationMs(run.startedAt, run.finishedAt),
+      trigger: run.trigger,
+      createdAt: run.createdAt,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+    };
+  }
+
+  view(run: RunRow, attempts: AttemptRow[], jobs: JobView[], tries: JobTryView[]) {
+    const jobView = (job: JobView) => ({
+      id: job.id,
+      name: job.name,
+      key: job.key,
+      status: job.status,
+      reason: job.reason,
+      labels: job.labels,
+      needs: job.needs,
+      matrix: job.matrix,
+      agent: job.agent,
+      agentId: job.agentId,
+      exitCode: job.exitCode,
+      try: job.try,
+      carriedFromJobId: job.carriedFromJobId,
+      queuedAt: job.queuedAt,
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+      durationMs: durationMs(job.startedAt, job.finishedAt),
+      tries: tries.filter((t) => t.jobId === job.id).map(({ jobId: _jobId, ...t }) => t),
+    });
+    const attemptViews = attempts.map((attempt) => ({
+      attempt: attempt.attempt,
+      status: attempt.status,
+      failedOnly: attempt.failedOnly,
+      workflowId: attempt.workflowId,
+      createdAt: attempt.createdAt,
+      startedAt: attempt.startedAt,
+      finishedAt: attempt.finishedAt,
+      durationMs: durationMs(attempt.startedAt, attempt.finishedAt),
+      jobs: jobs.filter((job) => job.attempt === attempt.attempt).map(jobView),
+    }));
+    return {
+      ...this.summary(run),
+      inputs: run.inputs,
+      env: run.env,
+      jobs: attemptViews.find((a) => a.attempt === run.attempt)?.jobs ?? [],
+      attempts: attemptViews,
+    };
+  }
+}
+
+export function isTerminal(status: RunStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+}
+
+function durationMs(startedAt: Date | null, finishedAt: Date | null): number | null {
+  if (!startedAt) return null;
+  return (finishedAt ?? new Date()).getTime() - startedAt.getTime();
+}

@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { badRequest, notFound } from '../common/api-error';
+import { CONFIG, type Config } from '../config/config';
+import { SecretBox } from './secret-box';
+import { SecretsRepository } from './secrets.repository';
+
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+@Injectable()
+export class SecretsService {
+  private readonly box: SecretBox;
+
+  constructor(
+    private readonly secrets: SecretsRepository,
+    @Inject(CONFIG) config: Config,
+  ) {
+    this.box = SecretBox.load(config.secretsKey, config.dataDir);
+  }
+
+  async put(projectId: string, name: string, value: string): Promise<void> {
+    if (!SECRET_NAME.test(name)) throw badRequest(`Secret name "${name}" must match ${SECRET_NAME.source}.`, 'invalid_secret_name');
+    await this.secrets.upsert(projectId, name, this.box.seal(value));
+  }
+
+  listNames(projectId: string) {
+    return this.secrets.listNames(projectId);
+  }
+
+  async delete(projectId: string, name: string): Promise<void> {
+    if (!(await this.secrets.delete(projectId, name))) throw notFound('secret', name);
+  }
+
+  /** Plain values, for the agent that runs a job of this project. */
+  async reveal(projectId: string): Promise<Record<string, string>> {
+    const sealed = await this.secrets.listSealed(projectId);
+    return Object.fromEntries(sealed.map(({ name, ciphertext }) => [name, this.box.open(ciphertext)]));
+  }
+}

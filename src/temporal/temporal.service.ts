@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { CONFIG, type Config } from '../config/config';
+import { pipelineSearchAttribute, projectSearchAttribute, runNumberSearchAttribute } from './search-attributes';
+import {
+  cancelSignal,
+  jobClaimedSignal,
+  jobFinishedSignal,
+  jobLostSignal,
+  workflowIdFor,
+  type JobClaimed,
+  type JobFinished,
+  type JobLost,
+} from '../../workflows/messages';
+
+export type AttemptToStart = { runId: number; attempt: number; failedOnly: boolean; project: string; pipeline: string; number: number };
+
+/**
+ * The API's side of Temporal: starting run-attempt workflows and telling them what happened.
+ * Signals are best effort here: Postgres already holds the truth, and each workflow reconciles
+ * against it, so a signal lost to a crash delays a run but never corrupts it.
+ */
+@Injectable()
+export class TemporalService implements OnModuleDestroy {
+  private readonly logger = new Logger('temporal');
+  private readonly connection: Connection;
+  readonly client: Client;
+
+  constructor(@Inject(CONFIG) private readonly config: Config) {
+    this.connection = Connection.lazy({ address: config.temporalAddress });
+    this.client = new Client({ connection: this.connection, namespace: config.temporalNamespace });
+  }
+
+  async startAttempt(attempt: AttemptToStart): Promise<void> {
+    await this.client.workflow.start('runAttemptWorkflow', {
+      taskQueue: this.config.taskQueue,
+      workflowId: workflowIdFor(attempt.runId, attempt.attempt),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [
+        {
+          runId: attempt.runId,
+          attempt: attempt.attempt,
+          failedOnly: attempt.failedOnly,
+          maxTries: this.config.maxTries,
+          reconcileSeconds: this.config.reconcileSeconds,
+          cancelGraceSeconds: this.config.cancelGraceSeconds,
+        },
+      ],
+      typedSearchAttributes: [
+        { key: projectSearchAttribute, value: attempt.project },
+        { key: pipelineSearchAttribute, value: attempt.pipeline },
+        { key: runNumberSearchAttribute, value: attempt.number },
+      ],
+    }).catch((error: unknown) => {
+      // Already started (and maybe finished) under this business key: that is the idempotent outcome.
+      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
+      throw error;
+    });
+  }
+
+  signalClaimed(runId: number, attempt: number, claim: JobClaimed): Promise<void> {
+    return this.signal(runId, attempt, (handle) => handle.signal(jobClaimedSignal, claim));
+  }
+
+  signalFinished(runId: number, attempt: number, finished: JobFinished): Promise<void> {
+    return this.signal(runId, attempt, (handle) => handle.signal(jobFinishedSignal, finished));
+  }
+
+  signalLost(runId: number, attempt: number, lost: JobLost): Promise<void> {
+    return this.signal(runId, attempt, (handle) => handle.signal(jobLostSignal, lost));
+  }
+
+  signalCancel(runId: number, attempt: number, by: string): Promise<void> {
+    return this.signal(runId, attempt, (handle) => handle.signal(cancelSignal, { by }));
+  }
+
+  async healthy(): Promise<boolean> {
+    const check = (async () => {
+      await this.connection.ensureConnected();
+      await this.connection.workflowService.getSystemInfo({});
+      return true;
+    })().catch(() => false);
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref());
+    return Promise.race([check, timeout]);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.connection.close().catch(() => undefined);
+  }
+
+  private async signal(runId: number, attempt: number, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>): Promise<void> {
+    try {
+      await send(this.client.workflow.getHandle(workflowIdFor(runId, attempt)));
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return;
+      this.logger.warn(`signal to ${workflowIdFor(runId, attempt)} failed (the workflow will reconcile): ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../support/stack';
+
+type Run = { id: number; status: string; jobs: { id: number; status: string; agent: string | null }[] };
+type QueueEntry = { id: number; runId: number; position: number; labels: string[]; matchingAgents: number; waitingBecause: string | null };
+
+let stack: Stack;
+
+beforeAll(async () => {
+  // Lost-agent detection is slowed down here: the exactly-once test's clients do not heartbeat.
+  stack = await startStack({ env: { BELLOWS_AGENT_LOST_AFTER_SECONDS: '60' } });
+  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'q', name: 'Queue' } })).status).toBe(201);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function put(name: string, body: Record<string, unknown>) {
+  const res = await stack.request('PUT', `/api/v1/projects/q/pipelines/${name}`, { body });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+async function trigger(name: string): Promise<Run> {
+  const res = await stack.request<Run>('POST', `/api/v1/projects/q/pipelines/${name}/runs`, { body: {} });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+async function queue(): Promise<QueueEntry[]> {
+  return (await stack.request<{ jobs: QueueEntry[] }>('GET', '/api/v1/queue')).body.jobs;
+}
+
+async function waitQueued(count: number): Promise<QueueEntry[]> {
+  return stack.waitFor(async () => {
+    const jobs = await queue();
+    return jobs.length >= count ? jobs : null;
+  }, { message: `${count} queued jobs` });
+}
+
+async function finished(runId: number): Promise<Run> {
+  return stack.waitFor(
+    async () => {
+      const run = (await stack.request<Run>('GET', `/api/v1/runs/${runId}`)).body;
+      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : null;
+    },
+    { timeoutMs: 60_000, message: `run ${runId} to finish` },
+  );
+}
+
+/** A minimal protocol client: registers as an agent and claims, for tests about the server's claim rules. */
+async function registerClient(token: string, name: string, labels: string[]) {
+  const res = await stack.request<{ secret: string }>('POST', '/api/v1/agents/register', { token, body: { name, labels } });
+  expect(res.status).toBe(201);
+  const secret = res.body.secret;
+  return {
+    claim: async (wait: number) =>
+      stack.request<{ job: { id: number; try: number } }>('POST', `/api/v1/agents/claim?wait=${wait}`, { token: secret }),
+    finish: (jobId: number) => stack.request('POST', `/api/v1/agents/jobs/${jobId}/finish`, { token: secret, body: { status: 'succeeded', exitCode: 0 } }),
+  };
+}
+
+describe('queue order and label matching', () => {
+  it('reorders pending jobs and agents claim in the new order', async () => {
+    await put('order', { content: 'echo $BELLOWS_RUN_ID', labels: ['pool=order'] });
+    const runs = [await trigger('order'), await trigger('order'), await trigger('order')];
+    const jobs = await waitQueued(3);
+    expect(jobs.map((j) => j.runId)).toEqual(runs.map((r) => r.id));
+    expect(jobs[0].waitingBecause).toBe('No agent is online.');
+
+    const moved = await stack.request<{ jobs: QueueEntry[] }>('POST', '/api/v1/queue/move', { body: { jobId: jobs[2].id, beforeJobId: jobs[0].id } });
+    expect(moved.status).toBe(200);
+    expect(moved.body.jobs.map((j) => j.id)).toEqual([jobs[2].id, jobs[0].id, jobs[1].id]);
+    const after = await stack.request<{ jobs: QueueEntry[] }>('POST', '/api/v1/queue/move', { body: { jobId: jobs[0].id, afterJobId: jobs[1].id } });
+    expect(after.body.jobs.map((j) => j.id)).toEqual([jobs[2].id, jobs[1].id, jobs[0].id]);
+    expect(after.body.jobs.map((j) => j.position)).toEqual([1, 2, 3]);
+
+    const bad = await stack.request<{ error: { code: string } }>('POST', '/api/v1/queue/move', { body: { jobId: jobs[0].id } });
+    expect(bad.status).toBe(400);
+
+    await stack.startAgent({ name: 'order-agent', labels: 'pool=order' });
+    for (const run of runs) await finished(run.id);
+    const claimOrder = await stack.sql<{ jobId: number }[]>`
+      select t.job_id as "jobId" from job_tries t join jobs j on j.id = t.job_id where j.run_id = any(${runs.map((r) => r.id)}::bigint[])
+      order by t.claimed_at`;
+    expect(claimOrder.map((row) => Number(row.jobId))).toEqual([jobs[2].id, jobs[1].id, jobs[0].id]);
+  });
+
+  it('keeps a gpu job waiting while a plain agent takes the next job, then runs it on a gpu agent', async () => {
+    await put('gpu', { content: 'echo gpu work', labels: ['gpu=true'] });
+    await put('plain', { content: 'echo plain work', labels: ['pool=plain'] });
+    await stack.startAgent({ name: 'plain-agent', labels: 'pool=plain' });
+    const gpuRun = await trigger('gpu');
+    const plainRun = await trigger('plain');
+
+    const plainDone = await finished(plainRun.id);
+    expect(plainDone.jobs[0].agent).toBe('plain-agent');
+    const [waiting] = await queue();
+    expect(waiting).toMatchObject({ runId: gpuRun.id, matchingAgents: 0 });
+    expect(waiting.waitingBecause).toContain('gpu=true');
+
+    await stack.startAgent({ name: 'gpu-agent', labels: 'gpu=true,pool=plain' });
+    const gpuDone = await finished(gpuRun.id);
+    expect(gpuDone.status).toBe('succeeded');
+    expect(gpuDone.jobs[0].agent).toBe('gpu-agent');
+  });
+
+  it('hands every job to exactly one of 50 concurrent agents (500 jobs)', async () => {
+    for (const agent of stack.agents) await agent.kill('SIGKILL');
+    // 2 runs x 250 matrix jobs.
+    await put('many', { content: 'true', labels: ['pool=many'], matrix: { a: Array.from({ length: 25 }, (_, i) => i), b: Array.from({ length: 10 }, (_, i) => i) } });
+    const runs = [await trigger('many'), await trigger('many')];
+    const token = await stack.createAgentToken('swarm');
+    const clients = await Promise.all(Array.from({ length: 50 }, (_, i) => registerClient(token, `swarm-${i}`, ['pool=many'])));
+
+    const claimed: number[] = [];
+    let idleRounds = 0;
+    await Promise.all(
+      clients.map(async (client) => {
+        while (idleRounds < 50) {
+          const res = await client.claim(1);
+          if (res.status === 204) {
+            idleRounds++;
+            continue;
+          }
+          expect(res.status).toBe(200);
+          claimed.push(res.body.job.id);
+          expect((await client.finish(res.body.job.id)).status).toBe(200);
+        }
+      }),
+    );
+
+    expect(claimed).toHaveLength(500);
+    expect(new Set(claimed).size).toBe(500);
+    for (const run of runs) expect((await finished(run.id)).status).toBe('succeeded');
+    const [{ tries }] = await stack.sql<{ tries: number }[]>`
+      select count(*)::int as tries from job_tries t join jobs j on j.id = t.job_id where j.run_id = any(${runs.map((r) => r.id)}::bigint[])`;
+    expect(tries).toBe(500);
+  }, 240_000);
+});

@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ClaimedJob, FinishRequest, LogBatchRequest, LogChunkInput } from '../../src/agents/agent-protocol';
+import { Agent } from '../../agent/agent';
+import { silentLogger } from '../../agent/logger';
+
+type Upload = { name: string; body: Buffer; checksum: string | undefined };
+
+/** Just enough of the Bellows agent API to run one job end to end. */
+class FakeApi {
+  url = '';
+  registrations = 0;
+  claims = 0;
+  started: number[] = [];
+  logs: LogChunkInput[] = [];
+  uploads: Upload[] = [];
+  finished: FinishRequest[] = [];
+  released: number[] = [];
+  heartbeats: Array<{ auth: string | undefined; body: unknown }> = [];
+  cancelJobIds: number[] = [];
+  unauthorizedClaims = 0;
+  private nextSeq = 0;
+  private jobs: ClaimedJob[];
+  private server = http.createServer((req, res) => void this.handle(req, res));
+
+  constructor(jobs: ClaimedJob[]) {
+    this.jobs = jobs;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  text(stream?: string): string {
+    return this.logs.filter((chunk) => !stream || chunk.stream === stream).map((chunk) => chunk.text).join('');
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const parts: Buffer[] = [];
+    for await (const part of req) parts.push(part as Buffer);
+    const raw = Buffer.concat(parts);
+    const path = (req.url ?? '').replace(/\?.*$/, '');
+    const auth = req.headers.authorization;
+    const reply = (status: number, body?: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(body === undefined ? '' : JSON.stringify(body));
+    };
+    if (path === '/api/v1/agents/register') {
+      if (auth !== 'Bearer reg-token') return reply(401, { error: { code: 'unauthorized', message: 'bad token' } });
+      this.registrations++;
+      return reply(201, { agentId: 'a1', secret: `secret-${this.registrations}`, labels: ['os=linux'], heartbeatIntervalSeconds: 1, busyHeartbeatIntervalSeconds: 1 });
+    }
+    if (auth !== `Bearer secret-${this.registrations}`) return reply(401, { error: { code: 'unauthorized', message: 'unknown agent' } });
+    if (path === '/api/v1/agents/heartbeat') {
+      this.heartbeats.push({ auth, body: JSON.parse(raw.toString('utf8') || '{}') });
+      return reply(200, { cancelJobIds: this.cancelJobIds });
+    }
+    if (path === '/api/v1/agents/claim') {
+      this.claims++;
+      if (this.unauthorizedClaims > 0) {
+        this.unauthorizedClaims--;
+        return reply(401, { error: { code: 'unauthorized', message: 'secret rotated' } });
+      }
+      const job = this.jobs.shift();
+      if (!job) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return reply(204);
+      }
+      this.nextSeq = 0;
+      return reply(200, job);
+    }
+    const match = /^\/api\/v1\/agents\/jobs\/(\d+)\/(start|logs|finish|artifacts|release)(?:\/(.+))?$/.exec(path);
+    if (!match) return reply(404, { error: { code: 'not_found', message: path } });
+    const [, id, action, name] = match;
+    if (action === 'start') {
+      this.started.push(Number(id));
+      return reply(200, {});
+    }
+    if (action === 'logs') {
+      const batch = JSON.parse(raw.toString('utf8')) as LogBatchRequest;
+      if (batch.seq !== this.nextSeq) return reply(409, { error: { code: 'log_seq_mismatch', message: 'seq', nextSeq: this.nextSeq } });
+      this.logs.push(...batch.chunks);
+      this.nextSeq++;
+      return reply(200, { nextSeq: this.nextSeq, cancel: false });
+    }
+    if (action === 'artifacts') {
+      const checksum = req.headers['x-checksum-sha256'] as string | undefined;
+      this.uploads.push({ name: decodeURIComponent(name), body: raw, checksum });
+      if (createHash('sha256').update(raw).digest('hex') !== checksum) return reply(422, { error: { code: 'checksum_mismatch', message: 'bad' } });
+      return reply(201, { id: 'art', name: decodeURIComponent(name), size: raw.length, sha256: checksum });
+    }
+    if (action === 'release') {
+      this.released.push(Number(id));
+      return reply(200, {});
+    }
+    this.finished.push(JSON.parse(raw.toString('utf8')) as FinishRequest);
+    return reply(200, {});
+  }
+}
+
+function scriptJob(id: number, content: string, overrides: Partial<ClaimedJob> = {}): ClaimedJob {
+  return {
+    job: { id, name: 'build', try: 1, labels: [], timeoutMinutes: 0 },
+    run: { id: 11, number: 4, attempt: 1, project: 'demo', pipeline: 'ci', ref: 'refs/heads/main', commitSha: 'abc123' },
+    pipeline: { kind: 'script', content, version: 1 },
+    inputs: { target: 'prod' },
+    env: { GREETING: 'hi' },
+    secrets: { token: 'sup3r-s3cret' },
+    matrix: { os: 'linux', 'node-version': '20' },
+    ...overrides,
+  };
+}
+
+let api: FakeApi;
+let workDir: string;
+
+function agentFor(extra: { once?: boolean } = {}): Agent {
+  return new Agent({
+    url: api.url,
+    registrationToken: 'reg-token',
+    labels: ['os=linux'],
+    name: 'test-agent',
+    workDir,
+    once: extra.once ?? true,
+    logger: silentLogger,
+    cancelGraceMs: 500,
+    keepWorkspace: false,
+    backoff: { baseMs: 10, maxMs: 50 },
+    env: { ...process.env, BELLOWS_AGENT_TOKEN: 'reg-token' },
+  });
+}
+
+beforeEach(() => {
+  workDir = mkdtempSync(join(tmpdir(), 'bellows-agent-test-'));
+});
+
+afterEach(async () => {
+  await api?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('agent running a script job', () => {
+  it('runs the script with the job environment, masks secrets, uploads artifacts and finishes', async () => {
+    const script = [
+      'echo "hello $GREETING $MATRIX_OS $MATRIX_NODE_VERSION $ACT_INPUT_INPUT_TARGET"',
+      'echo "secret=$ACT_INPUT_SECRET_TOKEN json=$ACT_INPUT_SECRETS"',
+      'echo "token=${BELLOWS_AGENT_TOKEN:-unset} plain=${token:-unset} ci=$CI job=$BELLOWS_JOB_ID try=$BELLOWS_TRY sha=$BELLOWS_COMMIT_SHA"',
+      'echo "cwd=$(basename "$PWD")"',
+      'echo oops >&2',
+      'mkdir -p "$BELLOWS_ARTIFACTS_DIR/reports"',
+      'printf abc > "$BELLOWS_ARTIFACTS_DIR/reports/a b.txt"',
+      'exit 3',
+    ].join('\n');
+    api = new FakeApi([scriptJob(42, script)]);
+    await api.start();
+
+    expect(await agentFor().run()).toBe(0);
+
+    expect(api.started).toEqual([42]);
+    const stdout = api.text('stdout');
+    expect(stdout).toContain('hello hi linux 20 prod\n');
+    expect(stdout).toContain('secret=*** json={"token":"***"}\n');
+    expect(stdout).toContain('token=unset plain=unset ci=true job=42 try=1 sha=abc123\n');
+    expect(stdout).toContain('cwd=workspace\n');
+    expect(stdout).not.toContain('sup3r-s3cret');
+    expect(api.text('stderr')).toBe('oops\n');
+    const system = api.text('system');
+    expect(system).toContain('Running on agent test-agent');
+    expect(system).toContain('Uploading artifact reports/a b.txt (3 B)\n');
+    expect(system).toContain('exit code 3\n');
+    expect(api.uploads).toEqual([{ name: 'reports/a b.txt', body: Buffer.from('abc'), checksum: createHash('sha256').update('abc').digest('hex') }]);
+    expect(api.finished).toEqual([{ status: 'failed', exitCode: 3 }]);
+    expect(readdirSync(join(workDir, 'jobs'))).toEqual([]);
+  });
+
+  it('finishes succeeded on exit code 0', async () => {
+    api = new FakeApi([scriptJob(43, 'echo fine')]);
+    await api.start();
+    await agentFor().run();
+    expect(api.finished).toEqual([{ status: 'succeeded', exitCode: 0 }]);
+    expect(api.text('stdout')).toBe('fine\n');
+  });
+
+  it('cancels the job when a heartbeat lists it', async () => {
+    api = new FakeApi([scriptJob(44, 'echo started\nsleep 100\necho never')]);
+    await api.start();
+    const running = agentFor().run();
+    const poll = setInterval(() => {
+      if (api.started.includes(44)) api.cancelJobIds = [44];
+    }, 50);
+    try {
+      await running;
+    } finally {
+      clearInterval(poll);
+    }
+    expect(api.heartbeats.some((beat) => JSON.stringify(beat.body) === '{"jobId":44}')).toBe(true);
+    expect(api.text('system')).toContain('Cancelling (cancelled by the server): SIGTERM sent');
+    expect(api.text('stdout')).not.toContain('never');
+    expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: 'cancelled by the server' }]);
+  });
+
+  it('reports act pipelines as unsupported', async () => {
+    api = new FakeApi([scriptJob(45, 'graph', { pipeline: { kind: 'act', content: 'graph', version: 1 } })]);
+    await api.start();
+    await agentFor().run();
+    expect(api.text('system')).toContain('act pipelines are not supported by this agent version\n');
+    expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: 'act pipelines are not supported by this agent version' }]);
+  });
+
+  it('registers again when the API stops accepting its secret', async () => {
+    api = new FakeApi([scriptJob(46, 'echo ok')]);
+    api.unauthorizedClaims = 1;
+    await api.start();
+    await agentFor().run();
+    expect(api.registrations).toBe(2);
+    expect(api.finished).toEqual([{ status: 'succeeded', exitCode: 0 }]);
+  });
+
+  it('on a second stop request stops the running job and hands it back to the server', async () => {
+    api = new FakeApi([scriptJob(47, 'echo started\nsleep 100')]);
+    await api.start();
+    const agent = agentFor({ once: false });
+    const running = agent.run();
+    while (!api.text('stdout').includes('started')) await new Promise((resolve) => setTimeout(resolve, 20));
+    agent.requestStop();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(api.finished).toEqual([]);
+    agent.requestStop();
+    expect(await running).toBe(0);
+    expect(api.text('system')).toContain('agent shut down; handing the job back\n');
+    expect(api.finished).toEqual([]);
+    expect(api.released).toEqual([47]);
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { expandJobs, inferKind, matrixCombinations, resolveInputs, validateDefinition, type PipelineDefinition } from '../../src/pipelines/pipeline-spec';
+
+const base: PipelineDefinition = { kind: 'script', content: 'echo hi', labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, jobs: null };
+
+describe('inferKind', () => {
+  it('recognises an act graph by entry and nodes', () => {
+    expect(inferKind('entry: start\nnodes:\n  - id: start\n    type: core/start@v1\n')).toBe('act');
+  });
+  it('treats anything else as a script', () => {
+    expect(inferKind('#!/bin/bash\necho hi')).toBe('script');
+    expect(inferKind('key: value')).toBe('script');
+    expect(inferKind('echo "unbalanced: [')).toBe('script');
+  });
+});
+
+describe('matrixCombinations', () => {
+  it('is the cartesian product in key then value order', () => {
+    expect(matrixCombinations({ os: ['linux', 'mac'], node: [20, 22] })).toEqual([
+      { os: 'linux', node: '20' },
+      { os: 'linux', node: '22' },
+      { os: 'mac', node: '20' },
+      { os: 'mac', node: '22' },
+    ]);
+  });
+  it('is one empty combination without a matrix', () => {
+    expect(matrixCombinations({})).toEqual([{}]);
+  });
+});
+
+describe('expandJobs', () => {
+  it('makes one job named after the pipeline by default', () => {
+    const [job] = expandJobs({ ...base, labels: ['os=linux'], env: { A: '1' } }, 'build');
+    expect(job).toMatchObject({ key: 'build', name: 'build', kind: 'script', labels: ['os=linux'], needs: [], env: { A: '1' }, matrix: {} });
+  });
+
+  it('expands a matrix and points needs at every combination', () => {
+    const jobs = expandJobs({
+      ...base,
+      jobs: [
+        { name: 'test', matrix: { node: ['20', '22'] }, labels: ['gpu=true'] },
+        { name: 'deploy', needs: ['test'], content: 'echo deploy', env: { B: '2' } },
+      ],
+    });
+    expect(jobs.map((j) => j.key)).toEqual(['test[node=20]', 'test[node=22]', 'deploy']);
+    expect(jobs[0]).toMatchObject({ name: 'test (20)', matrix: { node: '20' }, labels: ['gpu=true'] });
+    expect(jobs[2]).toMatchObject({ needs: ['test[node=20]', 'test[node=22]'], content: 'echo deploy', env: { B: '2' } });
+  });
+});
+
+describe('validateDefinition', () => {
+  it('accepts a plain script', () => {
+    expect(validateDefinition(base)).toEqual([]);
+  });
+
+  it('names every problem at once', () => {
+    const problems = validateDefinition({
+      ...base,
+      labels: ['has space'],
+      env: { '1BAD': 'x' },
+      matrix: { os: [] },
+      jobs: [
+        { name: 'a', needs: ['b'] },
+        { name: 'b', needs: ['a'] },
+        { name: 'c', needs: ['missing'] },
+      ],
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('"has space" is not a label'),
+        expect.stringContaining('"1BAD" is not a valid environment variable name'),
+        expect.stringContaining('matrix.os: must be a non-empty list'),
+        expect.stringContaining('no job named "missing"'),
+        expect.stringContaining('cycle: a -> b -> a'),
+      ]),
+    );
+  });
+
+  it('rejects an act graph without entry or nodes', () => {
+    expect(validateDefinition({ ...base, kind: 'act', content: 'nodes: 3' })).toEqual([
+      'content: an act graph needs an "entry" node id',
+      'content: an act graph needs a "nodes" list',
+    ]);
+  });
+
+  it('caps the matrix size', () => {
+    const values = Array.from({ length: 20 }, (_, i) => i);
+    expect(validateDefinition({ ...base, matrix: { a: values, b: values } }).join()).toContain('400 combinations');
+  });
+});
+
+describe('resolveInputs', () => {
+  it('fills defaults and reports missing and undeclared inputs', () => {
+    const result = resolveInputs({ name: { required: true }, greeting: { default: 'hello' } }, { extra: 'x' });
+    expect(result.inputs).toEqual({ greeting: 'hello' });
+    expect(result.problems).toEqual([
+      'input "extra" is not declared by the pipeline (declared: name, greeting)',
+      'input "name" is required',
+    ]);
+  });
+
+  it('accepts any input when the pipeline declares none', () => {
+    expect(resolveInputs({}, { a: '1' })).toEqual({ inputs: { a: '1' }, problems: [] });
+  });
+});

@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createRunActivities } from '../activities';
+import { loadConfig } from '../src/config/config';
+import { applyMigrations } from '../src/database/migrations';
+import { createSql } from '../src/database/sql';
+import { JobsRepository } from '../src/jobs/jobs.repository';
+import { PipelinesRepository } from '../src/pipelines/pipelines.repository';
+
+// The Temporal worker: runs run-attempt workflows and their activities. Stateless; start as many as you like.
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const sql = createSql(config.databaseUrl, { max: 5, applicationName: 'bellows-worker' });
+  await applyMigrations(sql);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const bundlePath = resolve(__dirname, '../workflow-bundle.js');
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    ...(existsSync(bundlePath) ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createRunActivities({ jobs: new JobsRepository(sql), pipelines: new PipelinesRepository(sql), maxTries: config.maxTries }),
+  });
+  const stop = () => worker.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  console.log(JSON.stringify({ level: 'info', msg: 'worker started', taskQueue: config.taskQueue, namespace: config.temporalNamespace }));
+  await worker.run();
+  await connection.close();
+  await sql.end({ timeout: 5 });
+}
+
+main().catch((error: unknown) => {
+  console.error(JSON.stringify({ level: 'error', msg: 'worker failed', error: error instanceof Error ? error.message : String(error) }));
+  process.exit(1);
+});

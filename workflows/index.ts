@@ -1,0 +1,1 @@
+export { runAttemptWorkflow } from './run-attempt.workflow';

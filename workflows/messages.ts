@@ -1,0 +1,43 @@
+// Every message a run-attempt workflow understands, shared by the workflow, the worker and the API.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export type TerminalJobStatus = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export type JobStatus = 'waiting' | 'queued' | 'running' | TerminalJobStatus;
+export type AttemptStatus = 'succeeded' | 'failed' | 'cancelled';
+
+export type TrackedJob = {
+  id: number;
+  key: string;
+  needs: string[];
+  status: JobStatus;
+  try: number;
+  timeoutMinutes: number;
+  /** Workflow-clock deadline (ms) of the running try. */
+  deadline: number | null;
+};
+
+export type RunAttemptInput = {
+  runId: number;
+  attempt: number;
+  failedOnly: boolean;
+  maxTries: number;
+  reconcileSeconds: number;
+  cancelGraceSeconds: number;
+  /** Carried across continue-as-new. */
+  carried?: { jobs: TrackedJob[]; cancelRequested: boolean; cancelDeadline: number | null };
+};
+
+export type RunAttemptResult = { status: AttemptStatus; jobs: { id: number; key: string; status: JobStatus; try: number }[] };
+
+export type JobClaimed = { jobId: number; try: number; agentId: string };
+export type JobFinished = { jobId: number; try: number; status: TerminalJobStatus; exitCode: number | null };
+export type JobLost = { jobId: number; try: number };
+export type CancelRequest = { by: string };
+
+export const jobClaimedSignal = defineSignal<[JobClaimed]>('jobClaimed');
+export const jobFinishedSignal = defineSignal<[JobFinished]>('jobFinished');
+export const jobLostSignal = defineSignal<[JobLost]>('jobLost');
+export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
+export const jobsQuery = defineQuery<TrackedJob[]>('jobs');
+
+export const workflowIdFor = (runId: number, attempt: number): string => `run-${runId}-attempt-${attempt}`;

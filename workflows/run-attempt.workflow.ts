@@ -1,0 +1,182 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RunActivities } from '../activities';
+import {
+  cancelSignal,
+  jobClaimedSignal,
+  jobFinishedSignal,
+  jobLostSignal,
+  jobsQuery,
+  type AttemptStatus,
+  type JobClaimed,
+  type JobFinished,
+  type JobLost,
+  type JobStatus,
+  type RunAttemptInput,
+  type RunAttemptResult,
+  type TrackedJob,
+} from './messages';
+
+const activities = proxyActivities<RunActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+type Event = ({ type: 'claimed' } & JobClaimed) | ({ type: 'finished' } & JobFinished) | ({ type: 'lost' } & JobLost);
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
+
+/**
+ * One execution per run attempt. Postgres holds job state and performs claims; this workflow
+ * decides what happens next: which jobs become claimable, when a lost try is queued again,
+ * when a job times out, and how the attempt ends. Log lines and heartbeats never come here.
+ */
+export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAttemptResult> {
+  const events: Event[] = [];
+  let cancelRequested = input.carried?.cancelRequested ?? false;
+  let cancelHandled = input.carried?.cancelRequested ?? false;
+  let cancelDeadline = input.carried?.cancelDeadline ?? null;
+  let jobs: TrackedJob[] = input.carried?.jobs ?? [];
+
+  setHandler(jobClaimedSignal, (e) => void events.push({ type: 'claimed', ...e }));
+  setHandler(jobFinishedSignal, (e) => void events.push({ type: 'finished', ...e }));
+  setHandler(jobLostSignal, (e) => void events.push({ type: 'lost', ...e }));
+  setHandler(cancelSignal, () => void (cancelRequested = true));
+  setHandler(jobsQuery, () => jobs);
+
+  const { runId, attempt } = input;
+  if (!input.carried) {
+    const created = await activities.createJobs({ runId, attempt, failedOnly: input.failedOnly });
+    jobs = created.jobs.map((job) => ({ ...job, deadline: null }));
+    // Cancelled before this workflow started: the jobs were created cancelled already.
+    cancelRequested ||= created.cancelRequested;
+    cancelHandled ||= created.cancelRequested;
+  }
+  const byId = () => new Map(jobs.map((job) => [job.id, job]));
+  let nextReconcile = Date.now() + input.reconcileSeconds * 1000;
+
+  for (;;) {
+    if (cancelRequested && !cancelHandled) {
+      cancelHandled = true;
+      apply(await activities.cancelAttempt({ runId, attempt }));
+      cancelDeadline = Date.now() + input.cancelGraceSeconds * 1000;
+    }
+    if (!cancelRequested) await releaseReadyJobs();
+    if (jobs.every((job) => TERMINAL.has(job.status))) break;
+
+    const wakeAt = Math.min(nextReconcile, cancelDeadline ?? Infinity, ...jobs.map((job) => job.deadline ?? Infinity));
+    const woken = await condition(() => events.length > 0 || (cancelRequested && !cancelHandled), Math.max(wakeAt - Date.now(), 1));
+
+    for (const event of events.splice(0)) await handle(event);
+    if (woken) continue;
+
+    const now = Date.now();
+    for (const job of jobs) {
+      if (job.status === 'running' && job.deadline !== null && job.deadline <= now) {
+        apply([await activities.failRunningJob({ jobId: job.id, try: job.try, reason: 'timeout' })]);
+      }
+    }
+    if (cancelDeadline !== null && cancelDeadline <= now) {
+      apply(await activities.forceCancelAttempt({ runId, attempt }));
+      cancelDeadline = null;
+    }
+    if (nextReconcile <= now) {
+      await reconcile();
+      nextReconcile = now + input.reconcileSeconds * 1000;
+      if (workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof runAttemptWorkflow>({ ...input, carried: { jobs, cancelRequested, cancelDeadline } });
+      }
+    }
+  }
+
+  const status = outcome();
+  await activities.finalizeAttempt({ runId, attempt, status });
+  await condition(allHandlersFinished);
+  return { status, jobs: jobs.map(({ id, key, status, try: tryNumber }) => ({ id, key, status, try: tryNumber })) };
+
+  async function handle(event: Event): Promise<void> {
+    const job = byId().get(event.jobId);
+    if (!job) return;
+    if (event.type === 'claimed') {
+      // A claim for an older try than we know of is a stale, redelivered signal.
+      if (TERMINAL.has(job.status) || event.try < job.try) return;
+      job.status = 'running';
+      job.try = event.try;
+      job.deadline = Date.now() + job.timeoutMinutes * 60_000;
+    } else if (event.type === 'finished') {
+      if (TERMINAL.has(job.status) || event.try < job.try) return;
+      job.status = event.status;
+      job.try = event.try;
+      job.deadline = null;
+    } else {
+      if (job.status !== 'running' || event.try !== job.try) return;
+      await recoverLostTry(job);
+    }
+  }
+
+  // Policy: a try whose agent vanished is queued again (its logs stay), up to maxTries tries.
+  async function recoverLostTry(job: TrackedJob): Promise<void> {
+    const state =
+      job.try < input.maxTries && !cancelRequested
+        ? await activities.requeueLostJob({ jobId: job.id, try: job.try })
+        : await activities.failRunningJob({ jobId: job.id, try: job.try, reason: cancelRequested ? 'cancelled' : 'agent_lost' });
+    apply([state]);
+  }
+
+  async function releaseReadyJobs(): Promise<void> {
+    const statusByKey = new Map(jobs.map((job) => [job.key, job.status]));
+    const ready: number[] = [];
+    const blocked: number[] = [];
+    for (const job of jobs) {
+      if (job.status !== 'waiting') continue;
+      const needs = job.needs.map((key) => statusByKey.get(key));
+      if (needs.some((s) => s === 'failed' || s === 'cancelled' || s === 'skipped')) blocked.push(job.id);
+      else if (needs.every((s) => s === 'succeeded')) ready.push(job.id);
+    }
+    if (blocked.length) apply(await activities.skipJobs({ jobIds: blocked, reason: 'dependency_failed' }));
+    if (ready.length) apply(await activities.enqueueJobs({ jobIds: ready }));
+    // Skipping can unblock nothing, but it can cascade: settle the whole chain now.
+    if (blocked.length) await releaseReadyJobs();
+  }
+
+  async function reconcile(): Promise<void> {
+    // Backstop for signals lost between a committed claim/finish and the API's signal.
+    const states = await activities.loadJobStates({ runId, attempt });
+    const map = byId();
+    for (const state of states) {
+      const job = map.get(state.id);
+      if (!job) continue;
+      if (state.status === 'running' && (job.status !== 'running' || job.try !== state.try)) {
+        await handle({ type: 'claimed', jobId: state.id, try: state.try, agentId: '' });
+      } else if (TERMINAL.has(state.status) && !TERMINAL.has(job.status)) {
+        job.status = state.status;
+        job.try = state.try;
+        job.deadline = null;
+      }
+      if (state.status === 'running' && state.leaseExpired) await handle({ type: 'lost', jobId: state.id, try: state.try });
+    }
+  }
+
+  function apply(states: { id: number; status: JobStatus; try: number }[]): void {
+    const map = byId();
+    for (const state of states) {
+      const job = map.get(state.id);
+      if (!job) continue;
+      job.status = state.status;
+      job.try = state.try;
+      if (state.status !== 'running') job.deadline = null;
+    }
+  }
+
+  function outcome(): AttemptStatus {
+    if (jobs.every((job) => job.status === 'succeeded')) return 'succeeded';
+    return cancelRequested ? 'cancelled' : 'failed';
+  }
+}
