@@ -189,13 +189,14 @@ export class JobRun {
     // A cancel that arrived while the executor was starting up would otherwise be lost.
     if (this.gone) this.execution.kill();
     else if (this.cancelReason !== undefined) this.execution.cancel(this.cancelReason);
-    // Local backstop for the job timeout, in case the server's cancel does not get through.
+    // Local backstop for the job timeout, in case the server's cancel does not get through. The
+    // server decides first (reason "timeout"); this fires only a minute after that.
     const timeout =
       job.timeoutMinutes > 0
         ? setTimeout(() => {
             output.system(`Timed out after ${job.timeoutMinutes} min`);
             this.cancel(`timed out after ${job.timeoutMinutes} min`);
-          }, job.timeoutMinutes * 60_000)
+          }, job.timeoutMinutes * 60_000 + 60_000)
         : undefined;
     try {
       return await this.execution.done;

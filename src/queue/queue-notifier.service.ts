@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
 
 type Waiter = { wake: () => void };
@@ -8,7 +8,7 @@ type Waiter = { wake: () => void };
  * same Postgres channel, so a job queued by any worker reaches an agent waiting on any instance.
  */
 @Injectable()
-export class QueueNotifier implements OnModuleInit, OnApplicationShutdown {
+export class QueueNotifier implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('queue-notifier');
   private readonly waiters = new Set<Waiter>();
   private closing = false;
@@ -23,7 +23,8 @@ export class QueueNotifier implements OnModuleInit, OnApplicationShutdown {
     this.logger.log('listening for queue changes');
   }
 
-  onApplicationShutdown(): void {
+  // Before the HTTP server closes: it waits for open requests, so long polls must be answered (204) first.
+  beforeApplicationShutdown(): void {
     this.closing = true;
     this.wakeAll();
   }

@@ -35,8 +35,11 @@ export class TemporalService implements OnModuleDestroy {
     await this.client.workflow.start('runAttemptWorkflow', {
       taskQueue: this.config.taskQueue,
       workflowId: workflowIdFor(attempt.runId, attempt.attempt),
+      // A running attempt is reused (a retried start is a no-op). A closed one may be started again:
+      // its activities are keyed writes, so a repeat only re-confirms the outcome, and a Temporal
+      // that outlived its database (a reset dev setup) must not swallow new runs with old ids.
       workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       args: [
         {
           runId: attempt.runId,
@@ -52,10 +55,6 @@ export class TemporalService implements OnModuleDestroy {
         { key: pipelineSearchAttribute, value: attempt.pipeline },
         { key: runNumberSearchAttribute, value: attempt.number },
       ],
-    }).catch((error: unknown) => {
-      // Already started (and maybe finished) under this business key: that is the idempotent outcome.
-      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
-      throw error;
     });
   }
 

@@ -1,0 +1,266 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import postgres from 'postgres';
+import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
+import { findFreePort, isRunning, randomBase62, signalChild, sleep, stopChild, tailFile } from '../scripts/process-utils';
+import { resolveTemporalCli, startTemporalDevServer } from '../scripts/temporal-cli';
+
+// The bench's own infrastructure, modelled on test/support/stack.ts: a private Temporal dev server
+// (in memory), a fresh database, and the real API and worker from dist/. Everything it starts is
+// registered for teardown the moment it exists, so a failure half-way still cleans up.
+
+export type BenchStack = {
+  apiUrl: string;
+  adminToken: string;
+  databaseUrl: string;
+  /** Where the database came from, for the report header. */
+  postgresSource: 'DATABASE_URL' | 'embedded';
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  /** postgres.js on the bench database; bigint travels as number (ids stay far below 2^53). */
+  sql: postgres.Sql;
+  /** Temporal client on the bench namespace. */
+  temporal: Client;
+  logDir: string;
+  request<T = unknown>(method: string, urlPath: string, options?: { body?: unknown; token?: string | null }): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+};
+
+export type StartBenchStackOptions = {
+  onProgress: (message: string) => void;
+  /** Set by main on Ctrl-C: startup stops at the next step instead of finishing first. */
+  signal: AbortSignal;
+  /** Scratch directory owned by the caller (it decides whether logs survive a failure). */
+  benchDir: string;
+};
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const NAMESPACE = 'bellows-bench';
+const liveChildren = new Set<ChildProcess>();
+
+// Children run in their own process groups (so a terminal Ctrl-C reaches only us and we stop them in
+// order); if this process dies some other way, nobody else would kill them.
+process.once('exit', () => {
+  for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
+});
+
+/** LIFO teardown list: later resources depend on earlier ones (the API needs Postgres). */
+export type CleanupStack = { push(name: string, fn: () => Promise<unknown>): void; run(): Promise<void> };
+
+export function createCleanupStack(onProgress: (message: string) => void): CleanupStack {
+  const steps: { name: string; fn: () => Promise<unknown> }[] = [];
+  let running: Promise<void> | null = null;
+  return {
+    push: (name, fn) => void steps.push({ name, fn }),
+    run: () =>
+      (running ??= (async () => {
+        while (steps.length) {
+          const step = steps.pop()!;
+          try {
+            await step.fn();
+          } catch (error) {
+            // Keep going: one stuck resource must not leave the others running.
+            onProgress(`cleanup: ${step.name} failed: ${(error as Error).message}`);
+          }
+        }
+      })()),
+  };
+}
+
+type Spawned = { child: ChildProcess; logFile: string };
+
+function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): Spawned {
+  const entry = path.join(repoRoot, 'dist', script);
+  if (!fs.existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing — run \`npm run build\``);
+  const fd = fs.openSync(logFile, 'a');
+  try {
+    const child = spawn(process.execPath, [entry], { cwd: repoRoot, env, stdio: ['ignore', fd, fd], detached: true });
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
+    child.once('error', () => liveChildren.delete(child));
+    return { child, logFile };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, options: { timeoutMs: number; signal: AbortSignal; alive?: () => string | null }): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown = null;
+  while (Date.now() < deadline) {
+    options.signal.throwIfAborted();
+    const dead = options.alive?.();
+    if (dead) throw new Error(dead);
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}
+
+function exitedMessage(name: string, spawned: Spawned): string | null {
+  return isRunning(spawned.child) ? null : `${name} exited during startup:\n${tailFile(spawned.logFile, 3000)}`;
+}
+
+export async function startBenchStack(cleanups: CleanupStack, options: StartBenchStackOptions): Promise<BenchStack> {
+  const { onProgress, signal } = options;
+  const logDir = path.join(options.benchDir, 'logs');
+  const dataDir = path.join(options.benchDir, 'data');
+  fs.mkdirSync(logDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  cleanups.push('API data dir', async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  // Temporal first: it is the slowest to come up, and Postgres startup overlaps with nothing else anyway.
+  onProgress('starting Temporal dev server (in memory)…');
+  const cli = await resolveTemporalCli({ onProgress });
+  const [temporalPort, uiPort] = [await findFreePort(), await findFreePort()];
+  const temporalServer = await startTemporalDevServer({
+    cliPath: cli.path,
+    port: temporalPort,
+    uiPort,
+    namespaces: [NAMESPACE],
+    headless: true,
+    detached: true,
+    logFile: path.join(logDir, 'temporal.log'),
+  });
+  cleanups.push('Temporal dev server', () => temporalServer.stop());
+  signal.throwIfAborted();
+
+  let databaseUrl: string;
+  let postgresSource: BenchStack['postgresSource'];
+  const adminUrl = process.env.DATABASE_URL;
+  if (adminUrl) {
+    postgresSource = 'DATABASE_URL';
+    const name = `bellows_bench_${crypto.randomBytes(5).toString('hex')}`;
+    onProgress(`creating database ${name} on DATABASE_URL…`);
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+    try {
+      await admin.unsafe(`create database ${name}`);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+    cleanups.push(`drop database ${name}`, async () => {
+      const sql = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+      try {
+        // FORCE: a killed API may still hold connections.
+        await sql.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    });
+    const parsed = new URL(adminUrl);
+    parsed.pathname = `/${name}`;
+    databaseUrl = parsed.toString();
+  } else {
+    postgresSource = 'embedded';
+    onProgress('starting embedded PostgreSQL…');
+    // Its own mkdtemp dir: as root the cluster dir is chowned to `postgres`, which could not traverse a 0700 parent.
+    const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-bench-pg-'));
+    cleanups.push('embedded PostgreSQL data', async () => fs.rmSync(pgDir, { recursive: true, force: true }));
+    const server = await startEmbeddedPostgres({
+      dataDir: pgDir,
+      port: await findFreePort(),
+      database: 'bellows_bench',
+      logFile: path.join(logDir, 'postgres.log'),
+      detached: true,
+    });
+    cleanups.push('embedded PostgreSQL', () => server.stop());
+    databaseUrl = server.url;
+  }
+  signal.throwIfAborted();
+
+  const sql = postgres(databaseUrl, {
+    max: 4,
+    onnotice: () => undefined,
+    types: { bigint: { to: 20, from: [20], serialize: (value: number) => String(value), parse: (value: string) => Number(value) } },
+  });
+  cleanups.push('bench SQL pool', () => sql.end({ timeout: 5 }));
+
+  const adminToken = `bel_${randomBase62(40, crypto.randomBytes)}`;
+  const apiPort = await findFreePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const taskQueue = `bellows-bench-${crypto.randomBytes(3).toString('hex')}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalServer.address,
+    TEMPORAL_NAMESPACE: NAMESPACE,
+    BELLOWS_TASK_QUEUE: taskQueue,
+    BELLOWS_DATA_DIR: dataDir,
+    BELLOWS_ADMIN_TOKEN: adminToken,
+  };
+
+  // API before worker: both apply migrations, and one at a time keeps their logs readable.
+  onProgress('starting API and worker…');
+  const api = spawnNode('api', 'src/main.js', { ...env, PORT: String(apiPort) }, path.join(logDir, 'api.log'));
+  cleanups.push('API', () => stopChild(api.child, { signal: 'SIGTERM', graceMs: 5000, group: true }));
+  await waitUntil(
+    `API health at ${apiUrl}`,
+    async () => (await fetch(`${apiUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) })).status === 200,
+    { timeoutMs: 60_000, signal, alive: () => exitedMessage('the API', api) },
+  );
+  const worker = spawnNode('worker', 'worker/main.js', env, path.join(logDir, 'worker.log'));
+  // The worker goes before the API on the way down (LIFO): it may still be finishing an activity.
+  cleanups.push('worker', () => stopChild(worker.child, { signal: 'SIGTERM', graceMs: 5000, group: true }));
+
+  const connection = await Connection.connect({ address: temporalServer.address });
+  cleanups.push('Temporal client', () => connection.close());
+  const temporal = new Client({ connection, namespace: NAMESPACE });
+  const spawnedAt = Date.now();
+  await waitUntil(
+    `the worker to poll ${taskQueue}`,
+    async () => {
+      const queue = await connection.workflowService.describeTaskQueue({
+        namespace: NAMESPACE,
+        taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
+        taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+      });
+      return (queue.pollers ?? []).some((poller) => {
+        const at = poller.lastAccessTime;
+        return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt - 1000 : false;
+      });
+    },
+    { timeoutMs: 60_000, signal, alive: () => exitedMessage('the worker', worker) },
+  );
+
+  const request: BenchStack['request'] = async <T>(method: string, urlPath: string, requestOptions: { body?: unknown; token?: string | null } = {}) => {
+    const token = requestOptions.token === undefined ? adminToken : requestOptions.token;
+    const headers: Record<string, string> = {};
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (requestOptions.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${apiUrl}${urlPath}`, {
+      method,
+      headers,
+      body: requestOptions.body === undefined ? undefined : JSON.stringify(requestOptions.body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+
+  return {
+    apiUrl,
+    adminToken,
+    databaseUrl,
+    postgresSource,
+    temporalAddress: temporalServer.address,
+    namespace: NAMESPACE,
+    taskQueue,
+    sql,
+    temporal,
+    logDir,
+    request,
+    stop: () => cleanups.run(),
+  };
+}
+
+export function logDirOf(benchDir: string): string {
+  return path.join(benchDir, 'logs');
+}

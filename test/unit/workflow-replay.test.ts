@@ -1,0 +1,21 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { expect, it } from 'vitest';
+
+// Histories recorded from real runs (success, a failed need that skips dependants, a failed-only
+// re-run, a cancel mid-run). Replaying them against today's workflow code catches changes that
+// would break runs already in flight when a new version is deployed.
+const dir = resolve('test/fixtures/histories');
+
+it('replays every recorded run-attempt history deterministically', async () => {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  expect(files.length).toBeGreaterThanOrEqual(4);
+  const histories = files.map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))) }));
+  const results = Worker.runReplayHistories({ workflowsPath: resolve('workflows/index.ts'), replayName: 'bellows-replay' }, histories);
+  const outcomes: { workflowId: string; error?: unknown }[] = [];
+  for await (const result of results) outcomes.push({ workflowId: result.workflowId, error: result.error });
+  expect(outcomes.map((o) => o.workflowId).sort()).toEqual([...files].sort());
+  expect(outcomes.filter((o) => o.error).map((o) => `${o.workflowId}: ${String(o.error)}`)).toEqual([]);
+}, 120_000);
