@@ -1,5 +1,6 @@
 import type { BenchStack } from './bench-stack';
 import { deferred, putPipeline, triggerRun, waitRunFinished, within, type Deferred } from './bench-utils';
+import { fetchEvents, signalTimeMs } from './history-timing';
 import { registerClients, startClaimPool, type ClaimedJob } from './protocol-client';
 import { summarize, wallClockMs, type Summary } from './stats';
 
@@ -15,6 +16,10 @@ export type DispatchSample = {
   queuedToClaimTxMs: number;
   /** Claim transaction start → body received: the claim SQL, the jobClaimed signal to Temporal, secrets, HTTP. */
   claimTxToReceivedMs: number;
+  /** Claim transaction start → jobClaimed recorded in the workflow history: claim SQL + commit + signal RPC. */
+  claimTxToSignaledMs: number;
+  /** jobClaimed recorded → body received: signal RPC reply, secrets, serialising, HTTP. */
+  signaledToReceivedMs: number;
   /** POST …/runs sent → jobs.queued_at: workflow start + createJobs activity (context, not part of dispatch). */
   triggerToQueuedMs: number;
 };
@@ -25,6 +30,8 @@ export type DispatchResult = {
   latency: Summary;
   queuedToClaimTx: Summary;
   claimTxToReceived: Summary;
+  claimTxToSignaled: Summary;
+  signaledToReceived: Summary;
   triggerToQueued: Summary;
   /** Transport errors the clients retried through (keep-alive races); non-zero means look at the logs. */
   clientErrors: number;
@@ -84,12 +91,15 @@ export async function benchDispatch(stack: BenchStack, options: DispatchOptions)
         from jobs j join job_tries t on t.job_id = j.id and t.try = ${received.claimed.job.try}
         where j.id = ${received.claimed.job.id}`;
       if (!row) throw new Error(`job ${received.claimed.job.id} has no try ${received.claimed.job.try} in the database`);
+      const signaledMs = signalTimeMs(await fetchEvents(stack.temporal, `run-${runId}-attempt-1`), 'jobClaimed') ?? Number.NaN;
       samples.push({
         runId,
         jobId: received.claimed.job.id,
         latencyMs: received.receivedAt - row.queuedMs,
         queuedToClaimTxMs: row.claimTxMs - row.queuedMs,
         claimTxToReceivedMs: received.receivedAt - row.claimTxMs,
+        claimTxToSignaledMs: signaledMs - row.claimTxMs,
+        signaledToReceivedMs: received.receivedAt - signaledMs,
         triggerToQueuedMs: row.queuedMs - triggeredAt,
       });
       if (samples.length % 25 === 0) options.onProgress(`  dispatch (${agents} agents): ${samples.length}/${options.samples}`);
@@ -103,6 +113,8 @@ export async function benchDispatch(stack: BenchStack, options: DispatchOptions)
     latency: summarize(samples.map((s) => s.latencyMs)),
     queuedToClaimTx: summarize(samples.map((s) => s.queuedToClaimTxMs)),
     claimTxToReceived: summarize(samples.map((s) => s.claimTxToReceivedMs)),
+    claimTxToSignaled: summarize(samples.map((s) => s.claimTxToSignaledMs)),
+    signaledToReceived: summarize(samples.map((s) => s.signaledToReceivedMs)),
     triggerToQueued: summarize(samples.map((s) => s.triggerToQueuedMs)),
     clientErrors: pool.errors.length,
   };

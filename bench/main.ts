@@ -160,9 +160,13 @@ function report(results: BenchResults): string {
   const where = renderTable(
     ['Where time goes (p50 / p95)', '1 agent', `${MANY_AGENTS} agents`],
     [
-      ['  queued_at → claim tx start (NOTIFY, wake, touch)', p50p95(dispatch.oneAgent.queuedToClaimTx), p50p95(dispatch.manyAgents.queuedToClaimTx)],
+      ['  queued_at → claim tx start (NOTIFY delivery, wake, BEGIN)', p50p95(dispatch.oneAgent.queuedToClaimTx), p50p95(dispatch.manyAgents.queuedToClaimTx)],
       ['  claim tx start → body received (claim SQL, jobClaimed signal, secrets, HTTP)', p50p95(dispatch.oneAgent.claimTxToReceived), p50p95(dispatch.manyAgents.claimTxToReceived)],
+      ['    of which claim tx start → jobClaimed in history (claim SQL, commit, signal RPC)', p50p95(dispatch.oneAgent.claimTxToSignaled), p50p95(dispatch.manyAgents.claimTxToSignaled)],
+      ['    of which jobClaimed in history → body received (RPC reply, secrets, HTTP)', p50p95(dispatch.oneAgent.signaledToReceived), p50p95(dispatch.manyAgents.signaledToReceived)],
       ['  (context) POST …/runs → queued_at (workflow start, createJobs)', p50p95(dispatch.oneAgent.triggerToQueued), p50p95(dispatch.manyAgents.triggerToQueued)],
+      ['  run: POST …/runs → WorkflowExecutionStarted', p50p95(run.bellows.toWorkflowStarted), ''],
+      ...Object.entries(run.bellows.activities).sort(([a], [b]) => a.localeCompare(b)).map(([name, summary]) => [`  run: activity ${name}`, p50p95(summary), '']),
       ['  run: POST …/runs → claimed by the polling client', p50p95(run.bellows.toClaimed), ''],
       ['  run: finish response → runs.finished_at (signal, WFT, finalizeAttempt)', p50p95(run.bellows.finishToFinishedAt), ''],
     ],
@@ -190,19 +194,24 @@ async function main(): Promise<void> {
   const benchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-bench-'));
 
   let interrupted = false;
+  let exitCode = 0;
+  // Set once every child is registered for cleanup: before that, an early exit could orphan a
+  // server that is still starting (its startup steps are bounded and check the abort signal).
+  let stackReady = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    const code = signal === 'SIGINT' ? 130 : 143;
+    exitCode = signal === 'SIGINT' ? 130 : 143;
     if (interrupted) {
       // Second Ctrl-C: stop waiting for a polite shutdown; the exit hook SIGKILLs the children.
-      process.exit(code);
+      process.exit(exitCode);
     }
     interrupted = true;
     progress(`${signal}: stopping everything (Ctrl-C again to force)…`);
     controller.abort(new Error(`interrupted by ${signal}`));
+    if (!stackReady) return;
     // Teardown does not wait for the measurement to notice the abort: some awaits are not abortable.
     void cleanups.run().finally(() => {
       fs.rmSync(benchDir, { recursive: true, force: true });
-      process.exit(code);
+      process.exit(exitCode);
     });
   };
   process.on('SIGINT', onSignal);
@@ -211,6 +220,8 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     const stack = await startBenchStack(cleanups, { onProgress: progress, signal: controller.signal, benchDir });
+    stackReady = true;
+    controller.signal.throwIfAborted();
     const measured = await measure(stack, args.mode, controller.signal);
     const results: BenchResults = {
       version: 1,
@@ -231,16 +242,13 @@ async function main(): Promise<void> {
   } catch (error) {
     failed = true;
     if (!interrupted) progress(`failed: ${(error as Error).stack ?? String(error)}`);
-  } finally {
-    if (!interrupted) {
-      progress('stopping the stack…');
-      await cleanups.run();
-      // A failed bench keeps its logs (API, worker, Temporal, Postgres) for a post-mortem.
-      if (failed) progress(`logs kept in ${logDirOf(benchDir)}`);
-      else fs.rmSync(benchDir, { recursive: true, force: true });
-    }
   }
-  if (!interrupted) process.exit(failed ? 1 : 0);
+  progress('stopping the stack…');
+  await cleanups.run();
+  // A failed bench keeps its logs (API, worker, Temporal, Postgres) for a post-mortem; Ctrl-C does not.
+  if (failed && !interrupted) progress(`logs kept in ${logDirOf(benchDir)}`);
+  else fs.rmSync(benchDir, { recursive: true, force: true });
+  process.exit(interrupted ? exitCode : failed ? 1 : 0);
 }
 
 void main();

@@ -1,23 +1,15 @@
 import crypto from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { BenchStack } from './bench-stack';
 import { deferred, putPipeline, triggerRun, waitRunFinished, within, type Deferred } from './bench-utils';
 import { bareClaimedSignal, bareFinishedSignal, bareRunWorkflow } from './bare.workflow';
 import { registerClients, startClaimPool } from './protocol-client';
+import { activityDurations, fetchEvents, firstEventTimeMs, historyStats, summarizeActivities, type HistoryEvent, type HistoryStats } from './history-timing';
 import { summarize, wallClockMs, type Summary } from './stats';
 
 // Run overhead: what Bellows adds around a job that does nothing, against a bare Temporal workflow
 // that receives the same two signals. The job "runs" in an in-process client, so the difference is
 // orchestration: REST, Postgres writes, activities, signals and workflow tasks.
-
-export type HistoryStats = {
-  min: number;
-  avg: number;
-  max: number;
-  /** Event counts by kind for one representative run (e.g. workflowTaskCompleted, timerStarted). */
-  byKind: Record<string, number>;
-};
 
 export type BellowsRunsResult = {
   runs: number;
@@ -27,36 +19,16 @@ export type BellowsRunsResult = {
   toResult: Summary;
   /** POST …/runs sent → claim response received by the (already polling) client. */
   toClaimed: Summary;
+  /** POST …/runs sent → WorkflowExecutionStarted recorded (the API's part of triggering). */
+  toWorkflowStarted: Summary;
   /** Finish response received → runs.finished_at: signal, workflow task, finalizeAttempt activity. */
   finishToFinishedAt: Summary;
+  /** Activity name → scheduled → completed, from the histories. */
+  activities: Record<string, Summary>;
   history: HistoryStats;
 };
 
 export type BareRunsResult = { runs: number; toResult: Summary; history: HistoryStats };
-
-type HistoryEvent = Record<string, unknown>;
-
-function historyStats(histories: HistoryEvent[][]): HistoryStats {
-  const counts = histories.map((events) => events.length);
-  const byKind: Record<string, number> = {};
-  // Each decoded event has exactly one `<kind>EventAttributes` field set; its name is the event type.
-  for (const event of histories[histories.length - 1] ?? []) {
-    const key = Object.keys(event).find((name) => name.endsWith('EventAttributes') && event[name] != null);
-    const kind = key ? key.slice(0, -'EventAttributes'.length) : 'unknown';
-    byKind[kind] = (byKind[kind] ?? 0) + 1;
-  }
-  return {
-    min: Math.min(...counts),
-    avg: counts.reduce((sum, n) => sum + n, 0) / Math.max(1, counts.length),
-    max: Math.max(...counts),
-    byKind,
-  };
-}
-
-async function fetchEvents(client: Client, workflowId: string): Promise<HistoryEvent[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []) as unknown as HistoryEvent[];
-}
 
 export type RunOverheadOptions = { project: string; runs: number; warmup: number; signal: AbortSignal; onProgress: (message: string) => void };
 
@@ -79,6 +51,8 @@ export async function benchBellowsRuns(stack: BenchStack, options: RunOverheadOp
   const toResult: number[] = [];
   const toClaimed: number[] = [];
   const finishToFinishedAt: number[] = [];
+  const toWorkflowStarted: number[] = [];
+  const activities: Record<string, number[]>[] = [];
   const histories: HistoryEvent[][] = [];
   try {
     for (let i = 0; i < options.warmup + options.runs; i++) {
@@ -100,7 +74,10 @@ export async function benchBellowsRuns(stack: BenchStack, options: RunOverheadOp
       toResult.push(resultAt - triggeredAt);
       toClaimed.push(done.receivedAt - triggeredAt);
       finishToFinishedAt.push(row.finishedMs - done.finishedAt);
-      histories.push(await fetchEvents(stack.temporal, workflowId));
+      const events = await fetchEvents(stack.temporal, workflowId);
+      histories.push(events);
+      toWorkflowStarted.push((firstEventTimeMs(events, 'workflowExecutionStarted') ?? Number.NaN) - triggeredAt);
+      activities.push(activityDurations(events));
       if (toResult.length % 10 === 0) options.onProgress(`  bellows runs: ${toResult.length}/${options.runs}`);
     }
   } finally {
@@ -111,7 +88,9 @@ export async function benchBellowsRuns(stack: BenchStack, options: RunOverheadOp
     toFinishedAt: summarize(toFinishedAt),
     toResult: summarize(toResult),
     toClaimed: summarize(toClaimed),
+    toWorkflowStarted: summarize(toWorkflowStarted),
     finishToFinishedAt: summarize(finishToFinishedAt),
+    activities: summarizeActivities(activities),
     history: historyStats(histories),
   };
 }
@@ -121,7 +100,7 @@ let runtimeInstalled = false;
 /** The Worker SDK would otherwise take over SIGINT/SIGTERM; main.ts owns shutdown order. */
 function installRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('ERROR') });
   runtimeInstalled = true;
 }
 

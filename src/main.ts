@@ -1,16 +1,17 @@
 import 'reflect-metadata';
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { Logger, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppModule } from './app.module';
 import { ApiError } from './common/api-error';
+import { createAppLogger } from './common/app-logger';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { CONFIG, type Config } from './config/config';
 
 async function bootstrap(): Promise<void> {
   // Body parsing is ours: JSON only for JSON requests (artifact uploads stream untouched), with a size limit.
-  const app = await NestFactory.create(AppModule, { bodyParser: false });
+  const app = await NestFactory.create(AppModule, { bodyParser: false, logger: createAppLogger(process.env.BELLOWS_LOG_LEVEL === 'debug') });
   const config = app.get<Config>(CONFIG);
   app.use(express.json({ limit: config.maxJsonBodyBytes, type: ['application/json', 'application/*+json'] }));
   app.use(namedBodyParserErrors);
@@ -37,7 +38,7 @@ async function bootstrap(): Promise<void> {
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
 
   await app.listen(config.port, process.env.HOST ?? '0.0.0.0');
-  console.log(JSON.stringify({ level: 'info', msg: 'api listening', port: config.port }));
+  new Logger('api').log(`listening on port ${config.port}`);
 }
 
 // Nest turns every body-parser SyntaxError into a bare 400; name the problem before it does.
