@@ -23,9 +23,9 @@ type Sizes = {
   runWarmup: number;
 };
 
-// Full sizes take ~3–4 minutes on 2 cores; most of it is 2 × 100 sequential dispatch samples.
+// Full sizes take ~2.5–3 minutes on 2 cores; most of it is 2 × 150 sequential dispatch samples.
 const SIZES: Record<Mode, Sizes> = {
-  full: { dispatchSamples: 100, dispatchWarmup: 5, rawSamples: 200, rawWarmup: 10, runs: 30, runWarmup: 3 },
+  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3 },
   quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2 },
 };
 

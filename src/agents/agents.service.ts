@@ -66,7 +66,9 @@ export class AgentsService {
       const row = await this.queue.claim(agent.agentId, agent.labels, this.config.agentLostAfterSeconds);
       if (row) {
         waiter.disarm();
-        await this.temporal.signalClaimed(row.runId, row.attempt, { jobId: row.id, try: row.try, agentId: agent.agentId });
+        // The claim is committed; the workflow hears of it off the agent's critical path (and
+        // reconciles with Postgres should this signal be lost).
+        void this.temporal.signalClaimed(row.runId, row.attempt, { jobId: row.id, try: row.try, agentId: agent.agentId });
         return this.toClaimedJob(row);
       }
       const remaining = deadline - Date.now();

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../support/stack';
+
+// The agent protocol's rules, driven by hand so every edge can be reached on purpose.
+type Claimed = { job: { id: number; try: number }; run: { id: number }; secrets: Record<string, string>; env: Record<string, string>; matrix: Record<string, string> };
+type ErrorBody = { error: { code: string; message: string; nextSeq?: number } };
+
+let stack: Stack;
+let registrationToken: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  registrationToken = await stack.createAgentToken('protocol');
+  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'p', name: 'Protocol' } })).status).toBe(201);
+  expect((await stack.request('PUT', '/api/v1/projects/p/secrets/TOKEN', { body: { value: 'abc-secret-xyz' } })).status).toBe(204);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function register(name: string, labels: string[]) {
+  const res = await stack.request<{ agentId: string; secret: string; labels: string[] }>('POST', '/api/v1/agents/register', {
+    token: registrationToken,
+    body: { name, labels, hostname: 'test-host', os: 'linux', arch: 'x64', version: 'test' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+async function pipelineRun(name: string, labels: string[]): Promise<number> {
+  expect((await stack.request('PUT', `/api/v1/projects/p/pipelines/${name}`, { body: { content: 'true', labels, env: { STAGE: 'ci' } } })).status).toBe(200);
+  const run = await stack.request<{ id: number }>('POST', `/api/v1/projects/p/pipelines/${name}/runs`, { body: {} });
+  return run.body.id;
+}
+
+async function claim(secret: string, wait = 10): Promise<Claimed> {
+  const res = await stack.request<Claimed>('POST', `/api/v1/agents/claim?wait=${wait}`, { token: secret });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+describe('agent protocol', () => {
+  it('validates registration and keeps an agent identity across re-registration', async () => {
+    const bad = await stack.request<ErrorBody>('POST', '/api/v1/agents/register', { token: registrationToken, body: { name: 'x', labels: ['bad label'] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('label');
+    const admin = await stack.request<ErrorBody>('POST', '/api/v1/agents/register', { body: { name: 'x', labels: [] } });
+    expect(admin.status).toBe(403);
+
+    const first = await register('same-name', ['os=linux']);
+    const second = await register('same-name', ['os=linux', 'extra=1']);
+    expect(second.agentId).toBe(first.agentId);
+    expect(second.labels).toEqual(['extra=1', 'os=linux']);
+    expect((await stack.request('POST', '/api/v1/agents/heartbeat', { token: first.secret, body: {} })).status).toBe(401);
+    expect((await stack.request('POST', '/api/v1/agents/heartbeat', { token: second.secret, body: {} })).status).toBe(200);
+  });
+
+  it('hands the job with env, secrets and matrix; numbers log batches; checks artifact checksums; finishes once', async () => {
+    const agent = await register('worker-a', ['pool=a']);
+    const runId = await pipelineRun('proto', ['pool=a']);
+    const job = await claim(agent.secret);
+    expect(job.run.id).toBe(runId);
+    expect(job.secrets).toEqual({ TOKEN: 'abc-secret-xyz' });
+    expect(job.env).toEqual({ STAGE: 'ci' });
+    const jobId = job.job.id;
+    const path = `/api/v1/agents/jobs/${jobId}`;
+
+    expect((await stack.request('POST', `${path}/start`, { token: agent.secret, body: {} })).status).toBe(200);
+    const batch0 = { seq: 0, chunks: [{ stream: 'stdout', text: 'hello abc-secret-xyz\n' }] };
+    expect((await stack.request('POST', `${path}/logs`, { token: agent.secret, body: batch0 })).body).toEqual({ nextSeq: 1, cancel: false });
+    // A resend of an acknowledged batch is acknowledged again and stored once.
+    expect((await stack.request('POST', `${path}/logs`, { token: agent.secret, body: batch0 })).body).toEqual({ nextSeq: 1, cancel: false });
+    const gap = await stack.request<ErrorBody>('POST', `${path}/logs`, { token: agent.secret, body: { seq: 5, chunks: [{ stream: 'stdout', text: 'x\n' }] } });
+    expect(gap.status).toBe(409);
+    expect(gap.body.error).toMatchObject({ code: 'log_seq_mismatch', nextSeq: 1 });
+    expect((await stack.request('POST', `${path}/logs`, { token: agent.secret, body: { seq: 1, chunks: [{ stream: 'stderr', text: 'two\n', node: 'n1' }] } })).status).toBe(200);
+    const logs = await stack.request<{ chunks: { seq: number; text: string; node: string | null }[] }>('GET', `/api/v1/jobs/${jobId}/logs`);
+    expect(logs.body.chunks.map((c) => [c.seq, c.text, c.node])).toEqual([
+      [1, 'hello ***\n', null],
+      [2, 'two\n', 'n1'],
+    ]);
+
+    const bytes = Buffer.from('artifact bytes');
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const upload = (name: string, checksum: string) =>
+      stack.request<{ sha256: string; size: number } & ErrorBody>('PUT', `${path}/artifacts/${encodeURIComponent(name)}`, {
+        token: agent.secret,
+        rawBody: bytes,
+        headers: { 'content-type': 'application/octet-stream', 'x-checksum-sha256': checksum },
+      });
+    const mismatch = await upload('out/a.txt', '0'.repeat(64));
+    expect(mismatch.status).toBe(422);
+    expect(mismatch.body.error.code).toBe('checksum_mismatch');
+    expect((await upload('../escape', sha)).status).toBe(400);
+    const ok = await upload('out/a.txt', sha);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ size: bytes.length, sha256: sha });
+    const listed = await stack.request<{ artifacts: { name: string }[] }>('GET', `/api/v1/artifacts?runId=${runId}`);
+    expect(listed.body.artifacts.map((a) => a.name)).toEqual(['out/a.txt']);
+
+    const finish = { status: 'succeeded', exitCode: 0 };
+    expect((await stack.request('POST', `${path}/finish`, { token: agent.secret, body: finish })).body).toEqual({ status: 'succeeded' });
+    expect((await stack.request('POST', `${path}/finish`, { token: agent.secret, body: { status: 'failed', exitCode: 1 } })).body).toEqual({ status: 'succeeded' });
+
+    const other = await register('worker-b', ['pool=a']);
+    const notOwned = await stack.request<ErrorBody>('POST', `${path}/logs`, { token: other.secret, body: { seq: 0, chunks: [] } });
+    expect(notOwned.status).toBe(409);
+    expect(notOwned.body.error.code).toBe('job_not_owned');
+    expect((await stack.request<ErrorBody>('POST', '/api/v1/agents/jobs/999999/start', { token: other.secret, body: {} })).status).toBe(404);
+  });
+
+  it('tells a busy agent to stop through the heartbeat when its run is cancelled', async () => {
+    const agent = await register('worker-c', ['pool=c']);
+    const runId = await pipelineRun('cancel-me', ['pool=c']);
+    const job = await claim(agent.secret);
+    const beat = () => stack.request<{ cancelJobIds: number[] }>('POST', '/api/v1/agents/heartbeat', { token: agent.secret, body: { jobId: job.job.id } });
+    expect((await beat()).body.cancelJobIds).toEqual([]);
+    expect((await stack.request('POST', `/api/v1/runs/${runId}/cancel`)).status).toBe(200);
+    expect((await beat()).body.cancelJobIds).toEqual([job.job.id]);
+    const reply = await stack.request<{ cancel: boolean }>('POST', `/api/v1/agents/jobs/${job.job.id}/logs`, {
+      token: agent.secret,
+      body: { seq: 0, chunks: [{ stream: 'system', text: 'stopping\n' }] },
+    });
+    expect(reply.body.cancel).toBe(true);
+    expect((await stack.request('POST', `/api/v1/agents/jobs/${job.job.id}/finish`, { token: agent.secret, body: { status: 'failed', exitCode: null } })).body).toEqual({
+      status: 'cancelled',
+    });
+  });
+
+  it('answers a long poll at once when a matching job is queued, and never hands a job to an agent lacking a label', async () => {
+    const plain = await register('plain', ['pool=d']);
+    const gpu = await register('gpu', ['pool=d', 'gpu=true']);
+    const plainPoll = stack.request('POST', '/api/v1/agents/claim?wait=3', { token: plain.secret });
+    const gpuPoll = stack.request<Claimed>('POST', '/api/v1/agents/claim?wait=20', { token: gpu.secret });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    const runId = await pipelineRun('gpu-only', ['pool=d', 'gpu=true']);
+    const claimed = await gpuPoll;
+    expect(claimed.status).toBe(200);
+    expect(claimed.body.run.id).toBe(runId);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await plainPoll).status).toBe(204);
+  });
+
+  it('lets an admin override labels and delete an agent', async () => {
+    const agent = await register('relabel', ['pool=e']);
+    const runId = await pipelineRun('needs-f', ['pool=f']);
+    expect((await stack.request('POST', '/api/v1/agents/claim?wait=1', { token: agent.secret })).status).toBe(204);
+    const patched = await stack.request<{ labels: string[]; declaredLabels: string[] }>('PATCH', `/api/v1/agents/${agent.agentId}`, { body: { labels: ['pool=f'] } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ labels: ['pool=f'], declaredLabels: ['pool=e'] });
+    expect((await claim(agent.secret)).run.id).toBe(runId);
+    const listed = await stack.request<{ agents: { id: string; status: string; currentJobId: number | null }[] }>('GET', '/api/v1/agents');
+    expect(listed.body.agents.find((a) => a.id === agent.agentId)).toMatchObject({ status: 'busy' });
+
+    expect((await stack.request('DELETE', `/api/v1/agents/${agent.agentId}`)).status).toBe(204);
+    expect((await stack.request('POST', '/api/v1/agents/heartbeat', { token: agent.secret, body: {} })).status).toBe(401);
+    expect((await stack.request('DELETE', `/api/v1/agents/${agent.agentId}`)).status).toBe(404);
+    expect((await stack.request('PATCH', '/api/v1/agents/not-a-uuid', { body: { labels: [] } })).status).toBe(404);
+  });
+});
