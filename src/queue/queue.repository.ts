@@ -21,12 +21,13 @@ export class QueueRepository {
   constructor(@Inject(SQL) private readonly sql: Sql) {}
 
   /**
-   * The atomic claim: the first queued job (queue order) whose labels are all among the agent's.
-   * SKIP LOCKED lets concurrent claimers pass each other; the status check makes a job go once.
+   * The atomic claim, in one statement: the first queued job (queue order) whose labels are all
+   * among the agent's becomes this agent's next try. SKIP LOCKED lets concurrent claimers pass
+   * each other; the status check makes a job go exactly once.
    */
   async claim(agentId: string, agentLabels: string[], leaseSeconds: number): Promise<ClaimedJobRow | undefined> {
-    return this.sql.begin(async (tx) => {
-      const [job] = await tx<{ id: number; try: number; runId: number; attempt: number }[]>`
+    const [row] = await this.sql<ClaimedJobRow[]>`
+      with claimed as (
         update jobs set status = 'running', agent_id = ${agentId}, try = jobs.try + 1, started_at = null,
                         lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
         where id = (
@@ -35,25 +36,26 @@ export class QueueRepository {
           order by queue_rank, id
           for update skip locked
           limit 1
-        )
-        returning id, try, run_id as "runId", attempt`;
-      if (!job) return undefined;
-      await tx`insert into job_tries (job_id, try, agent_id) values (${job.id}, ${job.try}, ${agentId}) on conflict do nothing`;
-      await tx`
-        update run_attempts set status = 'running', started_at = coalesce(started_at, now())
-        where run_id = ${job.runId} and attempt = ${job.attempt} and status = 'queued'`;
-      await tx`
-        update runs set status = 'running', started_at = coalesce(started_at, now())
-        where id = ${job.runId} and attempt = ${job.attempt} and status = 'queued'`;
-      const [row] = await tx<ClaimedJobRow[]>`
-        select j.id, j.name, j.try, j.labels, j.kind, j.content, j.matrix, j.env, j.timeout_minutes as "timeoutMinutes",
-               r.id as "runId", j.attempt, r.number as "runNumber", r.ref, r.commit_sha as "commitSha",
-               r.inputs as "runInputs", r.env as "runEnv", r.project_id as "projectId", p.slug as project,
-               pl.name as pipeline, r.pipeline_version as "pipelineVersion", j.agent_id as "agentId"
-        from jobs j join runs r on r.id = j.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
-        where j.id = ${job.id}`;
-      return row;
-    });
+        ) and status = 'queued'
+        returning id, name, try, labels, kind, content, matrix, env, timeout_minutes, run_id, attempt, agent_id
+      ),
+      new_try as (
+        insert into job_tries (job_id, try, agent_id) select id, try, agent_id from claimed on conflict do nothing
+      ),
+      attempt_started as (
+        update run_attempts a set status = 'running', started_at = coalesce(a.started_at, now())
+        from claimed c where a.run_id = c.run_id and a.attempt = c.attempt and a.status = 'queued'
+      ),
+      run_started as (
+        update runs r set status = 'running', started_at = coalesce(r.started_at, now())
+        from claimed c where r.id = c.run_id and r.attempt = c.attempt and r.status = 'queued'
+      )
+      select c.id, c.name, c.try, c.labels, c.kind, c.content, c.matrix, c.env, c.timeout_minutes as "timeoutMinutes",
+             r.id as "runId", c.attempt, r.number as "runNumber", r.ref, r.commit_sha as "commitSha",
+             r.inputs as "runInputs", r.env as "runEnv", r.project_id as "projectId", p.slug as project,
+             pl.name as pipeline, r.pipeline_version as "pipelineVersion", c.agent_id as "agentId"
+      from claimed c join runs r on r.id = c.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id`;
+    return row;
   }
 
   /** Pending jobs in the order agents will get them, with how many agents could take each. */
