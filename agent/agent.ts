@@ -9,6 +9,7 @@ import type { ExecutorRegistry } from './job-executor';
 import { JobRun } from './job-runner';
 import { errorMessage, type Logger } from './logger';
 import { parseClaimedJob, parseHeartbeatResponse, parseRegisterResponse } from './protocol-guards';
+import { createActExecutor } from './act-executor';
 import { createScriptExecutor } from './script-executor';
 import { AGENT_VERSION } from './version';
 
@@ -143,7 +144,7 @@ export class Agent {
       agentName: options.name,
       workDir: options.workDir,
       serverUrl: options.url,
-      executors: options.executors ?? { script: createScriptExecutor() },
+      executors: options.executors ?? { script: createScriptExecutor(), act: createActExecutor(this.client) },
       cancelGraceMs: options.cancelGraceMs,
       keepWorkspace: options.keepWorkspace,
       extraSecrets: [options.registrationToken, this.registration?.secret ?? ''],

@@ -1,7 +1,9 @@
 // HTTP to the Bellows API: bearer auth, JSON bodies, retry with backoff on outages, and re-registration
 // when the server stops recognising our secret. Callers get the status back and decide what a 4xx means.
 
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { AbortError, backoffDelay, DEFAULT_BACKOFF, isAbortError, sleep, type BackoffOptions } from './backoff';
@@ -92,6 +94,50 @@ export class ApiClient {
   /** PUT a file as a streamed body (fetch would need the whole file or duplex streams for that). */
   upload(path: string, file: UploadFile, options: RequestOptions = {}): Promise<ApiResponse> {
     return this.withRetry(options, (bearer) => this.putFile(path, file, bearer, options));
+  }
+
+  /**
+   * GET a file into `destination`, checking the server's X-Checksum-Sha256 while streaming.
+   * Resolves with the HTTP status (200 when the file was written and verified).
+   */
+  download(path: string, destination: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    return this.withRetry(options, (bearer) => this.getFile(path, destination, bearer, options));
+  }
+
+  private getFile(path: string, destination: string, bearer: string | undefined, options: RequestOptions): Promise<ApiResponse> {
+    const url = new URL(this.url(path));
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise<ApiResponse>((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { accept: 'application/octet-stream' };
+      if (bearer) headers.authorization = `Bearer ${bearer}`;
+      const req = transport.request(url, { method: 'GET', headers, signal: options.signal });
+      req.setTimeout(options.timeoutMs ?? 120_000, () => req.destroy(new Error('download stalled')));
+      req.on('error', reject);
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          const parts: Buffer[] = [];
+          res.on('data', (part: Buffer) => parts.push(part));
+          res.on('end', () => resolve({ status, body: parseJson(Buffer.concat(parts).toString('utf8')) }));
+          res.on('error', reject);
+          return;
+        }
+        const expected = res.headers['x-checksum-sha256'];
+        const hash = createHash('sha256');
+        res.on('data', (part: Buffer) => hash.update(part));
+        pipeline(res, createWriteStream(destination))
+          .then(() => {
+            const actual = hash.digest('hex');
+            if (typeof expected === 'string' && expected !== actual) {
+              reject(new LocalFileError(`download of ${path} arrived with SHA-256 ${actual}, expected ${expected}`));
+            } else {
+              resolve({ status, body: { sha256: actual } });
+            }
+          })
+          .catch((error: Error) => reject(new LocalFileError(`cannot write ${destination}: ${error.message}`, { cause: error })));
+      });
+      req.end();
+    });
   }
 
   private async withRetry(options: RequestOptions, send: (bearer: string | undefined) => Promise<ApiResponse>): Promise<ApiResponse> {

@@ -13,6 +13,9 @@ import { AuthGuard } from './auth/auth.guard';
 import { CONFIG, type Config } from './config/config';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { HooksController } from './hooks/hooks.controller';
+import { HooksRepository } from './hooks/hooks.repository';
+import { HooksService } from './hooks/hooks.service';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsRepository } from './jobs/jobs.repository';
 import { JobsService } from './jobs/jobs.service';
@@ -54,6 +57,7 @@ import { join } from 'node:path';
     ArtifactsController,
     AgentsController,
     AgentProtocolController,
+    HooksController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -81,6 +85,8 @@ import { join } from 'node:path';
     LeaseReaperService,
     ArtifactsRepository,
     ArtifactsService,
+    HooksRepository,
+    HooksService,
   ],
 })
 export class AppModule {}

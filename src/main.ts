@@ -8,11 +8,14 @@ import { ApiError } from './common/api-error';
 import { createAppLogger } from './common/app-logger';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { CONFIG, type Config } from './config/config';
+import { hookDeliveryBody } from './hooks/hook-body.middleware';
 
 async function bootstrap(): Promise<void> {
   // Body parsing is ours: JSON only for JSON requests (artifact uploads stream untouched), with a size limit.
   const app = await NestFactory.create(AppModule, { bodyParser: false, logger: createAppLogger(process.env.BELLOWS_LOG_LEVEL === 'debug') });
   const config = app.get<Config>(CONFIG);
+  // Webhook deliveries first, as raw bytes: their signatures cover the body exactly as sent.
+  app.use(hookDeliveryBody(config.maxJsonBodyBytes));
   app.use(express.json({ limit: config.maxJsonBodyBytes, type: ['application/json', 'application/*+json'] }));
   app.use(namedBodyParserErrors);
   app.useGlobalPipes(

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Param, ParseIntPipe, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { pipeline } from 'node:stream/promises';
+import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AgentOnly, CurrentAgent, CurrentRegistration, RegistrationOnly } from '../auth/auth.decorators';
@@ -62,9 +63,8 @@ export class AgentProtocolController {
   @Post('jobs/:id/nodes')
   @AgentOnly()
   @HttpCode(200)
-  async nodes(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() _body: ActiveNodesDto) {
-    const job = await this.agents.owned(agent, id);
-    return { cancel: job.status !== 'running' || job.cancelRequested };
+  nodes(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() body: ActiveNodesDto) {
+    return this.agents.reportNodes(agent, id, body);
   }
 
   @Put('jobs/:id/artifacts/:name')
@@ -73,6 +73,16 @@ export class AgentProtocolController {
     const length = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
     const checksum = req.headers['x-checksum-sha256'];
     return this.artifacts.upload(agent, id, name, req, typeof checksum === 'string' ? checksum : undefined, length);
+  }
+
+  @Get('jobs/:id/artifacts/:name')
+  @AgentOnly()
+  async download(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Param('name') name: string, @Res() res: Response) {
+    const row = await this.artifacts.findForAgent(agent, id, name);
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', String(row.size));
+    res.setHeader('X-Checksum-Sha256', row.sha256);
+    await pipeline(await this.artifacts.open(row), res);
   }
 
   @Post('jobs/:id/release')

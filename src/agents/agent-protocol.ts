@@ -74,7 +74,10 @@ export type LogBatchResponse = {
   cancel: boolean;
 };
 
-export type ActiveNodesRequest = { active: string[] };
+export type NodeState = 'running' | 'succeeded' | 'failed' | 'skipped';
+
+/** Sent debounced (~250 ms) while a graph runs, and once with an empty set at the end. */
+export type ActiveNodesRequest = { active: string[]; states?: Record<string, NodeState> };
 
 export type FinishRequest = { status: 'succeeded' | 'failed'; exitCode: number | null; error?: string };
 

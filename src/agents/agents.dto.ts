@@ -6,6 +6,7 @@ import {
   IsIn,
   IsInt,
   IsISO8601,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -82,11 +83,16 @@ export class LogBatchDto {
 }
 
 export class ActiveNodesDto {
-  @ApiProperty({ type: [String] })
+  @ApiProperty({ type: [String], description: 'Ids of the graph nodes executing now (nested: group-id/child-id).' })
   @IsArray()
   @ArrayMaxSize(1000)
   @IsString({ each: true })
   active!: string[];
+
+  @ApiPropertyOptional({ description: 'Node states that changed since the last report: running | succeeded | failed | skipped.' })
+  @IsOptional()
+  @IsObject()
+  states?: Record<string, 'running' | 'succeeded' | 'failed' | 'skipped'>;
 }
 
 export class FinishJobDto {

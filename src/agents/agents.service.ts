@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { generateToken, hashToken } from '../auth/token-codec';
 import type { AgentPrincipal, RegistrationPrincipal } from '../auth/principal';
-import { conflict, gone, notFound } from '../common/api-error';
+import { badRequest, conflict, gone, notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
 import { JobsRepository, type ClaimedJobRow, type OwnedJob } from '../jobs/jobs.repository';
 import { LogsRepository } from '../jobs/logs.repository';
@@ -10,10 +10,11 @@ import { QueueRepository } from '../queue/queue.repository';
 import { SecretsService } from '../secrets/secrets.service';
 import { maskSecrets } from '../secrets/secret-masker';
 import { TemporalService } from '../temporal/temporal.service';
-import type { ClaimedJob, FinishRequest, LogBatchRequest, LogBatchResponse, RegisterRequest, RegisterResponse } from './agent-protocol';
+import type { ActiveNodesRequest, ClaimedJob, FinishRequest, LogBatchRequest, LogBatchResponse, RegisterRequest, RegisterResponse } from './agent-protocol';
 import { AgentsRepository } from './agents.repository';
 
 const BUSY_HEARTBEAT_SECONDS = 1;
+const NODE_STATES = new Set(['running', 'succeeded', 'failed', 'skipped']);
 
 /** The agent protocol's rules: registration, leases, claims, logs and verdicts. */
 @Injectable()
@@ -106,6 +107,16 @@ export class AgentsService {
       });
     }
     return { nextSeq: result.nextBatch, cancel: job.status !== 'running' || job.cancelRequested };
+  }
+
+  /** The live graph view's source: which nodes execute now, and how each one ended. */
+  async reportNodes(agent: AgentPrincipal, jobId: number, report: ActiveNodesRequest): Promise<{ cancel: boolean }> {
+    const job = await this.owned(agent, jobId);
+    const states = report.states ?? {};
+    const invalid = Object.entries(states).filter(([, state]) => !NODE_STATES.has(state));
+    if (invalid.length) throw badRequest(`Unknown node state for ${invalid.map(([node, state]) => `${node}: "${state}"`).join(', ')}; use running, succeeded, failed or skipped.`);
+    await this.jobs.reportNodes(job.id, job.try, [...new Set(report.active)], states);
+    return { cancel: job.status !== 'running' || job.cancelRequested };
   }
 
   async finish(agent: AgentPrincipal, jobId: number, request: FinishRequest): Promise<{ status: string }> {

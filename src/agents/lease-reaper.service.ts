@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { PeriodicTask } from '../common/periodic-task';
 import { CONFIG, type Config } from '../config/config';
 import { TemporalService } from '../temporal/temporal.service';
 import { AgentsRepository } from './agents.repository';
@@ -10,39 +11,31 @@ import { AgentsRepository } from './agents.repository';
 @Injectable()
 export class LeaseReaperService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('lease-reaper');
-  private timer: NodeJS.Timeout | undefined;
-  private busy = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly agents: AgentsRepository,
     private readonly temporal: TemporalService,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.task = new PeriodicTask('lease-reaper', config.reaperIntervalSeconds * 1000, () => this.reap());
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     // Agents could not heartbeat while this instance was down; give them one lease, plus their
     // longest retry backoff (10 s), to find it again before anyone is declared lost.
     await this.agents.extendAllLeases(this.config.agentLostAfterSeconds + 10);
-    this.timer = setInterval(() => void this.reap(), this.config.reaperIntervalSeconds * 1000);
-    this.timer.unref();
+    this.task.start();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.task.stop();
   }
 
-  async reap(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (const lease of await this.agents.takeExpiredLeases(this.config.agentLostAfterSeconds)) {
-        this.logger.warn(`job ${lease.jobId} try ${lease.try}: agent lost (no heartbeat for ${this.config.agentLostAfterSeconds}s)`);
-        await this.temporal.signalLost(lease.runId, lease.attempt, { jobId: lease.jobId, try: lease.try });
-      }
-    } catch (error) {
-      this.logger.warn(`reaping failed: ${(error as Error).message}`);
-    } finally {
-      this.busy = false;
+  private async reap(): Promise<void> {
+    for (const lease of await this.agents.takeExpiredLeases(this.config.agentLostAfterSeconds)) {
+      this.logger.warn(`job ${lease.jobId} try ${lease.try}: agent lost (no heartbeat for ${this.config.agentLostAfterSeconds}s)`);
+      await this.temporal.signalLost(lease.runId, lease.attempt, { jobId: lease.jobId, try: lease.try });
     }
   }
 }

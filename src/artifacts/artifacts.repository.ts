@@ -49,6 +49,12 @@ export class ArtifactsRepository {
     });
   }
 
+  /** The newest artifact of that name in the run (an earlier job, or an earlier attempt, uploaded it). */
+  async findInRun(runId: number, name: string): Promise<ArtifactRow | undefined> {
+    const [row] = await this.sql<ArtifactRow[]>`${this.query()} where a.run_id = ${runId} and a.name = ${name} order by a.attempt desc, a.created_at desc limit 1`;
+    return row;
+  }
+
   async get(id: string): Promise<ArtifactRow | undefined> {
     const [row] = await this.sql<ArtifactRow[]>`${this.query()} where a.id = ${id}`;
     return row;

@@ -61,6 +61,15 @@ export class ArtifactsService {
     return { id: stored.id, name, size, sha256 };
   }
 
+  /** For `core/artifact-download@v1`: an artifact of the same run as the agent's job. */
+  async findForAgent(agent: AgentPrincipal, jobId: number, name: string): Promise<ArtifactRow> {
+    validateName(name);
+    const job = await this.agents.owned(agent, jobId);
+    const row = await this.artifacts.findInRun(job.runId, name);
+    if (!row) throw notFound('artifact', `${name}" in run "${job.runId}`);
+    return row;
+  }
+
   async list(principal: TokenPrincipal, query: Record<string, string | undefined>) {
     let projectId = principal.projectId;
     if (query.project) projectId = (await this.projects.get(principal, query.project)).id;

@@ -20,6 +20,11 @@ export class JobsController {
     return this.jobs.get(principal, id);
   }
 
+  @Get(':id/graph')
+  graph(@CurrentToken() principal: TokenPrincipal, @Param('id', jobId) id: number) {
+    return this.jobs.graph(principal, id);
+  }
+
   @Get(':id/logs')
   @ApiQuery({ name: 'after', required: false, type: Number, description: 'Return chunks with seq greater than this.' })
   @ApiQuery({ name: 'limit', required: false, type: Number })

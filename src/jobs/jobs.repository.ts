@@ -162,7 +162,7 @@ export class JobsRepository {
   async requeueLost(jobId: number, tryNumber: number): Promise<JobState> {
     return this.sql.begin(async (tx) => {
       const rows = await tx`
-        update jobs set status = 'queued', agent_id = null, lease_expires_at = null, started_at = null, queued_at = now(),
+        update jobs set status = 'queued', agent_id = null, lease_expires_at = null, started_at = null, queued_at = now(), active_nodes = '{}',
                         queue_rank = coalesce(queue_rank, (select queue_base * ${RANK_GAP} from runs where id = jobs.run_id))
         where id = ${jobId} and try = ${tryNumber} and status = 'running' returning id`;
       if (rows.length) {
@@ -179,7 +179,8 @@ export class JobsRepository {
     const status: TerminalJobStatus = reason === 'cancelled' ? 'cancelled' : 'failed';
     return this.sql.begin(async (tx) => {
       const rows = await tx`
-        update jobs set status = ${status}, reason = ${reason}, finished_at = now(), lease_expires_at = null, cancel_requested = true
+        update jobs set status = ${status}, reason = ${reason}, finished_at = now(), lease_expires_at = null, cancel_requested = true,
+                        active_nodes = '{}'
         where id = ${jobId} and try = ${tryNumber} and status = 'running' returning id`;
       if (rows.length) {
         await tx`
@@ -208,7 +209,7 @@ export class JobsRepository {
   async forceCancelAttempt(runId: number, attempt: number): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
       const rows = await tx<{ id: number; try: number }[]>`
-        update jobs set status = 'cancelled', reason = 'cancel_timeout', finished_at = now(), lease_expires_at = null
+        update jobs set status = 'cancelled', reason = 'cancel_timeout', finished_at = now(), lease_expires_at = null, active_nodes = '{}'
         where run_id = ${runId} and attempt = ${attempt} and status in ('running', 'queued', 'waiting') returning id, try`;
       for (const row of rows) {
         await tx`update job_tries set status = 'cancelled', reason = 'cancel_timeout', finished_at = now() where job_id = ${row.id} and try = ${row.try} and status = 'running'`;
@@ -258,6 +259,19 @@ export class JobsRepository {
     return (await this.sql`select 1 from jobs where id = ${jobId}`).length > 0;
   }
 
+  async reportNodes(jobId: number, tryNumber: number, active: string[], states: Record<string, string>): Promise<void> {
+    await this.sql`
+      update jobs set active_nodes = ${active}, node_states = node_states || ${this.sql.json(states)}, nodes_reported_at = now()
+      where id = ${jobId} and try = ${tryNumber}`;
+  }
+
+  async graphState(jobId: number) {
+    const [row] = await this.sql<{ kind: 'act' | 'script'; content: string; status: JobStatus; activeNodes: string[]; nodeStates: Record<string, string>; reportedAt: Date | null }[]>`
+      select kind, content, status, active_nodes as "activeNodes", node_states as "nodeStates", nodes_reported_at as "reportedAt"
+      from jobs where id = ${jobId}`;
+    return row;
+  }
+
   async expireLease(jobId: number, tryNumber: number): Promise<void> {
     await this.sql`update jobs set lease_expires_at = now() where id = ${jobId} and try = ${tryNumber} and status = 'running'`;
   }
@@ -279,7 +293,7 @@ export class JobsRepository {
         update jobs set
           status = case when cancel_requested then 'cancelled' else ${status} end,
           reason = case when cancel_requested then 'cancelled' when ${status} = 'failed' then 'exit_code' else null end,
-          exit_code = ${exitCode}, finished_at = now(), lease_expires_at = null
+          exit_code = ${exitCode}, finished_at = now(), lease_expires_at = null, active_nodes = '{}'
         where id = ${jobId} and try = ${tryNumber} and status = 'running'
         returning status, run_id as "runId", attempt`;
       if (!row) return undefined;

@@ -4,6 +4,7 @@ import type { TokenPrincipal } from '../auth/principal';
 import { badRequest, notFound } from '../common/api-error';
 import { RunsRepository } from '../runs/runs.repository';
 import { JobsRepository, type JobView } from './jobs.repository';
+import { nodeStatesFor, parseGraph } from './job-graph';
 import { LogsRepository, type StoredChunk } from './logs.repository';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
@@ -36,6 +37,23 @@ export class JobsService {
     const nextSeq = chunks.length ? chunks[chunks.length - 1].seq : after;
     const drained = chunks.length < limit;
     return { chunks, nextSeq, complete: TERMINAL.has(job.status) && drained };
+  }
+
+  /** The graph of an `.act` job with what executes now and how each node ended. */
+  async graph(principal: TokenPrincipal, jobId: number) {
+    const job = await this.get(principal, jobId);
+    const state = await this.jobs.graphState(job.id);
+    if (state.kind !== 'act') throw notFound('graph for job', `${jobId} (it runs a script, not an .act graph)`);
+    const graph = parseGraph(state.content);
+    const ended = TERMINAL.has(state.status);
+    return {
+      jobId: job.id,
+      status: state.status,
+      graph,
+      activeNodes: ended ? [] : state.activeNodes,
+      nodeStates: nodeStatesFor(graph, state.nodeStates, ended),
+      reportedAt: state.reportedAt,
+    };
   }
 
   async *text(principal: TokenPrincipal, jobId: number): AsyncGenerator<string> {

@@ -1,15 +1,9 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsInt, IsOptional, Min } from 'class-validator';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentToken, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
+import { MoveJobDto } from './queue.dto';
 import { QueueService } from './queue.service';
-
-export class MoveJobDto {
-  @ApiProperty() @IsInt() @Min(1) jobId!: number;
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) beforeJobId?: number;
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) afterJobId?: number;
-}
 
 @ApiTags('queue')
 @ApiBearerAuth()

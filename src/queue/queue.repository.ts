@@ -29,6 +29,7 @@ export class QueueRepository {
     const [row] = await this.sql<ClaimedJobRow[]>`
       with claimed as (
         update jobs set status = 'running', agent_id = ${agentId}, try = jobs.try + 1, started_at = null,
+                        active_nodes = '{}', node_states = '{}', nodes_reported_at = null,
                         lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
         where id = (
           select id from jobs

@@ -1,13 +1,17 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { PeriodicTask } from '../common/periodic-task';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
 
+// Hands Temporal the attempts it never received (it was down, or the API died in between).
 // Any API instance may run this: starting a workflow is idempotent on its business key.
 @Injectable()
 export class AttemptStarterService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('attempt-starter');
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private readonly task = new PeriodicTask('attempt-starter', 5000, async () => {
+    for (const attempt of await this.runs.unstartedAttempts(5)) {
+      await this.service.startAttempt(attempt.runId, attempt.attempt, attempt.failedOnly);
+    }
+  });
 
   constructor(
     private readonly runs: RunsRepository,
@@ -15,25 +19,10 @@ export class AttemptStarterService implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), 5000);
-    this.timer.unref();
+    this.task.start();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
-  }
-
-  async sweep(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (const attempt of await this.runs.unstartedAttempts(5)) {
-        await this.service.startAttempt(attempt.runId, attempt.attempt, attempt.failedOnly);
-      }
-    } catch (error) {
-      this.logger.warn(`sweep failed: ${(error as Error).message}`);
-    } finally {
-      this.running = false;
-    }
+    this.task.stop();
   }
 }

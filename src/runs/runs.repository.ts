@@ -3,7 +3,17 @@ import { SQL, type Sql } from '../database/sql';
 import { workflowIdFor, type AttemptStatus } from '../../workflows/messages';
 
 export type RunStatus = 'queued' | 'running' | AttemptStatus;
-export type TriggerInfo = { kind: 'manual' | 'api' | 'webhook'; actor: string; [detail: string]: unknown };
+export type TriggerKind = 'manual' | 'api' | 'webhook';
+/** Who or what started a run; webhook runs also name the hook, event, delivery and commit. */
+export type TriggerInfo = {
+  kind: TriggerKind;
+  actor: string;
+  hookId?: string;
+  event?: string | null;
+  deliveryId?: string;
+  commitSha?: string | null;
+  [detail: string]: unknown;
+};
 
 export type RunRow = {
   id: number;
@@ -41,11 +51,17 @@ export type UnstartedAttempt = { runId: number; attempt: number; failedOnly: boo
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
+class DuplicateIdempotencyKey extends Error {}
+
 @Injectable()
 export class RunsRepository {
   constructor(@Inject(SQL) private readonly sql: Sql) {}
 
-  /** The run, its number (per pipeline) and its first attempt, in one transaction. */
+  /**
+   * The run, its number (per pipeline) and its first attempt, in one transaction. With an idempotency key,
+   * a second create with the same key (even concurrently, even from another API instance) returns the
+   * first run instead: `created` tells which happened.
+   */
   async create(input: {
     projectId: string;
     pipelineId: string;
@@ -55,18 +71,40 @@ export class RunsRepository {
     inputs: Record<string, string>;
     env: Record<string, string>;
     trigger: TriggerInfo;
-  }): Promise<number> {
-    return this.sql.begin(async (tx) => {
-      const [{ number }] = await tx<{ number: number }[]>`
-        update pipelines set next_run_number = next_run_number + 1 where id = ${input.pipelineId} returning next_run_number - 1 as number`;
-      const [{ id }] = await tx<{ id: number }[]>`
-        insert into runs (project_id, pipeline_id, pipeline_version, number, ref, commit_sha, inputs, env, trigger)
-        values (${input.projectId}, ${input.pipelineId}, ${input.pipelineVersion}, ${number}, ${input.ref}, ${input.commitSha},
-                ${tx.json(input.inputs)}, ${tx.json(input.env)}, ${tx.json(input.trigger as unknown as Record<string, never>)})
-        returning id`;
-      await tx`insert into run_attempts (run_id, attempt, workflow_id) values (${id}, 1, ${workflowIdFor(id, 1)})`;
-      return id;
-    });
+    idempotencyKey?: string | null;
+  }): Promise<{ id: number; created: boolean }> {
+    const key = input.idempotencyKey ?? null;
+    if (key !== null) {
+      const existing = await this.findByIdempotencyKey(key);
+      if (existing !== undefined) return { id: existing, created: false };
+    }
+    try {
+      const id = await this.sql.begin(async (tx) => {
+        const [{ number }] = await tx<{ number: number }[]>`
+          update pipelines set next_run_number = next_run_number + 1 where id = ${input.pipelineId} returning next_run_number - 1 as number`;
+        // The unique key decides between racing creates; the loser rolls back so no run number is burnt.
+        const [row] = await tx<{ id: number }[]>`
+          insert into runs (project_id, pipeline_id, pipeline_version, number, ref, commit_sha, inputs, env, trigger, idempotency_key)
+          values (${input.projectId}, ${input.pipelineId}, ${input.pipelineVersion}, ${number}, ${input.ref}, ${input.commitSha},
+                  ${tx.json(input.inputs)}, ${tx.json(input.env)}, ${tx.json(input.trigger as unknown as Record<string, never>)}, ${key})
+          on conflict (idempotency_key) do nothing
+          returning id`;
+        if (!row) throw new DuplicateIdempotencyKey();
+        await tx`insert into run_attempts (run_id, attempt, workflow_id) values (${row.id}, 1, ${workflowIdFor(row.id, 1)})`;
+        return row.id;
+      });
+      return { id, created: true };
+    } catch (error) {
+      if (!(error instanceof DuplicateIdempotencyKey) || key === null) throw error;
+      const existing = await this.findByIdempotencyKey(key);
+      if (existing === undefined) throw new Error(`run with idempotency key ${key} vanished while it was being created`);
+      return { id: existing, created: false };
+    }
+  }
+
+  async findByIdempotencyKey(key: string): Promise<number | undefined> {
+    const [row] = await this.sql<{ id: number }[]>`select id from runs where idempotency_key = ${key}`;
+    return row?.id;
   }
 
   /** A new numbered attempt of a finished run; undefined when the run is still going. */

@@ -11,6 +11,8 @@ import { RunsRepository, type AttemptRow, type RunRow, type RunStatus, type Trig
 
 export type RunView = ReturnType<RunsService['view']>;
 
+export type TriggerRequest = { ref?: string; commitSha?: string | null; inputs?: Record<string, string>; env?: Record<string, string> };
+
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger('runs');
@@ -27,10 +29,30 @@ export class RunsService {
     principal: TokenPrincipal,
     slug: string,
     pipelineName: string,
-    request: { ref?: string; commitSha?: string; inputs?: Record<string, string>; env?: Record<string, string> },
+    request: TriggerRequest,
     trigger: TriggerInfo,
   ) {
+    return (await this.triggerOnce(principal, slug, pipelineName, request, trigger, null)).run;
+  }
+
+  /**
+   * Triggers a run at most once per idempotency key: a repeated key (a redelivered webhook, a client
+   * retry) answers with the run the first call created, `created: false`, and starts nothing.
+   */
+  async triggerOnce(
+    principal: TokenPrincipal,
+    slug: string,
+    pipelineName: string,
+    request: TriggerRequest,
+    trigger: TriggerInfo,
+    idempotencyKey: string | null,
+  ) {
     const project = await this.projects.get(principal, slug);
+    if (idempotencyKey !== null) {
+      // A repeat is answered before the pipeline's current inputs are checked: it asks for nothing new.
+      const existing = await this.runs.findByIdempotencyKey(idempotencyKey);
+      if (existing !== undefined) return { run: await this.get(principal, existing), created: false };
+    }
     const pipeline = await this.pipelines.get(project, pipelineName, null);
     const { inputs, problems } = resolveInputs(pipeline.inputs, request.inputs ?? {});
     for (const [key, value] of Object.entries(request.env ?? {})) {
@@ -38,7 +60,7 @@ export class RunsService {
       if (typeof value !== 'string') problems.push(`env.${key}: must be a string`);
     }
     if (problems.length) throw unprocessable(`Cannot trigger ${slug}/${pipelineName}: ${problems.join('; ')}`, 'invalid_trigger');
-    const runId = await this.runs.create({
+    const { id: runId, created } = await this.runs.create({
       projectId: project.id,
       pipelineId: pipeline.pipelineId,
       pipelineVersion: pipeline.version,
@@ -47,9 +69,12 @@ export class RunsService {
       inputs,
       env: request.env ?? {},
       trigger,
+      idempotencyKey,
     });
-    await this.startAttempt(runId, 1, false);
-    return this.get(principal, runId);
+    // Only the call that created the run starts it; attempt 1's workflow id is run-<id>-attempt-1 either
+    // way, and an attempt whose start was lost to a crash is picked up by the attempt starter.
+    if (created) await this.startAttempt(runId, 1, false);
+    return { run: await this.get(principal, runId), created };
   }
 
   async get(principal: TokenPrincipal, runId: number) {

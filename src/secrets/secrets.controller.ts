@@ -1,17 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentToken, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
 import { ProjectsService } from '../projects/projects.service';
+import { PutSecretDto } from './secrets.dto';
 import { SecretsService } from './secrets.service';
-
-export class PutSecretDto {
-  @ApiProperty({ description: 'Write-only: never returned by the API.' })
-  @IsString()
-  @MaxLength(65536)
-  value!: string;
-}
 
 @ApiTags('secrets')
 @ApiBearerAuth()

@@ -1,0 +1,46 @@
+// Nested graphs. A group node's ports are the graph-level `inputs:`/`outputs:` of its nested graph;
+// inside, group-inputs exposes the group's inputs as outputs and group-outputs takes the group's outputs.
+
+import { data, exec, type NodeDef, type PortSpec, type ValueType } from '../act-node-def';
+import type { GraphPortDef } from '../act-types';
+
+export const GROUP = 'core/group@v1';
+export const GROUP_INPUTS = 'core/group-inputs@v1';
+export const GROUP_OUTPUTS = 'core/group-outputs@v1';
+
+const VALUE_TYPES: Record<string, ValueType> = { string: 'string', number: 'number', bool: 'bool', secret: 'secret', stream: 'stream', option: 'option' };
+
+export function portFromDef(def: GraphPortDef): PortSpec {
+  if (def.exec) return exec(def.id);
+  const array = def.type.startsWith('[]');
+  const type = VALUE_TYPES[array ? def.type.slice(2) : def.type] ?? 'any';
+  return data(def.id, type, array ? { array: true } : {});
+}
+
+const group: NodeDef = {
+  type: GROUP,
+  ports: (node) => ({ inputs: (node.graph?.inputs ?? []).map(portFromDef), outputs: (node.graph?.outputs ?? []).map(portFromDef) }),
+  async execute(ctx, input) {
+    await ctx.enterGroup(input);
+  },
+};
+
+const groupInputs: NodeDef = {
+  type: GROUP_INPUTS,
+  ports: (_node, level) => ({ inputs: [], outputs: level.inputs.map(portFromDef) }),
+  // Entered by the group node through the exec input of the same name; continues on that output.
+  async execute(_ctx, input) {
+    return input;
+  },
+};
+
+const groupOutputs: NodeDef = {
+  type: GROUP_OUTPUTS,
+  ports: (_node, level) => ({ inputs: level.outputs.map(portFromDef), outputs: [] }),
+  firesToParent: true,
+  async execute(_ctx, input) {
+    return input;
+  },
+};
+
+export const groupNodes: readonly NodeDef[] = [group, groupInputs, groupOutputs];

@@ -1,0 +1,311 @@
+import { readFileSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { ApiClient, ApiRequestError } from './api-client';
+import type { Artifact, RunDetail, RunSummary } from './api-types';
+import { downloadArtifact, type DownloadResult } from './artifact-download';
+import { normaliseUrl, resolveConfig, writeConfigFile } from './cli-config';
+import { CliError, EXIT, usageError, type ExitCode } from './cli-errors';
+import { formatBytes, formatDuration, statusColour, table, type Colours } from './cli-output';
+import { printRunLogs } from './log-follower';
+
+export type Context = {
+  env: NodeJS.ProcessEnv;
+  json: boolean;
+  flags: { url?: string; token?: string };
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Colours for stdout and for stderr (each on only when that stream is a terminal). */
+  c: Colours;
+  ce: Colours;
+  stderrIsTty: boolean;
+  /** Aborted on Ctrl-C, so a follow can stop cleanly. */
+  signal: AbortSignal;
+  readStdin: () => Promise<string>;
+};
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const client = (ctx: Context): ApiClient => {
+  const config = resolveConfig(ctx.flags, ctx.env);
+  return new ApiClient(config.url, config.token);
+};
+
+const printJson = (ctx: Context, value: unknown) => ctx.out(JSON.stringify(value, null, 2) + '\n');
+
+export function parseRunId(raw: string | undefined): number {
+  if (raw === undefined) throw usageError('Name a run by its id, e.g. `bellows logs 42`.');
+  const id = Number(raw.replace(/^#/, ''));
+  if (!Number.isSafeInteger(id) || id < 1) throw usageError(`"${raw}" is not a run id; run ids are positive integers.`);
+  return id;
+}
+
+/** `k=v` pairs from repeated flags; the value may contain "=". */
+export function parsePairs(values: string[] | undefined, flag: string): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const item of values ?? []) {
+    const at = item.indexOf('=');
+    if (at < 1) throw usageError(`--${flag} takes key=value; got "${item}".`);
+    pairs[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return pairs;
+}
+
+async function loadRun(api: ApiClient, id: number): Promise<RunDetail> {
+  try {
+    return await api.json<RunDetail>('GET', `/api/v1/runs/${id}`);
+  } catch (error) {
+    throw runError(error, id);
+  }
+}
+
+function runError(error: unknown, id: number): unknown {
+  if (error instanceof ApiRequestError && error.status === 404 && error.code === 'run_not_found') return new CliError(`Run ${id} does not exist.`);
+  return error;
+}
+
+export function exitCodeFor(status: string): ExitCode {
+  if (status === 'succeeded') return EXIT.ok;
+  if (status === 'cancelled') return EXIT.cancelled;
+  return EXIT.failed;
+}
+
+// ── login ────────────────────────────────────────────────────────────────────────────────────────────
+
+export async function login(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
+  const [rawUrl] = positionals;
+  if (!rawUrl) throw usageError('Usage: bellows login <url> --token <token> (or pipe the token on stdin).');
+  const url = normaliseUrl(rawUrl);
+  let token = typeof values.token === 'string' ? values.token : undefined;
+  // Reading the token from stdin keeps it out of shell history and process listings.
+  if (token === undefined || token === '-') token = (await ctx.readStdin()).trim();
+  if (!token) throw usageError('Pass the token with --token <token> or on stdin.');
+  const api = new ApiClient(url, token);
+  const projects = await api.json<{ projects: { slug: string }[] }>('GET', '/api/v1/projects');
+  const file = writeConfigFile({ url, token }, ctx.env);
+  if (ctx.json) printJson(ctx, { url, config: file, projects: projects.projects.map((p) => p.slug) });
+  else ctx.out(`Logged in to ${url}; ${projects.projects.length} project(s) visible. Saved to ${file}.\n`);
+  return EXIT.ok;
+}
+
+// ── run, rerun, logs ─────────────────────────────────────────────────────────────────────────────────
+
+export async function run(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
+  const target = positionals[0];
+  const match = /^([^/\s]+)\/([^/\s]+)$/.exec(target ?? '');
+  if (!match) throw usageError('Usage: bellows run <project>/<pipeline> [--ref main] [--input k=v]... [--follow]');
+  const [, project, pipeline] = match;
+  const body: Record<string, unknown> = { inputs: parsePairs(values.input as string[] | undefined, 'input') };
+  if (typeof values.ref === 'string') body.ref = values.ref;
+  if (typeof values.commit === 'string') body.commitSha = values.commit;
+  const env = parsePairs(values.env as string[] | undefined, 'env');
+  if (Object.keys(env).length) body.env = env;
+  const api = client(ctx);
+  let created: RunDetail;
+  try {
+    created = await api.json<RunDetail>('POST', `/api/v1/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/runs`, body);
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.code === 'project_not_found') throw new CliError(`Project "${project}" does not exist.`);
+    if (error instanceof ApiRequestError && error.code === 'pipeline_not_found') throw new CliError(`Pipeline "${pipeline}" does not exist in project "${project}".`);
+    throw error;
+  }
+  if (!values.follow) {
+    if (ctx.json) printJson(ctx, created);
+    else ctx.out(`Run #${created.number} of ${project}/${pipeline} queued on ${created.ref}: id ${created.id} (bellows logs ${created.id} --follow).\n`);
+    return EXIT.ok;
+  }
+  ctx.err(ctx.ce.dim(`Run #${created.number} of ${project}/${pipeline} (id ${created.id}) on ${created.ref}\n`));
+  return follow(ctx, api, created.id);
+}
+
+export async function rerun(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
+  const id = parseRunId(positionals[0]);
+  const api = client(ctx);
+  let run: RunDetail;
+  try {
+    run = await api.json<RunDetail>('POST', `/api/v1/runs/${id}/rerun`, { failedOnly: values.failed === true });
+  } catch (error) {
+    throw runError(error, id);
+  }
+  if (!values.follow) {
+    if (ctx.json) printJson(ctx, run);
+    else ctx.out(`Run ${id} attempt ${run.attempt} queued${values.failed ? ' (failed jobs only)' : ''}.\n`);
+    return EXIT.ok;
+  }
+  return follow(ctx, api, id);
+}
+
+export async function logs(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
+  const id = parseRunId(positionals[0]);
+  const api = client(ctx);
+  await loadRun(api, id);
+  if (values.follow) return follow(ctx, api, id);
+  await printRunLogs({ client: api, runId: id, write: ctx.out, colours: ctx.c, follow: false });
+  return EXIT.ok;
+}
+
+/** Streams the run's logs until it ends; the exit code is the run's outcome. */
+async function follow(ctx: Context, api: ApiClient, id: number): Promise<ExitCode> {
+  // With --json, stdout carries only the final run; the log goes to stderr.
+  const write = ctx.json ? ctx.err : ctx.out;
+  let finished: RunDetail;
+  try {
+    finished = await printRunLogs({ client: api, runId: id, write, colours: ctx.json ? ctx.ce : ctx.c, follow: true, signal: ctx.signal });
+  } catch (error) {
+    if (ctx.signal.aborted) {
+      ctx.err(`\nStopped following run ${id}; it goes on on the server (bellows cancel ${id} stops it).\n`);
+      return EXIT.cancelled;
+    }
+    throw runError(error, id);
+  }
+  if (ctx.json) printJson(ctx, finished);
+  const paint = statusColour(ctx.ce, finished.status);
+  ctx.err(paint(`Run #${finished.number} of ${finished.project}/${finished.pipeline} (id ${id}) ${finished.status} in ${formatDuration(finished.durationMs)}.`) + '\n');
+  return exitCodeFor(finished.status);
+}
+
+// ── runs, cancel ─────────────────────────────────────────────────────────────────────────────────────
+
+export async function runs(ctx: Context, _positionals: string[], values: Values): Promise<ExitCode> {
+  const query = new URLSearchParams();
+  for (const key of ['project', 'pipeline', 'status', 'limit'] as const) {
+    if (typeof values[key] === 'string') query.set(key, values[key]);
+  }
+  const page = await client(ctx).json<{ runs: RunSummary[]; nextCursor: string | null }>('GET', `/api/v1/runs?${query}`);
+  if (ctx.json) {
+    printJson(ctx, page);
+    return EXIT.ok;
+  }
+  if (page.runs.length === 0) {
+    ctx.out('No runs.\n');
+    return EXIT.ok;
+  }
+  const c = ctx.c;
+  ctx.out(
+    table(
+      page.runs.map((r) => [
+        String(r.id),
+        `${r.project}/${r.pipeline}#${r.number}`,
+        r.ref,
+        statusColour(c, r.status)(r.status),
+        r.trigger.kind === 'webhook' ? `webhook ${String(r.trigger.event ?? '')}`.trim() : `${r.trigger.kind} ${r.trigger.actor}`,
+        formatDuration(r.durationMs),
+        new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+      ]),
+      ['ID', 'RUN', 'REF', 'STATUS', 'TRIGGER', 'DURATION', 'CREATED'],
+    ),
+  );
+  return EXIT.ok;
+}
+
+export async function cancel(ctx: Context, positionals: string[]): Promise<ExitCode> {
+  if (positionals.length === 0) throw usageError('Usage: bellows cancel <run> [<run>...]');
+  const ids = positionals.map(parseRunId);
+  const api = client(ctx);
+  const cancelled: number[] = [];
+  const failed: { id: number; message: string }[] = [];
+  for (const id of ids) {
+    try {
+      await api.json('POST', `/api/v1/runs/${id}/cancel`);
+      cancelled.push(id);
+      if (!ctx.json) ctx.out(`Run ${id} cancelled.\n`);
+    } catch (error) {
+      const mapped = runError(error, id);
+      if (!(mapped instanceof ApiRequestError || mapped instanceof CliError) || (mapped as CliError).exitCode === EXIT.unreachable) throw mapped;
+      failed.push({ id, message: mapped.message });
+      if (!ctx.json) ctx.err(`${mapped.message}\n`);
+    }
+  }
+  if (ctx.json) printJson(ctx, { cancelled, failed });
+  return failed.length ? EXIT.failed : EXIT.ok;
+}
+
+// ── artifacts ────────────────────────────────────────────────────────────────────────────────────────
+
+/** The artifacts of the run's current attempt (a carried-over job's come from the attempt that ran it), last try each. */
+async function currentArtifacts(api: ApiClient, run: RunDetail): Promise<{ artifact: Artifact; fileName: string }[]> {
+  const all: Artifact[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `/api/v1/artifacts?runId=${run.id}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page: { artifacts: Artifact[]; nextCursor: string | null } = await api.json('GET', query);
+    all.push(...page.artifacts);
+    cursor = page.nextCursor;
+  } while (cursor);
+  const jobNames = new Map(run.jobs.map((job) => [job.carriedFromJobId ?? job.id, job.name]));
+  const latest = new Map<string, Artifact & { try?: number }>();
+  for (const artifact of all as (Artifact & { try?: number })[]) {
+    if (!jobNames.has(artifact.jobId)) continue;
+    const key = `${artifact.jobId}\u0000${artifact.name}`;
+    const seen = latest.get(key);
+    if (!seen || (artifact.try ?? 0) > (seen.try ?? 0)) latest.set(key, artifact);
+  }
+  const chosen = [...latest.values()].sort((a, b) => a.jobId - b.jobId || a.name.localeCompare(b.name));
+  const counts = new Map<string, number>();
+  for (const artifact of chosen) counts.set(artifact.name, (counts.get(artifact.name) ?? 0) + 1);
+  // Matrix jobs often upload the same name; those land in one directory per job.
+  return chosen.map((artifact) => ({
+    artifact,
+    fileName: (counts.get(artifact.name) ?? 0) > 1 ? `${safeDirName(jobNames.get(artifact.jobId) ?? String(artifact.jobId))}/${artifact.name}` : artifact.name,
+  }));
+}
+
+function safeDirName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'job';
+}
+
+export async function artifacts(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
+  const id = parseRunId(positionals[0]);
+  const api = client(ctx);
+  const run = await loadRun(api, id);
+  const items = await currentArtifacts(api, run);
+  const dir = typeof values.download === 'string' ? resolve(values.download) : null;
+  if (dir === null) {
+    if (ctx.json) printJson(ctx, items.map(({ artifact }) => artifact));
+    else if (items.length === 0) ctx.out(`Run ${id} has no artifacts.\n`);
+    else ctx.out(table(items.map(({ artifact, fileName }) => [fileName, formatBytes(artifact.size), artifact.sha256]), ['NAME', 'SIZE', 'SHA256']));
+    return EXIT.ok;
+  }
+  const downloaded: DownloadResult[] = [];
+  for (const { artifact, fileName } of items) {
+    // The bar redraws one stderr line, only on a terminal; logs and pipes get one line per file.
+    const progress = ctx.stderrIsTty && !ctx.json ? (line: string) => ctx.err(`\r\u001b[2K${line}`) : null;
+    const result = await downloadArtifact(api, artifact, dir, fileName, progress);
+    if (progress) ctx.err('\n');
+    downloaded.push(result);
+    if (!ctx.json) ctx.out(`${ctx.c.green('✓')} ${fileName}  ${formatBytes(result.size)}  sha256 ${result.sha256.slice(0, 12)}… verified\n`);
+  }
+  if (ctx.json) printJson(ctx, downloaded);
+  else ctx.out(`${downloaded.length} artifact(s) of run ${id} saved to ${dir}.\n`);
+  return EXIT.ok;
+}
+
+// ── pipeline push ────────────────────────────────────────────────────────────────────────────────────
+
+export async function pipelinePush(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
+  const [project, file] = positionals;
+  if (!project || !file) throw usageError('Usage: bellows pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]...');
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`Cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message}.`);
+  }
+  const extension = extname(file).toLowerCase();
+  const name = typeof values.name === 'string' ? values.name : basename(file, extname(file));
+  const body: Record<string, unknown> = { content };
+  if (extension === '.act') body.kind = 'act';
+  else if (extension === '.sh' || extension === '.bash') body.kind = 'script';
+  const labels = (values.label as string[] | undefined) ?? [];
+  if (labels.length) body.labels = labels;
+  let result: { name: string; version: number; sha256: string; kind: string };
+  try {
+    result = await client(ctx).json('PUT', `/api/v1/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(name)}`, body);
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.code === 'project_not_found') throw new CliError(`Project "${project}" does not exist.`);
+    throw error;
+  }
+  if (ctx.json) printJson(ctx, { project, ...result });
+  else ctx.out(`Pushed ${project}/${result.name} version ${result.version} (${result.kind}, sha256 ${result.sha256.slice(0, 12)}…).\n`);
+  return EXIT.ok;
+}

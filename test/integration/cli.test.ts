@@ -1,0 +1,215 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../support/stack';
+
+// Drives the built CLI (dist/cli/main.js) as a user would, against a real API, worker and agent.
+
+type CliResult = { code: number | null; stdout: string; stderr: string };
+
+let stack: Stack;
+let home: string;
+let work: string;
+const cliEntry = path.resolve('dist/cli/main.js');
+
+function cli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> & { kill(): void } {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), NO_COLOR: '1', ...options.env };
+  delete env.BELLOWS_URL;
+  delete env.BELLOWS_TOKEN;
+  Object.assign(env, options.env);
+  const child = spawn(process.execPath, [cliEntry, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdin.end(options.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      // Let the pipes drain.
+      setImmediate(() => resolve({ code, stdout, stderr }));
+    });
+  });
+  return Object.assign(done, { kill: () => child.kill('SIGINT') });
+}
+
+function write(name: string, content: string): string {
+  const file = path.join(work, name);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+beforeAll(async () => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-cli-home-'));
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-cli-work-'));
+  stack = await startStack({ agents: [{ name: 'cli-agent', labels: 'os=linux' }] });
+  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'cli', name: 'CLI' } })).status).toBe(201);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  fs.rmSync(home, { recursive: true, force: true });
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('bellows CLI', () => {
+  it('logs in, storing the URL and token in a private config file', async () => {
+    const refused = await cli(['login', stack.apiUrl, '--token', 'bel_wrong']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('refused the token');
+
+    const ok = await cli(['login', stack.apiUrl, '--token', stack.adminToken]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const file = path.join(home, '.config', 'bellows', 'config.json');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ url: stack.apiUrl, token: stack.adminToken });
+
+    // The token may come on stdin, out of shell history.
+    const piped = await cli(['login', stack.apiUrl, '--json'], { input: `${stack.adminToken}\n` });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(JSON.parse(piped.stdout)).toMatchObject({ url: stack.apiUrl, projects: ['cli'] });
+  });
+
+  it('pushes pipelines from files', async () => {
+    const build = write(
+      'build.sh',
+      [
+        'echo "building $BELLOWS_REF with $ACT_INPUT_INPUT_GREETING"',
+        "printf '\\033[32mgreen text\\033[0m\\n'",
+        'printf "report\\n" > "$BELLOWS_ARTIFACTS_DIR/report.txt"',
+        'head -c 300000 /dev/urandom > "$BELLOWS_ARTIFACTS_DIR/blob.bin"',
+      ].join('\n'),
+    );
+    const pushed = await cli(['pipeline', 'push', 'cli', build, '--label', 'os=linux']);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stdout).toContain('Pushed cli/build version 1');
+
+    const again = await cli(['pipeline', 'push', 'cli', build, '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ project: 'cli', name: 'build', version: 2, kind: 'script' });
+
+    const fail = write('fail.sh', 'echo "about to fail"\nexit 3\n');
+    expect((await cli(['pipeline', 'push', 'cli', fail])).code).toBe(0);
+    expect((await cli(['pipeline', 'push', 'cli', fail, '--name', 'needs-gpu', '--label', 'gpu=true'])).code).toBe(0);
+
+    const missing = await cli(['pipeline', 'push', 'cli', path.join(work, 'nope.act')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no such file');
+  });
+
+  it('run --follow streams the log live, keeps its colours and exits 0 for a succeeded run', async () => {
+    const result = await cli(['run', 'cli/build', '--ref', 'feature/cli', '--input', 'greeting=hello', '--follow'], { env: { NO_COLOR: '1' } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('building feature/cli with hello');
+    expect(result.stdout).toContain('\u001b[32mgreen text\u001b[0m');
+    expect(result.stdout).toMatch(/── build ──/);
+    expect(result.stdout).toContain('✓ build succeeded (exit 0)');
+    expect(result.stderr).toMatch(/Run #\d+ of cli\/build \(id \d+\) succeeded/);
+  });
+
+  it('run --follow exits 1 for a failing pipeline, and --json prints the final run', async () => {
+    const result = await cli(['run', 'cli/fail', '--follow', '--json']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('about to fail');
+    const run = JSON.parse(result.stdout) as { status: string; jobs: { exitCode: number }[] };
+    expect(run.status).toBe('failed');
+    expect(run.jobs[0].exitCode).toBe(3);
+  });
+
+  it('lists runs and prints logs as text or JSON', async () => {
+    const listed = await cli(['runs', '--project', 'cli', '--json']);
+    expect(listed.code).toBe(0);
+    const page = JSON.parse(listed.stdout) as { runs: { id: number; pipeline: string; status: string; trigger: { kind: string } }[] };
+    expect(page.runs.map((r) => r.pipeline)).toEqual(['fail', 'build']);
+    expect(page.runs[0].trigger.kind).toBe('api');
+
+    const table = await cli(['runs', '--status', 'failed']);
+    expect(table.stdout).toMatch(/^ID\s+RUN\s+REF\s+STATUS/);
+    expect(table.stdout).toContain('cli/fail#1');
+
+    const log = await cli(['logs', String(page.runs[0].id)]);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toContain('about to fail');
+  });
+
+  it('downloads artifacts and verifies their SHA-256; a mismatch is an error', async () => {
+    const created = await cli(['run', 'cli/build', '--json']);
+    const runId = (JSON.parse(created.stdout) as { id: number }).id;
+    const followed = await cli(['logs', String(runId), '--follow']);
+    expect(followed.code, followed.stderr).toBe(0);
+
+    const listed = await cli(['artifacts', String(runId), '--json']);
+    const artifacts = JSON.parse(listed.stdout) as { name: string; sha256: string; size: number }[];
+    expect(artifacts.map((a) => a.name).sort()).toEqual(['blob.bin', 'report.txt']);
+
+    const dir = path.join(work, 'download');
+    const downloaded = await cli(['artifacts', String(runId), '--download', dir]);
+    expect(downloaded.code, downloaded.stderr).toBe(0);
+    expect(downloaded.stdout).toContain('2 artifact(s)');
+    for (const artifact of artifacts) {
+      const bytes = fs.readFileSync(path.join(dir, artifact.name));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(artifact.sha256);
+    }
+    expect(fs.readFileSync(path.join(dir, 'report.txt'), 'utf8')).toBe('report\n');
+
+    await stack.sql`update artifacts set sha256 = ${'0'.repeat(64)} where run_id = ${runId} and name = 'report.txt'`;
+    const bad = path.join(work, 'bad');
+    const mismatch = await cli(['artifacts', String(runId), '--download', bad]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toContain('Checksum mismatch for "report.txt"');
+    expect(fs.existsSync(path.join(bad, 'report.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(bad, 'report.txt.part'))).toBe(false);
+  });
+
+  it('cancels runs; following a run that gets cancelled exits 130', async () => {
+    const created = JSON.parse((await cli(['run', 'cli/needs-gpu', '--json'])).stdout) as { id: number };
+    const following = cli(['logs', String(created.id), '--follow']);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const cancelled = await cli(['cancel', String(created.id), '999999']);
+    expect(cancelled.code).toBe(1);
+    expect(cancelled.stdout).toContain(`Run ${created.id} cancelled.`);
+    expect(cancelled.stderr).toContain('Run 999999 does not exist.');
+    const result = await following;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain('cancelled');
+  });
+
+  it('re-runs the failed jobs of a run', async () => {
+    const failed = JSON.parse((await cli(['run', 'cli/fail', '--follow', '--json'])).stdout) as { id: number };
+    const rerun = await cli(['rerun', String(failed.id), '--failed', '--follow']);
+    expect(rerun.code).toBe(1);
+    expect(rerun.stdout).toContain('about to fail');
+    const run = (await stack.request<{ attempt: number }>('GET', `/api/v1/runs/${failed.id}`)).body;
+    expect(run.attempt).toBe(2);
+  });
+
+  it('answers mistakes with one sentence and a distinct exit code', async () => {
+    const unknown = await cli(['logs', '424242']);
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr.trim()).toBe('bellows: Run 424242 does not exist.');
+
+    const badId = await cli(['logs', 'abc']);
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toContain('"abc" is not a run id');
+
+    expect((await cli(['run'])).code).toBe(2);
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    expect((await cli(['run', 'cli/build', '--input', 'novalue'])).code).toBe(2);
+
+    const noPipeline = await cli(['run', 'cli/nope']);
+    expect(noPipeline.code).toBe(1);
+    expect(noPipeline.stderr).toContain('Pipeline "nope" does not exist in project "cli".');
+
+    const unreachable = await cli(['runs'], { env: { BELLOWS_URL: 'http://127.0.0.1:9', BELLOWS_TOKEN: 'bel_x' } });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain('Cannot reach the Bellows server at http://127.0.0.1:9');
+
+    // Environment variables win over the config file.
+    const envToken = await cli(['runs'], { env: { BELLOWS_URL: stack.apiUrl, BELLOWS_TOKEN: 'bel_revoked' } });
+    expect(envToken.code).toBe(1);
+    expect(envToken.stderr).toContain('refused the token');
+  });
+});

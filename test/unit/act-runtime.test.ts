@@ -1,0 +1,465 @@
+import { describe, expect, it } from 'vitest';
+import { parseAct, runAct } from '../../agent/act';
+import { actYaml, fakeHost, liveGroupMembers, runText, waitUntil } from './act-test-host';
+
+const printer = (id: string, value: string): { id: string; type: string; inputs: Record<string, unknown> } => ({ id, type: 'core/print@v1', inputs: { 'values[0]': value } });
+
+describe('control flow', () => {
+  it('branch fires exec-then or exec-otherwise', async () => {
+    for (const condition of [true, false]) {
+      const host = fakeHost();
+      const text = actYaml(
+        [{ id: 'b', type: 'core/branch@v1', inputs: { condition } }, printer('yes', 'then'), printer('no', 'otherwise')],
+        [
+          ['start.exec', 'b.exec'],
+          ['b.exec-then', 'yes.exec'],
+          ['b.exec-otherwise', 'no.exec'],
+        ],
+      );
+      expect((await runText(text, host)).status).toBe('succeeded');
+      expect(host.text()).toBe(condition ? 'then\n' : 'otherwise\n');
+    }
+  });
+
+  it('sequence fires exec[0], exec[1], … in index order, each path to its end first (depth-first)', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [{ id: 'seq', type: 'core/sequence@v1', outputs: { 'exec[0]': '', 'exec[1]': '', 'exec[2]': '' } }, printer('a', 'a'), printer('a2', 'a2'), printer('b', 'b'), printer('c', 'c')],
+      [
+        ['start.exec', 'seq.exec'],
+        ['seq.exec[2]', 'c.exec'],
+        ['seq.exec[0]', 'a.exec'],
+        ['a.exec', 'a2.exec'],
+        ['seq.exec[1]', 'b.exec'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text()).toBe('a\na2\nb\nc\n');
+  });
+
+  it('for-loop covers an inclusive range with index; first_index defaults to 0', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [{ id: 'loop', type: 'core/for-loop@v1', inputs: { last_index: 2 } }, { id: 'say', type: 'core/print@v1' }, printer('end', 'done')],
+      [
+        ['start.exec', 'loop.exec'],
+        ['loop.exec-body', 'say.exec'],
+        ['loop.exec-completed', 'end.exec'],
+      ],
+      [['loop.index', 'say.values[0]']],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text()).toBe('0\n1\n2\ndone\n');
+  });
+
+  it('exec-break stops a for-loop after the current body; exec-completed still fires', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'loop', type: 'core/for-loop@v1', inputs: { first_index: 1, last_index: 10 } },
+        { id: 'say', type: 'core/print@v1' },
+        { id: 'is3', type: 'core/math-compare-op@v1', inputs: { operator: '>=', op2: 3 } },
+        { id: 'check', type: 'core/branch@v1' },
+        printer('end', 'completed'),
+      ],
+      [
+        ['start.exec', 'loop.exec'],
+        ['loop.exec-body', 'say.exec'],
+        ['say.exec', 'check.exec'],
+        ['check.exec-then', 'loop.exec-break'],
+        ['loop.exec-completed', 'end.exec'],
+      ],
+      [
+        ['loop.index', 'say.values[0]'],
+        ['loop.index', 'is3.op1'],
+        ['is3.result', 'check.condition'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text()).toBe('1\n2\n3\ncompleted\n');
+    // The break is a signal to the running loop, not a new run of it.
+    expect(host.states.filter((entry) => entry.node === 'loop')).toEqual([
+      { node: 'loop', state: 'running' },
+      { node: 'loop', state: 'succeeded' },
+    ]);
+  });
+
+  it('for-each-loop walks arrays (index keys) and maps (named keys), and can break', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'arr', type: 'core/for-each-loop@v1', inputs: { input: ['x', 'y'] } },
+        { id: 'a', type: 'core/print@v1' },
+        { id: 'map', type: 'core/for-each-loop@v1', inputs: { input: { one: 1, two: 2, three: 3 } } },
+        { id: 'm', type: 'core/print@v1' },
+        { id: 'is2', type: 'core/string-match@v1', inputs: { op: 'equals', str2: 'two' } },
+        { id: 'check', type: 'core/branch@v1' },
+      ],
+      [
+        ['start.exec', 'arr.exec'],
+        ['arr.exec-body', 'a.exec'],
+        ['arr.exec-completed', 'map.exec'],
+        ['map.exec-body', 'm.exec'],
+        ['m.exec', 'check.exec'],
+        ['check.exec-then', 'map.exec-break'],
+      ],
+      [
+        ['arr.key', 'a.values[0]'],
+        ['arr.value', 'a.values[1]'],
+        ['map.key', 'm.values[0]'],
+        ['map.value', 'm.values[1]'],
+        ['map.key', 'is2.str1'],
+        ['is2.result', 'check.condition'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text()).toBe('0 x\n1 y\none 1\ntwo 2\n');
+  });
+
+  it('wait-for releases after `after` executions, once without loop, every time with loop, and resets', async () => {
+    const run = async (after: number, loop: boolean, reset: boolean): Promise<string> => {
+      const host = fakeHost();
+      const outputs = { 'exec[0]': '', 'exec[1]': '', 'exec[2]': '', 'exec[3]': '', 'exec[4]': '' };
+      const text = actYaml(
+        [{ id: 'seq', type: 'core/sequence@v1', outputs }, { id: 'gate', type: 'core/wait-for@v1', inputs: { after, loop } }, printer('go', 'released')],
+        [
+          ['start.exec', 'seq.exec'],
+          ['seq.exec[0]', 'gate.exec'],
+          ['seq.exec[1]', 'gate.exec'],
+          ['seq.exec[2]', reset ? 'gate.exec-reset' : 'gate.exec'],
+          ['seq.exec[3]', 'gate.exec'],
+          ['seq.exec[4]', 'gate.exec'],
+          ['gate.exec', 'go.exec'],
+        ],
+      );
+      expect((await runText(text, host)).status).toBe('succeeded');
+      return host.text();
+    };
+    expect(await run(3, false, false)).toBe('released\n');
+    expect(await run(2, true, false)).toBe('released\nreleased\n');
+    expect(await run(6, false, false)).toBe('');
+    // Reset after the first release re-arms the barrier: the two arrivals after it release again.
+    expect(await run(2, false, true)).toBe('released\nreleased\n');
+  });
+
+  it('wait-for joins concurrent paths', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'fan', type: 'core/concurrent-exec@v1', outputs: { 'exec[0]': '', 'exec[1]': '' } },
+        { id: 'slow', type: 'core/sleep@v1', inputs: { unit: 'milliseconds', duration: 150 } },
+        { id: 'fast', type: 'core/sleep@v1', inputs: { unit: 'milliseconds', duration: 10 } },
+        { id: 'join', type: 'core/wait-for@v1', inputs: { after: 2 } },
+        printer('joined', 'both arrived'),
+      ],
+      [
+        ['start.exec', 'fan.exec'],
+        ['fan.exec[0]', 'slow.exec'],
+        ['fan.exec[1]', 'fast.exec'],
+        ['slow.exec', 'join.exec'],
+        ['fast.exec', 'join.exec'],
+        ['join.exec', 'joined.exec'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text()).toBe('both arrived\n');
+  });
+
+  it('sleep pauses only its own path, in seconds, milliseconds or microseconds', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'fan', type: 'core/concurrent-exec@v1', outputs: { 'exec[0]': '', 'exec[1]': '' } },
+        { id: 'nap', type: 'core/sleep@v1', inputs: { unit: 'milliseconds', duration: 300 } },
+        printer('late', 'late'),
+        { id: 'tiny', type: 'core/sleep@v1', inputs: { unit: 'microseconds', duration: 500 } },
+        printer('early', 'early'),
+      ],
+      [
+        ['start.exec', 'fan.exec'],
+        ['fan.exec[0]', 'nap.exec'],
+        ['nap.exec', 'late.exec'],
+        ['fan.exec[1]', 'tiny.exec'],
+        ['tiny.exec', 'early.exec'],
+      ],
+    );
+    const started = Date.now();
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(host.text()).toBe('early\nlate\n');
+    const seconds = actYaml([{ id: 's', type: 'core/sleep@v1', inputs: { duration: 0.2 } }], [['start.exec', 's.exec']]);
+    const t0 = Date.now();
+    expect((await runText(seconds, fakeHost())).status).toBe('succeeded');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+  });
+
+  it('process-exit ends the graph with its code; 0 succeeds', async () => {
+    for (const code of [0, 7]) {
+      const host = fakeHost();
+      const text = actYaml(
+        [{ id: 'seq', type: 'core/sequence@v1', outputs: { 'exec[0]': '', 'exec[1]': '' } }, { id: 'bye', type: 'core/process-exit@v1', inputs: { code } }, printer('never', 'should-not-print')],
+        [
+          ['start.exec', 'seq.exec'],
+          ['seq.exec[0]', 'bye.exec'],
+          ['seq.exec[1]', 'never.exec'],
+        ],
+      );
+      const result = await runText(text, host);
+      expect(result.exitCode).toBe(code);
+      expect(result.status).toBe(code === 0 ? 'succeeded' : 'failed');
+      if (code !== 0) expect(result.error).toMatch(/node bye \(core\/process-exit@v1\) ended the graph with exit code 7/);
+      expect(host.text()).not.toContain('should-not-print');
+    }
+  });
+
+  it('an uncaught error of a non-run node fails the graph; exec-err routes a handled one', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'bad', type: 'core/sleep@v1', inputs: { duration: 'soon' } },
+        { id: 'after', type: 'core/print@v1', inputs: { 'values[0]': 'x' } },
+      ],
+      [
+        ['start.exec', 'bad.exec'],
+        ['bad.exec', 'after.exec'],
+      ],
+    );
+    const result = await runText(text, host);
+    expect(result).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(result.error).toBe('node bad (core/sleep@v1) failed: input duration: "soon" is not a number');
+  });
+});
+
+describe('data flow', () => {
+  it('exec node outputs are the values of their last run; pure nodes are re-evaluated per read', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'loop', type: 'core/for-loop@v1', inputs: { first_index: 1, last_index: 3 } },
+        { id: 'r', type: 'core/run@v1', inputs: { print: 'output' } },
+        { id: 'fmt', type: 'core/string-fmt@v1', inputs: { fmt: 'echo run-%v' } },
+        { id: 'show', type: 'core/print@v1' },
+        { id: 'final', type: 'core/print@v1' },
+      ],
+      [
+        ['start.exec', 'loop.exec'],
+        ['loop.exec-body', 'r.exec'],
+        ['r.exec-success', 'show.exec'],
+        ['loop.exec-completed', 'final.exec'],
+      ],
+      [
+        ['loop.index', 'fmt.substitutes[0]'],
+        ['fmt.result', 'r.script'],
+        ['r.output', 'show.values[0]'],
+        ['r.output', 'final.values[0]'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text('show')).toBe('run-1\n\nrun-2\n\nrun-3\n\n');
+    expect(host.text('final')).toBe('run-3\n\n');
+  });
+
+  it('an exec node that never ran gives its outputs zero values', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'r', type: 'core/run@v1', inputs: { script: 'echo unused' } },
+        { id: 'show', type: 'core/print@v1', inputs: { 'values[2]': 'end' } },
+      ],
+      [['start.exec', 'show.exec']],
+      [
+        ['r.output', 'show.values[0]'],
+        ['r.exit_code', 'show.values[1]'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text('show')).toBe(' 0 end\n');
+  });
+
+  it('groups pass data in and out through group-inputs and group-outputs', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'word', type: 'core/const-string@v1', inputs: { value: 'inner' } },
+        {
+          id: 'g',
+          type: 'core/group@v1',
+          graph: {
+            entry: 'gin',
+            nodes: [
+              { id: 'gin', type: 'core/group-inputs@v1' },
+              { id: 'fmt', type: 'core/string-fmt@v1', inputs: { fmt: '<%s>' } },
+              { id: 'say', type: 'core/print@v1' },
+              { id: 'gout', type: 'core/group-outputs@v1' },
+            ],
+            connections: [
+              { src: { node: 'gin', port: 'text' }, dst: { node: 'fmt', port: 'substitutes[0]' } },
+              { src: { node: 'fmt', port: 'result' }, dst: { node: 'say', port: 'values[0]' } },
+              { src: { node: 'fmt', port: 'result' }, dst: { node: 'gout', port: 'wrapped' } },
+            ],
+            executions: [
+              { src: { node: 'gin', port: 'exec-in' }, dst: { node: 'say', port: 'exec' } },
+              { src: { node: 'say', port: 'exec' }, dst: { node: 'gout', port: 'exec-out' } },
+            ],
+            inputs: { 'exec-in': { type: '', index: 0, exec: true }, text: { type: 'string', index: 1 } },
+            outputs: { 'exec-out': { type: '', index: 0, exec: true }, wrapped: { type: 'string', index: 1 } },
+          },
+        },
+        { id: 'outer', type: 'core/print@v1' },
+      ],
+      [
+        ['start.exec', 'g.exec-in'],
+        ['g.exec-out', 'outer.exec'],
+      ],
+      [
+        ['word.result', 'g.text'],
+        ['g.wrapped', 'outer.values[0]'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text('g/say')).toBe('<inner>\n');
+    expect(host.text('outer')).toBe('<inner>\n');
+    // While the path continues outside the group, the group is not reported as executing.
+    const whileOuter = host.activeHistory.find((set) => set.includes('outer'));
+    expect(whileOuter).toEqual(['outer']);
+  });
+});
+
+describe('reporting', () => {
+  it('reports active node sets on change and an empty set at the end; states per node', async () => {
+    const host = fakeHost();
+    const text = actYaml([printer('a', 'a'), printer('b', 'b')], [
+      ['start.exec', 'a.exec'],
+      ['a.exec', 'b.exec'],
+    ]);
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.activeHistory).toEqual([['start'], [], ['a'], [], ['b'], [], []]);
+    expect(host.states.map((entry) => `${entry.node}:${entry.state}`)).toEqual(['start:running', 'start:succeeded', 'a:running', 'a:succeeded', 'b:running', 'b:succeeded']);
+  });
+
+  it('a throwing host callback does not break the run', async () => {
+    const host = fakeHost({
+      output: () => {
+        throw new Error('sink down');
+      },
+      onActiveNodes: () => {
+        throw new Error('nope');
+      },
+    });
+    const text = actYaml([printer('a', 'a')], [['start.exec', 'a.exec']]);
+    expect(await runText(text, host)).toEqual({ status: 'succeeded', exitCode: 0 });
+  });
+});
+
+describe('concurrency and cancellation', () => {
+  const pidScript = (tag: string): string => `echo "${tag}-pid $$"; sleep 30 & sleep 30 & wait`;
+  const pidsOf = (text: string, tag: string): number[] => [...text.matchAll(new RegExp(`${tag}-pid (\\d+)`, 'g'))].map((match) => Number(match[1]));
+
+  it('the first error cancels the other concurrent paths and fails the graph', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'fan', type: 'core/concurrent-exec@v1', outputs: { 'exec[0]': '', 'exec[1]': '', 'exec[2]': '' } },
+        { id: 'slow1', type: 'core/run@v1', inputs: { script: pidScript('slow1') } },
+        { id: 'slow2', type: 'core/sleep@v1', inputs: { duration: 30 } },
+        { id: 'boom', type: 'core/run@v1', inputs: { script: 'sleep 0.3; echo boom; exit 5' } },
+        printer('done', 'should-not-print'),
+      ],
+      [
+        ['start.exec', 'fan.exec'],
+        ['fan.exec[0]', 'slow1.exec'],
+        ['fan.exec[1]', 'slow2.exec'],
+        ['fan.exec[2]', 'boom.exec'],
+        ['fan.exec-completed', 'done.exec'],
+      ],
+    );
+    const started = Date.now();
+    const result = await runText(text, host);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result).toMatchObject({ status: 'failed', exitCode: 5 });
+    expect(result.error).toMatch(/node boom/);
+    expect(host.text()).not.toContain('should-not-print');
+    const [pgid] = pidsOf(host.text(), 'slow1');
+    expect(pgid).toBeGreaterThan(0);
+    await waitUntil(() => liveGroupMembers(pgid).length === 0, 3000);
+    expect(host.activeHistory.at(-1)).toEqual([]);
+  });
+
+  it('exec-completed fires after all concurrent paths end', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'fan', type: 'core/concurrent-exec@v1', outputs: { 'exec[0]': '', 'exec[1]': '' } },
+        { id: 'a', type: 'core/sleep@v1', inputs: { unit: 'milliseconds', duration: 200 } },
+        printer('a-done', 'a'),
+        { id: 'b', type: 'core/sleep@v1', inputs: { unit: 'milliseconds', duration: 50 } },
+        printer('b-done', 'b'),
+        printer('all', 'all'),
+      ],
+      [
+        ['start.exec', 'fan.exec'],
+        ['fan.exec[0]', 'a.exec'],
+        ['a.exec', 'a-done.exec'],
+        ['fan.exec[1]', 'b.exec'],
+        ['b.exec', 'b-done.exec'],
+        ['fan.exec-completed', 'all.exec'],
+      ],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text()).toBe('b\na\nall\n');
+  });
+
+  it('aborting the host signal stops every process tree and ends sleeps; the result is cancelled', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'fan', type: 'core/concurrent-exec@v1', outputs: { 'exec[0]': '', 'exec[1]': '', 'exec[2]': '' } },
+        { id: 'job1', type: 'core/run@v1', inputs: { script: pidScript('job1') } },
+        { id: 'job2', type: 'core/run@v1', inputs: { script: pidScript('job2') } },
+        { id: 'nap', type: 'core/sleep@v1', inputs: { duration: 60 } },
+      ],
+      [
+        ['start.exec', 'fan.exec'],
+        ['fan.exec[0]', 'job1.exec'],
+        ['fan.exec[1]', 'job2.exec'],
+        ['fan.exec[2]', 'nap.exec'],
+      ],
+    );
+    const running = runText(text, host);
+    await waitUntil(() => pidsOf(host.text(), 'job1').length > 0 && pidsOf(host.text(), 'job2').length > 0);
+    const groups = [...pidsOf(host.text(), 'job1'), ...pidsOf(host.text(), 'job2')];
+    await waitUntil(() => groups.every((pgid) => liveGroupMembers(pgid).length === 3));
+    const started = Date.now();
+    host.controller.abort();
+    const result = await running;
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(result).toMatchObject({ status: 'cancelled', exitCode: 130 });
+    await waitUntil(() => groups.every((pgid) => liveGroupMembers(pgid).length === 0), 3000);
+    expect(host.activeHistory.at(-1)).toEqual([]);
+    expect(host.states.filter((entry) => entry.state === 'running').length).toBe(host.states.filter((entry) => entry.state !== 'running').length);
+  });
+
+  it('a script ignoring SIGTERM is SIGKILLed after the grace period', async () => {
+    const host = fakeHost({ cancelGraceMs: 300 });
+    const text = actYaml([{ id: 'stubborn', type: 'core/run@v1', inputs: { script: `trap '' TERM; ${pidScript('stubborn')}` } }], [['start.exec', 'stubborn.exec']]);
+    const running = runText(text, host);
+    await waitUntil(() => pidsOf(host.text(), 'stubborn').length > 0);
+    const [pgid] = pidsOf(host.text(), 'stubborn');
+    await waitUntil(() => liveGroupMembers(pgid).length === 3);
+    const started = Date.now();
+    host.controller.abort();
+    const result = await running;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(result.status).toBe('cancelled');
+    expect(host.text()).toMatch(/SIGKILL sent/);
+    await waitUntil(() => liveGroupMembers(pgid).length === 0, 3000);
+  });
+
+  it('an already aborted signal runs nothing', async () => {
+    const host = fakeHost();
+    host.controller.abort();
+    const result = await runAct(parseAct(actYaml([printer('a', 'a')], [['start.exec', 'a.exec']])).graph, host);
+    expect(result.status).toBe('cancelled');
+    expect(host.states).toEqual([]);
+  });
+});

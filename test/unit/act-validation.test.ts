@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { formatProblems, parseAct, runAct, validateAct, type GraphProblem } from '../../agent/act';
+import { actYaml, fakeHost, graphObject } from './act-test-host';
+
+const context = { inputs: {}, secrets: {} };
+const problemsOf = (text: string, ctx = context): GraphProblem[] => validateAct(parseAct(text).graph, ctx);
+const messages = (problems: GraphProblem[]): string => formatProblems(problems);
+
+describe('parseAct', () => {
+  it('reports YAML errors without throwing', () => {
+    const { problems } = parseAct('entry: start\nnodes: [\n  - id: x');
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0].message).toMatch(/YAML error/);
+  });
+
+  it('reports a document that is not a mapping', () => {
+    expect(parseAct('- just\n- a list').problems[0].message).toMatch(/not a YAML mapping/);
+    expect(parseAct('').problems[0].message).toMatch(/not a YAML mapping/);
+  });
+
+  it('keeps parse problems on the graph so validateAct reports them too', () => {
+    const { graph } = parseAct('entry: start\nnodes: 5\n');
+    expect(validateAct(graph, context).map((p) => p.message)).toContain('nodes is not a list');
+  });
+
+  it('reports malformed nodes and edges', () => {
+    const text = stringify({ entry: 'start', nodes: [{ type: 'core/start@v1' }, 'x', { id: 'a' }], executions: [{ src: { node: 'start' } }] });
+    const text2 = formatProblems(parseAct(text).problems);
+    expect(text2).toMatch(/nodes\[0\] has no id/);
+    expect(text2).toMatch(/nodes\[1\] is not a mapping/);
+    expect(text2).toMatch(/node a: has no type/);
+    expect(text2).toMatch(/executions\[0\] needs src and dst/);
+  });
+
+  it('parses group graphs with their port definitions', () => {
+    const { graph } = parseAct(stringify(graphObject([{ id: 'g', type: 'core/group@v1', graph: { entry: 'in', nodes: [], inputs: { b: { type: 'bool', index: 1 }, a: { type: '', index: 0, exec: true } } } }], [])));
+    expect(graph.nodes[0].graph?.inputs).toEqual([
+      { id: 'a', type: '', index: 0, exec: true },
+      { id: 'b', type: 'bool', index: 1, exec: false },
+    ]);
+  });
+});
+
+describe('validateAct', () => {
+  it('accepts a minimal valid graph', () => {
+    expect(problemsOf(actYaml([{ id: 'a', type: 'core/run@v1', inputs: { script: 'true' } }], [['start.exec', 'a.exec']]))).toEqual([]);
+  });
+
+  it('reports a missing entry and an entry that is no node', () => {
+    expect(messages(problemsOf('nodes: []'))).toMatch(/no entry/);
+    expect(messages(problemsOf('entry: nowhere\nnodes: []'))).toMatch(/entry nowhere is not a node/);
+  });
+
+  it('reports an entry that cannot be executed', () => {
+    const text = stringify(graphObject([{ id: 'c', type: 'core/const-string@v1' }], [], [], 'c'));
+    expect(messages(problemsOf(text))).toMatch(/node c: the entry node is a core\/const-string@v1 node/);
+  });
+
+  it('names the node id and type of unknown node types', () => {
+    const text = actYaml([{ id: 'teleport', type: 'core/teleport@v1' }], [['start.exec', 'teleport.exec']]);
+    const problems = problemsOf(text);
+    expect(problems).toContainEqual({ node: 'teleport', message: expect.stringContaining('core/teleport@v1') });
+  });
+
+  it('reports duplicate ids', () => {
+    const text = actYaml([{ id: 'start', type: 'core/print@v1' }], []);
+    expect(messages(problemsOf(text))).toMatch(/node start: duplicate node id/);
+  });
+
+  it('reports edges to missing nodes and ports the type lacks', () => {
+    const text = actYaml(
+      [
+        { id: 'a', type: 'core/run@v1', inputs: { script: 'true' } },
+        { id: 'p', type: 'core/print@v1' },
+      ],
+      [
+        ['start.exec', 'a.exec'],
+        ['a.exec-success', 'ghost.exec'],
+        ['a.exec-sucess', 'p.exec'],
+        ['a.exec-err', 'p.execute'],
+      ],
+      [
+        ['a.result', 'p.values[0]'],
+        ['a.output', 'p.colour'],
+        ['a.exec-success', 'p.values[1]'],
+      ],
+    );
+    const text2 = messages(problemsOf(text));
+    expect(text2).toMatch(/node a: execution a\.exec-success → ghost\.exec: there is no node ghost/);
+    expect(text2).toMatch(/node a: .*no exec output port exec-sucess/);
+    expect(text2).toMatch(/node p: .*no exec input port execute/);
+    expect(text2).toMatch(/node a: .*no data output port result/);
+    expect(text2).toMatch(/node p: .*no data input port colour/);
+    expect(text2).toMatch(/exec-success of a core\/run@v1 node is an exec port, so it belongs under executions/);
+  });
+
+  it('reports an exec output connected to more than one input', () => {
+    const text = actYaml(
+      [
+        { id: 'a', type: 'core/print@v1' },
+        { id: 'b', type: 'core/print@v1' },
+      ],
+      [
+        ['start.exec', 'a.exec'],
+        ['start.exec', 'b.exec'],
+      ],
+    );
+    expect(messages(problemsOf(text))).toMatch(/node start: exec output exec is connected to 2 inputs/);
+  });
+
+  it('accepts several exec outputs leading into one input', () => {
+    const text = actYaml(
+      [
+        { id: 'b', type: 'core/branch@v1', inputs: { condition: true } },
+        { id: 'p', type: 'core/print@v1' },
+      ],
+      [
+        ['start.exec', 'b.exec'],
+        ['b.exec-then', 'p.exec'],
+        ['b.exec-otherwise', 'p.exec'],
+      ],
+    );
+    expect(problemsOf(text)).toEqual([]);
+  });
+
+  it('reports a data cycle', () => {
+    const text = actYaml(
+      [
+        { id: 'f1', type: 'core/string-fmt@v1', inputs: { fmt: '%s' } },
+        { id: 'f2', type: 'core/string-fmt@v1', inputs: { fmt: '%s' } },
+      ],
+      [],
+      [
+        ['f1.result', 'f2.substitutes[0]'],
+        ['f2.result', 'f1.substitutes[0]'],
+      ],
+    );
+    expect(messages(problemsOf(text))).toMatch(/data connections form a cycle: f\d → f\d → f\d/);
+  });
+
+  it('reports a required input without any value, and accepts connected, literal or indexed ones', () => {
+    const missing = actYaml([{ id: 'r', type: 'core/run@v1' }], [['start.exec', 'r.exec']]);
+    expect(messages(problemsOf(missing))).toMatch(/node r: required input script of a core\/run@v1 node has no value/);
+    const connected = actYaml(
+      [
+        { id: 'r', type: 'core/run@v1' },
+        { id: 's', type: 'core/const-string@v1', inputs: { value: 'true' } },
+      ],
+      [['start.exec', 'r.exec']],
+      [['s.result', 'r.script']],
+    );
+    expect(problemsOf(connected)).toEqual([]);
+  });
+
+  it('reports option literals outside their list', () => {
+    const text = actYaml([{ id: 'r', type: 'core/run@v1', inputs: { script: 'x', shell: 'zsh' } }], [['start.exec', 'r.exec']]);
+    expect(messages(problemsOf(text))).toMatch(/input shell of a core\/run@v1 node is "zsh", not one of bash, python, pwsh, cmd/);
+  });
+
+  it('reports unknown expression namespaces, missing inputs and missing secrets', () => {
+    const text = actYaml([{ id: 'r', type: 'core/run@v1', inputs: { script: 'echo ${{ vars.X }} ${{ inputs.who }} ${{ secrets.TOKEN }} ${{ env.HOME }} ${{ inputs }}' } }], [['start.exec', 'r.exec']]);
+    const text2 = messages(problemsOf(text));
+    expect(text2).toMatch(/unknown namespace "vars"/);
+    expect(text2).toMatch(/no input who was given/);
+    expect(text2).toMatch(/secret TOKEN is not set/);
+    expect(text2).toMatch(/names no inputs entry|unknown namespace "inputs"/);
+    expect(text2).not.toMatch(/env\.HOME/);
+    expect(problemsOf(text.replace('${{ vars.X }} ', '').replace(' ${{ inputs }}', ''), { inputs: { WHO: 'x' }, secrets: { token: 'y' } })).toEqual([]);
+  });
+
+  it('reports a core/secret node naming a secret that is not set', () => {
+    const text = actYaml([{ id: 's', type: 'core/secret@v1', inputs: { name: 'NOPE' } }], []);
+    expect(messages(problemsOf(text))).toMatch(/node s: secret NOPE is not set/);
+  });
+
+  it('validates nested group graphs recursively, naming nodes group-id/child-id', () => {
+    const text = actYaml(
+      [
+        {
+          id: 'gate',
+          type: 'core/group@v1',
+          graph: {
+            entry: 'gin',
+            nodes: [
+              { id: 'gin', type: 'core/group-inputs@v1' },
+              { id: 'warp', type: 'core/warp@v1' },
+              { id: 'r', type: 'core/run@v1' },
+            ],
+            executions: [{ src: { node: 'gin', port: 'exec-in' }, dst: { node: 'r', port: 'exec' } }],
+            inputs: { 'exec-in': { type: '', index: 0, exec: true } },
+          },
+        },
+      ],
+      [['start.exec', 'gate.exec-in']],
+    );
+    const problems = problemsOf(text);
+    expect(problems).toContainEqual({ node: 'gate/warp', message: expect.stringContaining('core/warp@v1') });
+    expect(problems).toContainEqual({ node: 'gate/r', message: expect.stringContaining('required input script') });
+  });
+
+  it('requires a group graph to start at a group-inputs node', () => {
+    const text = actYaml([{ id: 'g', type: 'core/group@v1', graph: { entry: 'p', nodes: [{ id: 'p', type: 'core/print@v1' }] } }], []);
+    expect(messages(problemsOf(text))).toMatch(/node g\/p: the entry of a group graph must be a core\/group-inputs@v1 node/);
+  });
+
+  it('reports every problem at once, and runAct then runs nothing', async () => {
+    const text = actYaml(
+      [
+        { id: 'teleport', type: 'core/teleport@v1' },
+        { id: 'r', type: 'core/run@v1' },
+        { id: 'p', type: 'core/print@v1' },
+      ],
+      [
+        ['start.exec', 'r.exec'],
+        ['r.exec-success', 'ghost.exec'],
+      ],
+    );
+    const problems = problemsOf(text);
+    expect(problems.length).toBeGreaterThanOrEqual(3);
+    const host = fakeHost();
+    const result = await runAct(parseAct(text).graph, host);
+    expect(result.status).toBe('failed');
+    expect(result.exitCode).toBe(2);
+    for (const problem of problems) expect(result.error).toContain(problem.message);
+    expect(host.states).toEqual([]);
+    expect(host.chunks.every((chunk) => chunk.stream === 'system')).toBe(true);
+  });
+
+  it('formatProblems gives one multi-line message naming nodes', () => {
+    const text = formatProblems([{ node: 'gate/pick', message: 'something is off' }, { message: 'the graph has no entry' }]);
+    expect(text).toBe('The graph cannot run; it has 2 problems:\n  - node gate/pick: something is off\n  - the graph has no entry');
+  });
+});
