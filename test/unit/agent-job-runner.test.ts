@@ -210,12 +210,12 @@ describe('agent running a script job', () => {
     expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: 'cancelled by the server' }]);
   });
 
-  it('reports act pipelines as unsupported', async () => {
+  it('fails an act pipeline that is not a graph without running anything, naming the problem', async () => {
     api = new FakeApi([scriptJob(45, 'graph', { pipeline: { kind: 'act', content: 'graph', version: 1 } })]);
     await api.start();
     await agentFor().run();
-    expect(api.text('system')).toContain('act pipelines are not supported by this agent version\n');
-    expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: 'act pipelines are not supported by this agent version' }]);
+    expect(api.text('system')).toContain('The graph cannot run:');
+    expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: 'invalid graph' }]);
   });
 
   it('registers again when the API stops accepting its secret', async () => {
