@@ -1,13 +1,21 @@
 import type { JobsRepository, JobState } from '../src/jobs/jobs.repository';
+import type { LivePublisher } from '../src/live/live-publisher';
 import { expandJobs, type JobSpec } from '../src/pipelines/pipeline-spec';
 import type { PipelinesRepository } from '../src/pipelines/pipelines.repository';
 import type { AttemptStatus } from '../workflows/messages';
 
-export type RunActivityDeps = { jobs: JobsRepository; pipelines: PipelinesRepository; maxTries: number };
+/** `live` announces each change to viewers (after the write committed; never failing the activity). */
+export type RunActivityDeps = { jobs: JobsRepository; pipelines: PipelinesRepository; maxTries: number; live?: LivePublisher };
 
 // Activities run at least once: every one of them is a keyed or conditional write, so a retry
 // after a crash lands on the same rows and changes nothing twice.
-export function createRunActivities({ jobs, pipelines, maxTries }: RunActivityDeps) {
+export function createRunActivities({ jobs, pipelines, maxTries, live }: RunActivityDeps) {
+  // Announced unconditionally: a retried activity re-announces the same state, which viewers take as a no-op.
+  const announce = (states: JobState[], queue?: 'queued' | 'requeued' | 'cancelled'): JobState[] => {
+    live?.jobsChanged(states.map((state) => state.id));
+    if (queue && (queue === 'cancelled' || states.some((state) => state.status === 'queued'))) live?.queueChanged(queue);
+    return states;
+  };
   return {
     async createJobs(input: { runId: number; attempt: number; failedOnly: boolean }): Promise<{ jobs: JobState[]; cancelRequested: boolean }> {
       const context = await jobs.attemptContext(input.runId, input.attempt);
@@ -22,18 +30,29 @@ export function createRunActivities({ jobs, pipelines, maxTries }: RunActivityDe
         specs.map((spec) => ({ ...spec, carriedFromJobId: carried.get(spec.key) ?? null })),
         { maxTries, cancelled: context.cancelRequested },
       );
+      announce(created, 'queued');
       return { jobs: created, cancelRequested: context.cancelRequested };
     },
 
-    enqueueJobs: ({ jobIds }: { jobIds: number[] }) => jobs.enqueue(jobIds),
-    skipJobs: ({ jobIds, reason }: { jobIds: number[]; reason: string }) => jobs.skip(jobIds, reason),
-    requeueLostJob: ({ jobId, try: tryNumber }: { jobId: number; try: number }) => jobs.requeueLost(jobId, tryNumber),
-    failRunningJob: ({ jobId, try: tryNumber, reason }: { jobId: number; try: number; reason: string }) => jobs.failRunning(jobId, tryNumber, reason),
-    cancelAttempt: ({ runId, attempt }: { runId: number; attempt: number }) => jobs.cancelAttempt(runId, attempt),
-    forceCancelAttempt: ({ runId, attempt }: { runId: number; attempt: number }) => jobs.forceCancelAttempt(runId, attempt),
+    enqueueJobs: async ({ jobIds }: { jobIds: number[] }) => announce(await jobs.enqueue(jobIds), 'queued'),
+    skipJobs: async ({ jobIds, reason }: { jobIds: number[]; reason: string }) => announce(await jobs.skip(jobIds, reason)),
+    requeueLostJob: async ({ jobId, try: tryNumber }: { jobId: number; try: number }) => {
+      const state = await jobs.requeueLost(jobId, tryNumber);
+      announce([state], 'requeued');
+      return state;
+    },
+    failRunningJob: async ({ jobId, try: tryNumber, reason }: { jobId: number; try: number; reason: string }) => {
+      const state = await jobs.failRunning(jobId, tryNumber, reason);
+      announce([state]);
+      return state;
+    },
+    cancelAttempt: async ({ runId, attempt }: { runId: number; attempt: number }) => announce(await jobs.cancelAttempt(runId, attempt), 'cancelled'),
+    forceCancelAttempt: async ({ runId, attempt }: { runId: number; attempt: number }) => announce(await jobs.forceCancelAttempt(runId, attempt)),
     loadJobStates: ({ runId, attempt }: { runId: number; attempt: number }) => jobs.loadStates(runId, attempt),
-    finalizeAttempt: ({ runId, attempt, status }: { runId: number; attempt: number; status: AttemptStatus }) =>
-      jobs.finalizeAttempt(runId, attempt, status),
+    finalizeAttempt: async ({ runId, attempt, status }: { runId: number; attempt: number; status: AttemptStatus }) => {
+      await jobs.finalizeAttempt(runId, attempt, status);
+      live?.runChanged(runId);
+    },
   };
 }
 

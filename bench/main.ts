@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createCleanupStack, logDirOf, startBenchStack, type BenchStack } from './bench-stack';
 import { createProject } from './bench-utils';
 import { benchDispatch, type DispatchResult } from './dispatch.bench';
+import { benchFanout, type FanoutResult } from './fanout.bench';
 import { benchRawQueue, type RawQueueResult } from './raw-queue.baseline';
 import { ms, p50p95, ratio, renderTable } from './report';
 import { benchBareWorkflow, benchBellowsRuns, type BareRunsResult, type BellowsRunsResult } from './run-overhead.bench';
@@ -21,16 +22,20 @@ type Sizes = {
   rawWarmup: number;
   runs: number;
   runWarmup: number;
+  fanoutSamples: number;
+  fanoutWarmup: number;
 };
 
 // Full sizes take ~2.5–3 minutes on 2 cores; most of it is 2 × 150 sequential dispatch samples.
 const SIZES: Record<Mode, Sizes> = {
-  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3 },
-  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2 },
+  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3, fanoutSamples: 200, fanoutWarmup: 10 },
+  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2, fanoutSamples: 40, fanoutWarmup: 5 },
 };
 
-const TARGETS = { dispatchP50Ms: 50, runOverheadRatio: 2 } as const;
+const TARGETS = { dispatchP50Ms: 50, runOverheadRatio: 2, fanoutP99Ratio: 2 } as const;
 const MANY_AGENTS = 20;
+const FANOUT_VIEWERS = [1, 10, 100];
+const FANOUT_LINES_PER_BATCH = 10;
 
 export type BenchResults = {
   version: 1;
@@ -41,6 +46,7 @@ export type BenchResults = {
   sizes: Sizes;
   dispatch: { oneAgent: DispatchResult; manyAgents: DispatchResult; rawOnePoller: RawQueueResult; rawManyPollers: RawQueueResult };
   runOverhead: { bellows: BellowsRunsResult; bare: BareRunsResult };
+  fanout: FanoutResult[];
   verdict: {
     dispatchP50OneAgentMs: number;
     dispatchP50ManyAgentsMs: number;
@@ -50,6 +56,9 @@ export type BenchResults = {
     runOverheadRatioToFinishedAt: number;
     dispatchTargetMet: boolean;
     runOverheadTargetMet: boolean;
+    /** Bellows p99 / bare broadcast p99, per number of viewers. */
+    fanoutP99Ratios: Record<string, number>;
+    fanoutTargetMet: boolean;
   };
 };
 
@@ -93,11 +102,23 @@ async function measure(stack: BenchStack, mode: Mode, signal: AbortSignal): Prom
   progress('run overhead: Bellows one-job runs…');
   const bellows = await benchBellowsRuns(stack, { ...runOptions, project });
 
-  return { sizes, dispatch: { oneAgent, manyAgents, rawOnePoller, rawManyPollers }, runOverhead: { bellows, bare } };
+  progress('log fan-out: bare Socket.IO broadcast vs Bellows, 1/10/100 viewers…');
+  const fanout = await benchFanout(stack, {
+    project,
+    viewerCounts: FANOUT_VIEWERS,
+    samples: sizes.fanoutSamples,
+    warmup: sizes.fanoutWarmup,
+    linesPerBatch: FANOUT_LINES_PER_BATCH,
+    signal,
+    onProgress: progress,
+  });
+
+  return { sizes, dispatch: { oneAgent, manyAgents, rawOnePoller, rawManyPollers }, runOverhead: { bellows, bare }, fanout };
 }
 
-function verdictOf(results: Pick<BenchResults, 'dispatch' | 'runOverhead'>): BenchResults['verdict'] {
-  const { dispatch, runOverhead } = results;
+function verdictOf(results: Pick<BenchResults, 'dispatch' | 'runOverhead' | 'fanout'>): BenchResults['verdict'] {
+  const { dispatch, runOverhead, fanout } = results;
+  const fanoutP99Ratios = Object.fromEntries(fanout.map((row) => [String(row.viewers), row.bellows.latency.p99 / row.bare.latency.p99]));
   const runOverheadRatio = runOverhead.bellows.toResult.p50 / runOverhead.bare.toResult.p50;
   return {
     dispatchP50OneAgentMs: dispatch.oneAgent.latency.p50,
@@ -108,6 +129,8 @@ function verdictOf(results: Pick<BenchResults, 'dispatch' | 'runOverhead'>): Ben
     runOverheadRatioToFinishedAt: runOverhead.bellows.toFinishedAt.p50 / runOverhead.bare.toResult.p50,
     dispatchTargetMet: Math.max(dispatch.oneAgent.latency.p50, dispatch.manyAgents.latency.p50) <= TARGETS.dispatchP50Ms,
     runOverheadTargetMet: runOverheadRatio <= TARGETS.runOverheadRatio,
+    fanoutP99Ratios,
+    fanoutTargetMet: Object.values(fanoutP99Ratios).every((value) => value <= TARGETS.fanoutP99Ratio),
   };
 }
 
@@ -171,11 +194,32 @@ function report(results: BenchResults): string {
       ['  run: finish response → runs.finished_at (signal, WFT, finalizeAttempt)', p50p95(run.bellows.finishToFinishedAt), ''],
     ],
   );
+  const fanoutRow = (row: FanoutResult): string[] => [
+    `  ${row.viewers} viewer${row.viewers === 1 ? '' : 's'}`,
+    String(row.bellows.latency.n),
+    ms(row.bellows.latency.p50),
+    ms(row.bellows.latency.p95),
+    ms(row.bellows.latency.p99),
+    ms(row.bare.latency.p50),
+    ms(row.bare.latency.p99),
+    ratio(row.bellows.latency.p99, row.bare.latency.p99),
+    ms(row.bellowsStored.p50),
+    ms(row.bellows.perSampleLast.p99),
+    `p99 ≤ ${TARGETS.fanoutP99Ratio}× bare: ${check(row.bellows.latency.p99 <= TARGETS.fanoutP99Ratio * row.bare.latency.p99)}`,
+  ];
+  const bytes = results.fanout[0]?.bytesPerBatch ?? 0;
+  const fanout = renderTable(
+    ['Log fan-out', 'n', 'p50', 'p95', 'p99', 'bare p50', 'bare p99', 'ratio p99', 'stored p50', 'last viewer p99', 'Target'],
+    [
+      `Agent POSTs a ${FANOUT_LINES_PER_BATCH}-line batch (${bytes} B) → log.chunks at each Socket.IO viewer of job:<id>   (baseline: bare Socket.IO server, writer socket → room broadcast, same payload; stored = POST answered)`,
+      ...results.fanout.map(fanoutRow),
+    ],
+  );
   const { machine } = results;
   const head = `Bellows bench (${results.mode}, ${results.durationSeconds.toFixed(0)} s) — ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}, Postgres ${machine.postgres}, Temporal dev server in memory`;
   const errors = dispatch.oneAgent.clientErrors + dispatch.manyAgents.clientErrors;
   const footer = errors ? `\nnote: protocol clients retried ${errors} transport error(s) during dispatch sampling.` : '';
-  return `${head}\n\n${main}\n\n${history}\n\n${where}${footer}\n`;
+  return `${head}\n\n${main}\n\n${history}\n\n${where}\n\n${fanout}${footer}\n`;
 }
 
 function kinds(byKind: Record<string, number>): string {

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const repoRoot = path.resolve(__dirname, '..');
-const SOURCE_DIRS = ['src', 'workflows', 'activities', 'worker', 'agent', 'scripts', 'bench', 'migrations'];
+const SOURCE_DIRS = ['src', 'workflows', 'activities', 'worker', 'agent', 'scripts', 'bench', 'migrations', 'web'];
 const BUILD_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
 const STAMP = path.join(repoRoot, 'dist', '.build-stamp');
 const MIN_NODE = [20, 19];
@@ -134,13 +134,16 @@ function resolveTemporalCli() {
 function main() {
   checkNode();
   const [command, ...args] = process.argv.slice(2);
-  const commands = ['start', 'test', 'agent', 'bench'];
+  const commands = ['start', 'cluster', 'test', 'agent', 'bench'];
   if (!commands.includes(command)) fail(`usage: node scripts/bootstrap.js <${commands.join('|')}> [args…]`);
   ensureDependencies();
   ensureBuild();
   switch (command) {
     case 'start':
       return handOver(process.execPath, [requireBuilt('scripts/stack.js'), ...args]);
+    case 'cluster':
+      // Builds the Temporal server and temporal-sql-tool itself when they are missing (scripts/temporal-server.ts).
+      return handOver(process.execPath, [requireBuilt('scripts/cluster.js'), ...args]);
     case 'test': {
       const cli = resolveTemporalCli();
       // Empty = no local binary could be found or built: the test setup falls back to the SDK's download.

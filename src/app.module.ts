@@ -5,7 +5,7 @@ import { AgentsController } from './agents/agents.controller';
 import { AgentsRepository } from './agents/agents.repository';
 import { AgentsService } from './agents/agents.service';
 import { LeaseReaperService } from './agents/lease-reaper.service';
-import { ARTIFACT_STORAGE, DiskArtifactStorage } from './artifacts/artifact-storage';
+import { ARTIFACT_STORAGE, createArtifactStorage } from './artifacts/artifact-storage';
 import { ArtifactsController } from './artifacts/artifacts.controller';
 import { ArtifactsRepository } from './artifacts/artifacts.repository';
 import { ArtifactsService } from './artifacts/artifacts.service';
@@ -13,10 +13,21 @@ import { AuthGuard } from './auth/auth.guard';
 import { CONFIG, type Config } from './config/config';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsRepository } from './metrics/metrics.repository';
+import { MetricsService } from './metrics/metrics.service';
 import { HooksController } from './hooks/hooks.controller';
 import { HooksRepository } from './hooks/hooks.repository';
 import { HooksService } from './hooks/hooks.service';
 import { JobsController } from './jobs/jobs.controller';
+import { AgentPresenceService } from './live/agent-presence.service';
+import { DeliveryGate } from './live/delivery-gate';
+import { LiveAuth } from './live/live-auth';
+import { LiveEvents } from './live/live-events.service';
+import { LiveGateway } from './live/live.gateway';
+import { LivePool } from './live/live-pool';
+import { LiveRepository } from './live/live.repository';
+import { LiveService } from './live/live.service';
 import { JobsRepository } from './jobs/jobs.repository';
 import { JobsService } from './jobs/jobs.service';
 import { LogsRepository } from './jobs/logs.repository';
@@ -41,12 +52,12 @@ import { TemporalService } from './temporal/temporal.service';
 import { TokensController } from './tokens/tokens.controller';
 import { TokensRepository } from './tokens/tokens.repository';
 import { TokensService } from './tokens/tokens.service';
-import { join } from 'node:path';
 
 @Module({
   imports: [DatabaseModule],
   controllers: [
     HealthController,
+    MetricsController,
     TokensController,
     ProjectsController,
     SecretsController,
@@ -61,7 +72,9 @@ import { join } from 'node:path';
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
-    { provide: ARTIFACT_STORAGE, inject: [CONFIG], useFactory: (config: Config) => new DiskArtifactStorage(join(config.dataDir, 'artifacts')) },
+    { provide: ARTIFACT_STORAGE, inject: [CONFIG], useFactory: (config: Config) => createArtifactStorage(config) },
+    MetricsRepository,
+    MetricsService,
     TemporalService,
     TokensRepository,
     TokensService,
@@ -87,6 +100,14 @@ import { join } from 'node:path';
     ArtifactsService,
     HooksRepository,
     HooksService,
+    LivePool,
+    DeliveryGate,
+    LiveAuth,
+    LiveRepository,
+    LiveService,
+    LiveGateway,
+    LiveEvents,
+    AgentPresenceService,
   ],
 })
 export class AppModule {}

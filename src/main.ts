@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Logger, ValidationError, ValidationPipe } from '@nestjs/common';
+import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppModule } from './app.module';
@@ -9,10 +11,14 @@ import { createAppLogger } from './common/app-logger';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { CONFIG, type Config } from './config/config';
 import { hookDeliveryBody } from './hooks/hook-body.middleware';
+import { DeliveryGate } from './live/delivery-gate';
+import { LivePool } from './live/live-pool';
+import { PostgresIoAdapter } from './live/postgres-adapter';
+import { serveWebUi } from './web/serve-web-ui';
 
 async function bootstrap(): Promise<void> {
   // Body parsing is ours: JSON only for JSON requests (artifact uploads stream untouched), with a size limit.
-  const app = await NestFactory.create(AppModule, { bodyParser: false, logger: createAppLogger(process.env.BELLOWS_LOG_LEVEL === 'debug') });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, logger: createAppLogger(process.env.BELLOWS_LOG_LEVEL === 'debug') });
   const config = app.get<Config>(CONFIG);
   // Webhook deliveries first, as raw bytes: their signatures cover the body exactly as sent.
   app.use(hookDeliveryBody(config.maxJsonBodyBytes));
@@ -28,6 +34,11 @@ async function bootstrap(): Promise<void> {
   );
   app.useGlobalFilters(new ApiExceptionFilter());
   app.enableShutdownHooks();
+  // Live views: Socket.IO on this HTTP server, broadcasting to every instance through Postgres.
+  const liveLogger = new Logger('live');
+  app.useWebSocketAdapter(
+    new PostgresIoAdapter(app, app.get(LivePool).pool, app.get(DeliveryGate), (error) => liveLogger.warn(`socket.io postgres adapter: ${error.message}`)),
+  );
 
   const document = SwaggerModule.createDocument(
     app,
@@ -39,6 +50,8 @@ async function bootstrap(): Promise<void> {
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  // The web UI (built into dist/web): every other GET path falls back to its index.html.
+  serveWebUi(app, resolve(__dirname, '..', 'web'));
 
   await app.listen(config.port, process.env.HOST ?? '0.0.0.0');
   new Logger('api').log(`listening on port ${config.port}`);

@@ -7,6 +7,9 @@ import { loadConfig } from '../src/config/config';
 import { applyMigrations } from '../src/database/migrations';
 import { createSql } from '../src/database/sql';
 import { JobsRepository } from '../src/jobs/jobs.repository';
+import { LivePublisher, sinkOf } from '../src/live/live-publisher';
+import { LiveRepository } from '../src/live/live.repository';
+import { createLiveEmitter, createLivePool } from '../src/live/postgres-adapter';
 import { PipelinesRepository } from '../src/pipelines/pipelines.repository';
 
 // The Temporal worker: runs run-attempt workflows and their activities. Stateless; start as many as you like.
@@ -14,6 +17,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const sql = createSql(config.databaseUrl, { max: 5, applicationName: 'bellows-worker' });
   await applyMigrations(sql);
+  // Live events of job and run changes reach every API instance's Socket.IO clients through Postgres.
+  const warn = (message: string) => console.error(JSON.stringify({ level: 'warn', msg: message }));
+  const livePool = createLivePool(config.databaseUrl, 'bellows-worker-live', (error) => warn(`live events: ${error.message}`));
+  const emitter = createLiveEmitter(livePool, (error) => warn(`live event not sent: ${error.message}`));
+  const live = new LivePublisher(sinkOf((targets) => emitter.to(targets)), new LiveRepository(sql), warn);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const bundlePath = resolve(__dirname, '../workflow-bundle.js');
   const worker = await Worker.create({
@@ -21,7 +29,7 @@ async function main(): Promise<void> {
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(existsSync(bundlePath) ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createRunActivities({ jobs: new JobsRepository(sql), pipelines: new PipelinesRepository(sql), maxTries: config.maxTries }),
+    activities: createRunActivities({ jobs: new JobsRepository(sql), pipelines: new PipelinesRepository(sql), maxTries: config.maxTries, live }),
   });
   const stop = () => worker.shutdown();
   process.once('SIGINT', stop);
@@ -29,6 +37,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ level: 'info', msg: 'worker started', taskQueue: config.taskQueue, namespace: config.temporalNamespace }));
   await worker.run();
   await connection.close();
+  await livePool.end().catch(() => undefined);
   await sql.end({ timeout: 5 });
 }
 

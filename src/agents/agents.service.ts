@@ -3,8 +3,10 @@ import { generateToken, hashToken } from '../auth/token-codec';
 import type { AgentPrincipal, RegistrationPrincipal } from '../auth/principal';
 import { badRequest, conflict, gone, notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
+import { MetricsService } from '../metrics/metrics.service';
 import { JobsRepository, type ClaimedJobRow, type OwnedJob } from '../jobs/jobs.repository';
 import { LogsRepository } from '../jobs/logs.repository';
+import { LiveEvents } from '../live/live-events.service';
 import { QueueNotifier } from '../queue/queue-notifier.service';
 import { QueueRepository } from '../queue/queue.repository';
 import { SecretsService } from '../secrets/secrets.service';
@@ -29,6 +31,8 @@ export class AgentsService {
     private readonly notifier: QueueNotifier,
     private readonly secrets: SecretsService,
     private readonly temporal: TemporalService,
+    private readonly live: LiveEvents,
+    private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -44,6 +48,7 @@ export class AgentsService {
       arch: request.arch ?? null,
       version: request.version ?? null,
     });
+    this.live.agentChanged(agent.id, this.config.agentLostAfterSeconds, true);
     return {
       agentId: agent.id,
       secret,
@@ -54,7 +59,10 @@ export class AgentsService {
   }
 
   async heartbeat(agent: AgentPrincipal, jobId: number | null): Promise<{ cancelJobIds: number[] }> {
-    return { cancelJobIds: await this.agents.heartbeat(agent.agentId, jobId, this.config.agentLostAfterSeconds) };
+    const cancelJobIds = await this.agents.heartbeat(agent.agentId, jobId, this.config.agentLostAfterSeconds);
+    // Back from offline (or idle/busy drift): announced only when it differs from the last announcement.
+    this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
+    return { cancelJobIds };
   }
 
   /** Long poll: answers with the first queued job this agent matches, or null when `waitSeconds` pass. */
@@ -70,6 +78,11 @@ export class AgentsService {
         // The claim is committed; the workflow hears of it off the agent's critical path (and
         // reconciles with Postgres should this signal be lost).
         void this.temporal.signalClaimed(row.runId, row.attempt, { jobId: row.id, try: row.try, agentId: agent.agentId });
+        this.metrics.observeClaim(row.queuedAt);
+        this.live.jobsChanged([row.id]);
+        this.live.runChanged(row.runId);
+        this.live.queueChanged('claimed');
+        this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
         return this.toClaimedJob(row);
       }
       const remaining = deadline - Date.now();
@@ -84,6 +97,7 @@ export class AgentsService {
   async start(agent: AgentPrincipal, jobId: number): Promise<void> {
     const job = await this.owned(agent, jobId);
     await this.jobs.markStarted(job.id, job.try);
+    this.live.jobsChanged([job.id]);
   }
 
   async appendLogs(agent: AgentPrincipal, jobId: number, batch: LogBatchRequest): Promise<LogBatchResponse> {
@@ -101,6 +115,8 @@ export class AgentsService {
       })),
       this.config.maxLogBytesPerJob,
     );
+    // Right after the commit and before the agent may send its next batch: published in seq order.
+    if (result.outcome === 'stored') this.live.logChunks(job.id, result.stored);
     if (result.outcome === 'out_of_order') {
       throw conflict(`Expected log batch ${result.nextBatch}, got ${batch.seq}; resend from ${result.nextBatch}.`, 'log_seq_mismatch', {
         nextSeq: result.nextBatch,
@@ -115,7 +131,9 @@ export class AgentsService {
     const states = report.states ?? {};
     const invalid = Object.entries(states).filter(([, state]) => !NODE_STATES.has(state));
     if (invalid.length) throw badRequest(`Unknown node state for ${invalid.map(([node, state]) => `${node}: "${state}"`).join(', ')}; use running, succeeded, failed or skipped.`);
-    await this.jobs.reportNodes(job.id, job.try, [...new Set(report.active)], states);
+    const active = [...new Set(report.active)];
+    await this.jobs.reportNodes(job.id, job.try, active, states);
+    this.live.nodes(job.id, active, states);
     return { cancel: job.status !== 'running' || job.cancelRequested };
   }
 
@@ -127,6 +145,8 @@ export class AgentsService {
       const current = await this.owned(agent, jobId);
       return { status: current.status };
     }
+    this.live.jobsChanged([job.id]);
+    this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
     await this.temporal.signalFinished(finished.runId, finished.attempt, {
       jobId: job.id,
       try: job.try,
@@ -162,11 +182,13 @@ export class AgentsService {
 
   async setLabels(id: string, labels: string[] | null) {
     if (!isUuid(id) || !(await this.agents.setLabelsOverride(id, labels === null ? null : [...new Set(labels)].sort()))) throw notFound('agent', id);
+    this.live.agentChanged(id, this.config.agentLostAfterSeconds, true);
     return (await this.agents.get(id, this.config.agentLostAfterSeconds))!;
   }
 
   async delete(id: string): Promise<void> {
     if (!isUuid(id) || !(await this.agents.delete(id))) throw notFound('agent', id);
+    this.live.agentDeleted(id);
   }
 
   private async toClaimedJob(row: ClaimedJobRow): Promise<ClaimedJob> {

@@ -3,6 +3,8 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Config } from '../config/config';
+import { S3ArtifactStorage } from './s3-artifact-storage';
 
 /** Where artifact bytes live. Local disk by default; any backend that can stream in and out fits. */
 export type ArtifactStorage = {
@@ -42,4 +44,12 @@ export class DiskArtifactStorage implements ArtifactStorage {
   private path(key: string): string {
     return join(this.root, key);
   }
+}
+
+/** The configured backend; S3 buckets are created on first use. */
+export async function createArtifactStorage(config: Config): Promise<ArtifactStorage> {
+  if (config.artifactStore.kind === 'disk') return new DiskArtifactStorage(join(config.dataDir, 'artifacts'));
+  const storage = new S3ArtifactStorage(config.artifactStore);
+  await storage.ensureBucket();
+  return storage;
 }

@@ -6,6 +6,7 @@ import type { AgentPrincipal, TokenPrincipal } from '../auth/principal';
 import { badRequest, notFound, tooLarge, unprocessable } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
 import { AgentsService } from '../agents/agents.service';
+import { LiveEvents } from '../live/live-events.service';
 import { ProjectsService } from '../projects/projects.service';
 import { ARTIFACT_STORAGE, type ArtifactStorage } from './artifact-storage';
 import { ArtifactsRepository, type ArtifactRow } from './artifacts.repository';
@@ -20,6 +21,7 @@ export class ArtifactsService {
     private readonly artifacts: ArtifactsRepository,
     private readonly agents: AgentsService,
     private readonly projects: ProjectsService,
+    private readonly live: LiveEvents,
     @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
@@ -58,6 +60,7 @@ export class ArtifactsService {
     }
     const stored = await this.artifacts.upsert({ id, runId: job.runId, jobId: job.id, attempt: job.attempt, try: job.try, name, size, sha256, storageKey });
     if (stored.replacedKey) await this.storage.remove(stored.replacedKey);
+    this.live.artifactCreated(stored.id);
     return { id: stored.id, name, size, sha256 };
   }
 

@@ -20,7 +20,22 @@ export type Config = {
   maxArtifactBytes: number;
   maxLogBytesPerJob: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  artifactStore: ArtifactStoreConfig;
+  metricsToken: string | undefined;
 };
+
+export type ArtifactStoreConfig =
+  | { kind: 'disk' }
+  | {
+      kind: 's3';
+      bucket: string;
+      endpoint: string | undefined;
+      region: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      forcePathStyle: boolean;
+      prefix: string;
+    };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.BELLOWS_DATA_DIR ?? '.data');
@@ -43,6 +58,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxArtifactBytes: intFrom(env, 'BELLOWS_MAX_ARTIFACT_BYTES', 5 * 1024 * 1024 * 1024),
     maxLogBytesPerJob: intFrom(env, 'BELLOWS_MAX_LOG_BYTES', 64 * 1024 * 1024),
     logLevel: (['debug', 'info', 'warn', 'error'] as const).find((l) => l === env.BELLOWS_LOG_LEVEL) ?? 'info',
+    artifactStore: artifactStoreFrom(env),
+    metricsToken: env.BELLOWS_METRICS_TOKEN || undefined,
+  };
+}
+
+function artifactStoreFrom(env: NodeJS.ProcessEnv): ArtifactStoreConfig {
+  const kind = env.BELLOWS_ARTIFACT_STORE ?? 'disk';
+  if (kind === 'disk') return { kind: 'disk' };
+  if (kind !== 's3') throw new Error(`BELLOWS_ARTIFACT_STORE must be disk or s3, got "${kind}"`);
+  const bucket = env.BELLOWS_S3_BUCKET;
+  if (!bucket) throw new Error('BELLOWS_ARTIFACT_STORE=s3 needs BELLOWS_S3_BUCKET');
+  const endpoint = env.BELLOWS_S3_ENDPOINT || undefined;
+  return {
+    kind: 's3',
+    bucket,
+    endpoint,
+    region: env.BELLOWS_S3_REGION ?? env.AWS_REGION ?? 'us-east-1',
+    accessKeyId: env.BELLOWS_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.BELLOWS_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY,
+    // S3-compatible servers (MinIO, Ceph, s3rver) usually want path-style addressing.
+    forcePathStyle: (env.BELLOWS_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false')) === 'true',
+    prefix: env.BELLOWS_S3_PREFIX ?? '',
   };
 }
 

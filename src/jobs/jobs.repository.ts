@@ -64,6 +64,7 @@ export type ClaimedJobRow = {
   pipeline: string;
   pipelineVersion: number;
   agentId: string;
+  queuedAt: Date | null;
 };
 
 export type OwnedJob = {

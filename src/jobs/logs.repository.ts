@@ -5,7 +5,11 @@ import type { LogStream } from '../agents/agent-protocol';
 export type StoredChunk = { seq: number; try: number; stream: LogStream; node: string | null; text: string; at: Date };
 export type ChunkToStore = { stream: LogStream; node: string | null; text: string; at: Date | null };
 
-export type AppendResult = { outcome: 'stored' | 'duplicate'; nextBatch: number } | { outcome: 'out_of_order'; nextBatch: number };
+// `stored` carries exactly the chunks this call stored (with their seq), so live viewers get what was committed.
+export type AppendResult =
+  | { outcome: 'stored'; nextBatch: number; stored: StoredChunk[] }
+  | { outcome: 'duplicate'; nextBatch: number }
+  | { outcome: 'out_of_order'; nextBatch: number };
 
 @Injectable()
 export class LogsRepository {
@@ -37,21 +41,20 @@ export class LogsRepository {
         kept.push(chunk);
         bytes += size;
       }
-      if (kept.length) {
-        const rows = kept.map((chunk, i) => ({
-          job_id: jobId,
-          seq: state.logSeq + i + 1,
-          try: tryNumber,
-          stream: chunk.stream,
-          node: chunk.node,
-          text: chunk.text,
-          at: chunk.at ?? new Date(),
-        }));
-        await tx`insert into log_chunks ${tx(rows)}`;
-      }
+      const rows = kept.map((chunk, i) => ({
+        job_id: jobId,
+        seq: state.logSeq + i + 1,
+        try: tryNumber,
+        stream: chunk.stream,
+        node: chunk.node,
+        text: chunk.text,
+        at: chunk.at ?? new Date(),
+      }));
+      if (rows.length) await tx`insert into log_chunks ${tx(rows)}`;
       await tx`update jobs set log_seq = ${state.logSeq + kept.length}, log_bytes = ${bytes} where id = ${jobId}`;
       await tx`update job_tries set next_log_batch = ${batch + 1} where job_id = ${jobId} and try = ${tryNumber}`;
-      return { outcome: 'stored', nextBatch: batch + 1 };
+      const stored = rows.map((row) => ({ seq: row.seq, try: row.try, stream: row.stream, node: row.node, text: row.text, at: row.at }));
+      return { outcome: 'stored', nextBatch: batch + 1, stored };
     });
   }
 

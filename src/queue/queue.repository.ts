@@ -38,7 +38,7 @@ export class QueueRepository {
           for update skip locked
           limit 1
         ) and status = 'queued'
-        returning id, name, try, labels, kind, content, matrix, env, timeout_minutes, run_id, attempt, agent_id
+        returning id, name, try, labels, kind, content, matrix, env, timeout_minutes, run_id, attempt, agent_id, queued_at
       ),
       new_try as (
         insert into job_tries (job_id, try, agent_id) select id, try, agent_id from claimed on conflict do nothing
@@ -54,7 +54,7 @@ export class QueueRepository {
       select c.id, c.name, c.try, c.labels, c.kind, c.content, c.matrix, c.env, c.timeout_minutes as "timeoutMinutes",
              r.id as "runId", c.attempt, r.number as "runNumber", r.ref, r.commit_sha as "commitSha",
              r.inputs as "runInputs", r.env as "runEnv", r.project_id as "projectId", p.slug as project,
-             pl.name as pipeline, r.pipeline_version as "pipelineVersion", c.agent_id as "agentId"
+             pl.name as pipeline, r.pipeline_version as "pipelineVersion", c.agent_id as "agentId", c.queued_at as "queuedAt"
       from claimed c join runs r on r.id = c.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id`;
     return row;
   }

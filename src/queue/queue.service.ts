@@ -3,12 +3,14 @@ import type { TokenPrincipal } from '../auth/principal';
 import { assertProjectAccess } from '../auth/project-access';
 import { badRequest, conflict, notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
+import { LiveEvents } from '../live/live-events.service';
 import { QueueRepository, type QueueEntry } from './queue.repository';
 
 @Injectable()
 export class QueueService {
   constructor(
     private readonly queue: QueueRepository,
+    private readonly live: LiveEvents,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -29,6 +31,7 @@ export class QueueService {
     if (!(await this.queue.move(jobId, anchorId, anchor.before !== undefined ? 'before' : 'after'))) {
       throw conflict('One of the jobs left the queue while moving; reload the queue and try again.', 'queue_changed');
     }
+    this.live.queueChanged('moved');
     return this.list(principal);
   }
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentToken, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
 import { badRequest } from '../common/api-error';
@@ -16,8 +16,15 @@ export class RunsController {
 
   @Post('projects/:slug/pipelines/:name/runs')
   @RequireScope('trigger')
-  trigger(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Param('name') name: string, @Body() body: TriggerRunDto) {
-    return this.runs.trigger(principal, slug, name, body, { kind: 'api', actor: principal.name, tokenId: principal.tokenId });
+  @ApiHeader({ name: 'X-Bellows-Trigger', required: false, description: '`manual` when a person started the run (the web UI sends it).' })
+  trigger(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param('slug') slug: string,
+    @Param('name') name: string,
+    @Body() body: TriggerRunDto,
+    @Headers('x-bellows-trigger') kind: string | undefined,
+  ) {
+    return this.runs.trigger(principal, slug, name, body, { kind: kind === 'manual' ? 'manual' : 'api', actor: principal.name, tokenId: principal.tokenId });
   }
 
   @Get('runs')

@@ -3,6 +3,7 @@ import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
 import { JobsRepository, type JobTryView, type JobView } from '../jobs/jobs.repository';
+import { LiveEvents } from '../live/live-events.service';
 import { ENV_NAME_PATTERN, resolveInputs } from '../pipelines/pipeline-spec';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { ProjectsService } from '../projects/projects.service';
@@ -23,6 +24,7 @@ export class RunsService {
     private readonly projects: ProjectsService,
     private readonly pipelines: PipelinesService,
     private readonly temporal: TemporalService,
+    private readonly live: LiveEvents,
   ) {}
 
   async trigger(
@@ -73,7 +75,10 @@ export class RunsService {
     });
     // Only the call that created the run starts it; attempt 1's workflow id is run-<id>-attempt-1 either
     // way, and an attempt whose start was lost to a crash is picked up by the attempt starter.
-    if (created) await this.startAttempt(runId, 1, false);
+    if (created) {
+      this.live.runChanged(runId);
+      await this.startAttempt(runId, 1, false);
+    }
     return { run: await this.get(principal, runId), created };
   }
 
@@ -119,6 +124,9 @@ export class RunsService {
     if (isTerminal(run.status)) throw conflict(`Run ${runId} already ended ${run.status}; nothing to cancel.`, 'run_finished');
     // Queued jobs end at once in Postgres; the workflow then stops the running ones through their agents.
     await this.jobs.cancelAttempt(runId, run.attempt);
+    this.live.attemptJobsChanged(runId, run.attempt);
+    this.live.queueChanged('cancelled');
+    this.live.runChanged(runId);
     await this.temporal.signalCancel(runId, run.attempt, principal.name);
     return this.get(principal, runId);
   }
@@ -144,6 +152,7 @@ export class RunsService {
     if (failedOnly && run.status === 'succeeded') throw conflict(`Run ${runId} succeeded; there are no failed jobs to re-run.`, 'nothing_failed');
     const attempt = await this.runs.addAttempt(runId, failedOnly);
     if (attempt === undefined) throw conflict(`Run ${runId} changed while re-running; try again.`, 'run_in_progress');
+    this.live.runChanged(runId);
     await this.startAttempt(runId, attempt, failedOnly);
     return this.get(principal, runId);
   }

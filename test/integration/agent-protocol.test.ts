@@ -160,4 +160,22 @@ describe('agent protocol', () => {
     expect((await stack.request('DELETE', `/api/v1/agents/${agent.agentId}`)).status).toBe(404);
     expect((await stack.request('PATCH', '/api/v1/agents/not-a-uuid', { body: { labels: [] } })).status).toBe(404);
   });
+
+  it('exposes Prometheus metrics: queue depth per label set, claim latency, runs, agents, log bytes', async () => {
+    await pipelineRun('metrics-waiting', ['pool=nobody-has-this']);
+    const text = await stack.waitFor(
+      async () => {
+        const res = await stack.request<string>('GET', '/metrics', { token: null });
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toContain('text/plain');
+        return /^bellows_queue_depth\{labels="pool=nobody-has-this"\} 1$/m.test(res.body) ? res.body : null;
+      },
+      { message: 'the queued job to show in bellows_queue_depth' },
+    );
+    expect(text).toMatch(/^bellows_claim_latency_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^bellows_runs\{status="succeeded"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^bellows_agents\{status="online"\} \d+$/m);
+    expect(text).toMatch(/^bellows_log_bytes_ingested_total [1-9]\d*$/m);
+    expect(text).toContain('bellows_process_resident_memory_bytes');
+  });
 });

@@ -1,0 +1,708 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Connection } from '@temporalio/client';
+import postgres from 'postgres';
+import { hashToken } from '../src/auth/token-codec';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { startLoadBalancer, type LoadBalancer } from './load-balancer';
+import { findFreePort, isPortInUse, isRunning, randomBase62, signalChild, sleep, stopChild, type ExitInfo } from './process-utils';
+import {
+  ensureNamespace,
+  resolveTemporalServerBinaries,
+  setupTemporalSchemas,
+  temporalPostgresFromUrl,
+  temporalServerArgs,
+  waitForTemporalFrontend,
+  writeTemporalServerConfig,
+  type TemporalPostgres,
+  type TemporalServerPorts,
+} from './temporal-server';
+
+// `npm run cluster`: the production topology on one machine — PostgreSQL, the real Temporal server
+// on it, 2 API instances behind a round-robin load balancer, 2 workers and 3 agents. startCluster()
+// is also what the failover tests (test/cluster) and the cluster benchmark (bench/cluster.ts) use.
+
+export type ClusterRole = 'postgres' | 'temporal' | 'balancer' | 'api' | 'worker' | 'agent' | 'cluster';
+
+export type ClusterProcess = {
+  name: string;
+  role: ClusterRole;
+  logFile: string;
+  pid(): number | undefined;
+  running(): boolean;
+  /** Output of the current incarnation (last 1 MB). */
+  output(): string;
+  /** Resolves when the current incarnation exits. */
+  exited(): Promise<ExitInfo>;
+  /** (Re)starts the process and resolves once it is ready (healthy, polling, registered). */
+  start(): Promise<void>;
+  /** Sends `signal` (default SIGKILL: a crash) to the process only and resolves when it has exited. */
+  kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
+  /** Polite stop: SIGTERM, SIGKILL to its process group after `graceMs`. */
+  stop(graceMs?: number): Promise<ExitInfo>;
+};
+
+export type ClusterApi = ClusterProcess & { url: string; port: number };
+export type ClusterAgent = ClusterProcess & { url: string; labels: string };
+
+export type ClusterAgentSpec = {
+  name: string;
+  labels?: string;
+  /** Defaults to the load balancer. */
+  url?: string;
+  env?: Record<string, string>;
+};
+
+export type StartClusterOptions = {
+  /** BELLOWS_DATA_DIR of every API instance (artifacts, shared); the cluster's own state goes to <dataDir>/cluster. */
+  dataDir: string;
+  /** Default <dataDir>/cluster/logs. */
+  logDir?: string;
+  /**
+   * A PostgreSQL URL whose user may create databases. Bellows uses `bellowsDatabase` (default: the
+   * URL's own database); Temporal gets `temporalDatabases` on the same server. Unset: embedded PostgreSQL.
+   */
+  databaseUrl?: string;
+  bellowsDatabase?: string;
+  temporalDatabases?: { database: string; visibilityDatabase: string };
+  /** Port of the embedded PostgreSQL (default: a free one). */
+  postgresPort?: number;
+  /** Default: a free one. */
+  temporalPort?: number;
+  /** Default: free ones. */
+  apiPorts?: number[];
+  /** Default: a free one. */
+  balancerPort?: number;
+  apis?: number;
+  workers?: number;
+  /** Agents started through the load balancer; more with cluster.startAgent(). */
+  agents?: number;
+  agentLabels?: string;
+  namespace?: string;
+  taskQueue?: string;
+  adminToken?: string;
+  /** Extra environment for every Bellows process (API, worker, agent). */
+  env?: Record<string, string>;
+  /** Every output line of a Bellows process (they always go to <logDir>/<name>.log as well). */
+  onLine?: (process: { name: string; role: ClusterRole }, line: string, stream: 'stdout' | 'stderr') => void;
+  onProgress?: (role: ClusterRole, message: string) => void;
+  /** A process exited without being asked to (kill()/stop() do not count). */
+  onUnexpectedExit?: (process: ClusterProcess, info: ExitInfo) => void;
+  /** Own process groups, so a terminal Ctrl-C reaches only the orchestrator (default true). */
+  detached?: boolean;
+  /** Aborting stops the start at the next step; whatever was started is stopped again. */
+  signal?: AbortSignal;
+};
+
+export type Cluster = {
+  dataDir: string;
+  logDir: string;
+  /** Where agents and viewers connect. */
+  balancerUrl: string;
+  balancer: LoadBalancer;
+  apiUrls: string[];
+  apis: ClusterApi[];
+  workers: ClusterProcess[];
+  agents: ClusterAgent[];
+  temporal: ClusterProcess;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  adminToken: string;
+  databaseUrl: string;
+  /** postgres.js client on the Bellows database. */
+  sql: postgres.Sql;
+  /** The agent registration token the cluster's agents use. */
+  agentToken: string;
+  startAgent(spec: ClusterAgentSpec): Promise<ClusterAgent>;
+  /** Stops everything in dependency order: agents, workers, APIs, balancer, Temporal, PostgreSQL. */
+  stop(): Promise<void>;
+};
+
+/** The checkout root, from dist/scripts (compiled) or scripts/ (vitest runs the source). */
+function findRepoRoot(): string {
+  // typeof guard: vitest may evaluate this file as ESM, where __dirname can be missing.
+  let dir = typeof __dirname === 'string' ? __dirname : process.cwd();
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'scripts', 'bootstrap.js'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+const repoRoot = findRepoRoot();
+const MAX_CAPTURE = 1024 * 1024;
+const liveChildren = new Set<ChildProcess>();
+
+// Detached children would outlive a crash of this process; take them down with us.
+process.once('exit', () => {
+  for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
+});
+
+function readOrCreate(file: string, create: () => string): string {
+  try {
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    if (existing) return existing;
+  } catch {
+    // Not created yet.
+  }
+  const value = create();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+type SpawnSpec = {
+  name: string;
+  role: ClusterRole;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  logFile: string;
+  /** Resolves when the fresh incarnation is ready; `spawnedAt` lets it ignore what an earlier one left behind. */
+  ready: (proc: ClusterProcess, spawnedAt: number) => Promise<void>;
+};
+
+type ProcessContext = Pick<StartClusterOptions, 'onLine' | 'onUnexpectedExit'> & { detached: boolean; stopping: () => boolean };
+
+function managedProcess(spec: SpawnSpec, context: ProcessContext): ClusterProcess {
+  let child: ChildProcess | null = null;
+  let captured = '';
+  let exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
+  let expectedExit = false;
+  // An exit during start() is start()'s failure, reported by its rejection, not as a crash.
+  let starting = false;
+
+  const spawnOnce = (): void => {
+    fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
+    log.write(`--- ${new Date().toISOString()} ${spec.name} starting: ${path.basename(spec.command)} ${spec.args.join(' ')}\n`);
+    const spawned = spawn(spec.command, spec.args, { cwd: repoRoot, env: spec.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: context.detached });
+    child = spawned;
+    captured = '';
+    expectedExit = false;
+    liveChildren.add(spawned);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = spawned[stream];
+      if (!source) continue;
+      source.on('data', (chunk: Buffer) => {
+        log.write(chunk);
+        captured += chunk.toString('utf8');
+        if (captured.length > MAX_CAPTURE) captured = captured.slice(-MAX_CAPTURE);
+      });
+      if (context.onLine) {
+        const onLine = context.onLine;
+        readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => onLine({ name: spec.name, role: spec.role }, line, stream));
+      }
+    }
+    exited = new Promise<ExitInfo>((resolve) => {
+      spawned.once('error', (error) => {
+        captured += `spawn error: ${error.message}\n`;
+        liveChildren.delete(spawned);
+        resolve({ code: null, signal: null });
+      });
+      spawned.once('exit', (code, signal) => {
+        liveChildren.delete(spawned);
+        log.end(`--- ${new Date().toISOString()} ${spec.name} exited (${signal ?? `code ${code}`})\n`);
+        if (!expectedExit && !starting && !context.stopping()) context.onUnexpectedExit?.(proc, { code, signal });
+        resolve({ code, signal });
+      });
+    });
+  };
+
+  const proc: ClusterProcess = {
+    name: spec.name,
+    role: spec.role,
+    logFile: spec.logFile,
+    pid: () => child?.pid,
+    running: () => (child ? isRunning(child) : false),
+    output: () => captured,
+    exited: () => exited,
+    start: async () => {
+      if (child && isRunning(child)) throw new Error(`${spec.name} is already running`);
+      const spawnedAt = Date.now();
+      starting = true;
+      spawnOnce();
+      try {
+        await spec.ready(proc, spawnedAt);
+      } catch (error) {
+        await proc.stop(2000);
+        throw error;
+      } finally {
+        starting = false;
+      }
+    },
+    kill: async (signal = 'SIGKILL') => {
+      if (!child) return { code: null, signal: null };
+      expectedExit = true;
+      signalChild(child, signal, false);
+      return exited;
+    },
+    stop: async (graceMs = 10_000) => {
+      if (!child) return { code: null, signal: null };
+      expectedExit = true;
+      return stopChild(child, { signal: 'SIGTERM', graceMs, group: context.detached });
+    },
+  };
+  return proc;
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, options: { timeoutMs: number; proc?: ClusterProcess }): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown = null;
+  while (Date.now() < deadline) {
+    if (options.proc && !options.proc.running()) {
+      throw new Error(`${options.proc.name} exited while starting (log: ${options.proc.logFile}):\n${options.proc.output().slice(-3000)}`);
+    }
+    try {
+      if (await check()) return;
+      lastError = null;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  // Hold nothing open between calls, so ask for all first and de-duplicate (the kernel may repeat one).
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await findFreePort());
+  return [...ports];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Temporal stores membership ports in a smallint column (cluster_membership.rpc_port), so kernel-chosen
+ * ephemeral ports (32768+) make it fail at startup. Pick free ones from 20000–32767 instead.
+ */
+async function lowFreePorts(count: number, exclude: Set<number>): Promise<number[]> {
+  const ports: number[] = [];
+  for (let attempts = 0; ports.length < count; attempts++) {
+    if (attempts > 2000) throw new Error('could not find free ports below 32768 for the Temporal server');
+    const port = 20_000 + crypto.randomInt(12_767);
+    if (exclude.has(port) || ports.includes(port)) continue;
+    if (await canListen(port)) ports.push(port);
+  }
+  return ports;
+}
+
+async function temporalPorts(frontend: number | undefined): Promise<TemporalServerPorts> {
+  const [a, b, c, d, e, f, g, h, i] = await lowFreePorts(9, new Set(frontend === undefined ? [] : [frontend]));
+  return {
+    frontend: frontend ?? a,
+    frontendHttp: b,
+    history: c,
+    matching: d,
+    worker: e,
+    frontendMembership: f,
+    historyMembership: g,
+    matchingMembership: h,
+    workerMembership: i,
+  };
+}
+
+function defaultAgentLabels(): string {
+  return `os=${process.platform},arch=${process.arch},local=true`;
+}
+
+export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
+  const progress = options.onProgress ?? (() => undefined);
+  const detached = options.detached ?? true;
+  const dataDir = path.resolve(options.dataDir);
+  const clusterDir = path.join(dataDir, 'cluster');
+  const logDir = options.logDir ?? path.join(clusterDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const namespace = options.namespace ?? 'default';
+  const taskQueue = options.taskQueue ?? 'bellows-runs';
+  let stopping = false;
+  const context: ProcessContext = { onLine: options.onLine, onUnexpectedExit: options.onUnexpectedExit, detached, stopping: () => stopping };
+
+  // Teardown steps in start order; stop() runs them backwards, also after a failed start.
+  const teardown: { name: string; run: () => Promise<unknown> }[] = [];
+  const runTeardown = async (): Promise<void> => {
+    stopping = true;
+    while (teardown.length) {
+      const step = teardown.pop()!;
+      await step.run().catch((error: unknown) => progress('cluster', `stopping ${step.name} failed: ${(error as Error).message}`));
+    }
+  };
+
+  const checkAborted = (): void => options.signal?.throwIfAborted();
+  try {
+    // Shared secrets: one key for every API instance (secrets written by A must decrypt on B).
+    const adminToken = options.adminToken ?? readOrCreate(path.join(dataDir, 'admin-token'), () => `bel_${randomBase62(40, crypto.randomBytes)}`);
+    const secretsKey = readOrCreate(path.join(dataDir, 'secrets.key'), () => crypto.randomBytes(32).toString('base64'));
+
+    // PostgreSQL.
+    let adminUrl: string;
+    let bellowsUrl: string;
+    let embedded: EmbeddedPostgres | null = null;
+    if (options.databaseUrl) {
+      adminUrl = options.databaseUrl;
+      bellowsUrl = options.bellowsDatabase ? withDatabase(adminUrl, options.bellowsDatabase) : adminUrl;
+      if (options.bellowsDatabase) await ensureDatabase(adminUrl, options.bellowsDatabase);
+      progress('postgres', `using ${new URL(adminUrl).host}`);
+    } else {
+      const port = options.postgresPort ?? (await findFreePort());
+      const started = Date.now();
+      embedded = await startEmbeddedPostgres({
+        dataDir: path.join(clusterDir, 'postgres'),
+        port,
+        database: options.bellowsDatabase ?? 'bellows',
+        logFile: path.join(logDir, 'postgres.log'),
+        detached,
+        onProgress: (message) => progress('postgres', message),
+      });
+      const server = embedded;
+      teardown.push({ name: 'PostgreSQL', run: () => server.stop() });
+      if (server.initialised) fs.rmSync(path.join(clusterDir, 'agent-token'), { force: true });
+      void server.exited.then(() => {
+        if (!stopping) progress('postgres', 'PostgreSQL exited unexpectedly: nothing works until it is back (see postgres.log)');
+      });
+      adminUrl = server.adminUrl;
+      bellowsUrl = server.url;
+      progress('postgres', `embedded PostgreSQL ready on 127.0.0.1:${port} in ${Date.now() - started} ms`);
+    }
+
+    // Temporal: binaries, schemas, config, server, namespace, search attributes.
+    checkAborted();
+    const binaries = await resolveTemporalServerBinaries({ onProgress: (message) => progress('temporal', message), signal: options.signal });
+    checkAborted();
+    const pg: TemporalPostgres = temporalPostgresFromUrl(adminUrl, options.temporalDatabases ?? { database: 'temporal', visibilityDatabase: 'temporal_visibility' });
+    let started = Date.now();
+    await setupTemporalSchemas(binaries.sql, adminUrl, pg);
+    progress('temporal', `schemas of ${pg.database} and ${pg.visibilityDatabase} up to date (${Date.now() - started} ms)`);
+    const ports = await temporalPorts(options.temporalPort);
+    const temporalDir = path.join(clusterDir, 'temporal');
+    writeTemporalServerConfig({ dir: temporalDir, postgres: pg, ports, logLevel: 'warn' });
+    const temporalAddress = `127.0.0.1:${ports.frontend}`;
+    const temporal = managedProcess(
+      {
+        name: 'temporal',
+        role: 'temporal',
+        command: binaries.server,
+        args: temporalServerArgs(temporalDir),
+        logFile: path.join(logDir, 'temporal.log'),
+        ready: (proc) =>
+          waitForTemporalFrontend(temporalAddress, {
+            namespace: null,
+            timeoutMs: 120_000,
+            isAlive: () => proc.running(),
+            describeFailure: () => `--- ${proc.logFile} (tail) ---\n${proc.output().slice(-3000)}`,
+          }),
+      },
+      // Temporal's output is zap JSON: it goes to temporal.log only, never to the terminal.
+      { ...context, onLine: undefined },
+    );
+    teardown.push({ name: 'Temporal server', run: () => temporal.stop(15_000) });
+    started = Date.now();
+    await temporal.start();
+    await ensureNamespace(temporalAddress, namespace);
+    progress('temporal', `server ${binaries.server} ready at ${temporalAddress} in ${Date.now() - started} ms (namespace '${namespace}', search attributes registered)`);
+
+    checkAborted();
+    const sql = postgres(bellowsUrl, { max: 4, onnotice: () => undefined });
+    teardown.push({ name: 'SQL pool', run: () => sql.end({ timeout: 5 }) });
+
+    const env: NodeJS.ProcessEnv = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST'))),
+      DATABASE_URL: bellowsUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_NAMESPACE: namespace,
+      BELLOWS_TASK_QUEUE: taskQueue,
+      BELLOWS_DATA_DIR: dataDir,
+      BELLOWS_ADMIN_TOKEN: adminToken,
+      BELLOWS_SECRETS_KEY: secretsKey,
+      ...options.env,
+    };
+    const node = (script: string): string => {
+      const entry = path.join(repoRoot, 'dist', script);
+      if (!fs.existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing — run \`npm run build\``);
+      return entry;
+    };
+
+    // API instances.
+    const apiCount = options.apis ?? 2;
+    const apiPorts = options.apiPorts ?? (await freePorts(apiCount));
+    for (const port of apiPorts) if (await isPortInUse(port)) throw new Error(`port ${port} (API) is already in use`);
+    const apis: ClusterApi[] = apiPorts.slice(0, apiCount).map((port, index) => {
+      const name = `api-${String.fromCharCode(97 + index)}`;
+      const url = `http://127.0.0.1:${port}`;
+      const proc = managedProcess(
+        {
+          name,
+          role: 'api',
+          command: process.execPath,
+          args: [node('src/main.js')],
+          env: { ...env, PORT: String(port) },
+          logFile: path.join(logDir, `${name}.log`),
+          ready: (self) =>
+            waitUntil(`${name} health at ${url}`, async () => (await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2000) })).status === 200, {
+              timeoutMs: 90_000,
+              proc: self,
+            }),
+        },
+        context,
+      );
+      return Object.assign(proc, { url, port });
+    });
+    for (const api of apis) teardown.push({ name: api.name, run: () => api.stop(10_000) });
+    started = Date.now();
+    // The first instance applies the migrations (under an advisory lock); the others then start together.
+    await apis[0].start();
+    await Promise.all(apis.slice(1).map((api) => api.start()));
+    progress('api', `${apis.length} instance(s) healthy in ${Date.now() - started} ms: ${apis.map((api) => api.url).join(', ')}`);
+
+    checkAborted();
+    const balancer = await startLoadBalancer(
+      apis.map((api) => ({ host: '127.0.0.1', port: api.port })),
+      { port: options.balancerPort },
+    );
+    teardown.push({ name: 'load balancer', run: () => balancer.close() });
+    progress('balancer', `round-robin over ${apis.length} API instance(s) at ${balancer.url}`);
+
+    // Workers.
+    const connection = await Connection.connect({ address: temporalAddress });
+    teardown.push({ name: 'Temporal client', run: () => connection.close() });
+    const workerPolling = async (spawnedAt: number): Promise<boolean> => {
+      const queue = await connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
+        taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+      });
+      // Pollers seen in the last minutes include dead workers: only a poll after the spawn proves this one.
+      return (queue.pollers ?? []).some((poller) => {
+        const at = poller.lastAccessTime;
+        return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt : false;
+      });
+    };
+    const workers: ClusterProcess[] = Array.from({ length: options.workers ?? 2 }, (_, index) => {
+      const name = `worker-${index + 1}`;
+      return managedProcess(
+        {
+          name,
+          role: 'worker',
+          command: process.execPath,
+          args: [node('worker/main.js')],
+          env,
+          logFile: path.join(logDir, `${name}.log`),
+          // With two workers the other one's polls would satisfy a shared check; the worker's own log line cannot.
+          ready: (self, spawnedAt) =>
+            waitUntil(`${name} to poll ${taskQueue}`, async () => self.output().includes('worker started') && (await workerPolling(spawnedAt)), {
+              timeoutMs: 90_000,
+              proc: self,
+            }),
+        },
+        context,
+      );
+    });
+    for (const worker of workers) teardown.push({ name: worker.name, run: () => worker.stop(10_000) });
+    started = Date.now();
+    await Promise.all(workers.map((worker) => worker.start()));
+    progress('worker', `${workers.length} worker(s) polling ${taskQueue} in ${Date.now() - started} ms`);
+
+    checkAborted();
+    // Agents: one registration token for the cluster's agents, kept in the data dir across restarts.
+    const tokenFile = path.join(clusterDir, 'agent-token');
+    let agentToken = fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : '';
+    if (agentToken) {
+      const [valid] = await sql`select 1 from tokens where token_hash = ${hashToken(agentToken)} and kind = 'agent' and revoked_at is null`;
+      if (!valid) agentToken = '';
+    }
+    if (!agentToken) {
+      const response = await fetch(`${apis[0].url}/api/v1/agent-tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ name: 'cluster-agents' }),
+      });
+      const body = (await response.json()) as { token?: string };
+      if (!response.ok || !body.token) throw new Error(`creating the cluster's agent token failed: ${response.status} ${JSON.stringify(body)}`);
+      agentToken = body.token;
+      fs.writeFileSync(tokenFile, `${agentToken}\n`, { mode: 0o600 });
+    }
+
+    const agents: ClusterAgent[] = [];
+    const startAgent = async (spec: ClusterAgentSpec): Promise<ClusterAgent> => {
+      const url = spec.url ?? balancer.url;
+      const labels = spec.labels ?? options.agentLabels ?? defaultAgentLabels();
+      const workDir = path.join(clusterDir, 'agents', spec.name);
+      fs.mkdirSync(workDir, { recursive: true });
+      const proc = managedProcess(
+        {
+          name: spec.name,
+          role: 'agent',
+          command: process.execPath,
+          args: [node('agent/main.js'), '--url', url, '--token', agentToken, '--labels', labels, '--name', spec.name, '--work-dir', workDir],
+          env: { ...env, ...spec.env },
+          logFile: path.join(logDir, `agent-${spec.name}.log`),
+          ready: (self) => waitUntil(`agent ${spec.name} to register`, () => self.output().includes('Registered as agent'), { timeoutMs: 60_000, proc: self }),
+        },
+        context,
+      );
+      const agent: ClusterAgent = Object.assign(proc, { url, labels });
+      agents.push(agent);
+      teardown.push({ name: spec.name, run: () => agent.stop(10_000) });
+      await agent.start();
+      return agent;
+    };
+    started = Date.now();
+    await Promise.all(Array.from({ length: options.agents ?? 3 }, (_, index) => startAgent({ name: `cluster-agent-${index + 1}` })));
+    progress('agent', `${agents.length} agent(s) registered through the load balancer in ${Date.now() - started} ms`);
+
+    let stopped: Promise<void> | null = null;
+    return {
+      dataDir,
+      logDir,
+      balancerUrl: balancer.url,
+      balancer,
+      apiUrls: apis.map((api) => api.url),
+      apis,
+      workers,
+      agents,
+      temporal,
+      temporalAddress,
+      namespace,
+      taskQueue,
+      adminToken,
+      databaseUrl: bellowsUrl,
+      sql,
+      agentToken,
+      startAgent,
+      stop: () => (stopped ??= runTeardown()),
+    };
+  } catch (error) {
+    await runTeardown();
+    throw error;
+  }
+}
+
+// ——— `npm run cluster` ———
+
+const useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+const COLORS: Record<ClusterRole, string> = { api: '36', worker: '35', agent: '32', temporal: '33', postgres: '34', balancer: '94', cluster: '1' };
+const paint = (code: string, text: string): string => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
+const say = (role: ClusterRole, message: string, name: string = role): void => void process.stdout.write(`${paint(COLORS[role], `[${name}]`)} ${message}\n`);
+const warn = (role: ClusterRole, message: string, name: string = role): void => void process.stderr.write(`${paint(COLORS[role], `[${name}]`)} ${message}\n`);
+
+function printBox(title: string, lines: [string, string][]): void {
+  const keyWidth = Math.max(...lines.map(([key]) => key.length));
+  const rows = lines.map(([key, value]) => `${key.padEnd(keyWidth)}  ${value}`);
+  const width = Math.max(title.length, ...rows.map((row) => row.length));
+  const row = (text: string): string => `│ ${text.padEnd(width)} │`;
+  const out = [`┌${'─'.repeat(width + 2)}┐`, row(title), `├${'─'.repeat(width + 2)}┤`, ...rows.map(row), `└${'─'.repeat(width + 2)}┘`];
+  process.stdout.write(`\n${paint('1', out.join('\n'))}\n\n`);
+}
+
+async function ensurePortFree(port: number, what: string, hint: string): Promise<void> {
+  if (await isPortInUse(port)) throw new Error(`port ${port} (${what}) is already in use — is another Bellows running? ${hint}`);
+}
+
+async function main(): Promise<void> {
+  const dataDir = path.resolve(repoRoot, process.env.BELLOWS_DATA_DIR ?? '.data');
+  const basePort = Number(process.env.PORT ?? 3000);
+  const temporalPort = Number(process.env.TEMPORAL_PORT ?? 7233);
+  const apiPorts = [basePort + 1, basePort + 2];
+  await ensurePortFree(basePort, 'load balancer', 'Set PORT (the APIs take PORT+1 and PORT+2).');
+  for (const port of apiPorts) await ensurePortFree(port, 'API', 'Set PORT (the APIs take PORT+1 and PORT+2).');
+  await ensurePortFree(temporalPort, 'Temporal frontend', 'Set TEMPORAL_PORT.');
+  const postgresPort = process.env.DATABASE_URL ? undefined : Number(process.env.BELLOWS_POSTGRES_PORT ?? 5434);
+  if (postgresPort !== undefined) await ensurePortFree(postgresPort, 'embedded PostgreSQL', 'Set BELLOWS_POSTGRES_PORT or DATABASE_URL.');
+
+  let cluster: Cluster | null = null;
+  let shuttingDown = false;
+  const starting = new AbortController();
+  let firstSignalAt = 0;
+  const shutdown = async (code: number): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say('cluster', 'Shutting down…');
+    await cluster?.stop();
+    say('cluster', 'Stopped.');
+    process.exit(code);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (!shuttingDown) {
+        firstSignalAt = Date.now();
+        // Still starting: startCluster stops at its next step and stops what it started.
+        if (!cluster) starting.abort(new Error(`interrupted by ${signal}`));
+        else void shutdown(0);
+        return;
+      }
+      // npm, the shell and bootstrap.js all relay the same Ctrl-C; only a deliberate second press forces.
+      if (Date.now() - firstSignalAt > 2000) {
+        warn('cluster', `${signal} again: killing everything without waiting`);
+        process.exit(130);
+      }
+    });
+  }
+
+  cluster = await startCluster({
+    dataDir,
+    databaseUrl: process.env.DATABASE_URL,
+    postgresPort,
+    temporalPort,
+    apiPorts,
+    balancerPort: basePort,
+    signal: starting.signal,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: process.env.BELLOWS_TASK_QUEUE ?? 'bellows-runs',
+    adminToken: process.env.BELLOWS_ADMIN_TOKEN,
+    agentLabels: process.env.BELLOWS_CLUSTER_AGENT_LABELS,
+    onProgress: (role, message) => say(role, message),
+    onLine: ({ name, role }, line, stream) => (stream === 'stderr' ? warn : say)(role, line, name),
+    onUnexpectedExit: (proc, info) => {
+      const how = info.signal ?? `code ${info.code}`;
+      if (proc.role === 'temporal' || proc.role === 'postgres') {
+        warn(proc.role, `exited unexpectedly (${how}; see ${proc.logFile}); shutting the cluster down`, proc.name);
+        void shutdown(1);
+      } else {
+        // The point of the topology: the other instances keep serving.
+        warn(proc.role, `exited unexpectedly (${how}); the other instances keep serving`, proc.name);
+      }
+    },
+  });
+
+  const relative = (file: string): string => (path.relative(repoRoot, file).startsWith('..') ? file : path.relative(repoRoot, file));
+  printBox('Bellows cluster is running', [
+    ['Load balancer', `${cluster.balancerUrl.replace('127.0.0.1', 'localhost')}  (UI, CLI, agents, viewers)`],
+    ...cluster.apis.map((api, index): [string, string] => [`API ${String.fromCharCode(65 + index)}`, api.url.replace('127.0.0.1', 'localhost')]),
+    ['Temporal', `${cluster.temporalAddress}  (namespace ${cluster.namespace}; temporal workflow list --address ${cluster.temporalAddress})`],
+    ['PostgreSQL', process.env.DATABASE_URL ? new URL(process.env.DATABASE_URL).host : `127.0.0.1:${postgresPort} (embedded)`],
+    ['Workers', `${cluster.workers.length} on task queue ${cluster.taskQueue}`],
+    ['Agents', `${cluster.agents.length} via the load balancer (${cluster.agents[0]?.labels ?? ''})`],
+    ['Admin token', cluster.adminToken],
+    ['Data dir', relative(cluster.dataDir)],
+    ['Logs', relative(cluster.logDir)],
+  ]);
+  say('cluster', 'Press Ctrl-C to stop.');
+}
+
+// typeof guards: vitest imports this file as ESM, where `require`/`module` do not exist.
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
+  main().catch((error: unknown) => {
+    warn('cluster', `failed to start: ${(error as Error).message}`);
+    // startCluster has already stopped whatever it started.
+    process.exit(process.exitCode ?? 1);
+  });
+}

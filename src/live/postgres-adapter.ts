@@ -1,0 +1,87 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/postgres-adapter';
+import { Emitter } from '@socket.io/postgres-emitter';
+import { Pool } from 'pg';
+import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
+import type { DeliveryGate, GatedAdapter } from './delivery-gate';
+import type { ServerToClientEvents } from './live-events';
+
+export const SOCKET_IO_PATH = '/socket.io';
+
+/**
+ * Every message between API instances goes through socket_io_attachments (threshold 1 byte, not
+ * the default 8,000). The adapter fetches attachments asynchronously on receipt, so a mix of inline
+ * and attached messages from one instance could overtake each other on another instance, and a
+ * viewer there would get log batch N+1 before N. One path for all keeps the order: with a single
+ * query connection (pool of 2: LISTEN + queries, both FIFO) publish order is delivery order.
+ */
+const PAYLOAD_THRESHOLD = 1;
+
+/** One small pg.Pool per process: the Socket.IO adapter and emitter need node-postgres, not postgres.js. */
+export function createLivePool(databaseUrl: string, applicationName: string, onError: (error: Error) => void): Pool {
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    max: 2,
+    application_name: applicationName,
+    // Attachments are deleted after 30 s and worthless after a crash: no need to wait for the WAL flush.
+    options: '-c synchronous_commit=off',
+  });
+  pool.on('error', onError);
+  return pool;
+}
+
+/**
+ * The worker's side: events from activities reach the clients of every API instance. Two fixes at
+ * the pool boundary, the only seam the emitter offers:
+ * - @socket.io/postgres-emitter 0.1.1 publishes documents without the top-level `nsp` that
+ *   @socket.io/postgres-adapter 0.5 routes on, so every API instance would drop them; we add it.
+ *   Worker events are a few hundred bytes and always go inline (the emitter's default threshold);
+ *   one over 8,000 bytes would travel as an attachment we cannot amend and be dropped.
+ * - On a failed query the emitter emits an "error" event through itself, which fails again while
+ *   the database is away (a loop, then a bogus event to every client). So its queries never fail:
+ *   a failure is logged and answered with an empty result the adapters ignore. That event is lost;
+ *   viewers refetch what they show when they reconnect.
+ */
+export function createLiveEmitter(pool: Pool, onError: (error: Error) => void): Emitter<ServerToClientEvents> {
+  const amendedPool = {
+    query: (text: string, values?: unknown[]) => {
+      const params = /pg_notify/i.test(text) && typeof values?.[1] === 'string' ? [values[0], withRootNamespace(values[1])] : values;
+      return pool.query(text, params).catch((error: Error) => {
+        onError(error);
+        return { rows: [{ id: null }] };
+      });
+    },
+  };
+  return new Emitter<ServerToClientEvents>(amendedPool, '/');
+}
+
+function withRootNamespace(document: string): string {
+  const parsed = JSON.parse(document) as Record<string, unknown>;
+  return 'nsp' in parsed ? document : JSON.stringify({ ...parsed, nsp: '/' });
+}
+
+/** Socket.IO on the Nest HTTP server, with the Postgres adapter so broadcasts reach every instance's clients exactly once. */
+export class PostgresIoAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly pool: Pool,
+    private readonly gate: DeliveryGate,
+    private readonly onError: (error: Error) => void,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server: Server = super.createIOServer(port, { ...options, path: SOCKET_IO_PATH, serveClient: false });
+    const factory = createAdapter(this.pool, { payloadThreshold: PAYLOAD_THRESHOLD, errorHandler: this.onError });
+    const gate = this.gate;
+    // Socket.IO calls the factory with `new`, so it must be a function, not an arrow.
+    server.adapter(function gatedPostgresAdapter(nsp: Namespace) {
+      const adapter = factory(nsp);
+      gate.wrap(adapter as unknown as GatedAdapter<Socket>);
+      return adapter;
+    });
+    return server;
+  }
+}

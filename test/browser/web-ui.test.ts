@@ -1,0 +1,288 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../support/stack';
+import { launchBrowser, renderedLogLines, screenshot, serveUi, signIn, type Browser, type UiServer } from './browser-harness';
+
+// The web UI in real headless Chromium against the real stack: sign-in, triggering a run and
+// watching it live (log and executing graph node), reordering and bulk-cancelling the queue,
+// finding and downloading an artifact, and a reconnect in the middle of a streaming log.
+
+type Job = { id: number; status: string; startedAt: string | null };
+type Run = { id: number; status: string; jobs: Job[] };
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
+let stack: Stack;
+let ui: UiServer;
+let browser: Browser;
+
+const GRAPH = `entry: start
+type: generic
+nodes:
+  - id: start
+    type: core/start@v1
+    position: {x: 0, y: 0}
+  - id: build
+    type: core/run@v1
+    position: {x: 300, y: 0}
+    inputs:
+      shell: bash
+      script: |
+        printf '\\033[32mbuild started for %s\\033[0m\\n' "\${{ inputs.name }}"
+        sleep 4
+        echo "build step two"
+  - id: done
+    type: core/print@v1
+    position: {x: 600, y: 0}
+    inputs:
+      values[0]: graph finished
+connections: []
+executions:
+  - src: {node: start, port: exec}
+    dst: {node: build, port: exec}
+  - src: {node: build, port: exec-success}
+    dst: {node: done, port: exec}
+`;
+
+async function put(name: string, body: Record<string, unknown>): Promise<void> {
+  const res = await stack.request('PUT', `/api/v1/projects/web/pipelines/${name}`, { body });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+async function trigger(name: string, body: Record<string, unknown> = {}): Promise<Run> {
+  const res = await stack.request<Run>('POST', `/api/v1/projects/web/pipelines/${name}/runs`, { body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+async function getRun(id: number): Promise<Run> {
+  return (await stack.request<Run>('GET', `/api/v1/runs/${id}`)).body;
+}
+
+async function finished(id: number): Promise<Run> {
+  return stack.waitFor(
+    async () => {
+      const run = await getRun(id);
+      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : null;
+    },
+    { timeoutMs: 90_000, message: `run ${id} to finish` },
+  );
+}
+
+/** Job ids of a set of runs once their jobs exist (they are queued by the workflow). */
+async function queuedJobIds(runs: Run[]): Promise<number[]> {
+  return stack.waitFor(
+    async () => {
+      const queue = (await stack.request<{ jobs: { id: number; runId: number }[] }>('GET', '/api/v1/queue')).body.jobs;
+      const ids = runs.map((run) => queue.find((job) => job.runId === run.id)?.id);
+      return ids.every((id) => id !== undefined) ? (ids as number[]) : null;
+    },
+    { timeoutMs: 30_000, message: 'jobs to be queued' },
+  );
+}
+
+async function pendingOrder(page: Page): Promise<number[]> {
+  return page.locator('.queue-table tbody tr').evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-job-id'))));
+}
+
+beforeAll(async () => {
+  stack = await startStack({ agents: [{ name: 'ui-runner', labels: 'os=linux' }] });
+  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'web', name: 'Web shop' } })).status).toBe(201);
+  await put('graph', { content: GRAPH, kind: 'act', labels: ['os=linux'], inputs: { name: { default: 'Ada', description: 'who to greet' } } });
+  ui = await serveUi(stack);
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await ui?.close();
+  await stack?.stop();
+});
+
+describe('web UI in Chromium', () => {
+  it('signs in, starts a run from the Run button and shows its log lines and executing node live', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${ui.url}/#/projects`);
+    await page.getByLabel('API token').fill('bel_not-a-real-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBeTruthy();
+    await screenshot(page, 'sign-in');
+    await page.getByLabel('API token').fill(stack.adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Web shop' }).waitFor();
+    await screenshot(page, 'projects');
+    await page.getByRole('link', { name: 'Web shop' }).click();
+    await page.getByRole('cell', { name: 'graph' }).first().waitFor();
+    await screenshot(page, 'project');
+
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.getByLabel('Value of name').inputValue()).toBe('Ada');
+    await dialog.getByLabel('Branch or ref').fill('feature/ui');
+    await dialog.getByLabel('Value of name').fill('Grace');
+    await screenshot(page, 'run-dialog');
+    await dialog.getByRole('button', { name: 'Start run' }).click();
+
+    await page.waitForURL(/#\/runs\/\d+/);
+    const runId = Number(/#\/runs\/(\d+)/.exec(page.url())![1]);
+    // While `build` sleeps: its first line is on screen and the node is marked as executing.
+    await page.locator('.graph-node[data-node="build"][data-state="active"]').waitFor({ timeout: 60_000 });
+    await page.locator('.log-line', { hasText: 'build started for Grace' }).waitFor({ timeout: 30_000 });
+    const whileRunning = await getRun(runId);
+    expect(whileRunning.status).toBe('running');
+    await expect(page.locator('.log-line', { hasText: 'build started for Grace' }).locator('.fg-green').count()).resolves.toBe(1);
+    await screenshot(page, 'run-detail-live');
+
+    // Then the rest streams in and every node ends marked.
+    await page.locator('.log-line', { hasText: 'graph finished' }).waitFor({ timeout: 60_000 });
+    await page.locator('.graph-node[data-node="done"][data-state="succeeded"]').waitFor({ timeout: 30_000 });
+    await page.locator('.graph-node[data-node="build"][data-state="succeeded"]').waitFor();
+    const run = await finished(runId);
+    expect(run.status).toBe('succeeded');
+    await page.getByTestId('log-viewer').and(page.locator('[data-complete="true"]')).waitFor();
+    const stored = (await stack.request<string>('GET', `/api/v1/jobs/${run.jobs[0].id}/logs?format=text`)).body;
+    expect(await renderedLogLines(page)).toEqual(stored.replace(/\n$/, '').replace(ANSI, '').split('\n'));
+
+    // Clicking a node shows only its section; search highlights matches.
+    await page.locator('.graph-node[data-node="build"]').click();
+    await expect.poll(() => page.locator('.log-line').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')))).toEqual(
+      expect.arrayContaining(['build']),
+    );
+    expect(await page.locator('.log-line[data-node="done"]').count()).toBe(0);
+    await page.getByLabel('Search log').fill('step two');
+    await page.locator('mark.match-active').waitFor();
+    await screenshot(page, 'run-detail');
+
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.locator(`tr[data-run-id="${runId}"]`).waitFor();
+    await screenshot(page, 'runs');
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.locator('tr[data-agent="ui-runner"]').waitFor();
+    await screenshot(page, 'agents');
+    await page.close();
+  }, 180_000);
+
+  it('reorders queued jobs by drag and drop; an agent then claims them in the new order', async () => {
+    await put('drag', { content: 'echo "job $BELLOWS_JOB_ID"', labels: ['pool=drag'] });
+    const runs = [await trigger('drag'), await trigger('drag'), await trigger('drag')];
+    const [a, b, c] = await queuedJobIds(runs);
+
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/queue');
+    const watcher = await browser.context.newPage();
+    await signIn(watcher, ui.url, stack.adminToken, '#/queue');
+    for (const p of [page, watcher]) await expect.poll(() => pendingOrder(p), { timeout: 30_000 }).toEqual([a, b, c]);
+    const row = page.locator(`tr[data-job-id="${a}"]`);
+    await expect(row.getByTestId('matching-agents').textContent()).resolves.toContain('0 matching');
+    await expect(row.locator('.waiting').textContent()).resolves.toContain('pool=drag');
+
+    await page.locator(`tr[data-job-id="${c}"]`).dragTo(page.locator(`tr[data-job-id="${a}"]`), { targetPosition: { x: 40, y: 4 } });
+    await expect.poll(() => pendingOrder(page), { timeout: 30_000 }).toEqual([c, a, b]);
+    const storedOrder = async () => (await stack.request<{ jobs: { id: number }[] }>('GET', '/api/v1/queue')).body.jobs.map((job) => job.id).filter((id) => [a, b, c].includes(id));
+    await expect.poll(storedOrder, { timeout: 30_000 }).toEqual([c, a, b]);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    // The other viewer sees the new order without reloading.
+    await expect.poll(() => pendingOrder(watcher), { timeout: 30_000 }).toEqual([c, a, b]);
+    await screenshot(page, 'queue');
+    await watcher.close();
+
+    await stack.startAgent({ name: 'drag-pool', labels: 'pool=drag' });
+    const done = await Promise.all(runs.map((run) => finished(run.id)));
+    const started = (id: number) => new Date(done.flatMap((run) => run.jobs).find((job) => job.id === id)!.startedAt!).getTime();
+    expect(started(c)).toBeLessThan(started(a));
+    expect(started(a)).toBeLessThan(started(b));
+    await expect.poll(() => pendingOrder(page), { timeout: 30_000 }).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it('cancels two queued runs in bulk', async () => {
+    await put('parked', { content: 'echo never', labels: ['pool=nobody'] });
+    const runs = [await trigger('parked'), await trigger('parked')];
+    const jobIds = await queuedJobIds(runs);
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/queue');
+    for (const id of jobIds) await page.getByLabel(`Select job ${id}`).check();
+    await page.getByRole('button', { name: /Cancel selected runs \(2\)/ }).click();
+    await page.getByRole('status').filter({ hasText: 'Cancelled 2 runs' }).waitFor();
+    for (const run of runs) expect((await finished(run.id)).status).toBe('cancelled');
+    await expect.poll(() => pendingOrder(page), { timeout: 30_000 }).not.toEqual(expect.arrayContaining([jobIds[0]]));
+    await page.close();
+  }, 120_000);
+
+  it('finds an artifact by name and downloads it with matching SHA-256', async () => {
+    await put('report', { content: 'head -c 200000 /dev/urandom > "$BELLOWS_ARTIFACTS_DIR/coverage-report.bin"; echo stored', labels: ['os=linux'] });
+    const run = await trigger('report');
+    expect((await finished(run.id)).status).toBe('succeeded');
+    const listed = (await stack.request<{ artifacts: { name: string; sha256: string; size: number }[] }>('GET', `/api/v1/artifacts?runId=${run.id}`)).body.artifacts;
+    const artifact = listed.find((a) => a.name === 'coverage-report.bin')!;
+    expect(artifact).toBeTruthy();
+
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/artifacts');
+    await page.getByPlaceholder('Search by name').fill('coverage-rep');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const row = page.locator('.artifacts-table tbody tr', { hasText: 'coverage-report.bin' });
+    await row.waitFor();
+    expect(await page.locator('.artifacts-table tbody tr').count()).toBe(1);
+    expect(await row.getByTestId('sha256').textContent()).toBe(artifact.sha256);
+    await screenshot(page, 'artifacts');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /Download/ }).click()]);
+    expect(download.suggestedFilename()).toBe('coverage-report.bin');
+    const file = await download.path();
+    const bytes = fs.readFileSync(file);
+    expect(bytes.length).toBe(artifact.size);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(artifact.sha256);
+    await page.close();
+  }, 120_000);
+
+  it('keeps a 100k-line log virtualised: every line is held, few are in the DOM, search finds the last', async () => {
+    await put('huge', { content: 'seq 1 100000 | sed "s/^/row /"', labels: ['os=linux'] });
+    const run = await trigger('huge');
+    expect((await finished(run.id)).status).toBe('succeeded');
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, `#/runs/${run.id}`);
+    const viewer = page.getByTestId('log-viewer');
+    await viewer.and(page.locator('[data-complete="true"]')).waitFor({ timeout: 60_000 });
+    expect(Number(await viewer.getAttribute('data-line-count'))).toBeGreaterThanOrEqual(100_000);
+    // Following the tail: the last line is on screen, and only a window of rows exists.
+    await page.locator('.log-line', { hasText: /^\d+row 100000$/ }).waitFor();
+    expect(await page.locator('.log-line').count()).toBeLessThan(200);
+    await page.getByLabel('Search log').fill('row 4242');
+    await expect.poll(() => page.getByTestId('match-count').textContent()).toBe('1/11');
+    await page.locator('.log-line-active', { hasText: 'row 4242' }).waitFor();
+    await page.close();
+  }, 180_000);
+
+  it('resumes a streaming log after the connection drops, without a gap or a duplicate', async () => {
+    await put('stream', { content: 'for i in $(seq 1 150); do echo "tick $i"; sleep 0.04; done', labels: ['os=linux'] });
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/runs');
+    await page.getByTestId('connection').and(page.locator('[data-state="connected"]')).waitFor({ timeout: 30_000 });
+    const run = await trigger('stream');
+    await page.goto(`${ui.url}/#/runs/${run.id}`);
+    const viewer = page.getByTestId('log-viewer');
+    await expect.poll(async () => Number(await viewer.getAttribute('data-line-count')), { timeout: 60_000 }).toBeGreaterThanOrEqual(10);
+
+    // Drop the transport and keep the browser offline a moment while the agent writes on.
+    await browser.context.setOffline(true);
+    await page.evaluate(() => (window as unknown as { __bellowsLive: { dropConnection(): void } }).__bellowsLive.dropConnection());
+    await page.getByTestId('connection').and(page.locator('[data-state="disconnected"]')).waitFor();
+    const before = Number(await viewer.getAttribute('data-line-count'));
+    await page.waitForTimeout(1500);
+    await browser.context.setOffline(false);
+    await page.getByTestId('connection').and(page.locator('[data-state="connected"]')).waitFor({ timeout: 30_000 });
+
+    expect((await finished(run.id)).status).toBe('succeeded');
+    await viewer.and(page.locator('[data-complete="true"]')).waitFor({ timeout: 30_000 });
+    expect(before).toBeLessThan(150);
+    const stored = (await stack.request<string>('GET', `/api/v1/jobs/${run.jobs[0]?.id ?? (await getRun(run.id)).jobs[0].id}/logs?format=text`)).body;
+    const storedLines = stored.replace(/\n$/, '').split('\n');
+    expect(storedLines.filter((line) => line.startsWith('tick '))).toHaveLength(150);
+    const rendered = await renderedLogLines(page);
+    expect(rendered).toEqual(storedLines);
+    await page.close();
+  }, 180_000);
+});

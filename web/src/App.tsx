@@ -1,0 +1,113 @@
+import { useEffect, useMemo, useState } from 'react';
+import { getToken, clearToken, onTokenChange } from './api/session';
+import { closeLiveClient, liveClient } from './live/live-client';
+import { useConnectionState } from './live/hooks';
+import { href, useRoute, type Route } from './router';
+import { SessionContext, type Session } from './session-context';
+import { AgentsPage } from './pages/AgentsPage';
+import { ArtifactsPage } from './pages/ArtifactsPage';
+import { ProjectPage } from './pages/ProjectPage';
+import { ProjectsPage } from './pages/ProjectsPage';
+import { QueuePage } from './pages/QueuePage';
+import { RunDetailPage } from './pages/RunDetailPage';
+import { RunsPage } from './pages/RunsPage';
+import { SignInPage } from './pages/SignInPage';
+
+export function App() {
+  const [token, setTokenState] = useState(getToken);
+  const [signOutReason, setSignOutReason] = useState<string | null>(null);
+  useEffect(
+    () =>
+      onTokenChange((next, reason) => {
+        if (!next) closeLiveClient();
+        setTokenState(next);
+        setSignOutReason(reason);
+      }),
+    [],
+  );
+  const session = useMemo<Session | null>(() => (token ? { token, live: liveClient(token), signOut: () => clearToken() } : null), [token]);
+  if (!session) return <SignInPage reason={signOutReason} />;
+  return (
+    <SessionContext.Provider value={session}>
+      <Shell />
+    </SessionContext.Provider>
+  );
+}
+
+const NAV: { label: string; path: string; pages: Route['page'][] }[] = [
+  { label: 'Runs', path: '/runs', pages: ['runs', 'run'] },
+  { label: 'Projects', path: '/projects', pages: ['projects', 'project'] },
+  { label: 'Queue', path: '/queue', pages: ['queue'] },
+  { label: 'Artifacts', path: '/artifacts', pages: ['artifacts'] },
+  { label: 'Agents', path: '/agents', pages: ['agents'] },
+];
+
+function ConnectionIndicator() {
+  const state = useConnectionState();
+  const text = state === 'connected' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline · polling';
+  return (
+    <span className={`connection connection-${state}`} data-testid="connection" data-state={state} title="Live updates over Socket.IO">
+      <span className="status-dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}
+
+function Shell() {
+  const route = useRoute();
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <a className="brand" href={href('/runs')}>
+          Bellows
+        </a>
+        <nav>
+          {NAV.map((item) => (
+            <a key={item.path} href={href(item.path)} className={item.pages.includes(route.page) ? 'active' : undefined}>
+              {item.label}
+            </a>
+          ))}
+        </nav>
+        <span className="spacer" />
+        <ConnectionIndicator />
+        <SignOutButton />
+      </header>
+      <main className="content">
+        <Page route={route} />
+      </main>
+    </div>
+  );
+}
+
+function SignOutButton() {
+  return (
+    <button type="button" className="link-button" onClick={() => clearToken()}>
+      Sign out
+    </button>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'projects':
+      return <ProjectsPage />;
+    case 'project':
+      return <ProjectPage slug={route.slug} />;
+    case 'runs':
+      return <RunsPage params={route.params} />;
+    case 'run':
+      return <RunDetailPage key={route.runId} runId={route.runId} jobId={route.jobId} attempt={route.attempt} />;
+    case 'queue':
+      return <QueuePage />;
+    case 'artifacts':
+      return <ArtifactsPage />;
+    case 'agents':
+      return <AgentsPage />;
+    case 'not-found':
+      return (
+        <div className="empty">
+          Nothing at <code>{route.path}</code>. <a href={href('/runs')}>Go to runs</a>.
+        </div>
+      );
+  }
+}

@@ -1,0 +1,56 @@
+import type { ReactNode } from 'react';
+import type { Trigger } from '../api/types';
+
+export function StatusBadge({ status }: { status: string }) {
+  return (
+    <span className={`status status-${status}`} data-status={status}>
+      <span className="status-dot" aria-hidden="true" />
+      {status}
+    </span>
+  );
+}
+
+export function ErrorBanner({ error }: { error: string | null }) {
+  if (!error) return null;
+  return (
+    <div className="error-banner" role="alert">
+      {error}
+    </div>
+  );
+}
+
+export function Labels({ labels }: { labels: string[] }) {
+  if (!labels.length) return <span className="muted">none</span>;
+  return (
+    <span className="labels">
+      {labels.map((label) => (
+        <span key={label} className="label-chip">
+          {label}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+export function PageHeader({ title, children }: { title: ReactNode; children?: ReactNode }) {
+  return (
+    <div className="page-header">
+      <h1>{title}</h1>
+      <div className="page-actions">{children}</div>
+    </div>
+  );
+}
+
+export function TriggerText({ trigger }: { trigger: Trigger | null }) {
+  if (!trigger) return <span className="muted">—</span>;
+  return (
+    <span title={trigger.event ? `event ${trigger.event}` : undefined}>
+      {trigger.kind}
+      {trigger.actor ? <span className="muted"> · {trigger.actor}</span> : null}
+    </span>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <div className="empty">{children}</div>;
+}

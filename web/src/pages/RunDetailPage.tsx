@@ -1,0 +1,211 @@
+import { useState } from 'react';
+import { api, downloadWithToken, query } from '../api/client';
+import type { Artifact, Attempt, Job, RunDetail } from '../api/types';
+import { ErrorBanner, Labels, PageHeader, StatusBadge, TriggerText } from '../components/common';
+import { errorMessage, useAsync } from '../components/use-async';
+import { formatBytes, formatDuration, formatTime } from '../format';
+import { GraphViewer } from '../graph/GraphViewer';
+import { useJobGraph } from '../graph/use-job-graph';
+import { useLiveRefetch } from '../live/hooks';
+import { LogViewer } from '../logs/LogViewer';
+import { href, navigate, runPath } from '../router';
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+
+type RunDetailPageProps = { runId: number; jobId: number | null; attempt: number | null };
+
+function defaultJob(jobs: Job[]): Job | undefined {
+  return jobs.find((job) => job.status === 'running') ?? jobs.find((job) => job.status === 'failed') ?? jobs[0];
+}
+
+function RunActions({ run, onDone }: { run: RunDetail; onDone: (error: string | null) => void }) {
+  const [busy, setBusy] = useState(false);
+  const ended = TERMINAL.includes(run.status);
+  const act = async (path: string, body: unknown, openNewAttempt: boolean) => {
+    setBusy(true);
+    try {
+      const next = await api<RunDetail>(path, { method: 'POST', body });
+      onDone(null);
+      if (openNewAttempt) navigate(runPath(run.id, null, next.attempt));
+    } catch (failure) {
+      onDone(errorMessage(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" disabled={busy || !ended} onClick={() => act(`runs/${run.id}/rerun`, {}, true)}>
+        Re-run all
+      </button>
+      <button type="button" disabled={busy || !ended || run.status === 'succeeded'} onClick={() => act(`runs/${run.id}/rerun`, { failedOnly: true }, true)}>
+        Re-run failed
+      </button>
+      <button type="button" className="danger" disabled={busy || ended} onClick={() => act(`runs/${run.id}/cancel`, undefined, false)}>
+        Cancel
+      </button>
+    </>
+  );
+}
+
+function AttemptTabs({ run, current }: { run: RunDetail; current: number }) {
+  if (run.attempts.length < 2) return null;
+  return (
+    <div className="tabs" role="tablist" aria-label="Attempts">
+      {run.attempts.map((attempt) => (
+        <a
+          key={attempt.attempt}
+          role="tab"
+          aria-selected={attempt.attempt === current}
+          className={attempt.attempt === current ? 'tab active' : 'tab'}
+          href={href(runPath(run.id, null, attempt.attempt))}
+        >
+          Attempt {attempt.attempt} <StatusBadge status={attempt.status} />
+          {attempt.failedOnly && <span className="muted small"> failed only</span>}
+        </a>
+      ))}
+    </div>
+  );
+}
+
+function JobsTable({ run, attempt, selected }: { run: RunDetail; attempt: Attempt; selected: number | undefined }) {
+  return (
+    <table className="table jobs-table">
+      <thead>
+        <tr>
+          <th>Job</th>
+          <th>Status</th>
+          <th>Agent</th>
+          <th>Labels</th>
+          <th>Try</th>
+          <th>Duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        {attempt.jobs.map((job) => (
+          <tr key={job.id} className={job.id === selected ? 'selected' : undefined} data-job-id={job.id}>
+            <td>
+              <a href={href(runPath(run.id, job.id, attempt.attempt))}>{job.name}</a>
+              {job.reason && <span className="muted small"> · {job.reason}</span>}
+            </td>
+            <td>
+              <StatusBadge status={job.status} />
+              {job.exitCode !== null && job.exitCode !== 0 && <span className="muted small"> exit {job.exitCode}</span>}
+            </td>
+            <td>{job.agent ?? <span className="muted">—</span>}</td>
+            <td>
+              <Labels labels={job.labels} />
+            </td>
+            <td>{job.try || '—'}</td>
+            <td>{formatDuration(job.durationMs)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function JobPanel({ job }: { job: Job }) {
+  const [nodeFilter, setNodeFilter] = useState<string | null>(null);
+  const graph = useJobGraph(job.id, job.status);
+  return (
+    <div className="job-panel">
+      {graph.graph && <GraphViewer graph={graph.graph} selected={nodeFilter} onSelect={setNodeFilter} />}
+      <ErrorBanner error={graph.error} />
+      <LogViewer jobId={job.id} jobName={job.name} jobStatus={job.status} nodeFilter={nodeFilter} onNodeFilter={setNodeFilter} />
+    </div>
+  );
+}
+
+function RunArtifacts({ runId, version }: { runId: number; version: string }) {
+  const artifacts = useAsync(() => api<{ artifacts: Artifact[] }>(`artifacts${query({ runId, limit: 200 })}`), `${runId}:${version}`);
+  const [error, setError] = useState<string | null>(null);
+  if (!artifacts.data?.artifacts.length) return null;
+  return (
+    <>
+      <h2>Artifacts</h2>
+      <ErrorBanner error={error} />
+      <ul className="artifact-list">
+        {artifacts.data.artifacts.map((artifact) => (
+          <li key={artifact.id}>
+            <button type="button" className="link-button" onClick={() => downloadWithToken(artifact.downloadUrl, artifact.name).catch((e: unknown) => setError(errorMessage(e)))}>
+              {artifact.name}
+            </button>{' '}
+            <span className="muted">
+              {formatBytes(artifact.size)} · attempt {artifact.attempt}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
+  const run = useAsync(() => api<RunDetail>(`runs/${runId}`), String(runId));
+  const [actionError, setActionError] = useState<string | null>(null);
+  const ended = run.data ? TERMINAL.includes(run.data.status) : false;
+  useLiveRefetch([`run:${runId}`], ['run.updated', 'job.updated', 'artifact.created'], run.reload, ended ? 0 : 2000);
+
+  if (!run.data) return <ErrorBanner error={run.error} />;
+  const data = run.data;
+  const shownAttempt = data.attempts.find((a) => a.attempt === attempt) ?? data.attempts.find((a) => a.attempt === data.attempt) ?? data.attempts[data.attempts.length - 1];
+  const jobs = shownAttempt?.jobs ?? [];
+  const job = jobs.find((j) => j.id === jobId) ?? defaultJob(jobs);
+
+  return (
+    <>
+      <PageHeader
+        title={
+          <>
+            <a href={href(`/projects/${encodeURIComponent(data.project)}`)} className="muted">
+              {data.project}
+            </a>{' '}
+            / {data.pipeline} #{data.number} <StatusBadge status={data.status} />
+          </>
+        }
+      >
+        <RunActions run={data} onDone={(error) => {
+          setActionError(error);
+          run.reload();
+        }} />
+      </PageHeader>
+      <ErrorBanner error={actionError ?? run.error} />
+      <dl className="facts">
+        <dt>Ref</dt>
+        <dd>
+          <code>{data.ref}</code>
+          {data.commitSha && <code className="muted"> {data.commitSha.slice(0, 10)}</code>}
+        </dd>
+        <dt>Trigger</dt>
+        <dd>
+          <TriggerText trigger={data.trigger} />
+        </dd>
+        <dt>Attempt</dt>
+        <dd data-testid="run-attempt">
+          {shownAttempt?.attempt ?? data.attempt} of {data.attempts.length}
+        </dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(shownAttempt?.durationMs ?? data.durationMs)}</dd>
+        <dt>Started</dt>
+        <dd>{formatTime(data.startedAt)}</dd>
+        {Object.keys(data.inputs ?? {}).length > 0 && (
+          <>
+            <dt>Inputs</dt>
+            <dd>
+              {Object.entries(data.inputs).map(([key, value]) => (
+                <code key={key} className="input-pair">
+                  {key}={value}
+                </code>
+              ))}
+            </dd>
+          </>
+        )}
+      </dl>
+      <AttemptTabs run={data} current={shownAttempt?.attempt ?? data.attempt} />
+      {shownAttempt && <JobsTable run={data} attempt={shownAttempt} selected={job?.id} />}
+      {job && <JobPanel key={job.id} job={job} />}
+      <RunArtifacts runId={runId} version={`${data.status}:${data.attempt}`} />
+    </>
+  );
+}

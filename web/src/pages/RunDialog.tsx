@@ -1,0 +1,117 @@
+// Asks for pipeline, ref and inputs (declared inputs prefilled), triggers the run and opens it.
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { api } from '../api/client';
+import type { PipelineDetail, RunDetail } from '../api/types';
+import { ErrorBanner } from '../components/common';
+import { errorMessage } from '../components/use-async';
+import { navigate, runPath } from '../router';
+
+type InputRow = { key: string; value: string; required: boolean; description: string | undefined };
+
+type RunDialogProps = { project: string; pipelines: string[]; initialPipeline: string; onClose: () => void };
+
+export function RunDialog({ project, pipelines, initialPipeline, onClose }: RunDialogProps) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [pipeline, setPipeline] = useState(initialPipeline);
+  const [ref, setRef] = useState('main');
+  const [rows, setRows] = useState<InputRow[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    dialog.current?.showModal();
+  }, []);
+
+  useEffect(() => {
+    let stale = false;
+    api<PipelineDetail>(`projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}`).then(
+      (detail) => {
+        if (stale) return;
+        setRows(
+          Object.entries(detail.inputs ?? {}).map(([key, def]) => ({ key, value: def.default ?? '', required: Boolean(def.required), description: def.description })),
+        );
+      },
+      (failure: unknown) => !stale && setError(errorMessage(failure)),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [project, pipeline]);
+
+  const update = (index: number, patch: Partial<InputRow>) => setRows((current) => current.map((row, i) => (i === index ? { ...row, ...patch } : row)));
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const inputs = Object.fromEntries(rows.filter((row) => row.key.trim()).map((row) => [row.key.trim(), row.value]));
+    try {
+      const run = await api<RunDetail>(`projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/runs`, {
+        method: 'POST',
+        body: { ref: ref.trim() || undefined, inputs },
+        // A person pressed Run: the run is recorded as a manual trigger, not an API call.
+        headers: { 'x-bellows-trigger': 'manual' },
+      });
+      onClose();
+      navigate(runPath(run.id));
+    } catch (failure) {
+      setError(errorMessage(failure));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <dialog ref={dialog} className="dialog" onClose={onClose} aria-label="Run pipeline">
+      <form onSubmit={submit}>
+        <h2>Run a pipeline</h2>
+        <label>
+          Pipeline
+          <select name="pipeline" value={pipeline} onChange={(event) => setPipeline(event.target.value)}>
+            {pipelines.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Branch or ref
+          <input name="ref" value={ref} onChange={(event) => setRef(event.target.value)} placeholder="main" />
+        </label>
+        <fieldset className="inputs">
+          <legend>Inputs</legend>
+          {rows.length === 0 && <p className="muted small">No inputs. Add key=value pairs if the pipeline reads any.</p>}
+          {rows.map((row, index) => (
+            <div className="input-row" key={index}>
+              <input aria-label="Input name" placeholder="name" value={row.key} onChange={(event) => update(index, { key: event.target.value })} />
+              <span>=</span>
+              <input
+                aria-label={`Value of ${row.key || 'input'}`}
+                placeholder={row.required ? 'required' : 'value'}
+                title={row.description}
+                required={row.required}
+                value={row.value}
+                onChange={(event) => update(index, { value: event.target.value })}
+              />
+              <button type="button" className="link-button" onClick={() => setRows((current) => current.filter((_, i) => i !== index))} aria-label="Remove input">
+                ✕
+              </button>
+            </div>
+          ))}
+          <button type="button" className="link-button" onClick={() => setRows((current) => [...current, { key: '', value: '', required: false, description: undefined }])}>
+            + Add input
+          </button>
+        </fieldset>
+        <ErrorBanner error={error} />
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Starting…' : 'Start run'}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
