@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import type postgres from 'postgres';
 import { sleep } from '../scripts/process-utils';
@@ -9,8 +10,10 @@ import { summarize, wallClockMs, type Summary } from './stats';
 
 export type BenchTarget = {
   label: string;
-  /** Where triggers and protocol clients go. */
+  /** Where triggers and protocol clients go (the balancer, or one API). */
   url: string;
+  /** When set, clients and triggers are spread over these instead (round robin, no balancer). */
+  spreadUrls?: string[];
   adminToken: string;
   sql: postgres.Sql;
 };
@@ -37,7 +40,8 @@ export type IdlePollResult = {
   /** Long polls the server answered with 204 after their full wait (proof it held them, not dropped them). */
   completedPolls: number;
   errors: number;
-  rssMb: { before: number; duringMin: number; duringMax: number; after: number };
+  /** `first`/`last`: the first and last sample of the holding period; flat memory means last ≈ first. */
+  rssMb: { before: number; first: number; last: number; duringMax: number; after: number };
   /** Dispatch latency of single jobs while all clients are parked (the thundering-herd case). */
   dispatchWithIdle: Summary;
 };
@@ -45,11 +49,22 @@ export type IdlePollResult = {
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 async function api<T>(target: BenchTarget, method: string, urlPath: string, body?: unknown, token: string = target.adminToken): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${target.url}${urlPath}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response: Response;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      response = await fetch(`${target.url}${urlPath}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      break;
+    } catch (error) {
+      // A pooled keep-alive socket the server closed a moment ago ("other side closed"): the request
+      // never reached it, so sending it again is safe.
+      if (attempt >= 3) throw error;
+      await sleep(50);
+    }
+  }
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
 }
@@ -61,8 +76,12 @@ export async function preparePipeline(target: BenchTarget, project: string, pipe
   if (saved.status >= 300) throw new Error(`saving pipeline ${pipeline}: ${saved.status} ${JSON.stringify(saved.body)}`);
 }
 
+let triggers = 0;
+
 async function triggerRun(target: BenchTarget, project: string, pipeline: string): Promise<number> {
-  const response = await api<{ id: number }>(target, 'POST', `/api/v1/projects/${project}/pipelines/${pipeline}/runs`, {});
+  const urls = target.spreadUrls ?? [target.url];
+  const via = { ...target, url: urls[triggers++ % urls.length] };
+  const response = await api<{ id: number }>(via, 'POST', `/api/v1/projects/${project}/pipelines/${pipeline}/runs`, {});
   if (response.status !== 201) throw new Error(`triggering ${pipeline}: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body.id;
 }
@@ -79,7 +98,8 @@ export async function registerClients(target: BenchTarget, prefix: string, count
         const name = `${prefix}-${start + i}`;
         const registered = await api<{ secret: string }>(target, 'POST', '/api/v1/agents/register', { name, labels }, tokenResponse.body.token);
         if (registered.status !== 201) throw new Error(`registering ${name}: ${registered.status} ${JSON.stringify(registered.body)}`);
-        return protocolClient(target.url, name, registered.body.secret);
+        const urls = target.spreadUrls ?? [target.url];
+        return protocolClient(urls[(start + i) % urls.length], name, registered.body.secret);
       }),
     );
     clients.push(...batch);
@@ -132,7 +152,7 @@ export async function benchThroughput(
   const pipeline = 'trivial';
   const labels = ['pool=throughput'];
   await preparePipeline(target, project, pipeline, labels);
-  const clients = await registerClients(target, 'tp', options.agents, labels);
+  const clients = await registerClients(target, `${target.label}-tp`, options.agents, labels);
   const received = new Map<number, number>();
   const pool = startClaimPool(clients, async (client, claimed, receivedAt) => {
     received.set(claimed.job.id, receivedAt);
@@ -240,6 +260,8 @@ export async function benchIdlePolls(
   let errors = 0;
   const received = new Map<number, number>();
   const controller = new AbortController();
+  // Every claim in flight listens on this one signal; 1,000 of them are the point, not a leak.
+  setMaxListeners(options.clients * 2 + 100, controller.signal);
   const loops = clients.map(async (client) => {
     while (!controller.signal.aborted) {
       inFlight++;
@@ -307,7 +329,7 @@ export async function benchIdlePolls(
     heldAtPeak,
     completedPolls,
     errors,
-    rssMb: { before, duringMin: Math.min(...finiteDuring), duringMax: Math.max(...finiteDuring), after },
+    rssMb: { before, first: finiteDuring[0] ?? Number.NaN, last: finiteDuring.at(-1) ?? Number.NaN, duringMax: Math.max(...finiteDuring), after },
     dispatchWithIdle: summarize(dispatch),
   };
 }

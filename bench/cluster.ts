@@ -30,6 +30,7 @@ export type ClusterBenchResults = {
   sizes: Sizes;
   single: ThroughputResult;
   cluster: ThroughputResult & { requestsPerApi: Record<string, number> };
+  clusterDirect: ThroughputResult;
   idle: IdlePollResult;
 };
 
@@ -64,6 +65,7 @@ function report(results: ClusterBenchResults): string {
     [
       row('  npm start: dev server, 1 API, 1 worker', results.single),
       row('  cluster: Temporal on Postgres, 2 APIs + LB, 2 workers', results.cluster),
+      row('  cluster, clients spread over the 2 APIs (no LB)', results.clusterDirect),
     ],
   );
   const { idle } = results;
@@ -73,7 +75,9 @@ function report(results: ClusterBenchResults): string {
       ['  clients parked (peak in flight)', `${idle.heldAtPeak} / ${idle.clients}`],
       ['  polls held to their full 25 s and answered 204', String(idle.completedPolls)],
       ['  client errors', String(idle.errors)],
-      ['  API RSS before → during (min–max) → after', `${idle.rssMb.before.toFixed(0)} MB → ${idle.rssMb.duringMin.toFixed(0)}–${idle.rssMb.duringMax.toFixed(0)} MB → ${idle.rssMb.after.toFixed(0)} MB`],
+      ['  API RSS idle before', `${idle.rssMb.before.toFixed(0)} MB`],
+      ['  API RSS holding: first second / last second / max', `${idle.rssMb.first.toFixed(0)} / ${idle.rssMb.last.toFixed(0)} / ${idle.rssMb.duringMax.toFixed(0)} MB`],
+      ['  API RSS 5 s after the clients left', `${idle.rssMb.after.toFixed(0)} MB`],
       [`  dispatch with ${idle.clients} parked (n=${idle.dispatchWithIdle.n}) p50 / max`, `${ms(idle.dispatchWithIdle.p50)} / ${ms(idle.dispatchWithIdle.max)}`],
     ],
   );
@@ -148,6 +152,11 @@ async function main(): Promise<void> {
     const clusterResult = await benchThroughput(clusterTarget, { ...sizes, signal: controller.signal, onProgress: progress });
     const after = cluster.balancer.counts();
     const requestsPerApi = Object.fromEntries(Object.entries(after).map(([key, count]) => [key, count - (before[key] ?? 0)]));
+    progress('cluster: sustained runs, clients spread over the APIs directly (no balancer)…');
+    const clusterDirect = await benchThroughput(
+      { ...clusterTarget, label: 'cluster-direct', url: cluster.apiUrls[0], spreadUrls: cluster.apiUrls },
+      { ...sizes, signal: controller.signal, onProgress: progress },
+    );
 
     // 3. Idle long polls held by one instance (API A directly, not through the balancer).
     progress(`cluster: ${sizes.idleClients} idle long polls on ${cluster.apis[0].url}…`);
@@ -166,6 +175,7 @@ async function main(): Promise<void> {
       sizes,
       single: singleResult,
       cluster: { ...clusterResult, requestsPerApi },
+      clusterDirect,
       idle,
     };
     const outDir = path.resolve(__dirname, '..', '..', '.bench');

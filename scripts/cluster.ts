@@ -321,6 +321,21 @@ async function temporalPorts(frontend: number | undefined): Promise<TemporalServ
   };
 }
 
+/** ALTER SYSTEM when max_connections is below `wanted`; true when a restart is needed for it to apply. */
+async function raiseMaxConnections(adminUrl: string, wanted: number): Promise<boolean> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    const [row] = await sql<{ current: number; pending: string | null }[]>`
+      select current_setting('max_connections')::int as current,
+             (select setting from pg_file_settings where name = 'max_connections' and applied is not true order by seqno desc limit 1) as pending`;
+    if (row.current >= wanted) return false;
+    if (Number(row.pending) < wanted) await sql.unsafe(`alter system set max_connections = ${wanted}`);
+    return true;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 function defaultAgentLabels(): string {
   return `os=${process.platform},arch=${process.arch},local=true`;
 }
@@ -356,7 +371,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     // PostgreSQL.
     let adminUrl: string;
     let bellowsUrl: string;
-    let embedded: EmbeddedPostgres | null = null;
     if (options.databaseUrl) {
       adminUrl = options.databaseUrl;
       bellowsUrl = options.bellowsDatabase ? withDatabase(adminUrl, options.bellowsDatabase) : adminUrl;
@@ -365,19 +379,29 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     } else {
       const port = options.postgresPort ?? (await findFreePort());
       const started = Date.now();
-      embedded = await startEmbeddedPostgres({
-        dataDir: path.join(clusterDir, 'postgres'),
-        port,
-        database: options.bellowsDatabase ?? 'bellows',
-        logFile: path.join(logDir, 'postgres.log'),
-        detached,
-        onProgress: (message) => progress('postgres', message),
-      });
-      const server = embedded;
+      const startPostgres = (): Promise<EmbeddedPostgres> =>
+        startEmbeddedPostgres({
+          dataDir: path.join(clusterDir, 'postgres'),
+          port,
+          database: options.bellowsDatabase ?? 'bellows',
+          logFile: path.join(logDir, 'postgres.log'),
+          detached,
+          onProgress: (message) => progress('postgres', message),
+        });
+      let server = await startPostgres();
       teardown.push({ name: 'PostgreSQL', run: () => server.stop() });
+      // A fresh database cluster has no agent tokens; a token file left from an older one is stale.
       if (server.initialised) fs.rmSync(path.join(clusterDir, 'agent-token'), { force: true });
-      void server.exited.then(() => {
-        if (!stopping) progress('postgres', 'PostgreSQL exited unexpectedly: nothing works until it is back (see postgres.log)');
+      // PostgreSQL's default of 100 connections is too few for this topology: the Temporal server's
+      // four services have a pool each, every API instance holds ~23 and every worker ~7.
+      if (await raiseMaxConnections(server.adminUrl, 300)) {
+        progress('postgres', 'raised max_connections to 300; restarting PostgreSQL once');
+        await server.stop();
+        server = await startPostgres();
+      }
+      const running = server;
+      void running.exited.then(() => {
+        if (!stopping && running === server) progress('postgres', 'PostgreSQL exited unexpectedly: nothing works until it is back (see postgres.log)');
       });
       adminUrl = server.adminUrl;
       bellowsUrl = server.url;

@@ -257,7 +257,10 @@ export async function setupTemporalSchemas(sqlTool: string, adminUrl: string, pg
 
 const yamlString = (value: string): string => JSON.stringify(value);
 
-/** The server config, modelled on config/development-postgres12.yaml of the server module. */
+/**
+ * The server config, modelled on config/development-postgres12.yaml of the server module. Pool sizes
+ * are per service, and all four run in this process: 4 × (10 + 2) connections at most.
+ */
 export function temporalServerConfigYaml(options: { postgres: TemporalPostgres; ports: TemporalServerPorts; dynamicConfigFile: string; logLevel: string }): string {
   const { postgres: pg, ports } = options;
   const datastore = (database: string, maxConns: number): string => `      sql:
@@ -285,9 +288,9 @@ persistence:
   numHistoryShards: ${HISTORY_SHARDS}
   datastores:
     postgres-default:
-${datastore(pg.database, 20)}
+${datastore(pg.database, 10)}
     postgres-visibility:
-${datastore(pg.visibilityDatabase, 4)}
+${datastore(pg.visibilityDatabase, 2)}
 
 global:
   membership:
