@@ -134,7 +134,7 @@ function resolveTemporalCli() {
 function main() {
   checkNode();
   const [command, ...args] = process.argv.slice(2);
-  const commands = ['start', 'cluster', 'test', 'agent', 'bench'];
+  const commands = ['start', 'cluster', 'test', 'agent', 'bench', 'bench-cluster'];
   if (!commands.includes(command)) fail(`usage: node scripts/bootstrap.js <${commands.join('|')}> [args…]`);
   ensureDependencies();
   ensureBuild();
@@ -154,6 +154,8 @@ function main() {
       return handOver(process.execPath, [requireBuilt('agent/main.js'), ...args]);
     case 'bench':
       return handOver(process.execPath, [requireBuilt('bench/main.js'), ...args]);
+    case 'bench-cluster':
+      return handOver(process.execPath, [requireBuilt('bench/cluster.js'), ...args]);
   }
 }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { withIds } from '../common/log-fields';
 import { PeriodicTask } from '../common/periodic-task';
 import { CONFIG, type Config } from '../config/config';
 import { TemporalService } from '../temporal/temporal.service';
@@ -34,7 +35,9 @@ export class LeaseReaperService implements OnApplicationBootstrap, OnApplication
 
   private async reap(): Promise<void> {
     for (const lease of await this.agents.takeExpiredLeases(this.config.agentLostAfterSeconds)) {
-      this.logger.warn(`job ${lease.jobId} try ${lease.try}: agent lost (no heartbeat for ${this.config.agentLostAfterSeconds}s)`);
+      this.logger.warn(
+        withIds(`agent lost: no heartbeat for ${this.config.agentLostAfterSeconds}s`, { runId: lease.runId, attempt: lease.attempt, jobId: lease.jobId, try: lease.try }),
+      );
       await this.temporal.signalLost(lease.runId, lease.attempt, { jobId: lease.jobId, try: lease.try });
     }
   }

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
+import { withIds } from '../common/log-fields';
 import { JobsRepository, type JobTryView, type JobView } from '../jobs/jobs.repository';
 import { LiveEvents } from '../live/live-events.service';
 import { ENV_NAME_PATTERN, resolveInputs } from '../pipelines/pipeline-spec';
@@ -165,7 +166,7 @@ export class RunsService {
       await this.temporal.startAttempt({ runId, attempt, failedOnly, project: run.project, pipeline: run.pipeline, number: run.number });
       await this.runs.markWorkflowStarted(runId, attempt);
     } catch (error) {
-      this.logger.warn(`run ${runId} attempt ${attempt} stored; its workflow will start when Temporal answers (${(error as Error).message})`);
+      this.logger.warn(withIds(`run stored; its workflow starts when Temporal answers: ${(error as Error).message}`, { runId, attempt }));
     }
   }
 

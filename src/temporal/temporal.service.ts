@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { withIds } from '../common/log-fields';
 import { CONFIG, type Config } from '../config/config';
 import { pipelineSearchAttribute, projectSearchAttribute, runNumberSearchAttribute } from './search-attributes';
 import {
@@ -93,7 +94,9 @@ export class TemporalService implements OnModuleDestroy {
       await send(this.client.workflow.getHandle(workflowIdFor(runId, attempt)));
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return;
-      this.logger.warn(`signal to ${workflowIdFor(runId, attempt)} failed (the workflow will reconcile): ${(error as Error).message}`);
+      this.logger.warn(
+        withIds(`signal failed; the workflow will reconcile: ${(error as Error).message}`, { runId, attempt, workflowId: workflowIdFor(runId, attempt) }),
+      );
     }
   }
 }
