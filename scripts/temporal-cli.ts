@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { findGo, findOnPath, goInstallBinary, isExecutableFile, withBuildLock } from './go-install';
 import { isRunning, sleep, stopChild, tailFile } from './process-utils';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
@@ -49,128 +50,6 @@ function binaryName(): string {
   return process.platform === 'win32' ? 'temporal.exe' : 'temporal';
 }
 
-function isExecutableFile(file: string): boolean {
-  try {
-    if (!fs.statSync(file).isFile()) return false;
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function findOnPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, process.platform === 'win32' ? `${name}.exe` : name);
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  return null;
-}
-
-function findGo(): string | null {
-  const onPath = findOnPath('go');
-  if (onPath) return onPath;
-  const fallback = process.platform === 'win32' ? 'C:\\Program Files\\Go\\bin\\go.exe' : '/usr/local/go/bin/go';
-  return isExecutableFile(fallback) ? fallback : null;
-}
-
-function formatElapsed(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * mkdir is atomic, so it doubles as a cross-process lock. A lock whose owner died (crash, Ctrl-C)
- * is taken over instead of blocking forever.
- */
-async function withBuildLock<T>(lockDir: string, onWait: () => void, body: () => Promise<T>): Promise<T> {
-  const pidFile = path.join(lockDir, 'pid');
-  let announced = false;
-  for (;;) {
-    try {
-      fs.mkdirSync(lockDir);
-      fs.writeFileSync(pidFile, String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let owner = Number.NaN;
-      try {
-        owner = Number(fs.readFileSync(pidFile, 'utf8'));
-      } catch {
-        // The owner may be between mkdir and writing its pid; give it a moment before judging.
-      }
-      const lockStat = fs.statSync(lockDir, { throwIfNoEntry: false });
-      if (!lockStat) continue;
-      const ageMs = Date.now() - lockStat.mtimeMs;
-      const stale = Number.isFinite(owner) ? !pidAlive(owner) : ageMs > 10_000;
-      if (stale) {
-        fs.rmSync(lockDir, { recursive: true, force: true });
-        continue;
-      }
-      if (!announced) {
-        onWait();
-        announced = true;
-      }
-      await sleep(1000);
-    }
-  }
-  try {
-    return await body();
-  } finally {
-    fs.rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
-async function goInstallTemporal(goBinary: string, cacheDir: string, onProgress: (message: string) => void): Promise<string> {
-  // Build into a private dir and rename: a concurrent reader never sees a half-written binary.
-  const buildDir = fs.mkdtempSync(path.join(cacheDir, '.build-'));
-  const started = Date.now();
-  let lastLine = 'compiling';
-  onProgress(`Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) with ${goBinary}; the first build takes a few minutes…`);
-  const child = spawn(goBinary, ['install', '-v', TEMPORAL_CLI_MODULE], {
-    env: { ...process.env, GOBIN: buildDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const onData = (chunk: Buffer): void => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      const trimmed = line.trim();
-      if (!trimmed) continue;
-      lastLine = trimmed;
-      output.push(trimmed);
-      if (output.length > 50) output.shift();
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const ticker = setInterval(() => onProgress(`  still building Temporal CLI… ${formatElapsed(Date.now() - started)} — ${lastLine}`), 5000);
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (exitCode) => resolve(exitCode));
-    });
-    if (code !== 0) throw new Error(`go install exited with ${code}:\n${output.slice(-15).join('\n')}`);
-    const built = path.join(buildDir, binaryName());
-    const target = path.join(cacheDir, binaryName());
-    fs.renameSync(built, target);
-    onProgress(`Built the Temporal CLI in ${formatElapsed(Date.now() - started)}: ${target}`);
-    return target;
-  } finally {
-    clearInterval(ticker);
-    fs.rmSync(buildDir, { recursive: true, force: true });
-  }
-}
-
 /**
  * TEMPORAL_CLI → `temporal` on PATH → cached build → `go install` into the cache.
  * `BELLOWS_TEMPORAL_SDK_DOWNLOAD=1` (set by bootstrap after a failed resolve) skips straight to the SDK download.
@@ -204,7 +83,7 @@ export async function resolveTemporalCli(options: ResolveTemporalCliOptions = {}
       async () => {
         // The previous lock holder may have finished the build while we waited.
         if (isExecutableFile(cached)) return { path: cached, source: 'cache' } as const;
-        return { path: await goInstallTemporal(go, cacheDir, onProgress), source: 'built' } as const;
+        return { path: await goInstallBinary({ go, module: TEMPORAL_CLI_MODULE, binary: 'temporal', label: 'the Temporal CLI', cacheDir, onProgress }), source: 'built' } as const;
       },
     );
   } catch (error) {

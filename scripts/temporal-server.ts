@@ -5,7 +5,8 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ensureDatabase } from './embedded-postgres';
 import { isRunning, sleep, stopChild, tailFile, type ExitInfo } from './process-utils';
-import { findOnPath, registerSearchAttributes, temporalCacheDir } from './temporal-cli';
+import { findGo, goInstallBinary, isExecutableFile, withBuildLock } from './go-install';
+import { registerSearchAttributes, temporalCacheDir } from './temporal-cli';
 
 // The production Temporal server (not the CLI's dev server): PostgreSQL persistence and visibility,
 // schemas managed by temporal-sql-tool, all four services in one process. Used by `npm run cluster`,
@@ -63,112 +64,6 @@ function binaryFile(name: ServerBinary): string {
   return process.platform === 'win32' ? `${name}.exe` : name;
 }
 
-function isExecutableFile(file: string): boolean {
-  try {
-    if (!fs.statSync(file).isFile()) return false;
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findGo(): string | null {
-  const onPath = findOnPath('go');
-  if (onPath) return onPath;
-  const fallback = process.platform === 'win32' ? 'C:\\Program Files\\Go\\bin\\go.exe' : '/usr/local/go/bin/go';
-  return isExecutableFile(fallback) ? fallback : null;
-}
-
-function formatElapsed(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** mkdir is atomic, so it doubles as a cross-process lock; a lock whose owner died is taken over. */
-async function withLock<T>(lockDir: string, onWait: () => void, body: () => Promise<T>): Promise<T> {
-  const pidFile = path.join(lockDir, 'pid');
-  let announced = false;
-  for (;;) {
-    try {
-      fs.mkdirSync(lockDir);
-      fs.writeFileSync(pidFile, String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let owner = Number.NaN;
-      try {
-        owner = Number(fs.readFileSync(pidFile, 'utf8'));
-      } catch {
-        // The owner may be between mkdir and writing its pid.
-      }
-      const lockStat = fs.statSync(lockDir, { throwIfNoEntry: false });
-      if (!lockStat) continue;
-      const stale = Number.isFinite(owner) ? !pidAlive(owner) : Date.now() - lockStat.mtimeMs > 10_000;
-      if (stale) {
-        fs.rmSync(lockDir, { recursive: true, force: true });
-        continue;
-      }
-      if (!announced) {
-        onWait();
-        announced = true;
-      }
-      await sleep(1000);
-    }
-  }
-  try {
-    return await body();
-  } finally {
-    fs.rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
-async function goInstall(go: string, name: ServerBinary, cacheDir: string, onProgress: (message: string) => void, signal?: AbortSignal): Promise<string> {
-  // Build into a private dir and rename: a concurrent reader never sees a half-written binary.
-  const buildDir = fs.mkdtempSync(path.join(cacheDir, `.build-${name}-`));
-  const started = Date.now();
-  const output: string[] = [];
-  let lastLine = 'resolving modules';
-  onProgress(`Building ${MODULE_OF[name]} with ${go}; the first build takes several minutes…`);
-  const child = spawn(go, ['install', '-v', MODULE_OF[name]], { env: { ...process.env, GOBIN: buildDir }, stdio: ['ignore', 'pipe', 'pipe'], signal });
-  const onData = (chunk: Buffer): void => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      const trimmed = line.trim();
-      if (!trimmed) continue;
-      lastLine = trimmed;
-      output.push(trimmed);
-      if (output.length > 50) output.shift();
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const ticker = setInterval(() => onProgress(`  still building ${name}… ${formatElapsed(Date.now() - started)} — ${lastLine}`), 5000);
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (exitCode) => resolve(exitCode));
-    });
-    signal?.throwIfAborted();
-    if (code !== 0) throw new Error(`go install ${MODULE_OF[name]} exited with ${code}:\n${output.slice(-15).join('\n')}`);
-    const target = path.join(cacheDir, binaryFile(name));
-    fs.renameSync(path.join(buildDir, binaryFile(name)), target);
-    onProgress(`Built ${name} in ${formatElapsed(Date.now() - started)}: ${target}`);
-    return target;
-  } finally {
-    clearInterval(ticker);
-    fs.rmSync(buildDir, { recursive: true, force: true });
-  }
-}
-
 /**
  * TEMPORAL_SERVER_BIN / TEMPORAL_SQL_TOOL → cached build in ~/.cache/bellows/bin → `go install`.
  * Unlike the CLI there is no SDK download to fall back to, so a missing Go toolchain is an error.
@@ -200,10 +95,13 @@ export async function resolveTemporalServerBinaries(options: { onProgress?: (mes
       );
     }
     fs.mkdirSync(cacheDir, { recursive: true });
-    found[name] = await withLock(
+    found[name] = await withBuildLock(
       path.join(cacheDir, `.temporal-${name}-build.lock`),
       () => onProgress(`Another process is building ${name}; waiting for it…`),
-      async () => (isExecutableFile(cached) ? cached : goInstall(go, name, cacheDir, onProgress, options.signal)),
+      async () =>
+        isExecutableFile(cached)
+          ? cached
+          : goInstallBinary({ go, module: MODULE_OF[name], binary: name, label: name, cacheDir, onProgress, signal: options.signal }),
     );
     sources[name] = 'built';
   }
