@@ -124,6 +124,21 @@ function requireBuilt(relative) {
   return file;
 }
 
+/**
+ * The real Temporal server and temporal-sql-tool for the cluster tests, built before vitest starts.
+ * Without Go (and no cached build) those tests are skipped, and this says so.
+ */
+function resolveTemporalServer() {
+  if (process.env.TEMPORAL_SERVER_BIN && process.env.TEMPORAL_SQL_TOOL) return {};
+  const result = spawnSync(process.execPath, [requireBuilt('scripts/temporal-server.js')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (result.status !== 0) {
+    console.error('bellows: the Temporal server could not be built (see above); the cluster tests will be skipped.');
+    return { BELLOWS_SKIP_CLUSTER_TESTS: '1' };
+  }
+  const { server, sql } = JSON.parse(result.stdout.trim());
+  return { TEMPORAL_SERVER_BIN: server, TEMPORAL_SQL_TOOL: sql };
+}
+
 function resolveTemporalCli() {
   if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
   const result = spawnSync(process.execPath, [requireBuilt('scripts/temporal-cli.js')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
@@ -148,6 +163,7 @@ function main() {
       const cli = resolveTemporalCli();
       // Empty = no local binary could be found or built: the test setup falls back to the SDK's download.
       const env = cli ? { ...process.env, TEMPORAL_CLI: cli } : { ...process.env, BELLOWS_TEMPORAL_SDK_DOWNLOAD: '1' };
+      Object.assign(env, resolveTemporalServer());
       return handOver('npx', ['--no-install', 'vitest', 'run', ...args], env);
     }
     case 'agent':

@@ -361,3 +361,15 @@ export async function ensureNamespace(address: string, namespace: string): Promi
     }
   }
 }
+
+// typeof guards: vitest imports this file as ESM, where `require`/`module` do not exist.
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
+  // Used by bootstrap.js before the tests: builds the binaries once, up front, rather than inside a
+  // test hook's timeout. Paths as JSON on stdout, progress on stderr.
+  resolveTemporalServerBinaries()
+    .then(({ server, sql }) => process.stdout.write(`${JSON.stringify({ server, sql })}\n`))
+    .catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(1);
+    });
+}

@@ -37,7 +37,11 @@ function optionalInject(key: 'postgresAdminUrl'): string | undefined {
   }
 }
 
+// Set by `npm test` when neither a cached build nor Go can provide the Temporal server (it says so).
+const skipCluster = process.env.BELLOWS_SKIP_CLUSTER_TESTS === '1';
+
 beforeAll(async () => {
+  if (skipCluster) return;
   const adminUrl = optionalInject('postgresAdminUrl') ?? process.env.DATABASE_URL;
   const suffix = crypto.randomBytes(4).toString('hex');
   const names = { bellows: `bellows_cluster_${suffix}`, temporal: `temporal_${suffix}`, visibility: `temporal_visibility_${suffix}` };
@@ -223,7 +227,7 @@ function processState(procs: ClusterProcess[]): string {
   return procs.map((proc) => `${proc.name}=${proc.running() ? 'up' : 'down'}`).join(' ');
 }
 
-describe('cluster profile', () => {
+describe.skipIf(skipCluster)('cluster profile', () => {
   it('wakes an agent polling instance B for a run triggered on A, and streams to a viewer on B what an agent posts to A', async () => {
     const [a, b] = cluster.apis;
     await cluster.startAgent({ name: 'on-b', url: b.url, labels: 'pool=on-b' });
