@@ -1,5 +1,8 @@
+import { formatBytes } from '../src/common/format-bytes';
 // Terminal presentation: colours only on a terminal (and never with NO_COLOR), plain text otherwise,
 // so piped output and --json stay clean. Log text from jobs is printed as the job wrote it, colours included.
+
+export { formatBytes };
 
 export type Paint = (text: string) => string;
 
@@ -29,17 +32,6 @@ function visibleLength(text: string): number {
   return text.replace(/\u001b\[[0-9;]*m/g, '').length;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 export function formatDuration(ms: number | null): string {
   if (ms === null) return '-';
