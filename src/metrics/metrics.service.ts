@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CONFIG, type Config } from '../config/config';
+import { QueueNotifier } from '../queue/queue-notifier.service';
 import { MetricsRepository } from './metrics.repository';
 
 /**
@@ -20,8 +21,17 @@ export class MetricsService {
 
   constructor(
     private readonly repository: MetricsRepository,
+    notifier: QueueNotifier,
     @Inject(CONFIG) private readonly config: Config,
   ) {
+    new Gauge({
+      name: 'bellows_long_polls_waiting',
+      help: 'Agents long-polling this instance for a job right now.',
+      registers: [this.registry],
+      collect() {
+        this.set(notifier.waiting);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'bellows_' });
     const labelled = (name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => Promise<void>) =>
       new Gauge({

@@ -177,5 +177,6 @@ describe('agent protocol', () => {
     expect(text).toMatch(/^bellows_agents\{status="online"\} \d+$/m);
     expect(text).toMatch(/^bellows_log_bytes_ingested_total [1-9]\d*$/m);
     expect(text).toContain('bellows_process_resident_memory_bytes');
+    expect(text).toMatch(/^bellows_long_polls_waiting \d+$/m);
   });
 });
