@@ -18,6 +18,9 @@ let stack: Stack;
 let ui: UiServer;
 let browser: Browser;
 
+// `build` keeps running until the test has seen it executing (no race against a fixed sleep on a busy CI box).
+const RELEASE = `/tmp/bellows-ui-release-${process.pid}-${Date.now()}`;
+
 const GRAPH = `entry: start
 type: generic
 nodes:
@@ -31,7 +34,7 @@ nodes:
       shell: bash
       script: |
         printf '\\033[32mbuild started for %s\\033[0m\\n' "\${{ inputs.name }}"
-        sleep 4
+        for i in $(seq 1 1200); do [ -e ${RELEASE} ] && break; sleep 0.1; done
         echo "build step two"
   - id: done
     type: core/print@v1
@@ -134,6 +137,7 @@ describe('web UI in Chromium', () => {
     expect(whileRunning.status).toBe('running');
     await expect(page.locator('.log-line', { hasText: 'build started for Grace' }).locator('.fg-green').count()).resolves.toBe(1);
     await screenshot(page, 'run-detail-live');
+    fs.writeFileSync(RELEASE, '');
 
     // Then the rest streams in and every node ends marked.
     await page.locator('.log-line', { hasText: 'graph finished' }).waitFor({ timeout: 60_000 });
