@@ -28,6 +28,8 @@ export type BenchStack = {
   temporal: Client;
   logDir: string;
   request<T = unknown>(method: string, urlPath: string, options?: { body?: unknown; token?: string | null }): Promise<{ status: number; body: T }>;
+  /** Starts the real agent (dist/agent/main.js) with its own registration token; stopped with the stack. */
+  startAgent(name: string, labels: string[]): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -245,6 +247,25 @@ export async function startBenchStack(cleanups: CleanupStack, options: StartBenc
     return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
   };
 
+  const startAgent: BenchStack['startAgent'] = async (name, labels) => {
+    const token = await request<{ token: string }>('POST', '/api/v1/agent-tokens', { body: { name } });
+    if (token.status !== 201) throw new Error(`creating an agent token for ${name} failed: ${token.status}`);
+    const agent = spawnNode(
+      name,
+      'agent/main.js',
+      {
+        ...process.env,
+        BELLOWS_URL: apiUrl,
+        BELLOWS_AGENT_TOKEN: token.body.token,
+        BELLOWS_AGENT_NAME: name,
+        BELLOWS_AGENT_LABELS: labels.join(','),
+        BELLOWS_AGENT_WORK_DIR: path.join(options.benchDir, 'agents', name),
+      },
+      path.join(logDir, `${name}.log`),
+    );
+    cleanups.push(name, () => stopChild(agent.child, { signal: 'SIGTERM', graceMs: 5000, group: true }));
+  };
+
   return {
     apiUrl,
     adminToken,
@@ -257,6 +278,7 @@ export async function startBenchStack(cleanups: CleanupStack, options: StartBenc
     temporal,
     logDir,
     request,
+    startAgent,
     stop: () => cleanups.run(),
   };
 }

@@ -8,12 +8,15 @@ import { benchFanout, type FanoutResult } from './fanout.bench';
 import { benchRawQueue, type RawQueueResult } from './raw-queue.baseline';
 import { ms, p50p95, ratio, renderTable } from './report';
 import { benchBareWorkflow, benchBellowsRuns, type BareRunsResult, type BellowsRunsResult } from './run-overhead.bench';
+import { benchBrowserLatency, chromiumAvailable, type BrowserLatencyResult } from './browser-latency.bench';
 
 // `npm run bench`: brings up a private stack (Temporal dev server, Postgres, API, worker), measures
 // Bellows next to a baseline in the same process tree, prints one table and saves JSON in .bench/.
 // Ratios matter more than absolute times: on a shared 2-core machine the latter drift run to run.
 
 type Mode = 'quick' | 'full';
+const SECTIONS = ['dispatch', 'runs', 'fanout', 'browser'] as const;
+type Section = (typeof SECTIONS)[number];
 
 type Sizes = {
   dispatchSamples: number;
@@ -24,15 +27,18 @@ type Sizes = {
   runWarmup: number;
   fanoutSamples: number;
   fanoutWarmup: number;
+  browserLines: number;
 };
 
 // Full sizes take ~2.5–3 minutes on 2 cores; most of it is 2 × 150 sequential dispatch samples.
 const SIZES: Record<Mode, Sizes> = {
-  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3, fanoutSamples: 200, fanoutWarmup: 10 },
-  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2, fanoutSamples: 40, fanoutWarmup: 5 },
+  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3, fanoutSamples: 200, fanoutWarmup: 10, browserLines: 400 },
+  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2, fanoutSamples: 40, fanoutWarmup: 5, browserLines: 100 },
 };
 
-const TARGETS = { dispatchP50Ms: 50, runOverheadRatio: 2, fanoutP99Ratio: 2 } as const;
+const TARGETS = { dispatchP50Ms: 50, runOverheadRatio: 2, fanoutP99Ratio: 2, browserP95Ms: 1000 } as const;
+// Build output arrives in bursts; a line every 25 ms keeps the agent's 100 ms shipping batches full.
+const BROWSER_LINE_INTERVAL_MS = 25;
 const MANY_AGENTS = 20;
 const FANOUT_VIEWERS = [1, 10, 100];
 const FANOUT_LINES_PER_BATCH = 10;
@@ -44,33 +50,51 @@ export type BenchResults = {
   durationSeconds: number;
   machine: { cpus: number; cpuModel: string; node: string; platform: string; postgres: BenchStack['postgresSource'] };
   sizes: Sizes;
-  dispatch: { oneAgent: DispatchResult; manyAgents: DispatchResult; rawOnePoller: RawQueueResult; rawManyPollers: RawQueueResult };
-  runOverhead: { bellows: BellowsRunsResult; bare: BareRunsResult };
-  fanout: FanoutResult[];
+  sections: Section[];
+  dispatch?: { oneAgent: DispatchResult; manyAgents: DispatchResult; rawOnePoller: RawQueueResult; rawManyPollers: RawQueueResult };
+  runOverhead?: { bellows: BellowsRunsResult; bare: BareRunsResult };
+  fanout?: FanoutResult[];
+  /** Absent when Chromium is not installed. */
+  browser?: BrowserLatencyResult;
   verdict: {
-    dispatchP50OneAgentMs: number;
-    dispatchP50ManyAgentsMs: number;
-    dispatchRatioOneAgent: number;
-    dispatchRatioManyAgents: number;
-    runOverheadRatio: number;
-    runOverheadRatioToFinishedAt: number;
-    dispatchTargetMet: boolean;
-    runOverheadTargetMet: boolean;
+    dispatchP50OneAgentMs?: number;
+    dispatchP50ManyAgentsMs?: number;
+    dispatchRatioOneAgent?: number;
+    dispatchRatioManyAgents?: number;
+    runOverheadRatio?: number;
+    runOverheadRatioToFinishedAt?: number;
+    dispatchTargetMet?: boolean;
+    runOverheadTargetMet?: boolean;
     /** Bellows p99 / bare broadcast p99, per number of viewers. */
-    fanoutP99Ratios: Record<string, number>;
-    fanoutTargetMet: boolean;
+    fanoutP99Ratios?: Record<string, number>;
+    fanoutTargetMet?: boolean;
+    browserP95Ms?: number;
+    browserTargetMet?: boolean;
   };
 };
 
-type Args = { mode: Mode; json: boolean };
+type Args = { mode: Mode; json: boolean; sections: Section[] };
+
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--only SECTION[,SECTION]]
+  --quick  short run (~1 minute)
+  --json   print results as JSON instead of the tables
+  --only   measure only these: ${SECTIONS.join(', ')} (default: all; browser needs Chromium)
+`;
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { mode: 'full', json: false };
-  for (const arg of argv) {
+  const args: Args = { mode: 'full', json: false, sections: [...SECTIONS] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
     if (arg === '--quick') args.mode = 'quick';
     else if (arg === '--json') args.json = true;
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--json]\n  --quick  short run (~1 minute)\n  --json   print results as JSON instead of the table\n');
+    else if (arg === '--only' || arg.startsWith('--only=')) {
+      const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
+      const wanted = (value ?? '').split(',').filter(Boolean);
+      const unknown = wanted.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+      if (!wanted.length || unknown.length) throw new Error(`--only takes sections from ${SECTIONS.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+      args.sections = SECTIONS.filter((name) => wanted.includes(name));
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(USAGE);
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -79,64 +103,102 @@ function parseArgs(argv: string[]): Args {
 
 const progress = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
 
-async function measure(stack: BenchStack, mode: Mode, signal: AbortSignal): Promise<Omit<BenchResults, 'version' | 'mode' | 'startedAt' | 'durationSeconds' | 'machine' | 'verdict'>> {
+type Measured = Pick<BenchResults, 'sizes' | 'sections' | 'dispatch' | 'runOverhead' | 'fanout' | 'browser'>;
+
+async function measure(stack: BenchStack, mode: Mode, sections: Section[], signal: AbortSignal): Promise<Measured> {
   const sizes = SIZES[mode];
   const project = 'bench';
   await createProject(stack, project);
-  const dispatchOptions = { project, samples: sizes.dispatchSamples, warmup: sizes.dispatchWarmup, signal, onProgress: progress };
-  const rawOptions = { samples: sizes.rawSamples, warmup: sizes.rawWarmup, signal };
+  const measured: Measured = { sizes, sections };
 
   // Each Bellows measurement runs right after its baseline, so both see the same machine state.
-  progress('dispatch: raw SKIP LOCKED baseline, 1 poller…');
-  const rawOnePoller = await benchRawQueue(stack.databaseUrl, { ...rawOptions, pollers: 1 });
-  progress('dispatch: Bellows, 1 idle agent…');
-  const oneAgent = await benchDispatch(stack, { ...dispatchOptions, agents: 1 });
-  progress(`dispatch: raw SKIP LOCKED baseline, ${MANY_AGENTS} pollers…`);
-  const rawManyPollers = await benchRawQueue(stack.databaseUrl, { ...rawOptions, pollers: MANY_AGENTS });
-  progress(`dispatch: Bellows, ${MANY_AGENTS} idle agents…`);
-  const manyAgents = await benchDispatch(stack, { ...dispatchOptions, agents: MANY_AGENTS });
+  if (sections.includes('dispatch')) {
+    const dispatchOptions = { project, samples: sizes.dispatchSamples, warmup: sizes.dispatchWarmup, signal, onProgress: progress };
+    const rawOptions = { samples: sizes.rawSamples, warmup: sizes.rawWarmup, signal };
+    progress('dispatch: raw SKIP LOCKED baseline, 1 poller…');
+    const rawOnePoller = await benchRawQueue(stack.databaseUrl, { ...rawOptions, pollers: 1 });
+    progress('dispatch: Bellows, 1 idle agent…');
+    const oneAgent = await benchDispatch(stack, { ...dispatchOptions, agents: 1 });
+    progress(`dispatch: raw SKIP LOCKED baseline, ${MANY_AGENTS} pollers…`);
+    const rawManyPollers = await benchRawQueue(stack.databaseUrl, { ...rawOptions, pollers: MANY_AGENTS });
+    progress(`dispatch: Bellows, ${MANY_AGENTS} idle agents…`);
+    const manyAgents = await benchDispatch(stack, { ...dispatchOptions, agents: MANY_AGENTS });
+    measured.dispatch = { oneAgent, manyAgents, rawOnePoller, rawManyPollers };
+  }
 
-  const runOptions = { runs: sizes.runs, warmup: sizes.runWarmup, signal, onProgress: progress };
-  progress('run overhead: bare Temporal workflow with the same two signals…');
-  const bare = await benchBareWorkflow(stack, runOptions);
-  progress('run overhead: Bellows one-job runs…');
-  const bellows = await benchBellowsRuns(stack, { ...runOptions, project });
+  if (sections.includes('runs')) {
+    const runOptions = { runs: sizes.runs, warmup: sizes.runWarmup, signal, onProgress: progress };
+    progress('run overhead: bare Temporal workflow with the same two signals…');
+    const bare = await benchBareWorkflow(stack, runOptions);
+    progress('run overhead: Bellows one-job runs…');
+    const bellows = await benchBellowsRuns(stack, { ...runOptions, project });
+    measured.runOverhead = { bellows, bare };
+  }
 
-  progress('log fan-out: bare Socket.IO broadcast vs Bellows, 1/10/100 viewers…');
-  const fanout = await benchFanout(stack, {
-    project,
-    viewerCounts: FANOUT_VIEWERS,
-    samples: sizes.fanoutSamples,
-    warmup: sizes.fanoutWarmup,
-    linesPerBatch: FANOUT_LINES_PER_BATCH,
-    signal,
-    onProgress: progress,
-  });
+  if (sections.includes('fanout')) {
+    progress('log fan-out: bare Socket.IO broadcast vs Bellows, 1/10/100 viewers…');
+    measured.fanout = await benchFanout(stack, {
+      project,
+      viewerCounts: FANOUT_VIEWERS,
+      samples: sizes.fanoutSamples,
+      warmup: sizes.fanoutWarmup,
+      linesPerBatch: FANOUT_LINES_PER_BATCH,
+      signal,
+      onProgress: progress,
+    });
+  }
 
-  return { sizes, dispatch: { oneAgent, manyAgents, rawOnePoller, rawManyPollers }, runOverhead: { bellows, bare }, fanout };
+  if (sections.includes('browser')) {
+    if (chromiumAvailable()) {
+      progress('browser: line printed by a job → visible in the run page (real agent, headless Chromium)…');
+      measured.browser = await benchBrowserLatency(stack, { project, lines: sizes.browserLines, intervalMs: BROWSER_LINE_INTERVAL_MS, signal, onProgress: progress });
+    } else progress('browser: skipped, Chromium is not installed (apt-get install -y chromium, or set BELLOWS_CHROMIUM)');
+  }
+  return measured;
 }
 
-function verdictOf(results: Pick<BenchResults, 'dispatch' | 'runOverhead' | 'fanout'>): BenchResults['verdict'] {
-  const { dispatch, runOverhead, fanout } = results;
-  const fanoutP99Ratios = Object.fromEntries(fanout.map((row) => [String(row.viewers), row.bellows.latency.p99 / row.bare.latency.p99]));
-  const runOverheadRatio = runOverhead.bellows.toResult.p50 / runOverhead.bare.toResult.p50;
-  return {
-    dispatchP50OneAgentMs: dispatch.oneAgent.latency.p50,
-    dispatchP50ManyAgentsMs: dispatch.manyAgents.latency.p50,
-    dispatchRatioOneAgent: dispatch.oneAgent.latency.p50 / dispatch.rawOnePoller.latency.p50,
-    dispatchRatioManyAgents: dispatch.manyAgents.latency.p50 / dispatch.rawManyPollers.latency.p50,
-    runOverheadRatio,
-    runOverheadRatioToFinishedAt: runOverhead.bellows.toFinishedAt.p50 / runOverhead.bare.toResult.p50,
-    dispatchTargetMet: Math.max(dispatch.oneAgent.latency.p50, dispatch.manyAgents.latency.p50) <= TARGETS.dispatchP50Ms,
-    runOverheadTargetMet: runOverheadRatio <= TARGETS.runOverheadRatio,
-    fanoutP99Ratios,
-    fanoutTargetMet: Object.values(fanoutP99Ratios).every((value) => value <= TARGETS.fanoutP99Ratio),
-  };
+function verdictOf(results: Measured): BenchResults['verdict'] {
+  const { dispatch, runOverhead, fanout, browser } = results;
+  const verdict: BenchResults['verdict'] = {};
+  if (dispatch) {
+    verdict.dispatchP50OneAgentMs = dispatch.oneAgent.latency.p50;
+    verdict.dispatchP50ManyAgentsMs = dispatch.manyAgents.latency.p50;
+    verdict.dispatchRatioOneAgent = dispatch.oneAgent.latency.p50 / dispatch.rawOnePoller.latency.p50;
+    verdict.dispatchRatioManyAgents = dispatch.manyAgents.latency.p50 / dispatch.rawManyPollers.latency.p50;
+    verdict.dispatchTargetMet = Math.max(dispatch.oneAgent.latency.p50, dispatch.manyAgents.latency.p50) <= TARGETS.dispatchP50Ms;
+  }
+  if (runOverhead) {
+    verdict.runOverheadRatio = runOverhead.bellows.toResult.p50 / runOverhead.bare.toResult.p50;
+    verdict.runOverheadRatioToFinishedAt = runOverhead.bellows.toFinishedAt.p50 / runOverhead.bare.toResult.p50;
+    verdict.runOverheadTargetMet = verdict.runOverheadRatio <= TARGETS.runOverheadRatio;
+  }
+  if (fanout) {
+    verdict.fanoutP99Ratios = Object.fromEntries(fanout.map((row) => [String(row.viewers), row.bellows.latency.p99 / row.bare.latency.p99]));
+    verdict.fanoutTargetMet = Object.values(verdict.fanoutP99Ratios).every((value) => value <= TARGETS.fanoutP99Ratio);
+  }
+  if (browser) {
+    verdict.browserP95Ms = browser.latency.p95;
+    verdict.browserTargetMet = browser.missing === 0 && browser.latency.p95 <= TARGETS.browserP95Ms;
+  }
+  return verdict;
 }
 
 function report(results: BenchResults): string {
+  const { machine } = results;
+  const head = `Bellows bench (${results.mode}, ${results.durationSeconds.toFixed(0)} s) — ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}, Postgres ${machine.postgres}, Temporal dev server in memory`;
+  const parts = [head];
+  if (results.dispatch || results.runOverhead) parts.push(...dispatchAndRunTables(results));
+  if (results.fanout) parts.push(fanoutTable(results.fanout));
+  if (results.browser) parts.push(browserTable(results.browser));
+  const errors = (results.dispatch?.oneAgent.clientErrors ?? 0) + (results.dispatch?.manyAgents.clientErrors ?? 0);
+  const footer = errors ? `note: protocol clients retried ${errors} transport error(s) during dispatch sampling.\n` : '';
+  return `${parts.join('\n\n')}\n${footer}`;
+}
+
+const check = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
+
+function dispatchAndRunTables(results: BenchResults): string[] {
   const { dispatch, runOverhead: run, verdict } = results;
-  const check = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
   const dispatchRow = (label: string, bellows: DispatchResult, raw: RawQueueResult, baseline: string): string[] => [
     label,
     String(bellows.latency.n),
@@ -149,51 +211,68 @@ function report(results: BenchResults): string {
     ratio(bellows.latency.p50, raw.latency.p50),
     `p50 ≤ ${TARGETS.dispatchP50Ms} ms: ${check(bellows.latency.p50 <= TARGETS.dispatchP50Ms)}`,
   ];
-  const bareBaseline = `bare workflow (n=${run.bare.runs})`;
-  const runRow = (label: string, summary: BellowsRunsResult['toResult'], target: boolean): string[] => [
+  const runRow = (label: string, bare: BareRunsResult, summary: BellowsRunsResult['toResult'], target: boolean): string[] => [
     label,
     String(summary.n),
     ms(summary.p50),
     ms(summary.p95),
     ms(summary.p99),
-    bareBaseline,
-    ms(run.bare.toResult.p50),
-    ms(run.bare.toResult.p95),
-    ratio(summary.p50, run.bare.toResult.p50),
-    target ? `≤ ${TARGETS.runOverheadRatio}× bare: ${check(verdict.runOverheadTargetMet)}` : '',
+    `bare workflow (n=${bare.runs})`,
+    ms(bare.toResult.p50),
+    ms(bare.toResult.p95),
+    ratio(summary.p50, bare.toResult.p50),
+    target ? `≤ ${TARGETS.runOverheadRatio}× bare: ${check(verdict.runOverheadTargetMet === true)}` : '',
   ];
-  const main = renderTable(
-    ['Measure', 'n', 'p50', 'p95', 'p99', 'Baseline', 'base p50', 'base p95', 'ratio p50', 'Target'],
-    [
+  const rows: (string | string[])[] = [];
+  if (dispatch) {
+    rows.push(
       'Dispatch latency: jobs.queued_at → claim response received by an idle long-polling agent',
       dispatchRow('  1 idle agent', dispatch.oneAgent, dispatch.rawOnePoller, `raw SKIP LOCKED, 1 poller (n=${dispatch.rawOnePoller.latency.n})`),
       dispatchRow(`  ${MANY_AGENTS} idle agents`, dispatch.manyAgents, dispatch.rawManyPollers, `raw SKIP LOCKED, ${MANY_AGENTS} pollers (n=${dispatch.rawManyPollers.latency.n})`),
+    );
+  }
+  if (run) {
+    rows.push(
       'Run overhead: one-job run, POST …/runs → …   (baseline: client.start → 2 signals → result)',
-      runRow('  workflow result seen', run.bellows.toResult, true),
-      runRow('  runs.finished_at', run.bellows.toFinishedAt, false),
-    ],
-  );
-  const history = renderTable(
-    ['Temporal history events per run', 'min', 'avg', 'max', 'kinds (one run)'],
-    [
-      ['  Bellows runAttemptWorkflow', String(run.bellows.history.min), run.bellows.history.avg.toFixed(1), String(run.bellows.history.max), kinds(run.bellows.history.byKind)],
-      ['  bare workflow', String(run.bare.history.min), run.bare.history.avg.toFixed(1), String(run.bare.history.max), kinds(run.bare.history.byKind)],
-    ],
-  );
-  const where = renderTable(
-    ['Where time goes (p50 / p95)', '1 agent', `${MANY_AGENTS} agents`],
-    [
+      runRow('  workflow result seen', run.bare, run.bellows.toResult, true),
+      runRow('  runs.finished_at', run.bare, run.bellows.toFinishedAt, false),
+    );
+  }
+  const tables = [renderTable(['Measure', 'n', 'p50', 'p95', 'p99', 'Baseline', 'base p50', 'base p95', 'ratio p50', 'Target'], rows)];
+  if (run) {
+    tables.push(
+      renderTable(
+        ['Temporal history events per run', 'min', 'avg', 'max', 'kinds (one run)'],
+        [
+          ['  Bellows runAttemptWorkflow', String(run.bellows.history.min), run.bellows.history.avg.toFixed(1), String(run.bellows.history.max), kinds(run.bellows.history.byKind)],
+          ['  bare workflow', String(run.bare.history.min), run.bare.history.avg.toFixed(1), String(run.bare.history.max), kinds(run.bare.history.byKind)],
+        ],
+      ),
+    );
+  }
+  const whereRows: string[][] = [];
+  if (dispatch) {
+    whereRows.push(
       ['  queued_at → claim tx start (NOTIFY delivery, wake, BEGIN)', p50p95(dispatch.oneAgent.queuedToClaimTx), p50p95(dispatch.manyAgents.queuedToClaimTx)],
       ['  claim tx start → body received (claim SQL, jobClaimed signal, secrets, HTTP)', p50p95(dispatch.oneAgent.claimTxToReceived), p50p95(dispatch.manyAgents.claimTxToReceived)],
       ['    of which claim tx start → jobClaimed in history (claim SQL, commit, signal RPC)', p50p95(dispatch.oneAgent.claimTxToSignaled), p50p95(dispatch.manyAgents.claimTxToSignaled)],
       ['    of which jobClaimed in history → body received (RPC reply, secrets, HTTP)', p50p95(dispatch.oneAgent.signaledToReceived), p50p95(dispatch.manyAgents.signaledToReceived)],
       ['  (context) POST …/runs → queued_at (workflow start, createJobs)', p50p95(dispatch.oneAgent.triggerToQueued), p50p95(dispatch.manyAgents.triggerToQueued)],
+    );
+  }
+  if (run) {
+    whereRows.push(
       ['  run: POST …/runs → WorkflowExecutionStarted', p50p95(run.bellows.toWorkflowStarted), ''],
       ...Object.entries(run.bellows.activities).sort(([a], [b]) => a.localeCompare(b)).map(([name, summary]) => [`  run: activity ${name}`, p50p95(summary), '']),
       ['  run: POST …/runs → claimed by the polling client', p50p95(run.bellows.toClaimed), ''],
       ['  run: finish response → runs.finished_at (signal, WFT, finalizeAttempt)', p50p95(run.bellows.finishToFinishedAt), ''],
-    ],
-  );
+    );
+  }
+  tables.push(renderTable(['Where time goes (p50 / p95)', '1 agent', `${MANY_AGENTS} agents`], whereRows));
+  return tables;
+}
+
+function fanoutTable(fanout: FanoutResult[]): string {
   const fanoutRow = (row: FanoutResult): string[] => [
     `  ${row.viewers} viewer${row.viewers === 1 ? '' : 's'}`,
     String(row.bellows.latency.n),
@@ -207,19 +286,34 @@ function report(results: BenchResults): string {
     ms(row.bellows.perSampleLast.p99),
     `p99 ≤ ${TARGETS.fanoutP99Ratio}× bare: ${check(row.bellows.latency.p99 <= TARGETS.fanoutP99Ratio * row.bare.latency.p99)}`,
   ];
-  const bytes = results.fanout[0]?.bytesPerBatch ?? 0;
-  const fanout = renderTable(
+  const bytes = fanout[0]?.bytesPerBatch ?? 0;
+  return renderTable(
     ['Log fan-out', 'n', 'p50', 'p95', 'p99', 'bare p50', 'bare p99', 'ratio p99', 'stored p50', 'last viewer p99', 'Target'],
     [
       `Agent POSTs a ${FANOUT_LINES_PER_BATCH}-line batch (${bytes} B) → log.chunks at each Socket.IO viewer of job:<id>   (baseline: bare Socket.IO server, writer socket → room broadcast, same payload; stored = POST answered)`,
-      ...results.fanout.map(fanoutRow),
+      ...fanout.map(fanoutRow),
     ],
   );
-  const { machine } = results;
-  const head = `Bellows bench (${results.mode}, ${results.durationSeconds.toFixed(0)} s) — ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}, Postgres ${machine.postgres}, Temporal dev server in memory`;
-  const errors = dispatch.oneAgent.clientErrors + dispatch.manyAgents.clientErrors;
-  const footer = errors ? `\nnote: protocol clients retried ${errors} transport error(s) during dispatch sampling.` : '';
-  return `${head}\n\n${main}\n\n${history}\n\n${where}\n\n${fanout}${footer}\n`;
+}
+
+function browserTable(browser: BrowserLatencyResult): string {
+  const ok = browser.missing === 0 && browser.latency.p95 <= TARGETS.browserP95Ms;
+  return renderTable(
+    ['Line visible in the browser', 'n', 'p50', 'p95', 'p99', 'max', 'missing', 'Target'],
+    [
+      `A job's script prints a timestamped line every ${BROWSER_LINE_INTERVAL_MS} ms → the line appears in the run page's log viewer (real agent, API, Socket.IO, React; headless Chromium)`,
+      [
+        '  printed → visible',
+        String(browser.latency.n),
+        ms(browser.latency.p50),
+        ms(browser.latency.p95),
+        ms(browser.latency.p99),
+        ms(browser.latency.max),
+        String(browser.missing),
+        `p95 ≤ ${TARGETS.browserP95Ms} ms, none missing: ${check(ok)}`,
+      ],
+    ],
+  );
 }
 
 function kinds(byKind: Record<string, number>): string {
@@ -266,7 +360,7 @@ async function main(): Promise<void> {
     const stack = await startBenchStack(cleanups, { onProgress: progress, signal: controller.signal, benchDir });
     stackReady = true;
     controller.signal.throwIfAborted();
-    const measured = await measure(stack, args.mode, controller.signal);
+    const measured = await measure(stack, args.mode, args.sections, controller.signal);
     const results: BenchResults = {
       version: 1,
       mode: args.mode,

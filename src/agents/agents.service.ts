@@ -16,12 +16,14 @@ import type { ActiveNodesRequest, ClaimedJob, FinishRequest, LogBatchRequest, Lo
 import { AgentsRepository } from './agents.repository';
 
 const BUSY_HEARTBEAT_SECONDS = 1;
+const JOB_PROJECT_CACHE_SIZE = 10_000;
 const NODE_STATES = new Set(['running', 'succeeded', 'failed', 'skipped']);
 
 /** The agent protocol's rules: registration, leases, claims, logs and verdicts. */
 @Injectable()
 export class AgentsService {
   private readonly secretCache = new Map<string, { values: string[]; until: number }>();
+  private readonly jobProjects = new Map<number, string>();
 
   constructor(
     private readonly agents: AgentsRepository,
@@ -101,28 +103,30 @@ export class AgentsService {
   }
 
   async appendLogs(agent: AgentPrincipal, jobId: number, batch: LogBatchRequest): Promise<LogBatchResponse> {
-    const job = await this.owned(agent, jobId);
-    const secrets = await this.secretValues(job.projectId);
-    const result = await this.logs.appendBatch(
-      job.id,
-      job.try,
-      batch.seq,
-      batch.chunks.map((chunk) => ({
+    const projectId = await this.projectOf(jobId);
+    if (!projectId) throw notFound('job', jobId);
+    const secrets = await this.secretValues(projectId);
+    const result = await this.logs.appendBatch({
+      jobId,
+      agentId: agent.agentId,
+      batch: batch.seq,
+      chunks: batch.chunks.map((chunk) => ({
         stream: chunk.stream,
         node: chunk.node ?? null,
-        text: maskSecrets(chunk.text, secrets),
+        text: storableText(maskSecrets(chunk.text, secrets)),
         at: chunk.at ? new Date(chunk.at) : null,
       })),
-      this.config.maxLogBytesPerJob,
-    );
+      maxBytes: this.config.maxLogBytesPerJob,
+    });
+    if (!result) throw conflict(`Job ${jobId} is not held by agent "${agent.name}" any more; drop it.`, 'job_not_owned');
     // Right after the commit and before the agent may send its next batch: published in seq order.
-    if (result.outcome === 'stored') this.live.logChunks(job.id, result.stored);
+    if (result.outcome === 'stored') this.live.logChunks(jobId, result.stored);
     if (result.outcome === 'out_of_order') {
       throw conflict(`Expected log batch ${result.nextBatch}, got ${batch.seq}; resend from ${result.nextBatch}.`, 'log_seq_mismatch', {
         nextSeq: result.nextBatch,
       });
     }
-    return { nextSeq: result.nextBatch, cancel: job.status !== 'running' || job.cancelRequested };
+    return { nextSeq: result.nextBatch, cancel: result.job.status !== 'running' || result.job.cancelRequested };
   }
 
   /** The live graph view's source: which nodes execute now, and how each one ended. */
@@ -211,6 +215,17 @@ export class AgentsService {
     };
   }
 
+  // A job never changes project, so this is cached for good (bounded: oldest first out).
+  private async projectOf(jobId: number): Promise<string | undefined> {
+    const cached = this.jobProjects.get(jobId);
+    if (cached) return cached;
+    const projectId = await this.jobs.projectOf(jobId);
+    if (!projectId) return undefined;
+    if (this.jobProjects.size >= JOB_PROJECT_CACHE_SIZE) this.jobProjects.delete(this.jobProjects.keys().next().value!);
+    this.jobProjects.set(jobId, projectId);
+    return projectId;
+  }
+
   // Log batches arrive several times a second per job; decrypting every secret each time is waste.
   private async secretValues(projectId: string): Promise<string[]> {
     const cached = this.secretCache.get(projectId);
@@ -219,6 +234,11 @@ export class AgentsService {
     this.secretCache.set(projectId, { values, until: Date.now() + 10_000 });
     return values;
   }
+}
+
+/** PostgreSQL text cannot hold NUL; a program that prints one must not make its whole batch unstorable. */
+function storableText(text: string): string {
+  return text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
 }
 
 function isUuid(id: string): boolean {

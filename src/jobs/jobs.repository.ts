@@ -256,6 +256,11 @@ export class JobsRepository {
     return row;
   }
 
+  async projectOf(jobId: number): Promise<string | undefined> {
+    const [row] = await this.sql<{ projectId: string }[]>`select r.project_id as "projectId" from jobs j join runs r on r.id = j.run_id where j.id = ${jobId}`;
+    return row?.projectId;
+  }
+
   async jobExists(jobId: number): Promise<boolean> {
     return (await this.sql`select 1 from jobs where id = ${jobId}`).length > 0;
   }

@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/postgres-adapter';
 import { Emitter } from '@socket.io/postgres-emitter';
 import { Pool } from 'pg';
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
+import { Adapter, MessageType, type BroadcastOptions } from 'socket.io-adapter';
 import type { DeliveryGate, GatedAdapter } from './delivery-gate';
 import type { ServerToClientEvents } from './live-events';
 
@@ -76,12 +77,39 @@ export class PostgresIoAdapter extends IoAdapter {
     const server: Server = super.createIOServer(port, { ...options, path: SOCKET_IO_PATH, serveClient: false });
     const factory = createAdapter(this.pool, { payloadThreshold: PAYLOAD_THRESHOLD, errorHandler: this.onError });
     const gate = this.gate;
+    const onPublishError = this.onError;
     // Socket.IO calls the factory with `new`, so it must be a function, not an arrow.
     server.adapter(function gatedPostgresAdapter(nsp: Namespace) {
       const adapter = factory(nsp);
+      deliverLocallyFirst(adapter as unknown as PublishingAdapter, onPublishError);
       gate.wrap(adapter as unknown as GatedAdapter<Socket>);
       return adapter;
     });
     return server;
   }
+}
+
+/** The cluster adapter's members this file relies on (socket.io-adapter 2.5; `publishAndReturnOffset` is declared protected). */
+type PublishingAdapter = {
+  broadcast(packet: unknown, opts: BroadcastOptions): unknown;
+  publishAndReturnOffset(message: { type: MessageType.BROADCAST; data: { packet: unknown; opts: { rooms: string[]; except: string[]; flags: BroadcastOptions['flags'] } } }): Promise<string>;
+};
+
+/**
+ * socket.io-adapter's cluster `broadcast` awaits the publish to other instances (here an INSERT and
+ * a NOTIFY) before it delivers to this instance's own sockets, so every live event waited on two
+ * database round trips queued behind every other event's. This instance's viewers get it at once
+ * instead; the publish still starts synchronously, so the pool's FIFO keeps other instances in
+ * publish order. A failed publish is logged (those instances' viewers catch up on reconnect), as
+ * the stock adapter does, and never stops local delivery.
+ */
+function deliverLocallyFirst(adapter: PublishingAdapter, onError: (error: Error) => void): void {
+  adapter.broadcast = (packet, opts) => {
+    if (!opts.flags?.local) {
+      adapter
+        .publishAndReturnOffset({ type: MessageType.BROADCAST, data: { packet, opts: { rooms: [...opts.rooms], except: [...(opts.except ?? [])], flags: opts.flags } } })
+        .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))));
+    }
+    Adapter.prototype.broadcast.call(adapter as unknown as Adapter, packet, opts);
+  };
 }
