@@ -84,12 +84,14 @@ export class Agent {
       if (isAbortError(error)) return 0;
       throw error;
     }
+    this.client.openStream();
     const heartbeat = this.heartbeatLoop();
     try {
       await this.claimLoop();
     } finally {
       this.heartbeatStop.abort();
       await heartbeat;
+      this.client.close();
     }
     logger.info('Agent stopped');
     return 0;

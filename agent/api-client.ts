@@ -6,6 +6,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { LogBatchRequest } from '../src/agents/agent-protocol';
+import { AgentStream } from './agent-stream';
 import { AbortError, backoffDelay, DEFAULT_BACKOFF, isAbortError, sleep, type BackoffOptions } from './backoff';
 import { errorMessage, type Logger } from './logger';
 
@@ -57,6 +59,7 @@ export class ApiClient {
   private readonly backoff: BackoffOptions;
   private readonly defaultTimeoutMs: number;
   private outageSince: number | undefined;
+  private stream: AgentStream | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -66,7 +69,30 @@ export class ApiClient {
   }
 
   setSecret(secret: string): void {
+    const renewed = this.secret !== undefined && this.secret !== secret;
     this.secret = secret;
+    if (renewed) this.stream?.reconnect();
+  }
+
+  /** Opens the persistent log stream (after registration: it authenticates with the agent secret). */
+  openStream(): void {
+    this.stream ??= new AgentStream(this.baseUrl, () => this.secret, this.logger);
+  }
+
+  get streamConnected(): boolean {
+    return this.stream?.connected ?? false;
+  }
+
+  close(): void {
+    this.stream?.close();
+    this.stream = undefined;
+  }
+
+  /** One log batch: over the stream when it is up, else (or when it fails) as POST …/jobs/:id/logs. */
+  async sendLogBatch(jobId: number, batch: LogBatchRequest, options: RequestOptions = {}): Promise<ApiResponse> {
+    const streamed = await this.stream?.sendLogBatch({ ...batch, jobId });
+    if (streamed) return streamed;
+    return this.request('POST', `/agents/jobs/${jobId}/logs`, batch, options);
   }
 
   /** Called (once for a burst of concurrent 401s) to obtain a new secret; may throw to give up. */

@@ -153,7 +153,7 @@ export class LogShipper {
   private async sendInFlight(): Promise<boolean> {
     const inFlight = this.inFlight as InFlight;
     const { jobId, client, logger } = this.options;
-    const response = await client.request('POST', `/agents/jobs/${jobId}/logs`, inFlight.batch, { signal: this.options.signal });
+    const response = await client.sendLogBatch(jobId, inFlight.batch, { signal: this.options.signal });
     if (isSuccess(response)) {
       const reply = parseLogBatchResponse(response.body);
       this.inFlight = undefined;

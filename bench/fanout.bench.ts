@@ -1,28 +1,35 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server } from 'socket.io';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
+import { ApiClient, isSuccess } from '../agent/api-client';
+import { silentLogger } from '../agent/logger';
 import { sleep } from '../scripts/process-utils';
 import type { ClientToServerEvents, LogChunkEvent, ServerToClientEvents } from '../src/live/live-events';
+import type { BareWriterEvents } from './bare-broadcast.server';
 import type { BenchStack } from './bench-stack';
 import { deferred, putPipeline, triggerRun, within, type Deferred } from './bench-utils';
 import { summarize, wallClockMs, type Summary } from './stats';
 
-// Log fan-out: an agent (a protocol client posting log batches, as the real agent does) writes
-// lines; N Socket.IO viewers subscribed to the job's room receive them. Latency per viewer is
-// "POST sent → log.chunks event received". The baseline, measured right before in the same
-// process, is a bare Socket.IO server with N clients: a writer socket emits the same event
-// payload, the server broadcasts it to the room. Same bytes, same fan-out, none of Bellows' work
-// (HTTP, auth, the log transaction, the Postgres adapter).
+// Log fan-out: an agent writes lines; N Socket.IO viewers subscribed to the job's room receive
+// them. The writer is the real agent's ApiClient, so batches take the agent's own path: its log
+// stream (a Socket.IO connection) and, in a second row, the HTTP fallback (POST …/logs). Latency
+// per viewer is "batch sent → log.chunks event received". The baseline, measured right before, is
+// a bare Socket.IO server in its own process (as the API is) with the same N clients here: a
+// writer socket emits the same event payload, the server broadcasts it to the room. Same bytes,
+// same fan-out, same process hops, none of Bellows' work (authentication, validation, masking,
+// the durable log append and its round trip to PostgreSQL, the Postgres adapter).
 
 export type FanoutSide = { latency: Summary; samples: number; perSampleLast: Summary };
 export type FanoutResult = {
   viewers: number;
   linesPerBatch: number;
   bytesPerBatch: number;
+  /** Over the agent's log stream (what agents use while connected). */
   bellows: FanoutSide;
+  /** Over HTTP, the agent's fallback when the stream is down. */
+  bellowsHttp: FanoutSide;
   bare: FanoutSide;
-  /** POST sent → the agent has the API's answer (the batch is stored): the part of the latency before fan-out starts. */
+  /** Batch sent → the agent has the API's answer (the batch is stored), over the stream: the part before fan-out starts. */
   bellowsStored: Summary;
 };
 
@@ -38,7 +45,6 @@ export type FanoutOptions = {
 
 type Viewer = Socket<ServerToClientEvents, ClientToServerEvents>;
 type LogEvent = Parameters<ServerToClientEvents['log.chunks']>[0];
-type WriterEvents = { lines: (event: LogEvent) => void };
 type Sample = { id: string; sentAt: number; storedAt: number; pending: number; latencies: number[]; done: Deferred<void> };
 
 const LABELS = ['pool=fanout'];
@@ -94,37 +100,43 @@ function side(samples: Sample[]): FanoutSide {
   };
 }
 
-/** The job the agent writes to: claimed and started by a registered protocol client, kept alive by heartbeats. */
-async function startWritingAgent(stack: BenchStack, project: string) {
+type Transport = 'stream' | 'http';
+
+/** The job the agent writes to: claimed and started by the agent's own ApiClient, kept alive by heartbeats. */
+async function startWritingAgent(stack: BenchStack, project: string, signal: AbortSignal) {
   await putPipeline(stack, project, 'fanout', LABELS);
   const tokenResponse = await stack.request<{ token: string }>('POST', '/api/v1/agent-tokens', { body: { name: 'bench-fanout' } });
   const registered = await stack.request<{ secret: string }>('POST', '/api/v1/agents/register', { token: tokenResponse.body.token, body: { name: 'bench-fanout-writer', labels: LABELS } });
   if (registered.status !== 201) throw new Error(`registering the fanout writer failed: ${registered.status}`);
-  const secret = registered.body.secret;
-  const post = async (urlPath: string, body: unknown): Promise<Response> =>
-    fetch(`${stack.apiUrl}${urlPath}`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const client = new ApiClient({ baseUrl: stack.apiUrl, logger: silentLogger });
+  client.setSecret(registered.body.secret);
 
   await triggerRun(stack, project, 'fanout');
   let jobId = 0;
   for (let i = 0; i < 10 && !jobId; i++) {
-    const response = await post('/api/v1/agents/claim?wait=10', {});
-    if (response.status === 200) jobId = ((await response.json()) as { job: { id: number } }).job.id;
+    const response = await client.request('POST', '/agents/claim?wait=10', {}, { signal });
+    if (response.status === 200) jobId = (response.body as { job: { id: number } }).job.id;
   }
   if (!jobId) throw new Error('the fanout writer could not claim its job');
-  await post(`/api/v1/agents/jobs/${jobId}/start`, {});
+  await client.request('POST', `/agents/jobs/${jobId}/start`, {}, { signal });
+  client.openStream();
+  for (let i = 0; i < 100 && !client.streamConnected; i++) await sleep(50);
+  if (!client.streamConnected) throw new Error('the fanout writer\'s log stream did not connect');
   // Busy agents heartbeat every second; without it the lease would lapse during a long bench.
-  const heartbeat = setInterval(() => void post('/api/v1/agents/heartbeat', { jobId }).catch(() => undefined), 1000);
+  const heartbeat = setInterval(() => void client.request('POST', '/agents/heartbeat', { jobId }, { retry: false }).catch(() => undefined), 1000);
   let batch = 0;
   return {
     jobId,
-    writeBatch: async (chunks: { stream: 'stdout'; text: string }[]): Promise<void> => {
-      const response = await post(`/api/v1/agents/jobs/${jobId}/logs`, { seq: batch, chunks });
-      if (response.status !== 200) throw new Error(`log batch ${batch} answered ${response.status}: ${await response.text()}`);
+    writeBatch: async (chunks: { stream: 'stdout'; text: string }[], transport: Transport): Promise<void> => {
+      const body = { seq: batch, chunks };
+      const response = transport === 'stream' ? await client.sendLogBatch(jobId, body) : await client.request('POST', `/agents/jobs/${jobId}/logs`, body, { retry: false });
+      if (!isSuccess(response)) throw new Error(`log batch ${batch} answered ${response.status}: ${JSON.stringify(response.body)}`);
       batch++;
     },
     finish: async (): Promise<void> => {
       clearInterval(heartbeat);
-      await post(`/api/v1/agents/jobs/${jobId}/finish`, { status: 'succeeded', exitCode: 0 });
+      await client.request('POST', `/agents/jobs/${jobId}/finish`, { status: 'succeeded', exitCode: 0 }, { retry: false });
+      client.close();
     },
   };
 }
@@ -148,37 +160,42 @@ async function runSamples(
   return kept;
 }
 
-async function bareBroadcast(options: FanoutOptions, viewers: number, tracker: SampleTracker): Promise<Sample[]> {
-  const http = createServer();
-  const server = new Server<ClientToServerEvents & WriterEvents, ServerToClientEvents>(http, { path: '/socket.io' });
-  server.on('connection', (socket) => {
-    socket.on('subscribe', (request, reply) => {
-      void socket.join(request.room);
-      reply({ ok: true });
-    });
-    socket.on('lines', (event) => void server.to('job:1').emit('log.chunks', event));
+/** The baseline server in a child process, so both sides cross the same process boundaries. */
+async function startBareServer(): Promise<{ url: string; stop: () => void }> {
+  const entry = path.join(__dirname, 'bare-broadcast.server.js');
+  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the bare Socket.IO server exited (${code}) before listening`)));
+    child.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const clients = await connectViewers(viewers, url, { room: 'job:1' }, tracker);
-  const writer: Socket<ServerToClientEvents, WriterEvents> = io(url, { path: '/socket.io', transports: ['websocket'], forceNew: true });
-  await new Promise<void>((resolve) => writer.once('connect', resolve));
-  let seq = 0;
+  return { url: `http://127.0.0.1:${port}`, stop: () => void child.kill('SIGKILL') };
+}
+
+async function bareBroadcast(options: FanoutOptions, viewers: number, tracker: SampleTracker): Promise<Sample[]> {
+  const bare = await startBareServer();
   try {
-    return await runSamples('bare', options, viewers, tracker, async (sampleId, sample) => {
-      const chunks: LogChunkEvent[] = batchLines(sampleId, options.linesPerBatch).map((line) => ({ seq: ++seq, try: 1, node: null, at: new Date().toISOString(), ...line }));
-      sample.sentAt = wallClockMs();
-      writer.emit('lines', { jobId: 1, chunks });
-    });
+    const clients = await connectViewers(viewers, bare.url, { room: 'job:1' }, tracker);
+    const writer: Socket<ServerToClientEvents, BareWriterEvents> = io(bare.url, { path: '/socket.io', transports: ['websocket'], forceNew: true });
+    await new Promise<void>((resolve) => writer.once('connect', resolve));
+    let seq = 0;
+    try {
+      return await runSamples('bare', options, viewers, tracker, async (sampleId, sample) => {
+        const chunks: LogChunkEvent[] = batchLines(sampleId, options.linesPerBatch).map((line) => ({ seq: ++seq, try: 1, node: null, at: new Date().toISOString(), ...line }));
+        sample.sentAt = wallClockMs();
+        writer.emit('lines', { jobId: 1, chunks });
+      });
+    } finally {
+      writer.disconnect();
+      for (const client of clients) client.disconnect();
+    }
   } finally {
-    writer.disconnect();
-    for (const client of clients) client.disconnect();
-    await server.close();
+    bare.stop();
   }
 }
 
 export async function benchFanout(stack: BenchStack, options: FanoutOptions): Promise<FanoutResult[]> {
-  const agent = await startWritingAgent(stack, options.project);
+  const agent = await startWritingAgent(stack, options.project, options.signal);
   const results: FanoutResult[] = [];
   try {
     for (const viewers of options.viewerCounts) {
@@ -186,23 +203,28 @@ export async function benchFanout(stack: BenchStack, options: FanoutOptions): Pr
       options.onProgress(`  fan-out: bare Socket.IO broadcast, ${viewers} viewer(s)…`);
       const bare = await bareBroadcast(options, viewers, tracker);
 
-      options.onProgress(`  fan-out: Bellows, agent → API → ${viewers} viewer(s)…`);
       const clients = await connectViewers(viewers, stack.apiUrl, { token: stack.adminToken, room: `job:${agent.jobId}` }, tracker);
       try {
-        const bellows = await runSamples('bellows', options, viewers, tracker, async (sampleId, sample) => {
-          const chunks = batchLines(sampleId, options.linesPerBatch);
-          sample.sentAt = wallClockMs();
-          await agent.writeBatch(chunks);
-          sample.storedAt = wallClockMs();
-        });
+        const bellows = async (transport: Transport) => {
+          options.onProgress(`  fan-out: Bellows, agent ${transport === 'stream' ? 'log stream' : 'HTTP POST'} → API → ${viewers} viewer(s)…`);
+          return runSamples(`bellows-${transport}`, options, viewers, tracker, async (sampleId, sample) => {
+            const chunks = batchLines(sampleId, options.linesPerBatch);
+            sample.sentAt = wallClockMs();
+            await agent.writeBatch(chunks, transport);
+            sample.storedAt = wallClockMs();
+          });
+        };
+        const streamed = await bellows('stream');
+        const posted = await bellows('http');
         const bytesPerBatch = Buffer.byteLength(batchLines('x', options.linesPerBatch).map((chunk) => chunk.text).join(''));
         results.push({
           viewers,
           linesPerBatch: options.linesPerBatch,
           bytesPerBatch,
-          bellows: side(bellows),
+          bellows: side(streamed),
+          bellowsHttp: side(posted),
           bare: side(bare),
-          bellowsStored: summarize(bellows.map((sample) => sample.storedAt - sample.sentAt)),
+          bellowsStored: summarize(streamed.map((sample) => sample.storedAt - sample.sentAt)),
         });
       } finally {
         for (const client of clients) client.disconnect();

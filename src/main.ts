@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger, ValidationError, ValidationPipe } from '@nestjs/common';
+import { Logger, ValidationPipe } from '@nestjs/common';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -9,6 +9,7 @@ import { AppModule } from './app.module';
 import { ApiError } from './common/api-error';
 import { createAppLogger } from './common/app-logger';
 import { ApiExceptionFilter } from './common/api-exception.filter';
+import { validationFailed } from './common/validation';
 import { CONFIG, type Config } from './config/config';
 import { hookDeliveryBody } from './hooks/hook-body.middleware';
 import { DeliveryGate } from './live/delivery-gate';
@@ -29,7 +30,7 @@ async function bootstrap(): Promise<void> {
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
-      exceptionFactory: (errors) => new ApiError(400, 'validation_failed', describe(errors)),
+      exceptionFactory: validationFailed,
     }),
   );
   app.useGlobalFilters(new ApiExceptionFilter());
@@ -61,17 +62,6 @@ async function bootstrap(): Promise<void> {
 function namedBodyParserErrors(error: Error & { type?: string }, _req: Request, _res: Response, next: NextFunction): void {
   if (error.type === 'entity.parse.failed') next(new ApiError(400, 'malformed_json', `Request body is not valid JSON: ${error.message}`));
   else next(error);
-}
-
-function describe(errors: ValidationError[], prefix = ''): string {
-  return errors
-    .flatMap((error) => {
-      const path = prefix ? `${prefix}.${error.property}` : error.property;
-      const own = Object.values(error.constraints ?? {}).map((message) => (prefix ? `${path}: ${message}` : message));
-      return [...own, ...(error.children?.length ? [describe(error.children, path)] : [])];
-    })
-    .filter(Boolean)
-    .join('; ');
 }
 
 bootstrap().catch((error: unknown) => {

@@ -82,3 +82,18 @@ export type ActiveNodesRequest = { active: string[]; states?: Record<string, Nod
 export type FinishRequest = { status: 'succeeded' | 'failed'; exitCode: number | null; error?: string };
 
 export type ArtifactUploadResponse = { id: string; name: string; size: number; sha256: string };
+
+/**
+ * Agents keep one Socket.IO connection to this namespace (same path as the live views) and send
+ * log batches over it: no HTTP request per batch, so a line reaches viewers sooner. The handshake
+ * carries the agent secret (`auth: { secret }`). POST …/jobs/:id/logs stays the fallback whenever
+ * the connection is down; batch numbers make a batch sent both ways count once.
+ */
+export const AGENT_STREAM_NAMESPACE = '/agents';
+
+export type StreamedLogBatch = LogBatchRequest & { jobId: number };
+
+/** The acknowledgement: exactly what the REST endpoint would have answered, status included. */
+export type StreamReply = { status: number; body: unknown };
+
+export type AgentStreamClientEvents = { logs: (batch: StreamedLogBatch, ack: (reply: StreamReply) => void) => void };

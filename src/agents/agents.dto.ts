@@ -82,6 +82,13 @@ export class LogBatchDto {
   chunks!: LogChunkDto[];
 }
 
+/** A log batch over the agent stream (Socket.IO): the REST body plus the job, which REST has in the path. */
+export class StreamedLogBatchDto extends LogBatchDto {
+  @IsInt()
+  @Min(1)
+  jobId!: number;
+}
+
 export class ActiveNodesDto {
   @ApiProperty({ type: [String], description: 'Ids of the graph nodes executing now (nested: group-id/child-id).' })
   @IsArray()

@@ -60,6 +60,12 @@ export class AgentsService {
     };
   }
 
+  /** The agent a secret belongs to (REST bearer or agent stream handshake); undefined when unknown or deleted. */
+  async principalForSecret(secret: string): Promise<AgentPrincipal | undefined> {
+    const agent = await this.agents.findBySecretHash(hashToken(secret));
+    return agent && { kind: 'agent', agentId: agent.id, name: agent.name, labels: agent.labels };
+  }
+
   async heartbeat(agent: AgentPrincipal, jobId: number | null): Promise<{ cancelJobIds: number[] }> {
     const cancelJobIds = await this.agents.heartbeat(agent.agentId, jobId, this.config.agentLostAfterSeconds);
     // Back from offline (or idle/busy drift): announced only when it differs from the last announcement.

@@ -38,6 +38,7 @@ export class LogsRepository {
       with holder as (
         select j.id, j.try, j.status, j.cancel_requested, j.log_seq, j.log_bytes, t.next_log_batch
         from jobs j join job_tries t on t.job_id = j.id and t.try = j.try
+        join agents a on a.id = t.agent_id and a.deleted_at is null
         where j.id = ${jobId} and t.agent_id = ${agentId}
           and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))
         for update of j, t

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
+import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack';
+import { ApiClient } from '../../agent/api-client';
+import { silentLogger } from '../../agent/logger';
+import type { AgentStreamClientEvents, StreamReply } from '../../src/agents/agent-protocol';
+import { startStack, waitFor, type Stack } from '../support/stack';
 
 // The agent protocol's rules, driven by hand so every edge can be reached on purpose.
 type Claimed = { job: { id: number; try: number }; run: { id: number }; secrets: Record<string, string>; env: Record<string, string>; matrix: Record<string, string> };
@@ -178,5 +182,62 @@ describe('agent protocol', () => {
     expect(text).toMatch(/^bellows_log_bytes_ingested_total [1-9]\d*$/m);
     expect(text).toContain('bellows_process_resident_memory_bytes');
     expect(text).toMatch(/^bellows_long_polls_waiting \d+$/m);
+  });
+
+  it('takes log batches over the agent stream with the same rules and answers as REST, and refuses unknown secrets', async () => {
+    const agent = await register('streamer', ['pool=s']);
+    await pipelineRun('stream', ['pool=s']);
+    const job = await claim(agent.secret);
+    const jobId = job.job.id;
+
+    const refused = io(`${stack.apiUrl}/agents`, { path: '/socket.io', transports: ['websocket'], auth: { secret: 'bels_not-a-real-secret' }, reconnection: false });
+    const refusal = await new Promise<Error & { data?: { code?: string } }>((resolve) => refused.once('connect_error', resolve));
+    expect(refusal.message).toContain('Unknown agent secret');
+    expect(refusal.data?.code).toBe('unauthorized');
+    refused.close();
+
+    const stream: Socket<Record<string, never>, AgentStreamClientEvents> = io(`${stack.apiUrl}/agents`, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      auth: { secret: agent.secret },
+      reconnection: false,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.once('connect', resolve);
+        stream.once('connect_error', reject);
+      });
+      const send = (batch: unknown): Promise<StreamReply> => stream.timeout(10_000).emitWithAck('logs', batch as never);
+      expect(await send({ jobId, seq: 0, chunks: [{ stream: 'stdout', text: 'over the stream abc-secret-xyz\n' }] })).toEqual({ status: 200, body: { nextSeq: 1, cancel: false } });
+      // The same batch again (say its ack was lost) counts once; a gap names the batch expected.
+      expect(await send({ jobId, seq: 0, chunks: [{ stream: 'stdout', text: 'over the stream abc-secret-xyz\n' }] })).toEqual({ status: 200, body: { nextSeq: 1, cancel: false } });
+      expect(await send({ jobId, seq: 4, chunks: [] })).toMatchObject({ status: 409, body: { error: { code: 'log_seq_mismatch', nextSeq: 1 } } });
+      const invalid = await send({ jobId, seq: 1, chunks: [{ stream: 'video', text: 1 }] });
+      expect(invalid.status).toBe(400);
+      expect((invalid.body as ErrorBody).error.message).toMatch(/chunks\.0\.stream.*chunks\.0\.text/);
+      expect(await send({ jobId: 999_999, seq: 0, chunks: [] })).toMatchObject({ status: 404, body: { error: { code: 'job_not_found' } } });
+
+      // The agent's own client: stream while it is up, HTTP when it is not, one numbering for both.
+      const client = new ApiClient({ baseUrl: stack.apiUrl, logger: silentLogger });
+      client.setSecret(agent.secret);
+      expect(await client.sendLogBatch(jobId, { seq: 1, chunks: [{ stream: 'stderr', text: 'over HTTP\n' }] })).toEqual({ status: 200, body: { nextSeq: 2, cancel: false } });
+      client.openStream();
+      await waitFor(() => client.streamConnected, { message: 'the agent client to connect its log stream' });
+      expect(await client.sendLogBatch(jobId, { seq: 2, chunks: [{ stream: 'stdout', text: 'streamed again\n' }] })).toEqual({ status: 200, body: { nextSeq: 3, cancel: false } });
+      client.close();
+
+      const logs = await stack.request<{ chunks: { seq: number; text: string }[] }>('GET', `/api/v1/jobs/${jobId}/logs`);
+      expect(logs.body.chunks.map((c) => [c.seq, c.text])).toEqual([
+        [1, 'over the stream ***\n'],
+        [2, 'over HTTP\n'],
+        [3, 'streamed again\n'],
+      ]);
+
+      // Deleted agents stop writing, even on a connection opened before.
+      expect((await stack.request('DELETE', `/api/v1/agents/${agent.agentId}`)).status).toBe(204);
+      expect(await send({ jobId, seq: 3, chunks: [{ stream: 'stdout', text: 'ghost\n' }] })).toMatchObject({ status: 409, body: { error: { code: 'job_not_owned' } } });
+    } finally {
+      stream.close();
+    }
   });
 });

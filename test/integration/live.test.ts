@@ -174,6 +174,8 @@ describe('job rooms', () => {
     // Seqs match what REST serves: nothing invented, nothing renumbered.
     const rest = await stack.request<{ chunks: { seq: number; text: string }[] }>('GET', `/api/v1/jobs/${jobId}/logs?limit=10000`);
     expect(logs.kept.map((chunk) => [chunk.seq, chunk.text])).toEqual(rest.body.chunks.map((chunk) => [chunk.seq, chunk.text]));
+    // The agent sent them over its log stream (HTTP is only its fallback).
+    expect(stack.agents[0].output()).toContain('Log stream connected');
   });
 
   it('resume after a disconnect with afterSeq: the union has every line once', async () => {

@@ -1,0 +1,26 @@
+import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import { validate, type ValidationError } from 'class-validator';
+import { ApiError } from './api-error';
+
+/** One sentence naming every field that failed, nested ones by path (`chunks.0.stream: …`). */
+export function describeValidationErrors(errors: ValidationError[], prefix = ''): string {
+  return errors
+    .flatMap((error) => {
+      const path = prefix ? `${prefix}.${error.property}` : error.property;
+      const own = Object.values(error.constraints ?? {}).map((message) => (prefix ? `${path}: ${message}` : message));
+      return [...own, ...(error.children?.length ? [describeValidationErrors(error.children, path)] : [])];
+    })
+    .filter(Boolean)
+    .join('; ');
+}
+
+export const validationFailed = (errors: ValidationError[]) => new ApiError(400, 'validation_failed', describeValidationErrors(errors));
+
+/** The global ValidationPipe's rules, for bodies that do not arrive over HTTP (Socket.IO messages). */
+export async function validateMessage<T extends object>(dto: ClassConstructor<T>, body: unknown): Promise<T> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'validation_failed', 'The message must be a JSON object.');
+  const instance = plainToInstance(dto, body);
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length) throw validationFailed(errors);
+  return instance;
+}
