@@ -61,28 +61,30 @@ export class AgentsRepository {
   }
 
   /**
-   * Marks the agent alive and extends the leases of the job it runs. Returns which of its jobs
-   * must stop, and which running jobs it holds on paper but says it is not running.
+   * Marks the agent alive and extends the lease of the job it runs. Returns which of its jobs must
+   * stop. One statement: busy agents beat every second, and a transaction of several round trips
+   * would hold the job's row lock long enough to stall that job's log appends behind it.
    */
-  async heartbeat(agentId: string, runningJobId: number | null, leaseSeconds: number) {
-    return this.sql.begin(async (tx) => {
-      await tx`update agents set last_seen_at = now() where id = ${agentId}`;
-      await tx`
+  async heartbeat(agentId: string, runningJobId: number | null, leaseSeconds: number): Promise<number[]> {
+    const running = runningJobId ?? -1;
+    const rows = await this.sql<{ id: number }[]>`
+      with seen as (
+        update agents set last_seen_at = now() where id = ${agentId}
+      ),
+      extended as (
         update jobs set lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
-        where agent_id = ${agentId} and status = 'running' and id = ${runningJobId ?? -1}`;
-      const cancel = runningJobId === null
-        ? []
-        : await tx<{ id: number }[]>`
-            select id from jobs where id = ${runningJobId}
-              and (status <> 'running' or cancel_requested or agent_id is distinct from ${agentId})`;
-      // A claim older than a few seconds that the agent does not report was never received (a long
-      // poll answered into a dead connection): expire it now rather than after the full lease.
-      await tx`
+        where agent_id = ${agentId} and status = 'running' and id = ${running}
+      ),
+      -- A claim older than a few seconds that the agent does not report was never received (a long
+      -- poll answered into a dead connection): expire it now rather than after the full lease.
+      unreported as (
         update jobs set lease_expires_at = now()
-        where agent_id = ${agentId} and status = 'running' and id <> ${runningJobId ?? -1}
-          and id in (select job_id from job_tries where agent_id = ${agentId} and claimed_at < now() - interval '15 seconds')`;
-      return cancel.map((row) => row.id);
-    });
+        where agent_id = ${agentId} and status = 'running' and id <> ${running}
+          and id in (select job_id from job_tries where agent_id = ${agentId} and claimed_at < now() - interval '15 seconds')
+      )
+      select id from jobs
+      where id = ${running} and (status <> 'running' or cancel_requested or agent_id is distinct from ${agentId})`;
+    return rows.map((row) => row.id);
   }
 
   async touch(agentId: string): Promise<void> {

@@ -107,10 +107,12 @@ export class PostgresIoAdapter extends IoAdapter {
   }
 }
 
-/** The cluster adapter's members this file relies on (socket.io-adapter 2.5; `publishAndReturnOffset` is declared protected). */
+/** The cluster adapter's members this file relies on (socket.io-adapter 2.5; both are declared protected or private). */
 type PublishingAdapter = {
   broadcast(packet: unknown, opts: BroadcastOptions): unknown;
   publishAndReturnOffset(message: { type: MessageType.BROADCAST; data: { packet: unknown; opts: { rooms: string[]; except: string[]; flags: BroadcastOptions['flags'] } } }): Promise<string>;
+  /** Other instances heard from within the heartbeat timeout (10 s), by uid. */
+  nodesMap: Map<string, number>;
 };
 
 /**
@@ -118,13 +120,17 @@ type PublishingAdapter = {
  * a NOTIFY) before it delivers to this instance's own sockets, so every live event waited on two
  * database round trips queued behind every other event's. This instance's viewers get it at once
  * instead, and the publish (encoding, an INSERT) starts right after, still synchronously, so the
- * pool's FIFO keeps other instances in publish order. A failed publish is logged (those instances' viewers catch up on reconnect), as
- * the stock adapter does, and never stops local delivery.
+ * pool's FIFO keeps other instances in publish order. A failed publish is logged (those instances'
+ * viewers catch up on reconnect), as the stock adapter does, and never stops local delivery.
+ *
+ * An instance that has heard of no other skips the publish: nobody would receive it. Every
+ * instance announces itself when its adapter starts, before it listens, and every 5 s after, so
+ * a new instance is known before its first viewer can subscribe.
  */
 function deliverLocallyFirst(adapter: PublishingAdapter, onError: (error: Error) => void): void {
   adapter.broadcast = (packet, opts) => {
     Adapter.prototype.broadcast.call(adapter as unknown as Adapter, packet, opts);
-    if (!opts.flags?.local) {
+    if (!opts.flags?.local && adapter.nodesMap.size > 0) {
       adapter
         .publishAndReturnOffset({ type: MessageType.BROADCAST, data: { packet, opts: { rooms: [...opts.rooms], except: [...(opts.except ?? [])], flags: opts.flags } } })
         .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))));
