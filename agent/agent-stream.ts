@@ -16,7 +16,12 @@ export class AgentStream {
   private everConnected = false;
   private closed = false;
 
-  constructor(baseUrl: string, secret: () => string | undefined, private readonly logger: Logger) {
+  constructor(
+    baseUrl: string,
+    secret: () => string | undefined,
+    private readonly logger: Logger,
+    private readonly ackTimeoutMs = STREAM_ACK_TIMEOUT_MS,
+  ) {
     const url = new URL(baseUrl);
     // Same origin and path prefix as the REST API (a reverse proxy may mount Bellows under a path).
     const path = `${url.pathname.replace(/\/+$/, '')}/socket.io`;
@@ -46,7 +51,7 @@ export class AgentStream {
   async sendLogBatch(batch: StreamedLogBatch): Promise<StreamReply | undefined> {
     if (!this.socket.connected) return undefined;
     try {
-      const reply = await this.socket.timeout(STREAM_ACK_TIMEOUT_MS).emitWithAck('logs', batch);
+      const reply = await this.socket.timeout(this.ackTimeoutMs).emitWithAck('logs', batch);
       // A server error is retried over HTTP, which has the backoff; everything else is the answer.
       return reply.status >= 500 ? undefined : reply;
     } catch {

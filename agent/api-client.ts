@@ -75,8 +75,8 @@ export class ApiClient {
   }
 
   /** Opens the persistent log stream (after registration: it authenticates with the agent secret). */
-  openStream(): void {
-    this.stream ??= new AgentStream(this.baseUrl, () => this.secret, this.logger);
+  openStream(ackTimeoutMs?: number): void {
+    this.stream ??= new AgentStream(this.baseUrl, () => this.secret, this.logger, ackTimeoutMs);
   }
 
   get streamConnected(): boolean {
