@@ -91,10 +91,17 @@ export class Agent {
     } finally {
       this.heartbeatStop.abort();
       await heartbeat;
+      await this.signOff();
       this.client.close();
     }
     logger.info('Agent stopped');
     return 0;
+  }
+
+  /** Best effort, a few seconds at most: without it the agent shows online until its lease runs out. */
+  private async signOff(): Promise<void> {
+    const response = await this.client.request('POST', '/agents/sign-off', undefined, { retry: false, timeoutMs: 3000 }).catch(() => undefined);
+    if (response && !isSuccess(response)) this.options.logger.warn(`Signing off was refused with HTTP ${response.status}${describeError(response.body)}`);
   }
 
   private async register(signal: AbortSignal | undefined): Promise<void> {

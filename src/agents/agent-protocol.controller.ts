@@ -33,6 +33,13 @@ export class AgentProtocolController {
     return this.agents.heartbeat(agent, body.jobId ?? null);
   }
 
+  @Post('sign-off')
+  @AgentOnly()
+  @HttpCode(204)
+  signOff(@CurrentAgent() agent: AgentPrincipal) {
+    return this.agents.signOff(agent);
+  }
+
   @Post('claim')
   @AgentOnly()
   async claim(@CurrentAgent() agent: AgentPrincipal, @Query('wait') wait: string | undefined, @Req() req: Request, @Res() res: Response) {

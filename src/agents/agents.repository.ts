@@ -45,7 +45,7 @@ export class AgentsRepository {
         values (${input.name}, ${input.tokenId}, ${input.secretHash}, ${input.labels}, ${input.hostname}, ${input.os}, ${input.arch}, ${input.version})
         on conflict (name) do update set token_id = excluded.token_id, secret_hash = excluded.secret_hash,
           declared_labels = excluded.declared_labels, hostname = excluded.hostname, os = excluded.os, arch = excluded.arch,
-          version = excluded.version, deleted_at = null, last_seen_at = now(),
+          version = excluded.version, deleted_at = null, last_seen_at = now(), signed_off_at = null,
           labels_override = case when agents.deleted_at is null then agents.labels_override else null end
         returning id, coalesce(labels_override, declared_labels) as labels`;
       await tx`update jobs set lease_expires_at = now() where agent_id = ${agent.id} and status = 'running'`;
@@ -69,7 +69,7 @@ export class AgentsRepository {
     const running = runningJobId ?? -1;
     const rows = await this.sql<{ id: number }[]>`
       with seen as (
-        update agents set last_seen_at = now() where id = ${agentId}
+        update agents set last_seen_at = now(), signed_off_at = null where id = ${agentId}
       ),
       extended as (
         update jobs set lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
@@ -88,7 +88,12 @@ export class AgentsRepository {
   }
 
   async touch(agentId: string): Promise<void> {
-    await this.sql`update agents set last_seen_at = now() where id = ${agentId}`;
+    await this.sql`update agents set last_seen_at = now(), signed_off_at = null where id = ${agentId}`;
+  }
+
+  /** A clean stop: offline now, not when its lease would run out. */
+  async signOff(agentId: string): Promise<void> {
+    await this.sql`update agents set signed_off_at = now() where id = ${agentId}`;
   }
 
   async list(offlineAfterSeconds: number): Promise<AgentView[]> {
@@ -140,7 +145,7 @@ export class AgentsRepository {
       select a.id, a.name, coalesce(a.labels_override, a.declared_labels) as labels, a.declared_labels as "declaredLabels",
              a.labels_override as "labelsOverride", a.hostname, a.os, a.arch, a.version, a.last_seen_at as "lastSeenAt",
              a.created_at as "createdAt", cj.id as "currentJobId",
-             case when a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
+             case when a.signed_off_at is not null or a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
                   when cj.id is not null then 'busy' else 'online' end as status
       from agents a
       left join lateral (select id from jobs where agent_id = a.id and status = 'running' order by id limit 1) cj on true`;

@@ -73,6 +73,12 @@ export class AgentsService {
     return { cancelJobIds };
   }
 
+  /** The agent stops cleanly: offline at once (its next heartbeat or claim brings it back). */
+  async signOff(agent: AgentPrincipal): Promise<void> {
+    await this.agents.signOff(agent.agentId);
+    this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
+  }
+
   /** Long poll: answers with the first queued job this agent matches, or null when `waitSeconds` pass. */
   async claim(agent: AgentPrincipal, waitSeconds: number, abandoned: () => boolean): Promise<ClaimedJob | null> {
     const deadline = Date.now() + waitSeconds * 1000;

@@ -66,7 +66,7 @@ export class ArtifactsRepository {
       ${this.query()}
       where (${filter.projectId}::uuid is null or r.project_id = ${filter.projectId})
         and (${like}::text is null or lower(a.name) like ${like})
-        and (${filter.pipeline}::text is null or pl.name = ${filter.pipeline})
+        and (${filter.pipeline}::text is null or strpos(lower(pl.name), lower(${filter.pipeline})) > 0)
         and (${filter.runId}::bigint is null or a.run_id = ${filter.runId})
         and (${filter.from}::timestamptz is null or a.created_at >= ${filter.from})
         and (${filter.to}::timestamptz is null or a.created_at <= ${filter.to})

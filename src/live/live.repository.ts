@@ -88,7 +88,7 @@ export class LiveRepository {
     return this.sql<AgentStatusRow[]>`
       with current as (
         select a.id,
-               case when a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
+               case when a.signed_off_at is not null or a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
                     when exists (select 1 from jobs j where j.agent_id = a.id and j.status = 'running') then 'busy'
                     else 'online' end as status
         from agents a

@@ -23,7 +23,7 @@ export class MetricsRepository {
 
   agentsByStatus(offlineAfterSeconds: number): Promise<{ status: string; count: number }[]> {
     return this.sql<{ status: string; count: number }[]>`
-      select case when a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
+      select case when a.signed_off_at is not null or a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
                   when exists (select 1 from jobs j where j.agent_id = a.id and j.status = 'running') then 'busy'
                   else 'online' end as status,
              count(*)::int as count

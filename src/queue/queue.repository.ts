@@ -13,6 +13,8 @@ export type QueueEntry = {
   position: number;
   queuedAt: Date;
   matchingAgents: number;
+  /** Matching agents not running a job now. */
+  idleMatchingAgents: number;
   onlineAgents: number;
 };
 
@@ -63,8 +65,10 @@ export class QueueRepository {
   async list(options: { projectId: string | null; onlineWithinSeconds: number; limit: number }): Promise<QueueEntry[]> {
     return this.sql<QueueEntry[]>`
       with online as (
-        select coalesce(labels_override, declared_labels) as labels from agents
-        where deleted_at is null and last_seen_at > now() - make_interval(secs => ${options.onlineWithinSeconds})
+        select coalesce(labels_override, declared_labels) as labels,
+               exists (select 1 from jobs r where r.agent_id = a.id and r.status = 'running') as busy
+        from agents a
+        where deleted_at is null and signed_off_at is null and last_seen_at > now() - make_interval(secs => ${options.onlineWithinSeconds})
       ),
       queued as (
         select j.*, row_number() over (order by j.queue_rank, j.id) as position from jobs j where j.status = 'queued'
@@ -72,6 +76,7 @@ export class QueueRepository {
       select q.id, q.run_id as "runId", r.number as "runNumber", q.name, p.slug as project, pl.name as pipeline, q.labels,
              q.position::int as position, q.queued_at as "queuedAt",
              (select count(*)::int from online o where q.labels <@ o.labels) as "matchingAgents",
+             (select count(*)::int from online o where q.labels <@ o.labels and not o.busy) as "idleMatchingAgents",
              (select count(*)::int from online) as "onlineAgents"
       from queued q join runs r on r.id = q.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
       where ${options.projectId}::uuid is null or r.project_id = ${options.projectId}

@@ -44,5 +44,9 @@ function explain(entry: QueueEntry): string | null {
       ? `No online agent has all of the labels ${entry.labels.join(', ')}.`
       : 'No online agent can take it.';
   }
-  return entry.position > 1 ? `Waiting for a matching agent to free up (${entry.matchingAgents} online match).` : null;
+  if (entry.idleMatchingAgents === 0) {
+    return `Waiting for a matching agent to free up (${entry.matchingAgents} online ${entry.matchingAgents === 1 ? 'matches' : 'match'}, all busy).`;
+  }
+  // An idle matching agent takes it on its next claim (long polls are woken at once).
+  return null;
 }

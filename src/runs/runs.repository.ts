@@ -151,7 +151,7 @@ export class RunsRepository {
     return this.sql<RunRow[]>`
       ${this.runQuery()}
       where (${filter.projectId}::uuid is null or r.project_id = ${filter.projectId})
-        and (${filter.pipeline}::text is null or pl.name = ${filter.pipeline})
+        and (${filter.pipeline}::text is null or strpos(lower(pl.name), lower(${filter.pipeline})) > 0)
         and (${filter.status}::text is null or r.status = ${filter.status})
         and (${filter.beforeId}::bigint is null or r.id < ${filter.beforeId})
       order by r.id desc limit ${filter.limit}`;

@@ -184,6 +184,27 @@ describe('agent protocol', () => {
     expect(text).toMatch(/^bellows_long_polls_waiting \d+$/m);
   });
 
+  it('shows an agent offline at once when it signs off, and online again at its next heartbeat', async () => {
+    const agent = await register('leaving', ['pool=leave']);
+    const status = async () =>
+      (await stack.request<{ agents: { id: string; status: string }[] }>('GET', '/api/v1/agents')).body.agents.find((a) => a.id === agent.agentId)?.status;
+    expect(await status()).toBe('online');
+    expect((await stack.request('POST', '/api/v1/agents/sign-off', { token: agent.secret })).status).toBe(204);
+    expect(await status()).toBe('offline');
+    await pipelineRun('for-leaving', ['pool=leave']);
+    const queued = await waitFor(
+      async () =>
+        (await stack.request<{ jobs: { labels: string[]; matchingAgents: number; waitingBecause: string | null }[] }>('GET', '/api/v1/queue')).body.jobs.find((job) =>
+          job.labels.includes('pool=leave'),
+        ),
+      { message: 'the job to be queued' },
+    );
+    expect(queued.matchingAgents).toBe(0);
+    expect(queued.waitingBecause).toMatch(/^No (online )?agent/);
+    expect((await stack.request('POST', '/api/v1/agents/heartbeat', { token: agent.secret, body: {} })).status).toBe(200);
+    expect(await status()).toBe('online');
+  });
+
   it('takes log batches over the agent stream with the same rules and answers as REST, and refuses unknown secrets', async () => {
     const agent = await register('streamer', ['pool=s']);
     await pipelineRun('stream', ['pool=s']);

@@ -107,6 +107,13 @@ describe('a script run end to end', () => {
     expect(partial.headers['content-range']).toBe('bytes 1-3/6');
     const blob = artifacts.find((a) => a.name === 'nested/blob.bin')!;
     expect(blob).toMatchObject({ size: 100000, sha256: createHash('sha256').update(Buffer.alloc(100000)).digest('hex') });
+
+    // The pipeline filter matches part of the name, in any case.
+    const byPipeline = (query: string) => stack.request<{ artifacts: { name: string }[] }>('GET', `/api/v1/artifacts?runId=${run.id}&pipeline=${query}`);
+    expect((await byPipeline('UIL')).body.artifacts).toHaveLength(2);
+    expect((await byPipeline('deploy')).body.artifacts).toHaveLength(0);
+    const runs = await stack.request<{ runs: { id: number }[] }>('GET', '/api/v1/runs?project=core&pipeline=Bui');
+    expect(runs.body.runs.map((r) => r.id)).toContain(run.id);
   });
 
   it('fails with the exit code of a failing script', async () => {

@@ -54,6 +54,13 @@ export type Job = {
   agent: string | null;
   exitCode: number | null;
   try: number;
+  /** In a failed-only re-run, the previous attempt's job this one stands in for (it succeeded there and did not run again). */
+  carriedFromJobId: number | null;
+  /**
+   * Not sent by the API yet: without it the UI asks once for a graph and remembers a 404 (script job).
+   * With it, script jobs are never asked.
+   */
+  kind?: 'act' | 'script';
   queuedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { Trigger } from '../api/types';
 
 export function StatusBadge({ status }: { status: string }) {
@@ -53,4 +53,37 @@ export function TriggerText({ trigger }: { trigger: Trigger | null }) {
 
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
+}
+
+type ConfirmButtonProps = { question: string; confirmLabel: string; onConfirm: () => void; disabled?: boolean; className?: string; children: ReactNode };
+
+/** A button for an action that cannot be undone: the first click asks inline, the second acts. */
+export function ConfirmButton({ question, confirmLabel, onConfirm, disabled = false, className, children }: ConfirmButtonProps) {
+  const [asking, setAsking] = useState(false);
+  if (!asking || disabled) {
+    return (
+      <button type="button" className={className} disabled={disabled} onClick={() => setAsking(true)}>
+        {children}
+      </button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label={question}>
+      <span>{question}</span>
+      <button
+        type="button"
+        className="danger"
+        autoFocus
+        onClick={() => {
+          setAsking(false);
+          onConfirm();
+        }}
+      >
+        {confirmLabel}
+      </button>
+      <button type="button" onClick={() => setAsking(false)}>
+        No
+      </button>
+    </span>
+  );
 }

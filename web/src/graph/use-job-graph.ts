@@ -1,5 +1,5 @@
 // The graph of an `.act` job with its live node states (`job.nodes` events in the job room).
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { JobGraph, JobStatus } from '../api/types';
 import { errorMessage } from '../components/use-async';
@@ -7,34 +7,61 @@ import { useConnectionState, useLive } from '../live/hooks';
 
 export type GraphState = { graph: JobGraph | null; notAGraph: boolean; error: string | null };
 
-export function useJobGraph(jobId: number, jobStatus: JobStatus): GraphState {
+// Jobs whose graph request answered 404 (they run a script). Module-wide so that opening the same job
+// again, or a later status change, does not ask (and log a failed request) once more.
+const scriptJobs = new Set<number>();
+
+/** `kind` is the job's kind when the API says it; without it the first 404 settles the question. */
+export function useJobGraph(jobId: number, jobStatus: JobStatus, kind?: string): GraphState {
   const live = useLive();
   const connection = useConnectionState();
+  const isScript = useCallback(() => (kind !== undefined && kind !== 'act') || scriptJobs.has(jobId), [jobId, kind]);
   const [graph, setGraph] = useState<JobGraph | null>(null);
-  const [notAGraph, setNotAGraph] = useState(false);
+  const [notAGraph, setNotAGraph] = useState(isScript);
   const [error, setError] = useState<string | null>(null);
+  const inFlight = useRef(false);
+  const again = useRef(false);
 
+  // Single flight: the mount, the live subscription and a status change often ask at the same moment.
   const load = useCallback(() => {
-    api<JobGraph>(`jobs/${jobId}/graph`).then(
-      (value) => {
-        setGraph(value);
-        setError(null);
-      },
-      (failure: unknown) => {
-        if (failure instanceof ApiError && failure.status === 404) setNotAGraph(true);
-        else setError(errorMessage(failure));
-      },
-    );
-  }, [jobId]);
+    if (isScript()) return;
+    if (inFlight.current) {
+      again.current = true;
+      return;
+    }
+    inFlight.current = true;
+    again.current = false;
+    api<JobGraph>(`jobs/${jobId}/graph`)
+      .then(
+        (value) => {
+          setGraph(value);
+          setError(null);
+        },
+        (failure: unknown) => {
+          if (failure instanceof ApiError && failure.status === 404) {
+            scriptJobs.add(jobId);
+            setNotAGraph(true);
+          } else setError(errorMessage(failure));
+        },
+      )
+      .finally(() => {
+        inFlight.current = false;
+        if (again.current) load();
+      });
+  }, [jobId, isScript]);
 
   useEffect(() => {
     setGraph(null);
-    setNotAGraph(false);
+    setNotAGraph(isScript());
     load();
-  }, [load]);
+  }, [load, isScript]);
 
-  // Status changes (start, end) change every node's final mark: read it again.
+  // Status changes (start, end) change every node's final mark: read it again. The status at mount
+  // was just read above.
+  const seenStatus = useRef(jobStatus);
   useEffect(() => {
+    if (seenStatus.current === jobStatus) return;
+    seenStatus.current = jobStatus;
     if (jobStatus !== 'waiting' && jobStatus !== 'queued') load();
   }, [jobStatus, load]);
 

@@ -46,6 +46,9 @@ export function LogViewer({ jobId, jobName, jobStatus, nodeFilter, onNodeFilter 
   const [downloadError, setDownloadError] = useState<string | null>(null);
 
   const { rows, nodes } = useMemo(() => buildRows(log.lines, nodeFilter), [log.lines, log.version, nodeFilter]);
+  const total = log.lines.length;
+  // Rows also hold section headers; only a node filter hides lines (and it drops the headers).
+  const shown = nodeFilter === null ? total : rows.length;
   const needle = query.trim().toLowerCase();
   const matches = useMemo(() => {
     if (!needle) return [];
@@ -176,7 +179,8 @@ export function LogViewer({ jobId, jobName, jobStatus, nodeFilter, onNodeFilter 
         {!log.loading && log.lines.length === 0 && <div className="log-empty muted">{log.complete ? 'This job wrote no output.' : 'Waiting for output…'}</div>}
       </div>
       <div className="log-footer muted">
-        {log.lines.length.toLocaleString()} lines{log.complete ? ' · complete' : jobStatus === 'running' ? ' · streaming' : ''}
+        {nodeFilter === null ? `${total.toLocaleString()} lines` : `${shown.toLocaleString()} of ${total.toLocaleString()} lines (node ${nodeFilter})`}
+        {log.complete ? ' · complete' : jobStatus === 'running' ? ' · streaming' : ''}
       </div>
     </section>
   );

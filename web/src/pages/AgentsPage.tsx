@@ -2,6 +2,7 @@ import { api } from '../api/client';
 import type { Agent } from '../api/types';
 import { Empty, ErrorBanner, Labels, PageHeader, StatusBadge } from '../components/common';
 import { useAsync } from '../components/use-async';
+import { agoInterval, useNow } from '../components/use-now';
 import { formatAgo } from '../format';
 import { useLiveRefetch } from '../live/hooks';
 
@@ -11,6 +12,8 @@ export function AgentsPage() {
   const agents = useAsync(() => api<{ agents: Agent[] }>('agents'), 'agents');
   useLiveRefetch(['agents'], ['agent.updated'], agents.reload);
   const list = [...(agents.data?.agents ?? [])].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.name.localeCompare(b.name));
+  // Connected agents report every few seconds, so their "last seen" is always seconds old and ticks.
+  const now = useNow(list.length ? agoInterval(list.map((agent) => agent.lastSeenAt)) : null);
   const counts = list.reduce<Record<string, number>>((acc, agent) => ({ ...acc, [agent.status]: (acc[agent.status] ?? 0) + 1 }), {});
   return (
     <>
@@ -45,7 +48,7 @@ export function AgentsPage() {
                   <Labels labels={agent.labels} />
                 </td>
                 <td>{agent.currentJobId ?? <span className="muted">—</span>}</td>
-                <td className="muted">{formatAgo(agent.lastSeenAt)}</td>
+                <td className="muted">{formatAgo(agent.lastSeenAt, now)}</td>
               </tr>
             ))}
           </tbody>

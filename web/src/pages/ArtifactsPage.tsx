@@ -1,8 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, downloadWithToken, query } from '../api/client';
 import type { Artifact, Project } from '../api/types';
 import { Empty, ErrorBanner, PageHeader } from '../components/common';
 import { errorMessage, useAsync } from '../components/use-async';
+import { useDebounced } from '../components/use-debounced';
 import { formatBytes, formatTime } from '../format';
 import { useLiveRefetch } from '../live/hooks';
 import { href, runPath } from '../router';
@@ -25,9 +26,14 @@ function toQuery(filters: Filters): string {
   });
 }
 
-function ArtifactFilters({ initial, projects, onApply }: { initial: Filters; projects: Project[]; onApply: (filters: Filters) => void }) {
-  const [draft, setDraft] = useState(initial);
+function ArtifactFilters({ applied, projects, onApply }: { applied: Filters; projects: Project[]; onApply: (filters: Filters) => void }) {
+  const [draft, setDraft] = useState(applied);
   const set = (patch: Partial<Filters>) => setDraft((current) => ({ ...current, ...patch }));
+  // The pipeline filter applies as the user types; the other fields wait for Search.
+  const pipeline = useDebounced(draft.pipeline.trim(), 300);
+  useEffect(() => {
+    if (pipeline !== applied.pipeline.trim()) onApply({ ...applied, pipeline });
+  }, [pipeline]);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     onApply(draft);
@@ -51,11 +57,11 @@ function ArtifactFilters({ initial, projects, onApply }: { initial: Filters; pro
       </label>
       <label>
         Pipeline
-        <input name="pipeline" size={10} value={draft.pipeline} onChange={(event) => set({ pipeline: event.target.value })} />
+        <input name="pipeline" type="search" size={14} placeholder="name contains…" title="Pipelines whose name contains this text (any case)" value={draft.pipeline} onChange={(event) => set({ pipeline: event.target.value })} />
       </label>
-      <label>
-        Run id
-        <input name="runId" size={6} inputMode="numeric" value={draft.runId} onChange={(event) => set({ runId: event.target.value })} />
+      <label title="The run's id, as in the address of its page (#/runs/<id>); not its #number within the pipeline">
+        Run id (from /runs/&lt;id&gt;)
+        <input name="runId" size={6} inputMode="numeric" placeholder="e.g. 10" value={draft.runId} onChange={(event) => set({ runId: event.target.value })} />
       </label>
       <label>
         From
@@ -100,7 +106,9 @@ function ArtifactRow({ artifact, onError }: { artifact: Artifact; onError: (mess
         {artifact.project}/{artifact.pipeline}
       </td>
       <td>
-        <a href={href(runPath(artifact.runId, artifact.jobId, artifact.attempt))}>#{artifact.runNumber}</a>
+        <a href={href(runPath(artifact.runId, artifact.jobId, artifact.attempt))} title={`Run #${artifact.runNumber} of ${artifact.pipeline}; run id ${artifact.runId}`}>
+          #{artifact.runNumber} <span className="muted">(id {artifact.runId})</span>
+        </a>
       </td>
       <td className="num">{formatBytes(artifact.size)}</td>
       <td>
@@ -129,7 +137,7 @@ export function ArtifactsPage() {
   return (
     <>
       <PageHeader title="Artifacts" />
-      <ArtifactFilters initial={filters} projects={projects.data?.projects ?? []} onApply={setFilters} />
+      <ArtifactFilters applied={filters} projects={projects.data?.projects ?? []} onApply={setFilters} />
       <ErrorBanner error={error ?? artifacts.error} />
       {artifacts.data && artifacts.data.artifacts.length === 0 && <Empty>No artifacts match.</Empty>}
       {artifacts.data && artifacts.data.artifacts.length > 0 && (

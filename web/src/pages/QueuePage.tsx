@@ -1,14 +1,15 @@
-// Pending jobs in claim order (drag to reorder, select to cancel in bulk) and the jobs running now.
+// Pending jobs in claim order (drag to reorder) and the jobs running now; either can be selected to cancel their runs in bulk.
 import { useState, type DragEvent } from 'react';
 import { api, query } from '../api/client';
 import type { QueueEntry, RunDetail, RunList } from '../api/types';
-import { Empty, ErrorBanner, Labels, PageHeader, StatusBadge } from '../components/common';
+import { ConfirmButton, Empty, ErrorBanner, Labels, PageHeader, StatusBadge } from '../components/common';
 import { errorMessage, useAsync } from '../components/use-async';
-import { formatAgo, formatDuration } from '../format';
+import { useNow } from '../components/use-now';
+import { elapsedMs, formatAgo, formatDuration } from '../format';
 import { useLiveRefetch } from '../live/hooks';
 import { href, runPath } from '../router';
 
-type RunningJob = { runId: number; runNumber: number; project: string; pipeline: string; jobId: number; name: string; agent: string | null; startedAt: string | null; durationMs: number | null };
+type RunningJob = { runId: number; runNumber: number; project: string; pipeline: string; jobId: number; name: string; agent: string | null; startedAt: string | null };
 
 async function loadRunning(): Promise<RunningJob[]> {
   const list = await api<RunList>(`runs${query({ status: 'running', limit: 100 })}`);
@@ -17,14 +18,21 @@ async function loadRunning(): Promise<RunningJob[]> {
     run
       ? run.jobs
           .filter((job) => job.status === 'running')
-          .map((job) => ({ runId: run.id, runNumber: run.number, project: run.project, pipeline: run.pipeline, jobId: job.id, name: job.name, agent: job.agent, startedAt: job.startedAt, durationMs: job.durationMs }))
+          .map((job) => ({ runId: run.id, runNumber: run.number, project: run.project, pipeline: run.pipeline, jobId: job.id, name: job.name, agent: job.agent, startedAt: job.startedAt }))
       : [],
   );
 }
 
 type DropTarget = { jobId: number; where: 'before' | 'after' };
 
-function PendingTable({ jobs, onMove, selected, onToggle }: { jobs: QueueEntry[]; onMove: (jobId: number, target: DropTarget) => void; selected: Set<number>; onToggle: (jobId: number, on: boolean) => void }) {
+type Selection = { selected: Set<number>; onToggle: (jobId: number, on: boolean) => void };
+
+function SelectAll({ ids, label, selected, onToggle }: Selection & { ids: number[]; label: string }) {
+  const all = ids.length > 0 && ids.every((id) => selected.has(id));
+  return <input type="checkbox" aria-label={label} checked={all} onChange={(event) => ids.forEach((id) => onToggle(id, event.target.checked))} />;
+}
+
+function PendingTable({ jobs, onMove, selected, onToggle, now }: Selection & { jobs: QueueEntry[]; onMove: (jobId: number, target: DropTarget) => void; now: number }) {
   const [dragging, setDragging] = useState<number | null>(null);
   const [target, setTarget] = useState<DropTarget | null>(null);
 
@@ -33,13 +41,12 @@ function PendingTable({ jobs, onMove, selected, onToggle }: { jobs: QueueEntry[]
     return event.clientY < rect.top + rect.height / 2 ? 'before' : 'after';
   };
 
-  const allSelected = jobs.length > 0 && jobs.every((job) => selected.has(job.id));
   return (
     <table className="table queue-table">
       <thead>
         <tr>
           <th className="check">
-            <input type="checkbox" aria-label="Select all" checked={allSelected} onChange={(event) => jobs.forEach((job) => onToggle(job.id, event.target.checked))} />
+            <SelectAll ids={jobs.map((job) => job.id)} label="Select all pending" selected={selected} onToggle={onToggle} />
           </th>
           <th>#</th>
           <th>Job</th>
@@ -110,7 +117,7 @@ function PendingTable({ jobs, onMove, selected, onToggle }: { jobs: QueueEntry[]
               </span>
               {job.waitingBecause && <div className="muted small waiting">{job.waitingBecause}</div>}
             </td>
-            <td className="muted">{formatAgo(job.queuedAt)}</td>
+            <td className="muted">{formatAgo(job.queuedAt, now)}</td>
           </tr>
         ))}
       </tbody>
@@ -118,12 +125,15 @@ function PendingTable({ jobs, onMove, selected, onToggle }: { jobs: QueueEntry[]
   );
 }
 
-function RunningTable({ jobs }: { jobs: RunningJob[] }) {
+function RunningTable({ jobs, selected, onToggle, now }: Selection & { jobs: RunningJob[]; now: number }) {
   if (!jobs.length) return <Empty>Nothing is running.</Empty>;
   return (
-    <table className="table">
+    <table className="table running-table">
       <thead>
         <tr>
+          <th className="check">
+            <SelectAll ids={jobs.map((job) => job.jobId)} label="Select all running" selected={selected} onToggle={onToggle} />
+          </th>
           <th>Job</th>
           <th>Run</th>
           <th>Agent</th>
@@ -132,7 +142,10 @@ function RunningTable({ jobs }: { jobs: RunningJob[] }) {
       </thead>
       <tbody>
         {jobs.map((job) => (
-          <tr key={job.jobId} data-job-id={job.jobId}>
+          <tr key={job.jobId} data-job-id={job.jobId} className={selected.has(job.jobId) ? 'selected' : undefined}>
+            <td className="check">
+              <input type="checkbox" aria-label={`Select job ${job.jobId}`} checked={selected.has(job.jobId)} onChange={(event) => onToggle(job.jobId, event.target.checked)} />
+            </td>
             <td>
               <StatusBadge status="running" /> <a href={href(runPath(job.runId, job.jobId))}>{job.name}</a>
             </td>
@@ -140,7 +153,7 @@ function RunningTable({ jobs }: { jobs: RunningJob[] }) {
               {job.project}/{job.pipeline} #{job.runNumber}
             </td>
             <td>{job.agent ?? '—'}</td>
-            <td>{formatDuration(job.durationMs)}</td>
+            <td>{formatDuration(elapsedMs(job.startedAt, null, now))}</td>
           </tr>
         ))}
       </tbody>
@@ -162,8 +175,12 @@ export function QueuePage() {
   useLiveRefetch(['queue', 'agents', 'runs'], ['queue.changed', 'agent.updated', 'run.updated'], refresh);
 
   const jobs = optimistic ?? queue.data?.jobs ?? [];
-  const present = new Set(jobs.map((job) => job.id));
-  const chosen = [...selected].filter((id) => present.has(id));
+  const runningJobs = running.data ?? [];
+  // Jobs that left both lists since they were ticked are no longer selected.
+  const runOf = new Map([...jobs.map((job): [number, number] => [job.id, job.runId]), ...runningJobs.map((job): [number, number] => [job.jobId, job.runId])]);
+  const chosenRuns = [...new Set([...selected].filter((id) => runOf.has(id)).map((id) => runOf.get(id)!))];
+  // Queued and running times tick while either list has rows.
+  const now = useNow(jobs.length || runningJobs.length ? 1000 : null);
 
   const move = (jobId: number, target: DropTarget) => {
     const moving = jobs.find((job) => job.id === jobId);
@@ -181,7 +198,7 @@ export function QueuePage() {
   };
 
   const cancelSelected = async () => {
-    const runIds = [...new Set(jobs.filter((job) => chosen.includes(job.id)).map((job) => job.runId))];
+    const runIds = chosenRuns;
     setError(null);
     try {
       const result = await api<{ cancelled: number[]; skipped: { id: number; reason: string }[] }>('runs/cancel', { method: 'POST', body: { ids: runIds } });
@@ -207,9 +224,15 @@ export function QueuePage() {
   return (
     <>
       <PageHeader title="Queue">
-        <button type="button" className="danger" disabled={!chosen.length} onClick={cancelSelected}>
-          Cancel selected runs{chosen.length ? ` (${chosen.length})` : ''}
-        </button>
+        <ConfirmButton
+          className="danger"
+          disabled={!chosenRuns.length}
+          question={`Cancel ${chosenRuns.length === 1 ? 'this run' : `these ${chosenRuns.length} runs`}? Their queued jobs end now and running jobs are stopped.`}
+          confirmLabel={`Yes, cancel ${chosenRuns.length} run${chosenRuns.length === 1 ? '' : 's'}`}
+          onConfirm={cancelSelected}
+        >
+          Cancel selected runs{chosenRuns.length ? ` (${chosenRuns.length})` : ''}
+        </ConfirmButton>
       </PageHeader>
       <ErrorBanner error={error ?? queue.error ?? running.error} />
       {notice && (
@@ -219,9 +242,9 @@ export function QueuePage() {
       )}
       <h2>Pending · {jobs.length}</h2>
       <p className="muted small">Agents take jobs top to bottom. Drag a row to change its place.</p>
-      {queue.data && (jobs.length ? <PendingTable jobs={jobs} onMove={move} selected={selected} onToggle={toggle} /> : <Empty>The queue is empty.</Empty>)}
-      <h2>Running · {running.data?.length ?? 0}</h2>
-      {running.data && <RunningTable jobs={running.data} />}
+      {queue.data && (jobs.length ? <PendingTable jobs={jobs} onMove={move} selected={selected} onToggle={toggle} now={now} /> : <Empty>The queue is empty.</Empty>)}
+      <h2>Running · {runningJobs.length}</h2>
+      {running.data && <RunningTable jobs={running.data} selected={selected} onToggle={toggle} now={now} />}
     </>
   );
 }

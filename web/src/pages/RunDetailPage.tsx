@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import { api, downloadWithToken, query } from '../api/client';
 import type { Artifact, Attempt, Job, RunDetail } from '../api/types';
-import { ErrorBanner, Labels, PageHeader, StatusBadge, TriggerText } from '../components/common';
+import { ConfirmButton, ErrorBanner, Labels, PageHeader, StatusBadge, TriggerText } from '../components/common';
 import { errorMessage, useAsync } from '../components/use-async';
-import { formatBytes, formatDuration, formatTime } from '../format';
+import { useNow } from '../components/use-now';
+import { elapsedMs, formatBytes, formatDuration, formatTime, reasonText } from '../format';
 import { GraphViewer } from '../graph/GraphViewer';
 import { useJobGraph } from '../graph/use-job-graph';
 import { useLiveRefetch } from '../live/hooks';
@@ -16,6 +17,25 @@ type RunDetailPageProps = { runId: number; jobId: number | null; attempt: number
 
 function defaultJob(jobs: Job[]): Job | undefined {
   return jobs.find((job) => job.status === 'running') ?? jobs.find((job) => job.status === 'failed') ?? jobs[0];
+}
+
+type Located = { job: Job; attempt: number };
+
+/**
+ * Where a carried job really ran: carriedFromJobId points at the previous attempt's job, which may
+ * itself have been carried, so follow the chain to the attempt that ran it.
+ */
+function originOf(run: RunDetail, job: Job): Located | null {
+  const byId = new Map(run.attempts.flatMap((attempt) => attempt.jobs.map((j): [number, Located] => [j.id, { job: j, attempt: attempt.attempt }])));
+  let found: Located | null = null;
+  // Bounded by the number of attempts: a malformed chain must not hang the page.
+  for (let next = job.carriedFromJobId, hops = 0; next !== null && hops < run.attempts.length; hops++) {
+    const step = byId.get(next);
+    if (!step) break;
+    found = step;
+    next = step.job.carriedFromJobId;
+  }
+  return found;
 }
 
 function RunActions({ run, onDone }: { run: RunDetail; onDone: (error: string | null) => void }) {
@@ -41,9 +61,15 @@ function RunActions({ run, onDone }: { run: RunDetail; onDone: (error: string | 
       <button type="button" disabled={busy || !ended || run.status === 'succeeded'} onClick={() => act(`runs/${run.id}/rerun`, { failedOnly: true }, true)}>
         Re-run failed
       </button>
-      <button type="button" className="danger" disabled={busy || ended} onClick={() => act(`runs/${run.id}/cancel`, undefined, false)}>
+      <ConfirmButton
+        className="danger"
+        disabled={busy || ended}
+        question="Cancel this run? Queued jobs end now and running jobs are stopped."
+        confirmLabel="Yes, cancel run"
+        onConfirm={() => act(`runs/${run.id}/cancel`, undefined, false)}
+      >
         Cancel
-      </button>
+      </ConfirmButton>
     </>
   );
 }
@@ -68,7 +94,7 @@ function AttemptTabs({ run, current }: { run: RunDetail; current: number }) {
   );
 }
 
-function JobsTable({ run, attempt, selected }: { run: RunDetail; attempt: Attempt; selected: number | undefined }) {
+function JobsTable({ run, attempt, selected, now }: { run: RunDetail; attempt: Attempt; selected: number | undefined; now: number }) {
   return (
     <table className="table jobs-table">
       <thead>
@@ -86,7 +112,7 @@ function JobsTable({ run, attempt, selected }: { run: RunDetail; attempt: Attemp
           <tr key={job.id} className={job.id === selected ? 'selected' : undefined} data-job-id={job.id}>
             <td>
               <a href={href(runPath(run.id, job.id, attempt.attempt))}>{job.name}</a>
-              {job.reason && <span className="muted small"> · {job.reason}</span>}
+              <JobReason run={run} job={job} />
             </td>
             <td>
               <StatusBadge status={job.status} />
@@ -97,7 +123,7 @@ function JobsTable({ run, attempt, selected }: { run: RunDetail; attempt: Attemp
               <Labels labels={job.labels} />
             </td>
             <td>{job.try || '—'}</td>
-            <td>{formatDuration(job.durationMs)}</td>
+            <td>{formatDuration(elapsedMs(job.startedAt, job.finishedAt, now))}</td>
           </tr>
         ))}
       </tbody>
@@ -105,14 +131,52 @@ function JobsTable({ run, attempt, selected }: { run: RunDetail; attempt: Attemp
   );
 }
 
-function JobPanel({ job }: { job: Job }) {
-  const [nodeFilter, setNodeFilter] = useState<string | null>(null);
-  const graph = useJobGraph(job.id, job.status);
+function JobReason({ run, job }: { run: RunDetail; job: Job }) {
+  if (!job.reason) return null;
+  const origin = job.carriedFromJobId !== null ? originOf(run, job) : null;
   return (
-    <div className="job-panel">
+    <span className="muted small" title={`reason: ${job.reason}`}>
+      {' · '}
+      {origin ? `reused from attempt ${origin.attempt}` : reasonText(job.reason)}
+    </span>
+  );
+}
+
+function JobView({ job, title }: { job: Job; title: string }) {
+  const [nodeFilter, setNodeFilter] = useState<string | null>(null);
+  const graph = useJobGraph(job.id, job.status, job.kind);
+  return (
+    <>
       {graph.graph && <GraphViewer graph={graph.graph} selected={nodeFilter} onSelect={setNodeFilter} />}
       <ErrorBanner error={graph.error} />
-      <LogViewer jobId={job.id} jobName={job.name} jobStatus={job.status} nodeFilter={nodeFilter} onNodeFilter={setNodeFilter} />
+      <LogViewer jobId={job.id} jobName={title} jobStatus={job.status} nodeFilter={nodeFilter} onNodeFilter={setNodeFilter} />
+    </>
+  );
+}
+
+function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
+  if (job.carriedFromJobId === null) {
+    return (
+      <div className="job-panel">
+        <JobView job={job} title={job.name} />
+      </div>
+    );
+  }
+  // A carried job never ran in this attempt, so its own log is empty: show the run that counts.
+  const origin = originOf(run, job);
+  return (
+    <div className="job-panel">
+      <p className="notice" data-testid="carried-from">
+        {origin ? (
+          <>
+            Carried over from attempt {origin.attempt} — it succeeded there, so this attempt did not run it again.{' '}
+            <a href={href(runPath(run.id, origin.job.id, origin.attempt))}>Open it in attempt {origin.attempt}</a>
+          </>
+        ) : (
+          'Carried over from an earlier attempt — it succeeded there, so this attempt did not run it again.'
+        )}
+      </p>
+      {origin && <JobView key={origin.job.id} job={origin.job} title={`${origin.job.name} · attempt ${origin.attempt}`} />}
     </div>
   );
 }
@@ -145,6 +209,7 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
   const run = useAsync(() => api<RunDetail>(`runs/${runId}`), String(runId));
   const [actionError, setActionError] = useState<string | null>(null);
   const ended = run.data ? TERMINAL.includes(run.data.status) : false;
+  const now = useNow(run.data && !ended ? 1000 : null);
   useLiveRefetch([`run:${runId}`], ['run.updated', 'job.updated', 'artifact.created'], run.reload, ended ? 0 : 2000);
 
   if (!run.data) return <ErrorBanner error={run.error} />;
@@ -186,7 +251,7 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
           {shownAttempt?.attempt ?? data.attempt} of {data.attempts.length}
         </dd>
         <dt>Duration</dt>
-        <dd>{formatDuration(shownAttempt?.durationMs ?? data.durationMs)}</dd>
+        <dd>{formatDuration((shownAttempt && elapsedMs(shownAttempt.startedAt, shownAttempt.finishedAt, now)) ?? elapsedMs(data.startedAt, data.finishedAt, now))}</dd>
         <dt>Started</dt>
         <dd>{formatTime(data.startedAt)}</dd>
         {Object.keys(data.inputs ?? {}).length > 0 && (
@@ -203,8 +268,8 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
         )}
       </dl>
       <AttemptTabs run={data} current={shownAttempt?.attempt ?? data.attempt} />
-      {shownAttempt && <JobsTable run={data} attempt={shownAttempt} selected={job?.id} />}
-      {job && <JobPanel key={job.id} job={job} />}
+      {shownAttempt && <JobsTable run={data} attempt={shownAttempt} selected={job?.id} now={now} />}
+      {job && <JobPanel key={job.id} run={data} job={job} />}
       <RunArtifacts runId={runId} version={`${data.status}:${data.attempt}`} />
     </>
   );

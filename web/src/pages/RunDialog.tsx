@@ -27,9 +27,9 @@ export function RunDialog({ project, pipelines, initialPipeline, onClose }: RunD
     api<PipelineDetail>(`projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}`).then(
       (detail) => {
         if (stale) return;
-        setRows(
-          Object.entries(detail.inputs ?? {}).map(([key, def]) => ({ key, value: def.default ?? '', required: Boolean(def.required), description: def.description })),
-        );
+        const declared = Object.entries(detail.inputs ?? {}).map(([key, def]) => ({ key, value: def.default ?? '', required: Boolean(def.required), description: def.description }));
+        // What must be filled in comes first; the sort is stable, so the pipeline's order holds within each group.
+        setRows(declared.sort((a, b) => Number(b.required) - Number(a.required)));
       },
       (failure: unknown) => !stale && setError(errorMessage(failure)),
     );
@@ -82,20 +82,28 @@ export function RunDialog({ project, pipelines, initialPipeline, onClose }: RunD
           <legend>Inputs</legend>
           {rows.length === 0 && <p className="muted small">No inputs. Add key=value pairs if the pipeline reads any.</p>}
           {rows.map((row, index) => (
-            <div className="input-row" key={index}>
-              <input aria-label="Input name" placeholder="name" value={row.key} onChange={(event) => update(index, { key: event.target.value })} />
-              <span>=</span>
-              <input
-                aria-label={`Value of ${row.key || 'input'}`}
-                placeholder={row.required ? 'required' : 'value'}
-                title={row.description}
-                required={row.required}
-                value={row.value}
-                onChange={(event) => update(index, { value: event.target.value })}
-              />
-              <button type="button" className="link-button" onClick={() => setRows((current) => current.filter((_, i) => i !== index))} aria-label="Remove input">
-                ✕
-              </button>
+            <div className="input-item" key={index}>
+              <div className="input-row">
+                <input aria-label="Input name" placeholder="name" value={row.key} onChange={(event) => update(index, { key: event.target.value })} />
+                <span>=</span>
+                <input
+                  aria-label={`Value of ${row.key || 'input'}`}
+                  aria-describedby={row.description || row.required ? `input-description-${index}` : undefined}
+                  placeholder={row.required ? 'required' : 'value'}
+                  required={row.required}
+                  value={row.value}
+                  onChange={(event) => update(index, { value: event.target.value })}
+                />
+                <button type="button" className="link-button" onClick={() => setRows((current) => current.filter((_, i) => i !== index))} aria-label="Remove input">
+                  ✕
+                </button>
+              </div>
+              {(row.description || row.required) && (
+                <div className="input-description muted small" id={`input-description-${index}`}>
+                  {row.required && <strong className="required">Required. </strong>}
+                  {row.description}
+                </div>
+              )}
             </div>
           ))}
           <button type="button" className="link-button" onClick={() => setRows((current) => [...current, { key: '', value: '', required: false, description: undefined }])}>

@@ -1,8 +1,9 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, query } from '../api/client';
 import type { Project, RunList, RunSummary } from '../api/types';
 import { ErrorBanner, PageHeader } from '../components/common';
 import { errorMessage, useAsync } from '../components/use-async';
+import { useDebounced } from '../components/use-debounced';
 import { useLiveRefetch } from '../live/hooks';
 import { navigate } from '../router';
 import { RunsTable } from './RunsTable';
@@ -14,6 +15,15 @@ type Filters = { project: string; pipeline: string; status: string };
 function RunFilters({ filters, projects }: { filters: Filters; projects: Project[] }) {
   const [pipeline, setPipeline] = useState(filters.pipeline);
   const apply = (next: Partial<Filters>) => navigate(`/runs${query({ ...filters, ...next })}`, true);
+  const typed = useDebounced(pipeline.trim(), 300);
+  useEffect(() => {
+    if (typed !== filters.pipeline) apply({ pipeline: typed });
+    // Only a settled keystroke applies; the URL changing on its own is handled below.
+  }, [typed]);
+  useEffect(() => {
+    // The URL changed from elsewhere (a link, the Runs tab): show what it filters by.
+    if (filters.pipeline !== typed) setPipeline(filters.pipeline);
+  }, [filters.pipeline]);
   return (
     <form
       className="filters"
@@ -35,7 +45,7 @@ function RunFilters({ filters, projects }: { filters: Filters; projects: Project
       </label>
       <label>
         Pipeline
-        <input name="pipeline" value={pipeline} placeholder="any" onChange={(event) => setPipeline(event.target.value)} onBlur={() => apply({ pipeline: pipeline.trim() })} />
+        <input name="pipeline" type="search" value={pipeline} placeholder="name contains…" title="Runs of pipelines whose name contains this text (any case)" onChange={(event) => setPipeline(event.target.value)} onBlur={() => apply({ pipeline: pipeline.trim() })} />
       </label>
       <label>
         Status
@@ -74,7 +84,7 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
   return (
     <>
       <PageHeader title="Runs" />
-      <RunFilters key={key} filters={filters} projects={projects.data?.projects ?? []} />
+      <RunFilters filters={filters} projects={projects.data?.projects ?? []} />
       <ErrorBanner error={runs.error ?? moreError} />
       {runs.data && <RunsTable runs={all} />}
       {cursor && (

@@ -1,9 +1,12 @@
 import type { RunSummary } from '../api/types';
 import { Empty, StatusBadge, TriggerText } from '../components/common';
-import { formatAgo, formatDuration } from '../format';
+import { agoInterval, useNow } from '../components/use-now';
+import { elapsedMs, formatAgo, formatDuration } from '../format';
 import { href, runPath } from '../router';
 
 export function RunsTable({ runs, showProject = true }: { runs: RunSummary[]; showProject?: boolean }) {
+  const live = runs.some((run) => run.status === 'running' || run.status === 'queued');
+  const now = useNow(!runs.length ? null : live ? 1000 : agoInterval(runs.map((run) => run.createdAt)));
   if (!runs.length) return <Empty>No runs match.</Empty>;
   return (
     <table className="table runs-table">
@@ -40,8 +43,8 @@ export function RunsTable({ runs, showProject = true }: { runs: RunSummary[]; sh
             <td>
               <TriggerText trigger={run.trigger} />
             </td>
-            <td>{formatDuration(run.durationMs)}</td>
-            <td className="muted">{formatAgo(run.createdAt)}</td>
+            <td>{formatDuration(elapsedMs(run.startedAt, run.finishedAt, now))}</td>
+            <td className="muted">{formatAgo(run.createdAt, now)}</td>
           </tr>
         ))}
       </tbody>
