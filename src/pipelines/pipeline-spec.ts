@@ -3,7 +3,13 @@ import type { PipelineKind } from '../agents/agent-protocol';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
 
-export type InputDefinition = { description?: string; default?: string; required?: boolean };
+export type InputDefinition = {
+  description?: string;
+  default?: string;
+  required?: boolean;
+  /** Found in the graph rather than declared: required, but does not make the pipeline's inputs a closed list. */
+  fromGraph?: boolean;
+};
 
 export type JobDefinition = {
   name: string;
@@ -47,15 +53,37 @@ const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,99}$/;
 const MAX_MATRIX_COMBINATIONS = 256;
 const MAX_JOBS = 500;
 
-/** `act` when the content is a YAML graph (entry + nodes), `script` otherwise. */
+/**
+ * `act` when the content is a YAML graph (entry + nodes), `script` otherwise. Content with
+ * top-level `entry:` and `nodes:` keys is a graph even when its YAML is broken, so the mistake is
+ * reported instead of the YAML being run as a shell script.
+ */
 export function inferKind(content: string): PipelineKind {
   try {
     const doc: unknown = parseYaml(content);
     if (doc && typeof doc === 'object' && 'nodes' in doc && 'entry' in doc) return 'act';
   } catch {
-    // Not YAML: a script.
+    if (/^entry:/m.test(content) && /^nodes:/m.test(content)) return 'act';
   }
   return 'script';
+}
+
+const INPUT_REFERENCE = /\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/**
+ * The run inputs a graph reads (`${{ inputs.NAME }}`), declared or not: a graph without the input
+ * fails on the agent, so such inputs become required ones the trigger checks and the Run dialog asks for.
+ */
+export function withGraphInputs(def: PipelineDefinition): Record<string, InputDefinition> {
+  const contents = [def.kind === 'act' ? def.content : null, ...(def.jobs ?? []).map((job) => ((job.kind ?? (job.content !== undefined ? inferKind(job.content) : def.kind)) === 'act' ? (job.content ?? def.content) : null))];
+  const inputs = { ...def.inputs };
+  for (const content of contents) {
+    if (content === null) continue;
+    for (const [, name] of content.matchAll(INPUT_REFERENCE)) {
+      inputs[name] ??= { required: true, description: `read by the graph as \${{ inputs.${name} }}`, fromGraph: true };
+    }
+  }
+  return inputs;
 }
 
 /** Every problem with a definition, so one answer can name them all. */
@@ -217,7 +245,7 @@ export function expandJobs(def: PipelineDefinition, pipelineName = 'build'): Job
 export function resolveInputs(definitions: Record<string, InputDefinition>, given: Record<string, string>): { inputs: Record<string, string>; problems: string[] } {
   const problems: string[] = [];
   const inputs: Record<string, string> = {};
-  const declared = Object.keys(definitions);
+  const declared = Object.keys(definitions).filter((name) => !definitions[name].fromGraph);
   for (const [name, value] of Object.entries(given)) {
     if (declared.length > 0 && !(name in definitions)) problems.push(`input "${name}" is not declared by the pipeline (declared: ${declared.join(', ')})`);
     else if (typeof value !== 'string') problems.push(`input "${name}" must be a string`);

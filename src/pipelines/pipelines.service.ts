@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { badRequest, notFound, unprocessable } from '../common/api-error';
 import type { Project } from '../projects/projects.repository';
-import { inferKind, validateDefinition, type PipelineDefinition } from './pipeline-spec';
+import { inferKind, validateDefinition, withGraphInputs, type PipelineDefinition } from './pipeline-spec';
 import type { PutPipelineDto } from './pipelines.dto';
 import { PipelinesRepository, type PipelineVersion } from './pipelines.repository';
 
@@ -26,6 +26,7 @@ export class PipelinesService {
     };
     const problems = validateDefinition(def);
     if (problems.length) throw unprocessable(`Invalid pipeline: ${problems.join('; ')}`, 'invalid_pipeline');
+    def.inputs = withGraphInputs(def);
     const sha256 = createHash('sha256').update(def.content).digest('hex');
     const { version } = await this.pipelines.addVersion(project.id, name, def, sha256);
     return { name, version, sha256, kind: def.kind };

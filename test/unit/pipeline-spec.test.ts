@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandJobs, inferKind, matrixCombinations, resolveInputs, validateDefinition, type PipelineDefinition } from '../../src/pipelines/pipeline-spec';
+import { expandJobs, inferKind, matrixCombinations, resolveInputs, validateDefinition, withGraphInputs, type PipelineDefinition } from '../../src/pipelines/pipeline-spec';
 
 const base: PipelineDefinition = { kind: 'script', content: 'echo hi', labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, jobs: null };
 
@@ -11,6 +11,29 @@ describe('inferKind', () => {
     expect(inferKind('#!/bin/bash\necho hi')).toBe('script');
     expect(inferKind('key: value')).toBe('script');
     expect(inferKind('echo "unbalanced: [')).toBe('script');
+  });
+  it('keeps a graph with broken YAML a graph, so validation names the mistake', () => {
+    const broken = 'entry: start\nnodes:\n  - id: start\n    type: [core/start@v1\n';
+    expect(inferKind(broken)).toBe('act');
+    expect(validateDefinition({ ...base, kind: inferKind(broken), content: broken }).join()).toContain('not valid YAML');
+  });
+});
+
+describe('withGraphInputs', () => {
+  const graph = 'entry: a\nnodes:\n  - id: a\n    inputs:\n      script: echo "${{ inputs.name }} ${{inputs.greeting}} ${{ env.HOME }}"\n';
+  it('adds the inputs a graph reads as required ones, keeping what is declared', () => {
+    expect(withGraphInputs({ ...base, kind: 'act', content: graph, inputs: { greeting: { default: 'hi' } } })).toEqual({
+      greeting: { default: 'hi' },
+      name: { required: true, description: 'read by the graph as ${{ inputs.name }}', fromGraph: true },
+    });
+  });
+  it('reads the graphs of jobs too, and never a script', () => {
+    expect(withGraphInputs({ ...base, content: 'echo ${{ inputs.nope }}' })).toEqual({});
+    expect(Object.keys(withGraphInputs({ ...base, jobs: [{ name: 'g', content: graph }] }))).toEqual(['name', 'greeting']);
+  });
+  it('requires found inputs without closing the list of accepted ones', () => {
+    const inputs = withGraphInputs({ ...base, kind: 'act', content: graph });
+    expect(resolveInputs(inputs, { name: 'Ada', extra: 'x' }).problems).toEqual(['input "greeting" is required']);
   });
 });
 
