@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql, type TransactionSql } from '../database/sql';
 import type { JobSpec } from '../pipelines/pipeline-spec';
 import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
+import type { PipelineKind } from '../agents/agent-protocol';
 
 export type JobState = { id: number; key: string; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number };
 export type JobStateWithLease = JobState & { leaseExpired: boolean };
@@ -12,6 +13,7 @@ export type JobView = {
   attempt: number;
   key: string;
   name: string;
+  kind: PipelineKind;
   status: JobStatus;
   reason: string | null;
   labels: string[];
@@ -330,7 +332,7 @@ export class JobsRepository {
 
   private viewQuery() {
     return this.sql`
-      select j.id, j.run_id as "runId", j.attempt, j.key, j.name, j.status, j.reason, j.labels, j.needs, j.matrix,
+      select j.id, j.run_id as "runId", j.attempt, j.key, j.name, j.kind, j.status, j.reason, j.labels, j.needs, j.matrix,
              j.agent_id as "agentId", a.name as agent, j.exit_code as "exitCode", j.try, j.carried_from_job_id as "carriedFromJobId",
              j.queued_at as "queuedAt", j.started_at as "startedAt", j.finished_at as "finishedAt", j.created_at as "createdAt"
       from jobs j left join agents a on a.id = j.agent_id`;

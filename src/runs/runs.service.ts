@@ -202,6 +202,7 @@ export class RunsService {
       id: job.id,
       name: job.name,
       key: job.key,
+      kind: job.kind,
       status: job.status,
       reason: job.reason,
       labels: job.labels,

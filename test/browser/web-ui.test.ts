@@ -209,6 +209,7 @@ describe('web UI in Chromium', () => {
     await signIn(page, ui.url, stack.adminToken, '#/queue');
     for (const id of jobIds) await page.getByLabel(`Select job ${id}`).check();
     await page.getByRole('button', { name: /Cancel selected runs \(2\)/ }).click();
+    await page.getByRole('button', { name: 'Yes, cancel 2 runs' }).click();
     await page.getByRole('status').filter({ hasText: 'Cancelled 2 runs' }).waitFor();
     for (const run of runs) expect((await finished(run.id)).status).toBe('cancelled');
     await expect.poll(() => pendingOrder(page), { timeout: 30_000 }).not.toEqual(expect.arrayContaining([jobIds[0]]));

@@ -60,6 +60,12 @@ describe('the example graphs', () => {
   it('hello.act greets in green, keeps stderr, and finishes; every node is marked succeeded', async () => {
     const { run, log } = await runGraph('hello', fixture('hello.act'), { inputs: { name: 'Ada' } });
     expect(run.status).toBe('succeeded');
+    // The graph reads ${{ inputs.name }}: the pipeline asks for it, and a trigger without it is refused.
+    const pipeline = await stack.request<{ inputs: Record<string, { required?: boolean }> }>('GET', '/api/v1/projects/act/pipelines/hello');
+    expect(pipeline.body.inputs.name).toMatchObject({ required: true });
+    const missing = await stack.request<{ error: { message: string } }>('POST', '/api/v1/projects/act/pipelines/hello/runs', { body: {} });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.message).toContain('input "name" is required');
     expect(log).toContain('\u001b[32mhello from Ada\u001b[0m');
     expect(log).toContain('to stderr');
     expect(log).toContain('finished');

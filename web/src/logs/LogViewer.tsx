@@ -179,7 +179,7 @@ export function LogViewer({ jobId, jobName, jobStatus, nodeFilter, onNodeFilter 
         {!log.loading && log.lines.length === 0 && <div className="log-empty muted">{log.complete ? 'This job wrote no output.' : 'Waiting for output…'}</div>}
       </div>
       <div className="log-footer muted">
-        {nodeFilter === null ? `${total.toLocaleString()} lines` : `${shown.toLocaleString()} of ${total.toLocaleString()} lines (node ${nodeFilter})`}
+        {nodeFilter === null ? `${total.toLocaleString()} line${total === 1 ? '' : 's'}` : `${shown.toLocaleString()} of ${total.toLocaleString()} lines (node ${nodeFilter})`}
         {log.complete ? ' · complete' : jobStatus === 'running' ? ' · streaming' : ''}
       </div>
     </section>
