@@ -2,9 +2,17 @@
 // (drag) and zoom (wheel), live node states; clicking a node selects its log section.
 import { useEffect, useMemo, useRef, useState, type PointerEvent, type WheelEvent } from 'react';
 import type { JobGraph, NodeState } from '../api/types';
-import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type PlacedNode } from './graph-layout';
+import { GROUP_SHADOW, layoutGraph, NODE_HEIGHT, NODE_WIDTH, type PlacedNode } from './graph-layout';
 
 type View = { x: number; y: number; scale: number };
+
+const FIT_PAD = 40;
+// Below this the 11 px node type text is under ~9 px on screen.
+const MIN_FIT_SCALE = 0.85;
+const MAX_FIT_SCALE = 1.2;
+// The view grows with the graph up to this height, so a tall graph needs less panning.
+const MIN_VIEW_HEIGHT = 300;
+const MAX_VIEW_HEIGHT = 480;
 
 type GraphViewerProps = { graph: JobGraph; selected: string | null; onSelect: (node: string | null) => void };
 
@@ -38,7 +46,7 @@ function GraphNodeBox({ node, graph, selected, onSelect }: { node: PlacedNode; g
       }}
     >
       <title>{tooltip(node, graph, state === 'active' ? 'executing' : state)}</title>
-      {node.isGroup && <rect className="node-group-shadow" x={6} y={6} width={NODE_WIDTH} height={NODE_HEIGHT} rx={6} />}
+      {node.isGroup && <rect className="node-group-shadow" x={GROUP_SHADOW} y={GROUP_SHADOW} width={NODE_WIDTH} height={NODE_HEIGHT} rx={6} />}
       <rect className="node-box" width={NODE_WIDTH} height={NODE_HEIGHT} rx={6} />
       <text className="node-id" x={12} y={22}>
         {node.id.length > 20 ? `${node.id.slice(0, 19)}…` : node.id}
@@ -59,15 +67,25 @@ export function GraphViewer({ graph, selected, onSelect }: GraphViewerProps) {
   const [view, setView] = useState<View>({ x: 0, y: 0, scale: 1 });
   const drag = useRef<{ x: number; y: number; view: View; moved: boolean } | null>(null);
 
-  // Fit the graph once it is known.
+  // Fit the graph once it is known, but never so small that node text is unreadable: a graph too big
+  // for that starts at its entry side, and pan/zoom reach the rest.
   useEffect(() => {
     const element = svg.current;
     if (!element) return;
     const { width, height } = element.getBoundingClientRect();
-    const pad = 40;
     const b = layout.bounds;
-    const scale = Math.min(1.2, Math.max(0.2, Math.min((width - pad * 2) / b.width, (height - pad * 2) / b.height)));
-    setView({ scale, x: (width - b.width * scale) / 2 - b.x * scale, y: (height - b.height * scale) / 2 - b.y * scale });
+    const fit = Math.min((width - FIT_PAD * 2) / b.width, (height - FIT_PAD * 2) / b.height);
+    const scale = Math.min(MAX_FIT_SCALE, Math.max(MIN_FIT_SCALE, fit));
+    const centred = (size: number, start: number, length: number) => (size - length * scale) / 2 - start * scale;
+    // Keeps the graph's far side from coming off its edge of the view (no empty band past the graph).
+    const clamp = (offset: number, size: number, start: number, length: number) => Math.min(FIT_PAD - start * scale, Math.max(size - FIT_PAD - (start + length) * scale, offset));
+    const entry = layout.entry;
+    const x = b.width * scale <= width - FIT_PAD * 2 ? centred(width, b.x, b.width) : FIT_PAD - b.x * scale;
+    const y =
+      b.height * scale <= height - FIT_PAD * 2 || !entry
+        ? centred(height, b.y, b.height)
+        : clamp(height / 2 - (entry.y + NODE_HEIGHT / 2) * scale, height, b.y, b.height);
+    setView({ scale, x, y });
   }, [layout]);
 
   const onWheel = (event: WheelEvent<SVGSVGElement>) => {
@@ -102,11 +120,13 @@ export function GraphViewer({ graph, selected, onSelect }: GraphViewerProps) {
   };
 
   const byId = new Map(layout.nodes.map((node) => [node.id, node]));
+  const viewHeight = Math.round(Math.min(MAX_VIEW_HEIGHT, Math.max(MIN_VIEW_HEIGHT, layout.bounds.height + FIT_PAD * 2)));
   return (
     <div className="graph-viewer" data-testid="graph-viewer">
       <svg
         ref={svg}
         className={drag.current?.moved ? 'graph-svg dragging' : 'graph-svg'}
+        style={{ height: viewHeight }}
         onWheel={onWheel}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
@@ -136,11 +156,21 @@ export function GraphViewer({ graph, selected, onSelect }: GraphViewerProps) {
                 className={`graph-edge edge-${edge.kind}${live === 'succeeded' ? ' edge-done' : ''}`}
                 markerEnd={`url(#arrow-${edge.kind})`}
                 data-kind={edge.kind}
-              />
+                data-from={edge.from}
+                data-to={edge.to}
+              >
+                <title>{`${edge.from}${edge.fromPort ? `.${edge.fromPort}` : ''} → ${edge.to}${edge.toPort ? `.${edge.toPort}` : ''}`}</title>
+              </path>
             );
           })}
           {layout.nodes.map((node) => (
             <GraphNodeBox key={node.id} node={node} graph={graph} selected={selected === node.id} onSelect={() => onSelect(selected === node.id ? null : node.id)} />
+          ))}
+          {/* After the nodes so a label is never under a neighbouring box. */}
+          {layout.labels.map((label) => (
+            <text key={label.id} className={`port-label port-label-${label.kind}`} x={label.x} y={label.y}>
+              {label.text}
+            </text>
           ))}
         </g>
       </svg>
