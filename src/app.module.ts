@@ -4,6 +4,7 @@ import { AgentProtocolController } from './agents/agent-protocol.controller';
 import { AgentsController } from './agents/agents.controller';
 import { AgentsRepository } from './agents/agents.repository';
 import { AgentsService } from './agents/agents.service';
+import { AgentConnections } from './agents/agent-connections';
 import { AgentStreamGateway } from './agents/agent-stream.gateway';
 import { LeaseReaperService } from './agents/lease-reaper.service';
 import { ARTIFACT_STORAGE, createArtifactStorage } from './artifacts/artifact-storage';
@@ -96,6 +97,7 @@ import { TokensService } from './tokens/tokens.service';
     QueueNotifier,
     AgentsRepository,
     AgentsService,
+    AgentConnections,
     AgentStreamGateway,
     LeaseReaperService,
     ArtifactsRepository,

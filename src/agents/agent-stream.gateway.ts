@@ -1,8 +1,9 @@
 import { BeforeApplicationShutdown, HttpException, Logger } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import type { AgentPrincipal } from '../auth/principal';
 import { validateMessage } from '../common/validation';
+import { AgentConnections } from './agent-connections';
 import { AGENT_STREAM_NAMESPACE, type StreamReply } from './agent-protocol';
 import { StreamedLogBatchDto } from './agents.dto';
 import { AgentsService } from './agents.service';
@@ -14,15 +15,19 @@ type AgentSocket = Socket<Record<string, never>, Record<string, never>, Record<s
  * answers as POST …/jobs/:id/logs (AgentsService), returned as the acknowledgement.
  */
 @WebSocketGateway({ namespace: AGENT_STREAM_NAMESPACE })
-export class AgentStreamGateway implements OnGatewayInit<Namespace>, BeforeApplicationShutdown {
+export class AgentStreamGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, BeforeApplicationShutdown {
   private readonly logger = new Logger('agent-stream');
 
   @WebSocketServer()
   namespace!: Namespace;
 
-  constructor(private readonly agents: AgentsService) {}
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly connections: AgentConnections,
+  ) {}
 
   afterInit(namespace: Namespace): void {
+    this.connections.attach(namespace);
     namespace.use((socket, next) => {
       const secret = (socket.handshake.auth as { secret?: unknown }).secret;
       if (typeof secret !== 'string' || !secret) {
@@ -41,6 +46,10 @@ export class AgentStreamGateway implements OnGatewayInit<Namespace>, BeforeAppli
         },
       );
     });
+  }
+
+  handleConnection(socket: AgentSocket): void {
+    this.connections.register(socket, socket.data.agent.agentId);
   }
 
   @SubscribeMessage('logs')

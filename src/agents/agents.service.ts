@@ -13,6 +13,7 @@ import { SecretsService } from '../secrets/secrets.service';
 import { maskSecrets } from '../secrets/secret-masker';
 import { TemporalService } from '../temporal/temporal.service';
 import type { ActiveNodesRequest, ClaimedJob, FinishRequest, LogBatchRequest, LogBatchResponse, RegisterRequest, RegisterResponse } from './agent-protocol';
+import { AgentConnections } from './agent-connections';
 import { AgentsRepository } from './agents.repository';
 
 const BUSY_HEARTBEAT_SECONDS = 1;
@@ -35,6 +36,7 @@ export class AgentsService {
     private readonly temporal: TemporalService,
     private readonly live: LiveEvents,
     private readonly metrics: MetricsService,
+    private readonly connections: AgentConnections,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -204,6 +206,7 @@ export class AgentsService {
 
   async delete(id: string): Promise<void> {
     if (!isUuid(id) || !(await this.agents.delete(id))) throw notFound('agent', id);
+    this.connections.drop(id);
     this.live.agentDeleted(id);
   }
 

@@ -254,9 +254,13 @@ describe('agent protocol', () => {
         [3, 'streamed again\n'],
       ]);
 
-      // Deleted agents stop writing, even on a connection opened before.
+      // Deleting the agent closes its stream, and the secret no longer opens one.
+      const closed = new Promise<string>((resolve) => stream.once('disconnect', resolve));
       expect((await stack.request('DELETE', `/api/v1/agents/${agent.agentId}`)).status).toBe(204);
-      expect(await send({ jobId, seq: 3, chunks: [{ stream: 'stdout', text: 'ghost\n' }] })).toMatchObject({ status: 409, body: { error: { code: 'job_not_owned' } } });
+      expect(await closed).toBe('io server disconnect');
+      const again = io(`${stack.apiUrl}/agents`, { path: '/socket.io', transports: ['websocket'], auth: { secret: agent.secret }, reconnection: false });
+      expect((await new Promise<Error>((resolve) => again.once('connect_error', resolve))).message).toContain('Unknown agent secret');
+      again.close();
     } finally {
       stream.close();
     }
