@@ -62,7 +62,10 @@ function GraphNodeBox({ node, graph, selected, onSelect }: { node: PlacedNode; g
 }
 
 export function GraphViewer({ graph, selected, onSelect }: GraphViewerProps) {
-  const layout = useMemo(() => layoutGraph(graph.graph), [graph.graph]);
+  // A refetch (the job's state changed) brings an equal graph as a new object; laying it out and
+  // fitting it again would undo the viewer's pan and zoom, so both key on the graph's content.
+  const shape = useMemo(() => JSON.stringify(graph.graph), [graph.graph]);
+  const layout = useMemo(() => layoutGraph(JSON.parse(shape) as typeof graph.graph), [shape]);
   const svg = useRef<SVGSVGElement>(null);
   const [view, setView] = useState<View>({ x: 0, y: 0, scale: 1 });
   const drag = useRef<{ x: number; y: number; view: View; moved: boolean } | null>(null);
