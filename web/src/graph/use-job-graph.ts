@@ -21,6 +21,7 @@ export function useJobGraph(jobId: number, jobStatus: JobStatus, kind?: string):
   const [error, setError] = useState<string | null>(null);
   const inFlight = useRef(false);
   const again = useRef(false);
+  const loaded = useRef(false);
 
   // Single flight: the mount, the live subscription and a status change often ask at the same moment.
   const load = useCallback(() => {
@@ -34,6 +35,7 @@ export function useJobGraph(jobId: number, jobStatus: JobStatus, kind?: string):
     api<JobGraph>(`jobs/${jobId}/graph`)
       .then(
         (value) => {
+          loaded.current = true;
           setGraph(value);
           setError(null);
         },
@@ -51,6 +53,7 @@ export function useJobGraph(jobId: number, jobStatus: JobStatus, kind?: string):
   }, [jobId, isScript]);
 
   useEffect(() => {
+    loaded.current = false;
     setGraph(null);
     setNotAGraph(isScript());
     load();
@@ -72,6 +75,9 @@ export function useJobGraph(jobId: number, jobStatus: JobStatus, kind?: string):
       live.on('job.nodes', (event) => {
         if (event.jobId !== jobId) return;
         setGraph((current) => (current ? { ...current, activeNodes: event.activeNodes, nodeStates: { ...current.nodeStates, ...event.nodeStates } } : current));
+        // A read still in flight (or none finished yet) may predate this event and would overwrite or
+        // miss it: read once more after it, so the view never sticks on a state older than an event.
+        if (inFlight.current || !loaded.current) load();
       }),
       live.onSubscribed((room) => {
         if (room === `job:${jobId}`) load();
