@@ -38,8 +38,9 @@ export class AgentStream {
     });
     this.socket.on('connect_error', () => {
       // Refused by the server (unknown secret): Socket.IO stops retrying; try again later, the
-      // secret may have been renewed by then. Transport errors retry by themselves.
-      if (!this.socket.active && !this.closed) setTimeout(() => this.reconnect(), 10_000).unref();
+      // secret may have been renewed by then (setSecret reconnects at once; this timer must then
+      // leave the working connection alone). Transport errors retry by themselves.
+      if (!this.socket.active && !this.closed) setTimeout(() => !this.socket.connected && this.reconnect(), 10_000).unref();
     });
   }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium';
 import { sleep } from '../scripts/process-utils';
 import type { BenchStack } from './bench-stack';
 import { triggerRun, waitRunFinished } from './bench-utils';
@@ -16,11 +17,8 @@ import { summarize, type Summary } from './stats';
 export type BrowserLatencyResult = { lines: number; latency: Summary; missing: number };
 export type BrowserLatencyOptions = { project: string; lines: number; intervalMs: number; signal: AbortSignal; onProgress: (message: string) => void };
 
-const CHROMIUM = process.env.BELLOWS_CHROMIUM ?? '/usr/bin/chromium';
 const LABELS = ['pool=browser-bench'];
 const MARK = 'visible-probe';
-// The same flags the browser tests use: no sandbox as root, nothing reaching out to the network.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export function chromiumAvailable(): boolean {
   return fs.existsSync(CHROMIUM);

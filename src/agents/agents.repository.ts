@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
+import { agentOffline } from './agent-liveness.sql';
 
 export type AgentStatus = 'online' | 'busy' | 'offline';
 
@@ -145,7 +146,7 @@ export class AgentsRepository {
       select a.id, a.name, coalesce(a.labels_override, a.declared_labels) as labels, a.declared_labels as "declaredLabels",
              a.labels_override as "labelsOverride", a.hostname, a.os, a.arch, a.version, a.last_seen_at as "lastSeenAt",
              a.created_at as "createdAt", cj.id as "currentJobId",
-             case when a.signed_off_at is not null or a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
+             case when ${agentOffline(this.sql, offlineAfterSeconds)} then 'offline'
                   when cj.id is not null then 'busy' else 'online' end as status
       from agents a
       left join lateral (select id from jobs where agent_id = a.id and status = 'running' order by id limit 1) cj on true`;

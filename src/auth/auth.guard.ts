@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { forbidden, unauthorized } from '../common/api-error';
-import { AgentsRepository } from '../agents/agents.repository';
+import { AgentsService } from '../agents/agents.service';
 import { TokensRepository } from '../tokens/tokens.repository';
 import { AUTH_REQUIREMENT, AuthenticatedRequest, AuthRequirement } from './auth.decorators';
 import { hasScope } from './principal';
@@ -13,7 +13,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokensRepository,
-    private readonly agents: AgentsRepository,
+    private readonly agents: AgentsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -26,16 +26,14 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const bearer = bearerOf(request.headers.authorization);
     if (!bearer) throw unauthorized('Missing "Authorization: Bearer <token>" header.');
-    const hash = hashToken(bearer);
-
     if (requirement.kind === 'agent') {
-      const agent = await this.agents.findBySecretHash(hash);
+      const agent = await this.agents.principalForSecret(bearer);
       if (!agent) throw unauthorized('Unknown agent secret; register the agent again.');
-      request.principal = { kind: 'agent', agentId: agent.id, name: agent.name, labels: agent.labels };
+      request.principal = agent;
       return true;
     }
 
-    const token = await this.tokens.findActiveByHash(hash);
+    const token = await this.tokens.findActiveByHash(hashToken(bearer));
     if (!token) throw unauthorized('Invalid or revoked token.');
     if (requirement.kind === 'registration') {
       if (token.kind !== 'agent') throw forbidden('Agents register with an agent token (POST /api/v1/agent-tokens).');

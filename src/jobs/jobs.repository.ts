@@ -77,10 +77,16 @@ export type OwnedJob = {
   status: JobStatus;
   cancelRequested: boolean;
   projectId: string;
-  logSeq: number;
-  logBytes: number;
-  nextLogBatch: number;
 };
+
+/**
+ * "The agent holds the job" for rows `j` (jobs) and `t` (its current try): the try is the agent's,
+ * and the job runs or ended less than 10 minutes ago (late log lines and verdicts still land).
+ * Every agent call about a job goes through this one rule.
+ */
+export function heldBy(sql: Sql, agentId: string) {
+  return sql`t.agent_id = ${agentId} and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))`;
+}
 
 const STATE_COLUMNS = 'id, key, needs, status, try, timeout_minutes as "timeoutMinutes"';
 export const RANK_GAP = 1_000_000;
@@ -250,11 +256,10 @@ export class JobsRepository {
   async findOwned(jobId: number, agentId: string): Promise<OwnedJob | undefined> {
     const [row] = await this.sql<OwnedJob[]>`
       select j.id, j.run_id as "runId", j.attempt, j.try, j.status, j.cancel_requested as "cancelRequested",
-             r.project_id as "projectId", j.log_seq as "logSeq", j.log_bytes as "logBytes", t.next_log_batch as "nextLogBatch"
+             r.project_id as "projectId"
       from jobs j join runs r on r.id = j.run_id
       join job_tries t on t.job_id = j.id and t.try = j.try
-      where j.id = ${jobId} and t.agent_id = ${agentId}
-        and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))`;
+      where j.id = ${jobId} and ${heldBy(this.sql, agentId)}`;
     return row;
   }
 

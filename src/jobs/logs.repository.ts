@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
 import type { LogStream } from '../agents/agent-protocol';
 import type { JobStatus } from '../../workflows/messages';
+import { heldBy } from './jobs.repository';
 
 export type StoredChunk = { seq: number; try: number; stream: LogStream; node: string | null; text: string; at: Date };
 export type ChunkToStore = { stream: LogStream; node: string | null; text: string; at: Date | null };
@@ -39,8 +40,7 @@ export class LogsRepository {
         select j.id, j.try, j.status, j.cancel_requested, j.log_seq, j.log_bytes, t.next_log_batch
         from jobs j join job_tries t on t.job_id = j.id and t.try = j.try
         join agents a on a.id = t.agent_id and a.deleted_at is null
-        where j.id = ${jobId} and t.agent_id = ${agentId}
-          and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))
+        where j.id = ${jobId} and ${heldBy(this.sql, agentId)}
         for update of j, t
       ),
       expected as (select * from holder where next_log_batch = ${batch}),

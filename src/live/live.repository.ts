@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
+import { agentOffline } from '../agents/agent-liveness.sql';
 import type { JobStatus, RunStatus } from './live-events';
 
 export type RunEventRow = { runId: number; projectId: string; project: string; pipeline: string; number: number; status: RunStatus; attempt: number };
@@ -88,7 +89,7 @@ export class LiveRepository {
     return this.sql<AgentStatusRow[]>`
       with current as (
         select a.id,
-               case when a.signed_off_at is not null or a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
+               case when ${agentOffline(this.sql, offlineAfterSeconds)} then 'offline'
                     when exists (select 1 from jobs j where j.agent_id = a.id and j.status = 'running') then 'busy'
                     else 'online' end as status
         from agents a

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
+import { agentOffline } from '../agents/agent-liveness.sql';
 
 // Read at scrape time from Postgres, so every API instance reports the same cluster-wide gauges.
 @Injectable()
@@ -23,7 +24,7 @@ export class MetricsRepository {
 
   agentsByStatus(offlineAfterSeconds: number): Promise<{ status: string; count: number }[]> {
     return this.sql<{ status: string; count: number }[]>`
-      select case when a.signed_off_at is not null or a.last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds}) then 'offline'
+      select case when ${agentOffline(this.sql, offlineAfterSeconds)} then 'offline'
                   when exists (select 1 from jobs j where j.agent_id = a.id and j.status = 'running') then 'busy'
                   else 'online' end as status,
              count(*)::int as count

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
+import { agentOffline } from '../agents/agent-liveness.sql';
 import { notifyQueue, RANK_GAP, type ClaimedJobRow } from '../jobs/jobs.repository';
 
 export type QueueEntry = {
@@ -68,7 +69,7 @@ export class QueueRepository {
         select coalesce(labels_override, declared_labels) as labels,
                exists (select 1 from jobs r where r.agent_id = a.id and r.status = 'running') as busy
         from agents a
-        where deleted_at is null and signed_off_at is null and last_seen_at > now() - make_interval(secs => ${options.onlineWithinSeconds})
+        where a.deleted_at is null and not ${agentOffline(this.sql, options.onlineWithinSeconds)}
       ),
       queued as (
         select j.*, row_number() over (order by j.queue_rank, j.id) as position from jobs j where j.status = 'queued'

@@ -4,26 +4,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium';
 import type { Stack } from '../support/stack';
 
 // Browser tests drive Debian's Chromium (apt-get install chromium) through playwright-core; no
 // browser download. The UI comes from the API itself when it serves dist/web, else from a small
 // static server here that proxies /api and /socket.io (WebSocket upgrades included) to the stack.
 
-export const CHROMIUM = process.env.BELLOWS_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.resolve('test/artifacts');
 const WEB_DIST = path.resolve('dist/web');
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 export type Browser = { context: BrowserContext; downloadsDir: string; close(): Promise<void> };
 

@@ -77,21 +77,16 @@ describe('agent log stream', () => {
     expect(api.posted).toEqual([]);
   });
 
-  it('falls back to HTTP when the stream answers with a server error', async () => {
-    const api = await startApi('fail');
+  it.each([
+    ['answers with a server error', 'fail'],
+    ['does not acknowledge in time', 'silent'],
+  ] as const)('falls back to HTTP when the stream %s', async (_case, behaviour) => {
+    const api = await startApi(behaviour);
     const client = clientFor(api);
     await waitFor(() => client.streamConnected, { message: 'the stream to connect' });
     expect((await client.sendLogBatch(7, batch)).status).toBe(200);
     expect(api.streamed).toHaveLength(1);
     expect(api.posted).toEqual([{ url: '/api/v1/agents/jobs/7/logs', auth: 'Bearer agent-secret', body: batch }]);
-  });
-
-  it('falls back to HTTP when the stream does not acknowledge in time', async () => {
-    const api = await startApi('silent');
-    const client = clientFor(api);
-    await waitFor(() => client.streamConnected, { message: 'the stream to connect' });
-    expect((await client.sendLogBatch(7, batch)).status).toBe(200);
-    expect(api.posted).toHaveLength(1);
   });
 
   it('uses HTTP while the stream is refused, and reconnects with a renewed secret', async () => {
