@@ -1,18 +1,26 @@
-// What a node type is: its ports (the public contract of act-format.md) and how it evaluates or executes.
+// What a node type is: its ports (the public contract, the same ids, types and defaults as the reference
+// engine's nodes/*.yml) and how it evaluates or executes. Every node type lives in nodes/*.nodes.ts.
 
+import type { ExecState } from './act-exec-state';
 import type { ActHost, ActNode, GraphPortDef } from './act-types';
+import type { DataStream, SecretValue } from './act-values';
 
-/** Value types as written in the format; `option` values are strings from a fixed list. */
-export type ValueType = 'string' | 'number' | 'bool' | 'any' | 'stream' | 'secret' | 'option' | 'iterable';
+/**
+ * Port types as the format writes them: `bool`, `number`, `string`, `secret`, `option`, `any`, `unknown`,
+ * `stream`, `iterable`, `indexable`, `credentials`, `storage-provider`, `git-repo`, and lists such as
+ * `[]string` (one port carrying a list, unlike an `array` port whose items are ports of their own).
+ */
+export type PortType = string;
 
 export type PortSpec = {
   id: string;
   exec: boolean;
-  type: ValueType;
-  /** Addressable as `id[i]`; read as a whole it yields an array. */
+  type: PortType;
+  /** Items addressed as `id[0]`, `id[1]` …, each declared by the graph (see act-format.md). */
   array?: boolean;
   required?: boolean;
   default?: unknown;
+  /** Values of an `option` port. */
   options?: readonly string[];
 };
 
@@ -21,33 +29,59 @@ export type NodePorts = { inputs: readonly PortSpec[]; outputs: readonly PortSpe
 /** The graph-level port definitions of the graph a node lives in (only set inside group graphs). */
 export type GraphLevel = { inputs: readonly GraphPortDef[]; outputs: readonly GraphPortDef[]; isGroup: boolean };
 
+export type FireOptions = {
+  /** The execution state the path continues in (a child state for concurrent paths). */
+  state?: ExecState;
+  /** The error travelling with the path (exec-err): fails the graph where nothing is connected. */
+  error?: unknown;
+};
+
 /** What a node implementation can do; built by the runtime for one evaluation or execution. */
 export type NodeContext = {
   /** Full id path (`gate/pick`). */
   readonly path: string;
   readonly node: ActNode;
   readonly host: ActHost;
-  /** Aborted when this execution path must stop (graph cancelled, or a concurrent sibling failed). */
+  /** The execution state this node runs in. */
+  readonly state: ExecState;
+  /** Aborted when this path must stop (graph cancelled, or a concurrent sibling failed). */
   readonly signal: AbortSignal;
-  /** Resolved and coerced input (connection → literal → default → required error → zero value). */
+
+  /** An input as resolved by the reference's order (connection → literal → default → required → zero), expressions evaluated. */
   read(port: string): Promise<unknown>;
-  readString(port: string): Promise<string>;
-  readNumber(port: string): Promise<number>;
-  readBool(port: string): Promise<boolean>;
-  /** An array port as a whole (`values`, built from `values[0]`, `values[1]` … or one array value). */
-  readArray(port: string): Promise<unknown[]>;
-  /** Whether an input has a connection or a literal (so "unset" can differ from the zero value). */
+  string(port: string): Promise<string>;
+  /** An integer input ("3.5" is an error, as for the reference's int inputs). */
+  int(port: string): Promise<number>;
+  float(port: string): Promise<number>;
+  bool(port: string): Promise<boolean>;
+  /** A `stream` input, or undefined when it has no value. */
+  stream(port: string): Promise<DataStream | undefined>;
+  /** A list-typed input (`[]string`) as text items. */
+  strings(port: string): Promise<string[]>;
+  /** A `secret` input: the value names a secret, the node receives the secret. */
+  secret(port: string): Promise<SecretValue>;
+  /** The items of an array port (`values[0]`, `values[1]` …, in index order, as declared). */
+  array(port: string): Promise<unknown[]>;
+  /** Whether an input has a connection or a literal. */
   hasValue(port: string): boolean;
-  /** Stores an output value (exec nodes; data nodes return theirs from evaluate). */
-  set(port: string, value: unknown): void;
-  /** Runs what is connected to an exec output and waits for that path to end (flow nodes). */
-  fire(port: string, options?: { signal?: AbortSignal }): Promise<void>;
+
+  /** Stores an output value in this node's execution state, or in `state` (a concurrent iteration's). */
+  set(port: string, value: unknown, state?: ExecState): void;
+  /** Runs what is connected to an exec output and waits for that path to end. */
+  fire(port: string, options?: FireOptions): Promise<void>;
   isConnected(outputPort: string): boolean;
-  /** The exec array outputs in index order (`exec[0]`, `exec[1]` …), declared or connected. */
+  /** The exec array outputs in index order (`exec[0]`, `exec[1]` …) that are connected. */
   arrayOutputs(base: string): string[];
-  /** Node-private state that persists between executions (loop break flags, barrier counters). */
-  readonly state: Map<string, unknown>;
+  /** Node-private memory that persists between executions (loop break flags, barrier counters). */
+  readonly memory: Map<string, unknown>;
+
   print(stream: 'stdout' | 'stderr' | 'system', text: string): void;
+  /** A secret's value by name (exact, else ignoring case), or undefined when it is not set. */
+  secretNamed(name: string): string | undefined;
+  /** A message about this node, printed once per run for each distinct text. */
+  warnOnce(text: string): void;
+  /** From now on `value` is a secret: masked in every log line. */
+  addSecret(name: string, value: string): void;
   /** Group nodes: run the nested graph from its group-inputs node's exec output `port`. */
   enterGroup(port: string): Promise<void>;
 };
@@ -58,26 +92,28 @@ export type ExecuteResult = string | readonly string[] | void;
 export type NodeDef = {
   type: string;
   ports(node: ActNode, level: GraphLevel): NodePorts;
-  /** Data nodes (no exec ports): compute all outputs; called again for every read. */
-  evaluate?(ctx: NodeContext): Promise<Record<string, unknown>>;
-  execute?(ctx: NodeContext, inputPort: string): Promise<ExecuteResult>;
+  /** The value of output `port` when the node is read without having been executed (data nodes). */
+  evaluate?(ctx: NodeContext, port: string): Promise<unknown>;
+  /** Runs the node entered through exec input `input`; `error` is the one the path carries (group-outputs forwards it). */
+  execute?(ctx: NodeContext, input: string, error?: unknown): Promise<ExecuteResult>;
   /** Exec inputs that only signal a running node (exec-break, exec-reset): no state or activity reported. */
   signalInputs?: readonly string[];
-  /** group-outputs: its fired ports continue in the enclosing graph, from the group node. */
-  firesToParent?: boolean;
-  /** The editor-only comment node: no ports, never runs, never validated beyond its type. */
+  /** The editor-only comment node: never runs, never read. */
   inert?: boolean;
+  /** Graph entry nodes (start). */
+  entry?: boolean;
 };
 
-export const exec = (id: string, extra: Partial<PortSpec> = {}): PortSpec => ({ id, exec: true, type: 'any', ...extra });
-export const data = (id: string, type: ValueType, extra: Partial<PortSpec> = {}): PortSpec => ({ id, exec: false, type, ...extra });
+export const exec = (id: string, extra: Partial<PortSpec> = {}): PortSpec => ({ id, exec: true, type: 'exec', ...extra });
+export const data = (id: string, type: PortType, extra: Partial<PortSpec> = {}): PortSpec => ({ id, exec: false, type, ...extra });
+export const option = (id: string, options: readonly string[], fallback: string): PortSpec => ({ id, exec: false, type: 'option', options, default: fallback });
 
 export function staticPorts(inputs: PortSpec[], outputs: PortSpec[]): NodeDef['ports'] {
   const ports: NodePorts = { inputs, outputs };
   return () => ports;
 }
 
-/** A failure of the node itself (routed to exec-err when connected). */
+/** A failure of the node's own work: continues on exec-err where it is connected, else fails the graph. */
 export class NodeFailure extends Error {
   constructor(
     message: string,
@@ -86,4 +122,22 @@ export class NodeFailure extends Error {
     super(message);
     this.name = 'NodeFailure';
   }
+}
+
+/**
+ * An error that fails the graph even where exec-err is connected: a bad input, a conversion that cannot
+ * be made, an output read before its node ran (the reference returns these instead of routing them).
+ */
+export class NodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeError';
+  }
+}
+
+/** The message of anything thrown, with errno codes kept (ENOENT …), for node errors. */
+export function describeError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
 }

@@ -1,23 +1,86 @@
-// The core node types this agent implements, by their full type id (`core/run@v1`).
+// The node library: every core node type of the reference engine, by its full type id
+// (`core/run@v1`), and the few that cannot work on a Bellows agent, each with the reason it says.
 
 import type { NodeDef } from './act-node-def';
-import { dataNodes } from './nodes/data.nodes';
+import { archiveNodes } from './nodes/archive.nodes';
+import { artifactNodes } from './nodes/artifact.nodes';
+import { collectionNodes } from './nodes/collection.nodes';
+import { credentialNodes } from './nodes/credentials.nodes';
+import { dataFormatNodes } from './nodes/data-format.nodes';
 import { fileNodes } from './nodes/file.nodes';
+import { filepathNodes } from './nodes/filepath.nodes';
 import { flowNodes } from './nodes/flow.nodes';
+import { gitNodes } from './nodes/git.nodes';
 import { groupNodes } from './nodes/group.nodes';
+import { httpNodes } from './nodes/http.nodes';
+import { mathNodes } from './nodes/math.nodes';
 import { processNodes } from './nodes/process.nodes';
+import { storageNodes } from './nodes/storage.nodes';
+import { stringNodes } from './nodes/string.nodes';
+import { systemNodes } from './nodes/system.nodes';
 
-const registry: ReadonlyMap<string, NodeDef> = new Map([...flowNodes, ...processNodes, ...dataNodes, ...fileNodes, ...groupNodes].map((def) => [def.type, def]));
+const ALL: readonly NodeDef[] = [
+  ...flowNodes,
+  ...groupNodes,
+  ...processNodes,
+  ...systemNodes,
+  ...stringNodes,
+  ...mathNodes,
+  ...collectionNodes,
+  ...dataFormatNodes,
+  ...fileNodes,
+  ...filepathNodes,
+  ...archiveNodes,
+  ...httpNodes,
+  ...credentialNodes,
+  ...storageNodes,
+  ...artifactNodes,
+  ...gitNodes,
+];
+
+/** Older names the reference still accepts for the same node. */
+const ALIASES: Record<string, string> = { 'core/secret@v1': 'core/secret-get@v1' };
+
+const registry: ReadonlyMap<string, NodeDef> = new Map(ALL.map((def) => [def.type, def]));
+
+/** Node types of the reference library that need what a Bellows agent does not have. */
+const REFUSED: ReadonlyArray<{ match: (type: string) => boolean; reason: string }> = [
+  {
+    match: (type) => type === 'core/gh-action@v1' || type.startsWith('github.com/'),
+    reason: 'it runs a GitHub Action, which needs the GitHub Actions runner and its services; Bellows agents do not provide them',
+  },
+  {
+    match: (type) => type === 'core/gh-start@v1',
+    reason: 'it starts a GitHub Actions workflow from a GitHub event, which Bellows agents do not receive; start the graph with core/start@v1',
+  },
+  { match: (type) => /^core\/p4-[\w-]+@v\d+$/.test(type), reason: 'Perforce nodes need a Perforce server connection and the p4 client, which Bellows agents do not provide' },
+  { match: (type) => type === 'core/llm-prompt@v1', reason: 'it calls a hosted large language model API, which Bellows agents have no access to' },
+  { match: (type) => type === 'core/docker-run@v1', reason: 'it needs a Docker engine, and Bellows agents run jobs as processes on the host' },
+  {
+    match: (type) => type === 'core/run-python-embedded@v1',
+    reason: "it needs the reference engine's embedded Python interpreter; use core/run@v1 with shell python instead",
+  },
+];
+
+/** `run@v1` is how the first graphs named core nodes; the reference still reads them as `core/run@v1`. */
+export function canonicalType(type: string): string {
+  const named = /^[\w-]+@v\d+$/.test(type) ? `core/${type}` : type;
+  return ALIASES[named] ?? named;
+}
 
 export function nodeDef(type: string): NodeDef | undefined {
-  return registry.get(type);
+  return registry.get(canonicalType(type));
+}
+
+/** Why this agent refuses `type`, or undefined when it is unknown rather than refused. */
+export function refusal(type: string): string | undefined {
+  const canonical = canonicalType(type);
+  return REFUSED.find((entry) => entry.match(canonical))?.reason;
 }
 
 export function supportedNodeTypes(): string[] {
-  return [...registry.keys()].sort();
+  return [...registry.keys(), ...Object.keys(ALIASES)].sort();
 }
 
-/** Pure data nodes have no exec ports at all; they are evaluated on every read. */
-export function isPure(def: NodeDef): boolean {
-  return def.evaluate !== undefined && def.execute === undefined;
-}
+/** The reference library's refused types, by name, for the documentation's node table. */
+export const REFUSED_TYPES = ['core/gh-action@v1', 'core/gh-start@v1', 'core/p4-credentials@v1', 'core/p4-print@v1', 'core/p4-run@v1', 'core/p4-sync@v1', 'core/llm-prompt@v1', 'core/docker-run@v1', 'core/run-python-embedded@v1'] as const;

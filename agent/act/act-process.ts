@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { signalGroup } from '../process-group';
 
 /** After the leader exits, how long its stdout/stderr may take to drain (a setsid'd grandchild may hold them). */
@@ -14,7 +15,7 @@ export type ProcessSpec = {
   args: string[];
   cwd: string;
   env: Record<string, string>;
-  stdin?: string | Buffer;
+  stdin?: string | Buffer | Readable;
   signal: AbortSignal;
   cancelGraceMs: number;
   onStdout(text: string): void;
@@ -63,7 +64,10 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     if (child.stdin) {
       // A script that does not read its stdin closes the pipe early; that is not an error of the node.
       child.stdin.on('error', () => undefined);
-      child.stdin.end(spec.stdin);
+      if (spec.stdin instanceof Readable) {
+        spec.stdin.on('error', () => child.stdin?.end());
+        spec.stdin.pipe(child.stdin);
+      } else child.stdin.end(spec.stdin);
     }
 
     child.once('error', (error) => {

@@ -12,8 +12,41 @@ export class RunState {
   private readonly splitters = new Map<string, LineSplitter>();
 
   private steps = 0;
+  private readonly warned = new Set<string>();
+  /** Run inputs by lower-cased name: the reference lower-cases input names, and so do `${{ inputs.X }}` lookups. */
+  private readonly inputs: Map<string, string>;
+  /** The graph's secrets: the host's, plus those core/secret-set@v1 adds while it runs. */
+  readonly secrets: Record<string, string>;
 
-  constructor(readonly host: ActHost) {}
+  constructor(readonly host: ActHost) {
+    this.secrets = { ...host.secrets };
+    this.inputs = new Map(Object.entries(host.inputs).map(([name, value]) => [name.toLowerCase(), value]));
+  }
+
+  input(name: string): string | undefined {
+    return this.inputs.get(name.toLowerCase());
+  }
+
+  /** A secret by its exact name, else ignoring case (Bellows secret names are upper case by convention). */
+  secret(name: string): string | undefined {
+    const secrets = this.secrets;
+    if (Object.prototype.hasOwnProperty.call(secrets, name)) return secrets[name];
+    const found = Object.keys(secrets).find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+    return found === undefined ? undefined : secrets[found];
+  }
+
+  /** core/secret-set@v1: later reads see it, and the host masks it from now on. */
+  addSecret(name: string, value: string): void {
+    this.secrets[name] = value;
+    this.call(() => this.host.onSecret?.(name, value));
+  }
+
+  /** A system message printed once per run for each distinct text (a missing secret read in a loop). */
+  warnOnce(path: string, text: string): void {
+    if (this.warned.has(text)) return;
+    this.warned.add(text);
+    this.print(path, 'system', `warning: ${text}`);
+  }
 
   /** Counts node executions (see GraphScope.execute). */
   step(): number {

@@ -3,6 +3,7 @@
 import { CancelledError, GraphFailure, ProcessExitSignal } from './act-errors';
 import { formatProblems } from './act-problems';
 import { RunState } from './act-run-state';
+import { ExecState } from './act-exec-state';
 import { GraphScope } from './act-scope';
 import type { ActGraph, ActHost, ActResult } from './act-types';
 import { validateAct } from './act-validator';
@@ -15,7 +16,7 @@ export const CANCELLED_EXIT_CODE = 130;
 export async function runAct(graph: ActGraph, host: ActHost): Promise<ActResult> {
   const run = new RunState(host);
   try {
-    const problems = validateAct(graph, { inputs: host.inputs, secrets: host.secrets });
+    const problems = validateAct(graph);
     if (problems.length > 0) {
       const error = formatProblems(problems);
       for (const line of error.split('\n')) run.print('', 'system', line);
@@ -24,7 +25,7 @@ export async function runAct(graph: ActGraph, host: ActHost): Promise<ActResult>
     if (host.signal.aborted) return cancelled(run);
     const scope = new GraphScope(run, graph, '', { inputs: graph.inputs, outputs: graph.outputs, isGroup: false });
     try {
-      await scope.execute(graph.entry, scope.entryPort(), host.signal);
+      await scope.execute(graph.entry, scope.entryPort(), ExecState.root(host.env, host.signal));
     } catch (error) {
       // Whatever a cancelled run threw on its way down (killed scripts, aborted sleeps) is the cancellation.
       if (host.signal.aborted || error instanceof CancelledError) return cancelled(run);

@@ -1,15 +1,27 @@
 // One graph level being executed (the top graph, or one group node's nested graph): depth-first control
-// flow along executions, pull-based data flow along connections, and error routing to exec-err.
+// flow along executions, pull-based data flow along connections, and errors carried along exec-err.
+//
+// The rules are the reference engine's:
+// - A node with any exec connection is an *execution* node: its outputs are what it set when it last ran
+//   in this execution state (or an ancestor state); reading one before it ran is an error.
+// - Any other node is a *data* node: evaluated when read, and cached only until the path fires its next
+//   exec output, so every executing node sees fresh values but one node's reads agree with each other.
+// - An input resolves to its connection, else its literal, else the port default, else (required) an
+//   error, else its type's zero value; string values then have their `${{ }}` expressions evaluated and
+//   option values are trimmed.
+// - A node's failure continues on its exec-err output when that is connected; an error that reaches an
+//   exec output with nothing connected (a group's exec-err, say) fails the graph.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CancelledError, GraphFailure, ProcessExitSignal, throwIfAborted } from './act-errors';
-import { substitute } from './act-expressions';
-import { NodeFailure, type GraphLevel, type NodeContext, type NodeDef, type NodePorts, type PortSpec } from './act-node-def';
-import { isPure, nodeDef } from './act-node-registry';
+import type { ExecState } from './act-exec-state';
+import { evaluateText, runnerContext, type ExpressionContext } from './act-expressions';
+import { NodeError, NodeFailure, describeError, type GraphLevel, type NodeContext, type NodeDef, type NodePorts, type PortSpec } from './act-node-def';
+import { nodeDef } from './act-node-registry';
 import { findPort, indicesOf, parsePort } from './act-ports';
 import type { RunState } from './act-run-state';
 import type { ActGraph, ActNode, PortRef } from './act-types';
-import { coerce, toBool, toNumber, toText, zeroValue } from './act-values';
+import { SecretValue, toBool, toFloat, toInt, toList, toStream, toText, typeName, zeroValue } from './act-values';
 import { GROUP, GROUP_INPUTS, GROUP_OUTPUTS } from './nodes/group.nodes';
 
 /** Data reads nest through data nodes; validation rejects cycles, this only bounds a hand-built graph. */
@@ -19,17 +31,29 @@ const key = (node: string, port: string): string => `${node}\u0000${port}`;
 
 type Parent = { scope: GraphScope; node: ActNode };
 
+/** A node failure travelling along an exec-err path. */
+export class RoutedFailure extends Error {
+  constructor(
+    readonly node: string,
+    readonly nodeType: string,
+    readonly failure: NodeFailure,
+  ) {
+    super(failure.message);
+    this.name = 'RoutedFailure';
+  }
+}
+
 export class GraphScope {
   private readonly nodes = new Map<string, ActNode>();
   private readonly defs = new Map<string, NodeDef>();
   private readonly ports = new Map<string, NodePorts>();
   private readonly dataIn = new Map<string, PortRef>();
-  private readonly connectedInputs = new Map<string, string[]>();
   private readonly execOut = new Map<string, PortRef>();
   private readonly execOutputs = new Map<string, string[]>();
-  private readonly values = new Map<string, Map<string, unknown>>();
-  private readonly states = new Map<string, Map<string, unknown>>();
+  private readonly execNodes = new Set<string>();
+  private readonly memories = new Map<string, Map<string, unknown>>();
   private readonly children = new Map<string, GraphScope>();
+  private readonly groupOutputs: ActNode | undefined;
 
   constructor(
     private readonly run: RunState,
@@ -45,14 +69,16 @@ export class GraphScope {
       this.defs.set(node.id, def);
       this.ports.set(node.id, def.ports(node, level));
     }
-    for (const edge of graph.connections) {
-      this.dataIn.set(key(edge.dst.node, edge.dst.port), edge.src);
-      this.connectedInputs.set(edge.dst.node, [...(this.connectedInputs.get(edge.dst.node) ?? []), edge.dst.port]);
-    }
+    for (const edge of graph.connections) this.dataIn.set(key(edge.dst.node, edge.dst.port), edge.src);
     for (const edge of graph.executions) {
       this.execOut.set(key(edge.src.node, edge.src.port), edge.dst);
       this.execOutputs.set(edge.src.node, [...(this.execOutputs.get(edge.src.node) ?? []), edge.src.port]);
+      this.execNodes.add(edge.src.node).add(edge.dst.node);
     }
+    this.groupOutputs = graph.nodes.find((node) => node.type === GROUP_OUTPUTS);
+    // The group node drives its group-inputs node (and is driven by group-outputs) through exec ports.
+    if (level.inputs.some((port) => port.exec)) this.execNodes.add(graph.entry);
+    if (this.groupOutputs && level.outputs.some((port) => port.exec)) this.execNodes.add(this.groupOutputs.id);
   }
 
   /** The exec input a node is entered through when it is the graph's entry. */
@@ -61,16 +87,22 @@ export class GraphScope {
   }
 
   /** Follows the exec edge leaving `node.port`, if any, and waits for that whole path. */
-  async fire(nodeId: string, port: string, signal: AbortSignal): Promise<void> {
+  async fire(nodeId: string, port: string, state: ExecState, error?: unknown): Promise<void> {
+    state.newStep();
     const target = this.execOut.get(key(nodeId, port));
-    if (target) await this.execute(target.node, target.port, signal);
+    if (!target) {
+      if (error !== undefined) throw this.unhandled(nodeId, port, error);
+      return;
+    }
+    if (state.signal.aborted) return;
+    await this.execute(target.node, target.port, state, error);
   }
 
-  async execute(nodeId: string, inputPort: string, signal: AbortSignal): Promise<void> {
+  async execute(nodeId: string, inputPort: string, state: ExecState, error?: unknown): Promise<void> {
     // An exec cycle of nodes that never wait (print → print → …) would run on microtasks alone and
     // starve timers, I/O and the abort signal; let the event loop turn every so often.
     if (this.run.step() % 256 === 0) await nextTurn();
-    throwIfAborted(signal);
+    throwIfAborted(state.signal);
     const node = this.nodes.get(nodeId);
     const def = this.defs.get(nodeId);
     const path = this.prefix + nodeId;
@@ -82,18 +114,22 @@ export class GraphScope {
     }
     let fired: string[];
     try {
-      const result = await def.execute(this.context(node, signal, 0), inputPort);
+      const result = await def.execute(this.context(node, state, 0), inputPort, error);
       fired = result === undefined ? [] : typeof result === 'string' ? [result] : [...result];
-    } catch (error) {
+    } catch (thrown) {
       this.run.flush(path);
       if (!quiet) this.run.activate(path, -1);
-      if (error instanceof CancelledError || error instanceof GraphFailure || error instanceof ProcessExitSignal) {
+      if (thrown instanceof CancelledError || thrown instanceof GraphFailure || thrown instanceof ProcessExitSignal) {
         // Raised further down the path (or a stop): not this node's own failure, never routed to exec-err.
-        if (!quiet) this.run.setState(path, error instanceof ProcessExitSignal && error.code === 0 ? 'succeeded' : 'failed');
-        throw error;
+        if (!quiet) this.run.setState(path, thrown instanceof ProcessExitSignal && thrown.code === 0 ? 'succeeded' : 'failed');
+        throw thrown;
+      }
+      if (state.signal.aborted) {
+        if (!quiet) this.run.setState(path, 'failed');
+        throw new CancelledError();
       }
       if (!quiet) this.run.setState(path, 'failed');
-      await this.fail(node, path, error, signal);
+      await this.fail(node, path, thrown, state);
       return;
     }
     this.run.flush(path);
@@ -101,43 +137,55 @@ export class GraphScope {
       this.run.activate(path, -1);
       this.run.setState(path, 'succeeded');
     }
-    for (const port of fired) {
-      if (def.firesToParent) await this.fireParent(port, signal);
-      else await this.fire(nodeId, port, signal);
-    }
+    if (def.type === GROUP_OUTPUTS) return this.leaveGroup(inputPort, state, error);
+    for (const port of fired) await this.fire(nodeId, port, state);
   }
 
-  /** A node's own error: continue on exec-err when connected, otherwise the graph fails. */
-  private async fail(node: ActNode, path: string, error: unknown, signal: AbortSignal): Promise<void> {
-    const failure = error instanceof NodeFailure ? error : new NodeFailure(error instanceof Error ? error.message : String(error));
-    const message = `node ${path} (${node.type}) failed: ${failure.message}`;
-    const canRecover = this.ports.get(node.id)?.outputs.some((spec) => spec.id === 'exec-err') ?? false;
-    if (canRecover && this.execOut.has(key(node.id, 'exec-err'))) {
-      this.run.print(path, 'system', `${message}; continuing on exec-err`);
-      await this.fire(node.id, 'exec-err', signal);
-      return;
+  /** A node's own failure continues on exec-err when connected; anything else fails the graph. */
+  private async fail(node: ActNode, path: string, thrown: unknown, state: ExecState): Promise<void> {
+    if (thrown instanceof NodeFailure) {
+      const message = `node ${path} (${node.type}) failed: ${thrown.message}`;
+      if (this.execOut.has(key(node.id, 'exec-err'))) {
+        this.run.print(path, 'system', `${message}; continuing on exec-err`);
+        await this.fire(node.id, 'exec-err', state, new RoutedFailure(path, node.type, thrown));
+        return;
+      }
+      this.run.print(path, 'system', message);
+      throw new GraphFailure(path, message, exitCodeOf(thrown));
     }
+    const message = `node ${path} (${node.type}) failed: ${thrown instanceof Error && !(thrown instanceof NodeError) && !(thrown instanceof RoutedFailure) ? describeError(thrown) : (thrown as Error).message}`;
     this.run.print(path, 'system', message);
-    throw new GraphFailure(path, message, failure.exitCode !== undefined && failure.exitCode > 0 ? failure.exitCode : 1);
+    throw new GraphFailure(path, message, 1);
+  }
+
+  /** An error arrived at an exec output that leads nowhere (a group's exec-err with nothing outside). */
+  private unhandled(nodeId: string, port: string, error: unknown): GraphFailure {
+    const path = this.prefix + nodeId;
+    const origin = error instanceof RoutedFailure ? error : undefined;
+    const cause = origin ? `the failure of node ${origin.node} (${origin.failure.message})` : `an error (${describeError(error)})`;
+    const message = `node ${path} (${this.nodes.get(nodeId)?.type ?? 'node'}) passed ${cause} to its exec output ${port}, which is not connected`;
+    this.run.print(path, 'system', message);
+    return new GraphFailure(path, message, origin ? exitCodeOf(origin.failure) : 1);
   }
 
   /** group-outputs: continue in the enclosing graph from the group node's exec output of the same name. */
-  private async fireParent(port: string, signal: AbortSignal): Promise<void> {
+  private async leaveGroup(port: string, state: ExecState, error?: unknown): Promise<void> {
     if (!this.parent) return;
     const groupPath = this.parent.scope.prefix + this.parent.node.id;
     // The group is not what executes while the path continues outside it.
     this.run.activate(groupPath, -1);
     try {
-      await this.parent.scope.fire(this.parent.node.id, port, signal);
+      await this.parent.scope.fire(this.parent.node.id, port, state, error);
     } finally {
       this.run.activate(groupPath, 1);
     }
   }
 
-  private async enterGroup(node: ActNode, port: string, signal: AbortSignal): Promise<void> {
+  private async enterGroup(node: ActNode, port: string, state: ExecState): Promise<void> {
     const child = this.childScope(node);
-    if (!child) throw new NodeFailure('the group has no nested graph');
-    await child.execute(child.graph.entry, port, signal);
+    if (!child) throw new NodeError('the group has no nested graph');
+    state.newStep();
+    await child.execute(child.graph.entry, port, state);
   }
 
   private childScope(node: ActNode): GraphScope | undefined {
@@ -158,147 +206,197 @@ export class GraphScope {
     return ports ? findPort(ports.inputs, port) : undefined;
   }
 
-  /** A literal from `inputs:` with expressions substituted, or undefined when absent. */
-  private literal(node: ActNode, port: string): unknown {
-    const value = node.inputs[port];
-    if (value === undefined || value === null) return undefined;
-    const host = this.run.host;
-    const scope = { inputs: host.inputs, env: host.env, secrets: host.secrets };
-    const expand = (item: unknown): unknown => (typeof item === 'string' ? substitute(item, scope) : Array.isArray(item) ? item.map(expand) : item);
-    return expand(value);
-  }
-
   private hasValue(node: ActNode, port: string): boolean {
-    if (this.dataIn.has(key(node.id, port)) || this.literal(node, port) !== undefined) return true;
-    const ports = [...(this.connectedInputs.get(node.id) ?? []), ...Object.keys(node.inputs)];
-    return indicesOf(port, ports).length > 0;
+    if (this.dataIn.has(key(node.id, port))) return true;
+    const literal = node.inputs[port];
+    if (literal !== undefined && literal !== null) return true;
+    return indicesOf(port, Object.keys(node.inputs)).some((i) => this.hasValue(node, `${port}[${i}]`));
   }
 
-  async readInput(node: ActNode, port: string, signal: AbortSignal, depth: number): Promise<unknown> {
+  /** An input's value by the resolution order, expressions evaluated, options trimmed. */
+  async readInput(node: ActNode, port: string, state: ExecState, depth: number): Promise<unknown> {
     const spec = this.inputSpec(node.id, port);
-    const { base, index } = parsePort(port);
-    if (spec?.array && index === undefined) return this.readArray(node, port, signal, depth);
-    const type = spec?.type ?? 'any';
-    const what = `input ${port}`;
     const source = this.dataIn.get(key(node.id, port));
-    if (source) return coerce(await this.sourceValue(source, port, signal, depth), type, what);
-    const literal = this.literal(node, port);
-    if (literal !== undefined) return coerce(literal, type, what);
-    if (index !== undefined) {
-      const whole = this.literal(node, base);
-      if (Array.isArray(whole) && index < whole.length && whole[index] !== undefined && whole[index] !== null) return coerce(whole[index], type, what);
-      return zeroValue(type);
+    let value: unknown;
+    let fromConnection = false;
+    if (source) {
+      value = await this.sourceValue(source, port, state, depth);
+      fromConnection = true;
+    } else {
+      const literal = node.inputs[port];
+      if (literal !== undefined && literal !== null) value = literal;
+      else if (spec?.default !== undefined) value = spec.default;
+      else if (spec?.required) throw new NodeError(`no value for input '${port}' (connect it or set it)`);
+      else if (spec) {
+        const zero = zeroValue(spec.type);
+        if (zero.known) return zero.value;
+      }
     }
-    if (spec?.default !== undefined) return coerce(spec.default, type, what);
-    if (spec?.required) throw new NodeFailure(`required input ${port} has no value`);
-    return zeroValue(type);
+    if (value === undefined || value === null) throw new NodeError(spec ? `no value for input '${port}'` : `unknown input '${port}'`);
+    if (typeof value === 'string' && value.includes('${{')) {
+      try {
+        value = await evaluateText(value, this.expressionContext(state, depth));
+      } catch (error) {
+        // Text that arrived over a connection (a script's output) is data; only written literals must parse.
+        if (!fromConnection) throw new NodeError(`unable to evaluate expression in input '${port}': ${(error as Error).message}`);
+      }
+    }
+    if (spec?.type === 'option') value = optionValue(value, spec, port);
+    return value;
   }
 
-  private async readArray(node: ActNode, base: string, signal: AbortSignal, depth: number): Promise<unknown[]> {
-    const spec = this.inputSpec(node.id, base);
-    const type = spec?.type ?? 'any';
-    const whole = this.dataIn.get(key(node.id, base));
-    if (whole) {
-      const value = await this.sourceValue(whole, base, signal, depth);
-      const items = Array.isArray(value) ? value : value === undefined || value === null || value === '' ? [] : [value];
-      return items.map((item, i) => coerce(item, type, `input ${base}[${i}]`));
+  /** The declared items of array port `base` (`values[0]`, `values[1]` …), in index order. */
+  private async readArray(node: ActNode, base: string, state: ExecState, depth: number): Promise<unknown[]> {
+    const items: unknown[] = [];
+    for (const index of indicesOf(base, Object.keys(node.inputs))) {
+      items.push(await this.readInput(node, `${base}[${index}]`, state, depth).catch((error: unknown) => {
+        throw error instanceof NodeError ? new NodeError(`${error.message} (item ${index} of array input '${base}')`) : error;
+      }));
     }
-    const indices = indicesOf(base, [...(this.connectedInputs.get(node.id) ?? []), ...Object.keys(node.inputs)]);
-    if (indices.length > 0) {
-      const items: unknown[] = [];
-      for (let i = 0; i <= indices[indices.length - 1]; i++) items.push(await this.readInput(node, `${base}[${i}]`, signal, depth));
-      return items;
-    }
-    const literal = this.literal(node, base);
-    if (literal === undefined) {
-      if (spec?.required) throw new NodeFailure(`required input ${base} has no value`);
-      return [];
-    }
-    const items = Array.isArray(literal) ? literal : [literal];
-    return items.map((item, i) => coerce(item, type, `input ${base}[${i}]`));
+    return items;
   }
 
-  /** The value behind a data connection, read now (pull-based). */
-  private async sourceValue(source: PortRef, intoPort: string, signal: AbortSignal, depth: number): Promise<unknown> {
-    if (depth > MAX_READ_DEPTH) throw new NodeFailure(`input ${intoPort}: data connections nest deeper than ${MAX_READ_DEPTH} (a cycle?)`);
-    try {
-      return await this.outputValue(source, signal, depth + 1);
-    } catch (error) {
-      if (!(error instanceof NodeFailure)) throw error;
-      throw new NodeFailure(`input ${intoPort}: ${error.message}`);
-    }
-  }
-
-  private async outputValue(source: PortRef, signal: AbortSignal, depth: number): Promise<unknown> {
+  /** The value behind a data connection, read now (pull-based), through the caches. */
+  private async sourceValue(source: PortRef, intoPort: string, state: ExecState, depth: number): Promise<unknown> {
+    if (depth > MAX_READ_DEPTH) throw new NodeError(`input ${intoPort}: data connections nest deeper than ${MAX_READ_DEPTH} (a cycle?)`);
     const node = this.nodes.get(source.node);
     const def = this.defs.get(source.node);
-    if (!node || !def) return undefined;
+    if (!node || !def) throw new NodeError(`input ${intoPort}: there is no node ${source.node}`);
     const path = this.prefix + node.id;
+    // Group plumbing is read through, never cached: a group's values belong to whoever reads them.
     if (node.type === GROUP_INPUTS) {
-      // The group's inputs are read in the enclosing graph, at the time they are needed.
-      return this.parent ? this.parent.scope.readInput(this.parent.node, source.port, signal, depth) : undefined;
+      if (!this.parent) throw new NodeError(`node ${path} is not inside a group`);
+      return this.parent.scope.readInput(this.parent.node, source.port, state, depth + 1);
     }
     if (node.type === GROUP) {
       const child = this.childScope(node);
-      const outputs = child?.graph.nodes.find((candidate) => candidate.type === GROUP_OUTPUTS);
-      return child && outputs ? child.readInput(outputs, source.port, signal, depth) : undefined;
+      const outputs = child?.groupOutputs;
+      if (!child || !outputs) throw new NodeError(`group ${path} has no ${GROUP_OUTPUTS} node`);
+      return child.readInput(outputs, source.port, state, depth + 1);
     }
-    if (isPure(def) && def.evaluate) {
+    if (node.type === GROUP_OUTPUTS) return this.readInput(node, source.port, state, depth + 1);
+
+    const executed = this.execNodes.has(node.id);
+    const kind = executed ? 'stored' : 'data';
+    const cacheKey = key(path, source.port);
+    const cached = state.lookup(cacheKey, kind);
+    if (cached.found) return cached.value;
+    const { base, index } = parsePort(source.port);
+    let value: unknown;
+    if (executed) {
+      // An indexed read of a list the node stored as a whole.
+      const whole = index !== undefined ? state.lookup(key(path, base), 'stored') : { found: false };
+      if (!whole.found) throw new NodeError(`output port '${source.port}' of node ${path} has no value: the node has not run yet on this path (it must execute before it can provide values)`);
+      value = pickIndex(whole.value, index ?? 0, base);
+    } else {
+      if (!def.evaluate) throw new NodeError(`output port '${source.port}' of node ${path} has no value: ${node.type} nodes provide values only when executed, and its exec input is not connected`);
       try {
-        return pick(await def.evaluate(this.context(node, signal, depth)), source.port);
+        value = await def.evaluate(this.context(node, state, depth + 1), base);
       } catch (error) {
         if (error instanceof CancelledError) throw error;
-        const message = error instanceof Error ? error.message : String(error);
-        throw new NodeFailure(`node ${path} (${node.type}): ${message}`);
+        throw new NodeError(`node ${path} (${node.type}): ${(error as Error).message}`);
       }
+      if (index !== undefined) value = pickIndex(value, index, base);
     }
-    const stored = pick(Object.fromEntries(this.values.get(node.id) ?? []), source.port);
-    if (stored !== undefined) return stored;
-    // An exec node that has not run yet: its outputs hold their type's zero value.
-    const spec = findPort(this.ports.get(node.id)?.outputs ?? [], source.port);
-    return spec ? zeroValue(spec.type, spec.array && parsePort(source.port).index === undefined) : undefined;
+    state.store(cacheKey, value, kind);
+    return value;
   }
 
-  private context(node: ActNode, signal: AbortSignal, depth: number): NodeContext {
-    const path = this.prefix + node.id;
-    const read = (port: string): Promise<unknown> => this.readInput(node, port, signal, depth);
-    const stateOf = (): Map<string, unknown> => {
-      let state = this.states.get(node.id);
-      if (!state) this.states.set(node.id, (state = new Map()));
-      return state;
+  private expressionContext(state: ExecState, depth: number): ExpressionContext {
+    const host = this.run.host;
+    return {
+      input: async (name) => {
+        const given = this.run.input(name);
+        if (given !== undefined || !this.parent) return given;
+        const group = this.parent;
+        const port = group.scope.ports.get(group.node.id)?.inputs.find((spec) => !spec.exec && spec.id.toLowerCase() === name.toLowerCase());
+        if (!port) return undefined;
+        try {
+          return await group.scope.readInput(group.node, port.id, state, depth + 1);
+        } catch (error) {
+          if (error instanceof NodeError) return undefined;
+          throw error;
+        }
+      },
+      env: state.env,
+      secrets: this.run.secrets,
+      matrix: host.matrix ?? {},
+      github: {},
+      needs: {},
+      runner: runnerContext(state.env),
+      workDir: host.workDir,
+      onMissingSecret: (name) => this.run.warnOnce('', `secret ${name} is not set; \${{ secrets.${name} }} reads as empty`),
     };
+  }
+
+  private context(node: ActNode, state: ExecState, depth: number): NodeContext {
+    const path = this.prefix + node.id;
+    const what = (port: string): string => `input '${port}' of node ${path}`;
+    const read = (port: string): Promise<unknown> => this.readInput(node, port, state, depth);
+    const run = this.run;
+    const memoryOf = (id: string): Map<string, unknown> => this.memoryOf(id);
     return {
       path,
       node,
-      host: this.run.host,
-      signal,
+      host: run.host,
+      state,
+      signal: state.signal,
       read,
-      readString: async (port) => toText(await read(port)),
-      readNumber: async (port) => toNumber(await read(port), `input ${port}`),
-      readBool: async (port) => toBool(await read(port), `input ${port}`),
-      readArray: (port) => this.readArray(node, port, signal, depth),
+      string: async (port) => toText(await read(port), what(port)),
+      int: async (port) => toInt(await read(port), what(port)),
+      float: async (port) => toFloat(await read(port), what(port)),
+      bool: async (port) => toBool(await read(port), what(port)),
+      stream: async (port) => toStream(await read(port), what(port)),
+      strings: async (port) => toList(await read(port), (item, label) => toText(item, label), what(port)),
+      secret: async (port) => {
+        const value = await read(port);
+        if (value instanceof SecretValue) return value;
+        if (typeof value !== 'string') throw new NodeError(`cannot convert '${typeName(value)}' to a secret at ${what(port)}`);
+        const secret = run.secret(value);
+        if (secret === undefined) throw new NodeError(`no secret found for '${value}' at ${what(port)}`);
+        return new SecretValue(secret);
+      },
+      array: (port) => this.readArray(node, port, state, depth),
       hasValue: (port) => this.hasValue(node, port),
-      set: (port, value) => {
-        let values = this.values.get(node.id);
-        if (!values) this.values.set(node.id, (values = new Map()));
-        values.set(port, value);
-      },
-      fire: (port, options) => this.fire(node.id, port, options?.signal ?? signal),
+      set: (port, value, into) => (into ?? state).store(key(path, port), value, 'stored'),
+      fire: (port, options) => this.fire(node.id, port, options?.state ?? state, options?.error),
       isConnected: (port) => this.execOut.has(key(node.id, port)),
-      arrayOutputs: (base) => indicesOf(base, [...Object.keys(node.outputs), ...(this.execOutputs.get(node.id) ?? [])]).map((i) => `${base}[${i}]`),
-      get state() {
-        return stateOf();
+      arrayOutputs: (base) => indicesOf(base, this.execOutputs.get(node.id) ?? []).map((i) => `${base}[${i}]`),
+      get memory() {
+        return memoryOf(node.id);
       },
-      print: (stream, text) => this.run.print(path, stream, text),
-      enterGroup: (port) => this.enterGroup(node, port, signal),
+      print: (stream, text) => run.print(path, stream, text),
+      secretNamed: (name) => run.secret(name),
+      warnOnce: (text) => run.warnOnce(path, text),
+      addSecret: (name, value) => run.addSecret(name, value),
+      enterGroup: (port) => this.enterGroup(node, port, state),
     };
+  }
+
+  private memoryOf(nodeId: string): Map<string, unknown> {
+    let memory = this.memories.get(nodeId);
+    if (!memory) this.memories.set(nodeId, (memory = new Map()));
+    return memory;
   }
 }
 
-/** `result` from a node's outputs, or item i of an array output addressed as `name[i]`. */
-function pick(outputs: Record<string, unknown>, port: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(outputs, port)) return outputs[port];
-  const { base, index } = parsePort(port);
-  const whole = outputs[base];
-  return index !== undefined && Array.isArray(whole) ? whole[index] : undefined;
+function exitCodeOf(failure: NodeFailure): number {
+  return failure.exitCode !== undefined && failure.exitCode > 0 ? failure.exitCode : 1;
+}
+
+/** Item `index` of a list output (a missing item is empty, as a Go zero value). */
+function pickIndex(value: unknown, index: number, port: string): unknown {
+  if (Array.isArray(value)) return index < value.length ? value[index] : undefined;
+  if (Buffer.isBuffer(value)) return index < value.length ? value[index] : undefined;
+  throw new NodeError(`output '${port}' is not a list, so it has no item ${index}`);
+}
+
+/** Option inputs: trimmed text, or a number picking the option by position. */
+function optionValue(value: unknown, spec: PortSpec, port: string): unknown {
+  if (typeof value === 'string') return value.replace(/^[ \n\r]+|[ \n\r]+$/g, '');
+  if (typeof value === 'number' && Number.isInteger(value) && spec.options) {
+    if (value < 0 || value >= spec.options.length) throw new NodeError(`option value out of range: ${value} at input '${port}'`);
+    return spec.options[value];
+  }
+  return value;
 }

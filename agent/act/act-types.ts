@@ -48,18 +48,27 @@ export type ActOutput = { node: string; stream: 'stdout' | 'stderr' | 'system'; 
 
 export type ActHost = {
   env: Record<string, string>;
+  /** Run inputs (`${{ inputs.NAME }}`); names are matched in lower case, as the reference does. */
   inputs: Record<string, string>;
+  /** Secrets by name; core/secret-set@v1 adds to them while the graph runs. */
   secrets: Record<string, string>;
   workDir: string;
   signal: AbortSignal;
+  /** The start node's `args` output (`bellows-act run FILE -- ARGS`). */
+  args?: string[];
+  /** The `matrix` context: the job's matrix values. */
+  matrix?: Record<string, string>;
   output(chunk: ActOutput): void;
   onActiveNodes?(active: string[]): void;
   onNodeState?(node: string, state: NodeState): void;
+  /** A secret made at run time: from now on its value must be masked wherever output is shown. */
+  onSecret?(name: string, value: string): void;
+  /** Stores a file as a job artifact under `name`. */
   uploadArtifact?(name: string, path: string): Promise<void>;
-  downloadArtifact?(name: string, path: string): Promise<void>;
+  /** Fetches artifact `name` of this run (or of run `runId`) into `path`. */
+  downloadArtifact?(name: string, path: string, runId?: string): Promise<void>;
   cancelGraceMs?: number;
 };
 
 export type ActResult = { status: 'succeeded' | 'failed' | 'cancelled'; exitCode: number; error?: string };
 
-export type ValidationContext = { inputs: Record<string, string>; secrets: Record<string, string> };

@@ -1,20 +1,24 @@
 // Everything that can be known wrong before a graph runs, reported all at once (nested groups included),
-// so a user fixes a file in one round trip instead of one error per run.
+// so a user fixes a file in one round trip. The server runs the same function when a pipeline is pushed.
+// The checks are the reference engine's load-time checks (node types, declared ports and array items,
+// exec/data kinds, type compatibility, group definitions) plus a few of Bellows' own that catch graphs
+// which would fail for certain (required inputs with no value, unparsable expressions, data cycles).
 
-import { findExpressions, isNamespace, lookup } from './act-expressions';
+import { expressionProblems } from './act-expressions';
 import type { GraphLevel, NodeDef, NodePorts, PortSpec } from './act-node-def';
-import { nodeDef } from './act-node-registry';
-import { isRecord } from './act-parser';
+import { nodeDef, refusal } from './act-node-registry';
 import { findPort, parsePort } from './act-ports';
-import type { ActEdge, ActGraph, ActNode, GraphProblem, ValidationContext } from './act-types';
-import { GROUP, GROUP_INPUTS } from './nodes/group.nodes';
+import { connectionType, portsCompatible } from './act-port-types';
+import type { ActEdge, ActGraph, ActNode, GraphPortDef, GraphProblem } from './act-types';
+import { GROUP, GROUP_INPUTS, GROUP_OUTPUTS } from './nodes/group.nodes';
 
 type Entry = { node: ActNode; def?: NodeDef; ports?: NodePorts };
+type Add = (node: string | undefined, message: string) => void;
 
-export function validateAct(graph: ActGraph, context: ValidationContext): GraphProblem[] {
+export function validateAct(graph: ActGraph): GraphProblem[] {
   const problems: GraphProblem[] = [...(graph.parseProblems ?? [])];
   try {
-    validateLevel(graph, '', { inputs: graph.inputs ?? [], outputs: graph.outputs ?? [], isGroup: false }, context, problems);
+    validateLevel(graph, '', { inputs: graph.inputs ?? [], outputs: graph.outputs ?? [], isGroup: false }, problems);
   } catch (error) {
     // A graph built by hand (not by parseAct) may be malformed in ways the types do not prevent.
     problems.push({ message: `the graph is malformed: ${error instanceof Error ? error.message : String(error)}` });
@@ -22,8 +26,8 @@ export function validateAct(graph: ActGraph, context: ValidationContext): GraphP
   return problems;
 }
 
-function validateLevel(graph: ActGraph, prefix: string, level: GraphLevel, context: ValidationContext, problems: GraphProblem[]): void {
-  const add = (node: string | undefined, message: string): void => {
+function validateLevel(graph: ActGraph, prefix: string, level: GraphLevel, problems: GraphProblem[]): void {
+  const add: Add = (node, message) => {
     problems.push(node === undefined ? { message: prefix === '' ? message : `in group ${prefix.slice(0, -1)}: ${message}` } : { node: prefix + node, message });
   };
 
@@ -36,37 +40,90 @@ function validateLevel(graph: ActGraph, prefix: string, level: GraphLevel, conte
     }
     const def = nodeDef(node.type);
     if (!def) {
-      add(node.id, `unknown node type ${node.type}: this agent does not implement it`);
+      const reason = refusal(node.type);
+      add(node.id, reason ? `node type ${node.type} cannot run on a Bellows agent: ${reason}` : `unknown node type ${node.type}: this agent does not implement it`);
       entries.set(node.id, { node });
       continue;
     }
     entries.set(node.id, { node, def, ports: def.ports(node, level) });
-    if (node.type === GROUP) {
-      if (!node.graph) add(node.id, `${GROUP} node has no nested graph`);
-      else validateLevel(node.graph, `${prefix}${node.id}/`, { inputs: node.graph.inputs, outputs: node.graph.outputs, isGroup: true }, context, problems);
-    }
+    if (def.type === GROUP) validateGroup(node, prefix, problems, add);
   }
 
   validateEntry(graph, level, entries, add);
-  validateEdges(graph.connections, 'connection', entries, add);
-  validateEdges(graph.executions, 'execution', entries, add);
+  for (const entry of entries.values()) {
+    if (!entry.ports || entry.def?.inert) continue;
+    validateDeclaredItems(entry, add);
+    validateLiterals(entry, graph, add);
+  }
+  validateEdges(graph.executions, 'execution', entries, level, add);
+  validateEdges(graph.connections, 'connection', entries, level, add);
   validateFanning(graph, add);
-  for (const entry of entries.values()) validateInputs(entry, graph, context, add);
   validateCycles(graph, entries, add);
 }
 
-type Add = (node: string | undefined, message: string) => void;
+function validateGroup(node: ActNode, prefix: string, problems: GraphProblem[], add: Add): void {
+  const inner = node.graph;
+  if (!inner) return add(node.id, `${GROUP} node has no nested graph`);
+  const inputIds = new Set(inner.inputs.map((port) => port.id));
+  for (const port of inner.outputs) {
+    if (inputIds.has(port.id)) add(node.id, `the group has an input and an output with the same id '${port.id}'`);
+  }
+  if (inner.outputs.length > 0 && !inner.nodes.some((child) => child.type === GROUP_OUTPUTS)) add(node.id, `the group defines outputs but its graph has no ${GROUP_OUTPUTS} node`);
+  validateLevel(inner, `${prefix}${node.id}/`, { inputs: inner.inputs, outputs: inner.outputs, isGroup: true }, problems);
+}
 
 function validateEntry(graph: ActGraph, level: GraphLevel, entries: Map<string, Entry>, add: Add): void {
   if (graph.entry === '') return add(undefined, 'the graph has no entry (the id of the node where execution begins)');
   const entry = entries.get(graph.entry);
   if (!entry) return add(undefined, `entry ${graph.entry} is not a node of the graph`);
   if (!entry.def) return;
-  if (level.isGroup && entry.node.type !== GROUP_INPUTS) return add(graph.entry, `the entry of a group graph must be a ${GROUP_INPUTS} node, not ${entry.node.type}`);
-  if (!entry.def.execute) add(graph.entry, `the entry node is a ${entry.node.type} node, which cannot be executed`);
+  if (level.isGroup) {
+    if (entry.def.type !== GROUP_INPUTS) add(graph.entry, `the entry of a group graph must be a ${GROUP_INPUTS} node, not ${entry.node.type}`);
+    return;
+  }
+  if (!entry.def.entry) add(graph.entry, `the entry node is a ${entry.node.type} node; a graph starts at a core/start@v1 node`);
 }
 
-function validateEdges(edges: ActEdge[], kind: 'connection' | 'execution', entries: Map<string, Entry>, add: Add): void {
+/** `values[2]` under inputs/outputs must be an item of an array port; outputs lists only array items. */
+function validateDeclaredItems(entry: Entry, add: Add): void {
+  const { node, ports } = entry;
+  if (!ports) return;
+  for (const port of Object.keys(node.inputs)) {
+    const { base, index } = parsePort(port);
+    if (index === undefined) continue;
+    const spec = ports.inputs.find((candidate) => candidate.id === base);
+    if (!spec?.array) add(node.id, `inputs lists ${port}, but a ${node.type} node has no array input ${base}${known(ports.inputs, false, true)}`);
+  }
+  if (node.type === GROUP_INPUTS || node.type === GROUP_OUTPUTS) return;
+  for (const port of Object.keys(node.outputs)) {
+    const { base, index } = parsePort(port);
+    const spec = ports.outputs.find((candidate) => candidate.id === base);
+    if (index === undefined || !spec?.array) add(node.id, `outputs lists ${port}, but a ${node.type} node has no array output ${base}${known(ports.outputs, undefined, true)}`);
+  }
+}
+
+function validateLiterals(entry: Entry, graph: ActGraph, add: Add): void {
+  const { node, ports } = entry;
+  if (!ports) return;
+  const connected = new Set(graph.connections.filter((edge) => edge.dst.node === node.id).map((edge) => edge.dst.port));
+  for (const spec of ports.inputs) {
+    if (spec.exec || !spec.required || spec.default !== undefined) continue;
+    const literal = node.inputs[spec.id];
+    if (connected.has(spec.id) || (literal !== undefined && literal !== null)) continue;
+    add(node.id, `required input ${spec.id} of a ${node.type} node has no value (connect it or set it under inputs)`);
+  }
+  for (const [port, value] of Object.entries(node.inputs)) {
+    if (connected.has(port) || typeof value !== 'string') continue;
+    const spec = findPort(ports.inputs, port);
+    const trimmed = value.replace(/^[ \n\r]+|[ \n\r]+$/g, '');
+    if (spec?.options && !value.includes('${{') && !spec.options.includes(trimmed)) {
+      add(node.id, `input ${port} of a ${node.type} node is ${JSON.stringify(value)}, not one of ${spec.options.join(', ')}`);
+    }
+    for (const problem of expressionProblems(value)) add(node.id, `input ${port}: ${problem}`);
+  }
+}
+
+function validateEdges(edges: ActEdge[], kind: 'connection' | 'execution', entries: Map<string, Entry>, level: GraphLevel, add: Add): void {
   const wantExec = kind === 'execution';
   for (const edge of edges) {
     const label = `${kind} ${edge.src.node}.${edge.src.port} → ${edge.dst.node}.${edge.dst.port}`;
@@ -74,23 +131,56 @@ function validateEdges(edges: ActEdge[], kind: 'connection' | 'execution', entri
     const dst = entries.get(edge.dst.node);
     if (!src) add(dst ? edge.dst.node : undefined, `${label}: there is no node ${edge.src.node}`);
     if (!dst) add(src ? edge.src.node : undefined, `${label}: there is no node ${edge.dst.node}`);
-    if (src?.ports) checkPort(src, edge.src.port, 'output', src.ports.outputs);
-    if (dst?.ports) checkPort(dst, edge.dst.port, 'input', dst.ports.inputs);
-
-    function checkPort(entry: Entry, port: string, side: 'input' | 'output', specs: readonly PortSpec[]): void {
-      const spec = findPort(specs, port);
-      const kindName = wantExec ? 'exec' : 'data';
-      if (!spec) return add(entry.node.id, `${label}: a ${entry.node.type} node has no ${kindName} ${side} port ${port}${known(specs, wantExec)}`);
-      if (spec.exec !== wantExec) {
-        add(entry.node.id, `${label}: ${port} of a ${entry.node.type} node is ${spec.exec ? 'an exec' : 'a data'} port, so it belongs under ${spec.exec ? 'executions' : 'connections'}`);
+    const from = src?.ports ? endpoint(src, edge.src.port, 'output', level) : undefined;
+    const to = dst?.ports ? endpoint(dst, edge.dst.port, 'input', level) : undefined;
+    if (from && 'problem' in from) add(edge.src.node, `${label}: ${from.problem}`);
+    if (to && 'problem' in to) add(edge.dst.node, `${label}: ${to.problem}`);
+    const checked = [from, to].filter((side): side is Resolved => side !== undefined && !('problem' in side));
+    for (const side of checked) {
+      if (side.spec.exec !== wantExec) {
+        add(side.entry.node.id, `${label}: ${side.port} of a ${side.entry.node.type} node is ${side.spec.exec ? 'an exec' : 'a data'} port, so it belongs under ${side.spec.exec ? 'executions' : 'connections'}`);
       }
+    }
+    if (wantExec || checked.length !== 2 || checked.some((side) => side.spec.exec)) continue;
+    const [out, into] = checked;
+    // Connections that touch a group node are checked inside the group, against its port definitions.
+    if (out.entry.def?.type === GROUP || into.entry.def?.type === GROUP) continue;
+    const sourceType = connectionType(out.spec.type, out.spec.array === true, parsePort(edge.src.port).index !== undefined);
+    const targetType = connectionType(into.spec.type, into.spec.array === true, parsePort(edge.dst.port).index !== undefined);
+    if (!portsCompatible(sourceType, targetType)) {
+      add(edge.dst.node, `${label}: a ${sourceType} output cannot feed a ${targetType} input`);
     }
   }
 }
 
-function known(specs: readonly PortSpec[], exec: boolean): string {
-  const ids = specs.filter((spec) => spec.exec === exec).map((spec) => (spec.array ? `${spec.id}[i]` : spec.id));
-  return ids.length === 0 ? ` (it has none)` : ` (it has: ${ids.join(', ')})`;
+type Resolved = { entry: Entry; port: string; spec: PortSpec };
+
+function endpoint(entry: Entry, port: string, side: 'input' | 'output', level: GraphLevel): Resolved | { problem: string } {
+  const ports = entry.ports as NodePorts;
+  const specs = side === 'input' ? ports.inputs : ports.outputs;
+  const plumbing = (side === 'output' && entry.node.type === GROUP_INPUTS) || (side === 'input' && entry.node.type === GROUP_OUTPUTS);
+  const spec = findPort(specs, port);
+  if (!spec) {
+    const where = plumbing ? `the group defines no ${side === 'output' ? 'input' : 'output'} ${port}${knownDefs(side === 'output' ? level.inputs : level.outputs)}` : `a ${entry.node.type} node has no ${side} port ${port}${known(specs)}`;
+    return { problem: where };
+  }
+  const { index } = parsePort(port);
+  if (index !== undefined && spec.id !== port && !plumbing) {
+    const declared = side === 'input' ? entry.node.inputs : entry.node.outputs;
+    if (!Object.prototype.hasOwnProperty.call(declared, port)) {
+      return { problem: `${port} is not declared: list it under the node's ${side}s (${port}: ${side === 'input' ? 'null' : "''"}), as the editor does` };
+    }
+  }
+  return { entry, port, spec };
+}
+
+function known(specs: readonly PortSpec[], exec?: boolean, arraysOnly = false): string {
+  const ids = specs.filter((spec) => (exec === undefined || spec.exec === exec) && (!arraysOnly || spec.array)).map((spec) => (spec.array ? `${spec.id}[i]` : spec.id));
+  return ids.length === 0 ? ' (it has none)' : ` (it has: ${ids.join(', ')})`;
+}
+
+function knownDefs(defs: readonly GraphPortDef[]): string {
+  return defs.length === 0 ? ' (it defines none)' : ` (it defines: ${defs.map((def) => def.id).join(', ')})`;
 }
 
 function validateFanning(graph: ActGraph, add: Add): void {
@@ -112,57 +202,19 @@ function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
   return counts;
 }
 
-function validateInputs(entry: Entry, graph: ActGraph, context: ValidationContext, add: Add): void {
-  const { node, ports } = entry;
-  const connected = new Set(graph.connections.filter((edge) => edge.dst.node === node.id).map((edge) => edge.dst.port));
-  if (ports) {
-    for (const spec of ports.inputs) {
-      if (spec.exec || !spec.required || spec.default !== undefined) continue;
-      const hasItems = (ports: Iterable<string>): boolean => spec.array === true && [...ports].some((port) => parsePort(port).base === spec.id);
-      const literal = node.inputs[spec.id];
-      if (connected.has(spec.id) || hasItems(connected) || (literal !== undefined && literal !== null) || hasItems(Object.keys(node.inputs))) continue;
-      add(node.id, `required input ${spec.id} of a ${node.type} node has no value (connect it or set it under inputs)`);
-    }
-  }
-  for (const [key, value] of Object.entries(node.inputs)) {
-    if (connected.has(key)) continue;
-    const spec = ports ? findPort(ports.inputs, key) : undefined;
-    if (spec?.options && typeof value === 'string' && !value.includes('${{') && !spec.options.includes(value)) {
-      add(node.id, `input ${key} of a ${node.type} node is ${JSON.stringify(value)}, not one of ${spec.options.join(', ')}`);
-    }
-    for (const text of stringsIn(value)) validateExpressions(node, key, text, context, add);
-  }
-  if (node.type === 'core/secret@v1' && !connected.has('name') && typeof node.inputs.name === 'string' && !node.inputs.name.includes('${{')) {
-    if (lookup(context.secrets, node.inputs.name) === undefined) add(node.id, `secret ${node.inputs.name} is not set`);
-  }
-}
-
-function validateExpressions(node: ActNode, key: string, text: string, context: ValidationContext, add: Add): void {
-  for (const ref of findExpressions(text)) {
-    if (!isNamespace(ref.namespace)) {
-      add(node.id, `input ${key} uses ${ref.raw}: unknown namespace ${JSON.stringify(ref.namespace)} (known: inputs, env, secrets)`);
-    } else if (ref.name === '') {
-      add(node.id, `input ${key} uses ${ref.raw}, which names no ${ref.namespace} entry`);
-    } else if (ref.namespace === 'inputs' && lookup(context.inputs, ref.name) === undefined) {
-      add(node.id, `input ${key} uses ${ref.raw}, but no input ${ref.name} was given`);
-    } else if (ref.namespace === 'secrets' && lookup(context.secrets, ref.name) === undefined) {
-      add(node.id, `input ${key} uses ${ref.raw}, but secret ${ref.name} is not set`);
-    }
-  }
-}
-
-function stringsIn(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(stringsIn);
-  if (isRecord(value)) return Object.values(value).flatMap(stringsIn);
-  return [];
-}
-
-/** Data edges are evaluated by pulling; a cycle among them would pull forever. */
+/**
+ * Data nodes are evaluated by pulling; a cycle among them would pull forever. A cycle through an
+ * executed node is fine: its outputs are stored values, read without evaluating anything.
+ */
 function validateCycles(graph: ActGraph, entries: Map<string, Entry>, add: Add): void {
+  const executed = new Set(graph.executions.flatMap((edge) => [edge.src.node, edge.dst.node]));
+  const pulled = (id: string): boolean => {
+    const entry = entries.get(id);
+    return entry?.def !== undefined && !executed.has(id) && ![GROUP, GROUP_INPUTS, GROUP_OUTPUTS].includes(entry.def.type);
+  };
   const next = new Map<string, string[]>();
   for (const edge of graph.connections) {
-    if (!entries.has(edge.src.node) || !entries.has(edge.dst.node)) continue;
+    if (!pulled(edge.src.node) || !pulled(edge.dst.node)) continue;
     next.set(edge.src.node, [...(next.get(edge.src.node) ?? []), edge.dst.node]);
   }
   const state = new Map<string, 'open' | 'done'>();
@@ -172,13 +224,12 @@ function validateCycles(graph: ActGraph, entries: Map<string, Entry>, add: Add):
     stack.push(id);
     for (const to of next.get(id) ?? []) {
       const seen = state.get(to);
-      if (seen === 'open') {
-        const cycle = [...stack.slice(stack.indexOf(to)), to];
-        add(to, `data connections form a cycle: ${cycle.join(' → ')}`);
-      } else if (seen === undefined) visit(to);
+      if (seen === 'open') add(to, `data connections form a cycle: ${[...stack.slice(stack.indexOf(to)), to].join(' → ')}`);
+      else if (seen === undefined) visit(to);
     }
     stack.pop();
     state.set(id, 'done');
   };
   for (const id of next.keys()) if (!state.has(id)) visit(id);
 }
+

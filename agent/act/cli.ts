@@ -132,7 +132,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     return INVALID_GRAPH_EXIT_CODE;
   }
   const { graph } = parseAct(text);
-  const problems = validateAct(graph, { inputs: options.inputs, secrets: options.secrets });
+  const problems = validateAct(graph);
   if (problems.length > 0) {
     io.stderr.write(`${formatProblems(problems)}\n`);
     return INVALID_GRAPH_EXIT_CODE;

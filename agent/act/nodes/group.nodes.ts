@@ -1,20 +1,15 @@
 // Nested graphs. A group node's ports are the graph-level `inputs:`/`outputs:` of its nested graph;
 // inside, group-inputs exposes the group's inputs as outputs and group-outputs takes the group's outputs.
 
-import { data, exec, type NodeDef, type PortSpec, type ValueType } from '../act-node-def';
+import { data, exec, type NodeDef, type PortSpec } from '../act-node-def';
 import type { GraphPortDef } from '../act-types';
 
 export const GROUP = 'core/group@v1';
 export const GROUP_INPUTS = 'core/group-inputs@v1';
 export const GROUP_OUTPUTS = 'core/group-outputs@v1';
 
-const VALUE_TYPES: Record<string, ValueType> = { string: 'string', number: 'number', bool: 'bool', secret: 'secret', stream: 'stream', option: 'option' };
-
 export function portFromDef(def: GraphPortDef): PortSpec {
-  if (def.exec) return exec(def.id);
-  const array = def.type.startsWith('[]');
-  const type = VALUE_TYPES[array ? def.type.slice(2) : def.type] ?? 'any';
-  return data(def.id, type, array ? { array: true } : {});
+  return def.exec ? exec(def.id) : data(def.id, def.type === '' ? 'any' : def.type);
 }
 
 const group: NodeDef = {
@@ -37,10 +32,9 @@ const groupInputs: NodeDef = {
 const groupOutputs: NodeDef = {
   type: GROUP_OUTPUTS,
   ports: (_node, level) => ({ inputs: level.outputs.map(portFromDef), outputs: [] }),
-  firesToParent: true,
-  async execute(_ctx, input) {
-    return input;
-  },
+  // The runtime continues outside the group (GraphScope.execute): an error that reached the group's
+  // exec-err travels on with the path, and fails the graph where the group's output is not connected.
+  async execute() {},
 };
 
 export const groupNodes: readonly NodeDef[] = [group, groupInputs, groupOutputs];

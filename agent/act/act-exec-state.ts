@@ -1,0 +1,59 @@
+// An execution state: what one line of execution sees. The graph starts with one; a node that runs paths
+// concurrently (concurrent-exec, the concurrent loops) gives each path a child, so that a node inside an
+// iteration reads *its* iteration's index rather than the last one written. A child sees its ancestors'
+// stored outputs, never its siblings'.
+
+export type CacheKind = 'stored' | 'data';
+
+export class ExecState {
+  /** Outputs that executed nodes set (the reference's permanent cache). */
+  private readonly stored = new Map<string, unknown>();
+  /** Data-node results of the current step; emptied whenever this state fires an exec output. */
+  private data = new Map<string, unknown>();
+  private readonly controller: AbortController;
+
+  private constructor(
+    readonly parent: ExecState | undefined,
+    /** Environment for processes started on this path (wait-for merges it, GitHub steps would extend it). */
+    public env: Record<string, string>,
+    signal: AbortSignal,
+  ) {
+    this.controller = new AbortController();
+    if (signal.aborted) this.controller.abort();
+    else signal.addEventListener('abort', () => this.controller.abort(), { once: true });
+  }
+
+  static root(env: Record<string, string>, signal: AbortSignal): ExecState {
+    return new ExecState(undefined, { ...env }, signal);
+  }
+
+  /** Aborted when the graph is cancelled or this path (or an ancestor) was stopped. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Stops this path and every child (a concurrent sibling failed). */
+  cancel(): void {
+    this.controller.abort();
+  }
+
+  child(): ExecState {
+    return new ExecState(this, { ...this.env }, this.controller.signal);
+  }
+
+  /** The value cached under `key`, searching this state and then its ancestors. */
+  lookup(key: string, kind: CacheKind): { found: boolean; value?: unknown } {
+    const cache = kind === 'stored' ? this.stored : this.data;
+    if (cache.has(key)) return { found: true, value: cache.get(key) };
+    return this.parent ? this.parent.lookup(key, kind) : { found: false };
+  }
+
+  store(key: string, value: unknown, kind: CacheKind): void {
+    (kind === 'stored' ? this.stored : this.data).set(key, value);
+  }
+
+  /** Between two executed nodes every data node is evaluated afresh. */
+  newStep(): void {
+    if (this.data.size > 0) this.data = new Map();
+  }
+}

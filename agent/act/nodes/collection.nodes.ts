@@ -1,0 +1,5 @@
+// (being written) — see act-node-registry.ts.
+
+import type { NodeDef } from '../act-node-def';
+
+export const collectionNodes: readonly NodeDef[] = [];
