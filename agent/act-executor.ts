@@ -25,7 +25,9 @@ export function createActExecutor(client: ApiClient): JobExecutor {
         inputs: context.job.inputs,
         secrets: context.job.secrets,
         workDir: context.workspaceDir,
+        matrix: context.job.matrix,
         signal: aborter.signal,
+        onSecret: (_name, value) => context.maskSecret(value),
         cancelGraceMs: context.cancelGraceMs,
         // The engine marks messages about the whole graph (validation, cancel) with node ''.
         output: ({ node, stream, text }) =>
@@ -39,10 +41,11 @@ export function createActExecutor(client: ApiClient): JobExecutor {
           const response = await client.upload(`/agents/jobs/${jobId}/artifacts/${encodeURIComponent(name)}`, { path: file, size, sha256 }, { signal: aborter.signal });
           if (!isSuccess(response)) throw new Error(`upload of ${name} was refused: HTTP ${response.status}${describeError(response.body)}`);
         },
-        downloadArtifact: async (name, path) => {
+        downloadArtifact: async (name, path, runId) => {
           const file = isAbsolute(path) ? path : resolve(context.workspaceDir, path);
           await mkdir(dirname(file), { recursive: true });
-          const response = await client.download(`/agents/jobs/${jobId}/artifacts/${encodeURIComponent(name)}`, file, { signal: aborter.signal });
+          const query = runId === undefined ? '' : `?run=${encodeURIComponent(runId)}`;
+          const response = await client.download(`/agents/jobs/${jobId}/artifacts/${encodeURIComponent(name)}${query}`, file, { signal: aborter.signal });
           if (response.status !== 200) throw new Error(`download of ${name} failed: HTTP ${response.status}${describeError(response.body)}`);
         },
       };

@@ -17,6 +17,8 @@ export type ExecutionContext = {
   artifactsDir: string;
   env: NodeJS.ProcessEnv;
   output: OutputSink;
+  /** From now on `value` is masked in the job's log (a secret the job made while running). */
+  maskSecret(value: string): void;
   /** How long a cancelled job gets between SIGTERM and SIGKILL. */
   cancelGraceMs: number;
 };

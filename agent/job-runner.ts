@@ -128,7 +128,7 @@ export class JobRun {
     output.system(`Running on agent ${this.options.agentName} (${os.hostname()}, ${process.platform}/${process.arch})`);
     output.system(`Job ${job.name} of ${run.project}/${run.pipeline} run #${run.number}, attempt ${run.attempt}, try ${job.try}`);
 
-    const result = await this.execute(jobDir, workspaceDir, artifactsDir, output);
+    const result = await this.execute(jobDir, workspaceDir, artifactsDir, output, (value) => masker.add(value));
     output.end();
     if (this.gone) return 'job-gone';
     output.system(describeResult(result));
@@ -164,7 +164,7 @@ export class JobRun {
     return finish.status;
   }
 
-  private async execute(jobDir: string, workspaceDir: string, artifactsDir: string, output: JobOutput): Promise<ExecutionResult> {
+  private async execute(jobDir: string, workspaceDir: string, artifactsDir: string, output: JobOutput, maskSecret: (value: string) => void): Promise<ExecutionResult> {
     const { job, pipeline } = this.claimed;
     if (this.cancelReason !== undefined) return { exitCode: null, signal: null, error: this.cancelReason };
     const executor = this.options.executors[pipeline.kind];
@@ -180,7 +180,7 @@ export class JobRun {
       agentEnv: this.options.agentEnv,
     });
     try {
-      this.execution = await executor.start({ job: this.claimed, jobDir, workspaceDir, artifactsDir, env, output, cancelGraceMs: this.options.cancelGraceMs });
+      this.execution = await executor.start({ job: this.claimed, jobDir, workspaceDir, artifactsDir, env, output, maskSecret, cancelGraceMs: this.options.cancelGraceMs });
     } catch (error) {
       const message = `Could not start the job: ${errorMessage(error)}`;
       output.system(message);

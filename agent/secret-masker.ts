@@ -13,12 +13,14 @@ export type SecretMasker = {
    * not yet received: the tail from the returned index must be held back until more output arrives.
    */
   safeCut(text: string): number;
+  /** Masks `value` too from now on (a secret the job made while running). */
+  add(value: string): void;
   readonly active: boolean;
 };
 
 export function createSecretMasker(values: Iterable<string>): SecretMasker {
-  const secrets = normaliseSecrets(values);
-  const longest = secrets.length > 0 ? secrets[0].length : 0;
+  let secrets = normaliseSecrets(values);
+  let longest = secrets.length > 0 ? secrets[0].length : 0;
 
   const mask = (text: string): string => {
     if (secrets.length === 0 || text.length < MIN_SECRET_LENGTH) return text;
@@ -52,7 +54,19 @@ export function createSecretMasker(values: Iterable<string>): SecretMasker {
     return cut;
   };
 
-  return { mask, safeCut, active: secrets.length > 0 };
+  const addSecret = (value: string): void => {
+    secrets = normaliseSecrets([...secrets, value]);
+    longest = secrets.length > 0 ? secrets[0].length : 0;
+  };
+
+  return {
+    mask,
+    safeCut,
+    add: addSecret,
+    get active() {
+      return secrets.length > 0;
+    },
+  };
 }
 
 function normaliseSecrets(values: Iterable<string>): string[] {

@@ -55,9 +55,12 @@ export class ApiClient {
     let code = 'error';
     let message = text.trim() || `HTTP ${response.status}`;
     try {
-      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string; problems?: unknown } };
       code = parsed.error?.code ?? code;
       message = parsed.error?.message ?? message;
+      // A refused pipeline lists every problem: one per line reads better than one long sentence.
+      const problems = parsed.error?.problems;
+      if (Array.isArray(problems) && problems.length > 0) message = `${message.split(':')[0]}:\n${problems.map((problem) => `  - ${String(problem)}`).join('\n')}`;
     } catch {
       // Not our JSON (a proxy's error page): the status and the text are all there is.
     }

@@ -100,7 +100,7 @@ function tokenize(text: string): Token[] {
 type Expr =
   | { kind: 'literal'; value: unknown }
   | { kind: 'variable'; name: string }
-  | { kind: 'property'; receiver: Expr; name: string; keepCase: boolean }
+  | { kind: 'property'; receiver: Expr; name: string; raw: string }
   | { kind: 'index'; receiver: Expr; index: Expr }
   | { kind: 'star'; receiver: Expr }
   | { kind: 'call'; name: string; args: Expr[] }
@@ -225,7 +225,7 @@ class Parser {
         if (token.kind !== 'ident') throw new ExpressionError(`expected a property name after "." at ${token.pos}`);
         // Property names are case-insensitive, except under env, whose names keep their case.
         const keepCase = expr.kind === 'variable' && expr.name === 'env';
-        expr = { kind: 'property', receiver: expr, name: keepCase ? token.value : token.value.toLowerCase(), keepCase };
+        expr = { kind: 'property', receiver: expr, name: keepCase ? token.value : token.value.toLowerCase(), raw: token.value };
         continue;
       }
       if (this.isOp('[')) {
@@ -339,7 +339,7 @@ async function evaluate(expr: Expr, context: ExpressionContext): Promise<unknown
       if (expr.name === 'steps') return {};
       return (ROOTS as readonly string[]).includes(expr.name) ? ({ proxy: expr.name } as Proxy) : undefined;
     case 'property':
-      return property(await evaluate(expr.receiver, context), expr.name, context);
+      return property(await evaluate(expr.receiver, context), expr.name, context, expr.raw);
     case 'index':
       return index(await evaluate(expr.receiver, context), await evaluate(expr.index, context), context);
     case 'star': {
@@ -392,13 +392,13 @@ function unproxy(value: unknown, context: ExpressionContext): unknown {
   }
 }
 
-async function property(receiver: unknown, name: string, context: ExpressionContext): Promise<unknown> {
+async function property(receiver: unknown, name: string, context: ExpressionContext, raw = name): Promise<unknown> {
   if (isProxy(receiver)) {
     switch (receiver.proxy) {
       case 'inputs':
         return context.input(name);
       case 'secrets':
-        return secret(name, context);
+        return secret(raw, context);
       case 'env':
         return Object.prototype.hasOwnProperty.call(context.env, name) ? context.env[name] : undefined;
       default:

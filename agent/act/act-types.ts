@@ -56,6 +56,8 @@ export type ActHost = {
   signal: AbortSignal;
   /** The start node's `args` output (`bellows-act run FILE -- ARGS`). */
   args?: string[];
+  /** false runs the paths of concurrent nodes one after another (`--concurrency false`). */
+  concurrency?: boolean;
   /** The `matrix` context: the job's matrix values. */
   matrix?: Record<string, string>;
   output(chunk: ActOutput): void;

@@ -84,8 +84,8 @@ export class AgentProtocolController {
 
   @Get('jobs/:id/artifacts/:name')
   @AgentOnly()
-  async download(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Param('name') name: string, @Res() res: Response) {
-    const row = await this.artifacts.findForAgent(agent, id, name);
+  async download(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Param('name') name: string, @Query('run') run: string | undefined, @Res() res: Response) {
+    const row = await this.artifacts.findForAgent(agent, id, name, run);
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(row.size));
     res.setHeader('X-Checksum-Sha256', row.sha256);

@@ -65,11 +65,14 @@ export class ArtifactsService {
   }
 
   /** For `core/artifact-download@v1`: an artifact of the same run as the agent's job. */
-  async findForAgent(agent: AgentPrincipal, jobId: number, name: string): Promise<ArtifactRow> {
+  /** An artifact of the job's run, or (`run` given) of another run of the same project. */
+  async findForAgent(agent: AgentPrincipal, jobId: number, name: string, run?: string): Promise<ArtifactRow> {
     validateName(name);
     const job = await this.agents.owned(agent, jobId);
-    const row = await this.artifacts.findInRun(job.runId, name);
-    if (!row) throw notFound('artifact', `${name}" in run "${job.runId}`);
+    const runId = run === undefined || run === '' ? job.runId : intParam(run, 'run', 1);
+    const row = await this.artifacts.findInRun(runId, name);
+    // Another project's run is reported exactly like a missing artifact: agents see only their project.
+    if (!row || row.projectId !== job.projectId) throw notFound('artifact', `${name}" in run "${runId}`);
     return row;
   }
 

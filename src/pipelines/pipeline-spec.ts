@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { parseAct, validateAct } from '../../agent/act';
 import type { PipelineKind } from '../agents/agent-protocol';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
@@ -72,18 +73,25 @@ const INPUT_REFERENCE = /\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /**
  * The run inputs a graph reads (`${{ inputs.NAME }}`), declared or not: a graph without the input
- * fails on the agent, so such inputs become required ones the trigger checks and the Run dialog asks for.
+ * reads it as empty, which is rarely meant, so such inputs become required ones the trigger checks and
+ * the Run dialog asks for. Only the top level counts: inside a group, `inputs.NAME` is the group's input.
  */
 export function withGraphInputs(def: PipelineDefinition): Record<string, InputDefinition> {
   const contents = [def.kind === 'act' ? def.content : null, ...(def.jobs ?? []).map((job) => ((job.kind ?? (job.content !== undefined ? inferKind(job.content) : def.kind)) === 'act' ? (job.content ?? def.content) : null))];
   const inputs = { ...def.inputs };
   for (const content of contents) {
     if (content === null) continue;
-    for (const [, name] of content.matchAll(INPUT_REFERENCE)) {
+    for (const name of topLevelInputReferences(content)) {
       inputs[name] ??= { required: true, description: `read by the graph as \${{ inputs.${name} }}`, fromGraph: true };
     }
   }
   return inputs;
+}
+
+function topLevelInputReferences(content: string): string[] {
+  const { graph } = parseAct(content);
+  const texts = graph.nodes.filter((node) => node.type !== 'core/comment@v1').flatMap((node) => Object.values(node.inputs).filter((value): value is string => typeof value === 'string'));
+  return [...new Set(texts.flatMap((text) => [...text.matchAll(INPUT_REFERENCE)].map((match) => match[1])))];
 }
 
 /** Every problem with a definition, so one answer can name them all. */
@@ -103,19 +111,10 @@ export function validateDefinition(def: PipelineDefinition): string[] {
   return problems;
 }
 
+/** The graph validator the agent runs, so a broken graph is refused when it is pushed, not when it runs. */
 function validateActShape(content: string, where: string): string[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(content);
-  } catch (error) {
-    return [`${where}: not valid YAML: ${(error as Error).message.split('\n')[0]}`];
-  }
-  if (!doc || typeof doc !== 'object') return [`${where}: an act graph must be a YAML mapping`];
-  const graph = doc as { entry?: unknown; nodes?: unknown };
-  const problems: string[] = [];
-  if (typeof graph.entry !== 'string') problems.push(`${where}: an act graph needs an "entry" node id`);
-  if (!Array.isArray(graph.nodes)) problems.push(`${where}: an act graph needs a "nodes" list`);
-  return problems;
+  const { graph } = parseAct(content);
+  return validateAct(graph).map((problem) => `${where}: ${problem.node !== undefined ? `node ${problem.node}: ` : ''}${problem.message}`);
 }
 
 function validateLabels(labels: string[], where: string): string[] {

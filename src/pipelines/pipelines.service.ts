@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { badRequest, notFound, unprocessable } from '../common/api-error';
+import { ApiError, badRequest, notFound } from '../common/api-error';
 import type { Project } from '../projects/projects.repository';
 import { inferKind, validateDefinition, withGraphInputs, type PipelineDefinition } from './pipeline-spec';
 import type { PutPipelineDto } from './pipelines.dto';
@@ -25,7 +25,7 @@ export class PipelinesService {
       jobs: body.jobs ?? null,
     };
     const problems = validateDefinition(def);
-    if (problems.length) throw unprocessable(`Invalid pipeline: ${problems.join('; ')}`, 'invalid_pipeline');
+    if (problems.length) throw new ApiError(422, 'invalid_pipeline', `Invalid pipeline (${problems.length === 1 ? '1 problem' : `${problems.length} problems`}): ${problems.join('; ')}`, { problems });
     def.inputs = withGraphInputs(def);
     const sha256 = createHash('sha256').update(def.content).digest('hex');
     const { version } = await this.pipelines.addVersion(project.id, name, def, sha256);

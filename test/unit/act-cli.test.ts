@@ -50,6 +50,8 @@ describe('bellows-act CLI', () => {
   it('flags override environment values', () => {
     const parsed = parseCliArgs(['run', 'x.act', '--input', 'name=flag'], { ACT_INPUT_INPUT_NAME: 'env', ACT_INPUT_INPUTS: '{"name":"json","other":1}' }, '/');
     expect(parsed).toMatchObject({ ok: true, options: { inputs: { name: 'flag', other: '1' } } });
+    // Without the flag, the individual variable wins over the JSON, whatever the case of its key.
+    expect(parseCliArgs(['run', 'x.act'], { ACT_INPUT_INPUT_NAME: 'env', ACT_INPUT_INPUTS: '{"name":"json"}' }, '/')).toMatchObject({ ok: true, options: { inputs: { name: 'env' } } });
   });
 
   it('exits with the graph exit code and shows the failing node', async () => {
@@ -66,11 +68,11 @@ describe('bellows-act CLI', () => {
   });
 
   it('exits 2 with one sentence for bad flags, files and environment', async () => {
-    for (const argv of [['run'], ['launch', 'x.act'], ['run', 'x.act', '--bogus'], ['run', 'x.act', '--input'], ['run', 'x.act', '--input', 'novalue'], ['run', 'a.act', 'b.act'], ['run', join(GRAPHS, 'nope.act')], ['run', join(GRAPHS, 'hello.act'), '--workdir', '/does/not/exist']]) {
+    for (const argv of [['run'], ['launch', 'x.act'], ['run', 'x.act', '--bogus'], ['run', 'x.act', '--input'], ['run', 'x.act', '--input', 'novalue'], ['run', 'x.act', '--concurrency', 'maybe'], ['run', join(GRAPHS, 'nope.act')], ['run', join(GRAPHS, 'hello.act'), '--workdir', '/does/not/exist'], ['validate'], ['run', 'x.act', '--config-file', '/dev/null/x']]) {
       const cli = io();
       expect(await runCli(argv, cli), argv.join(' ')).toBe(2);
       expect(cli.err).toHaveLength(1);
-      expect(cli.err[0]).toMatch(/^bellows-act: .+\n$/);
+      expect(cli.err[0]).toMatch(/^bellows-act: .+\n/);
     }
     const badJson = io({ ACT_INPUT_INPUTS: '{oops' });
     expect(await runCli(['run', join(GRAPHS, 'hello.act')], badJson)).toBe(2);
@@ -106,5 +108,85 @@ describe('bellows-act CLI', () => {
     while (!cli.out.join('').includes('started')) await new Promise((resolve) => setTimeout(resolve, 20));
     controller.abort();
     expect(await running).toBe(130);
+  });
+
+  it('passes the arguments after -- (or after the file, actrun style) to the start node', async () => {
+    const cli = io();
+    const file = join(cli.cwd, 'args.act');
+    writeFileSync(
+      file,
+      actYaml([{ id: 'p', type: 'core/print@v1', inputs: { 'values[0]': null } }], [['start.exec', 'p.exec']], [['start.args', 'p.values[0]']]),
+    );
+    expect(await runCli(['run', file, '--', 'one', '--two'], cli)).toBe(0);
+    expect(cli.out).toEqual(['[p] [one --two]\n']);
+    const bare = io();
+    bare.cwd = cli.cwd;
+    expect(await runCli([file, 'x', '--y'], bare)).toBe(0);
+    expect(bare.out).toEqual(['[p] [x --y]\n']);
+  });
+
+  it('validate lists every problem and exits 2, or says the graph is valid', async () => {
+    const bad = io();
+    expect(await runCli(['validate', join(GRAPHS, 'unknown-node.act')], bad)).toBe(2);
+    expect(bad.err.join('')).toMatch(/unknown-node\.act: The graph cannot run; it has 1 problem:\n {2}- node teleport: unknown node type core\/teleport@v1/);
+    const good = io();
+    expect(await runCli(['validate', join(GRAPHS, 'concurrent.act')], good)).toBe(0);
+    expect(good.out.join('')).toContain('concurrent.act: the graph is valid.');
+    // ACT_GRAPH_FILE stands in for the file, as for actrun.
+    const fromEnv = io({ ACT_GRAPH_FILE: join(GRAPHS, 'hello.act') });
+    expect(await runCli(['validate'], fromEnv)).toBe(0);
+  });
+
+  it('reads .env files (the shell wins) and .actconfig files (the lowest precedence)', async () => {
+    const cli = io({ ACT_INPUT_INPUT_NAME: 'Shell' });
+    writeFileSync(join(cli.cwd, '.env'), 'ACT_INPUT_INPUT_NAME=DotEnv\nACT_INPUT_SECRET_DEPLOY_TOKEN="dotenv-secret"\n# a comment\n');
+    writeFileSync(join(cli.cwd, 'run.actconfig'), 'inputs:\n  name: Config\nsecrets:\n  DEPLOY_TOKEN: config-secret\nenv:\n  STAGE: from-config\n');
+    expect(await runCli(['run', join(GRAPHS, 'hello.act'), '--env-file', '.env', '--config-file', 'run.actconfig'], cli)).toBe(0);
+    expect(cli.out.join('')).toContain('hello from Shell');
+    const secret = io();
+    writeFileSync(join(secret.cwd, '.env'), 'ACT_INPUT_SECRET_DEPLOY_TOKEN=dotenv-secret\n');
+    writeFileSync(join(secret.cwd, 'run.actconfig'), 'secrets:\n  DEPLOY_TOKEN: config-secret\n');
+    const file = join(secret.cwd, 'tok.act');
+    writeFileSync(file, actYaml([{ id: 'r', type: 'core/run@v1', inputs: { script: 'echo "${{ secrets.DEPLOY_TOKEN }}" | rev; echo "$STAGE"' } }], [['start.exec', 'r.exec']]));
+    writeFileSync(join(secret.cwd, 'env.actconfig'), 'env:\n  STAGE: from-config\n');
+    expect(await runCli(['run', file, '--env_file=.env', '--config_file=run.actconfig'], secret)).toBe(0);
+    expect(secret.out.join('')).toBe('[r] terces-vnetod\n[r] \n');
+    const withEnv = io();
+    withEnv.cwd = secret.cwd;
+    expect(await runCli(['run', file, '--config-file', 'env.actconfig'], withEnv)).toBe(0);
+    expect(withEnv.out.join('')).toBe('[r] \n[r] from-config\n');
+  });
+
+  it('refuses a YAML file given as --env-file, and "=" in an .actconfig key, in one sentence', async () => {
+    const cli = io();
+    writeFileSync(join(cli.cwd, 'wrong.yml'), 'inputs:\n  name: x\n');
+    expect(await runCli(['run', join(GRAPHS, 'hello.act'), '--env-file', 'wrong.yml'], cli)).toBe(2);
+    expect(cli.err[0]).toMatch(/looks like a YAML file, but --env-file takes a \.env file/);
+    const eq = io();
+    writeFileSync(join(eq.cwd, 'bad.actconfig'), 'env:\n  MY_VAR=foo\n');
+    expect(await runCli(['run', join(GRAPHS, 'hello.act'), '--config-file', 'bad.actconfig'], eq)).toBe(2);
+    expect(eq.err[0]).toMatch(/uses '=' in key 'env'; write 'NAME: value'/);
+  });
+
+  it('--concurrency false runs concurrent paths one after another', async () => {
+    const cli = io();
+    const file = join(cli.cwd, 'conc.act');
+    writeFileSync(
+      file,
+      actYaml(
+        [
+          { id: 'fan', type: 'core/concurrent-exec@v1', outputs: { 'exec[0]': '', 'exec[1]': '' } },
+          // Each path waits for the other's marker: concurrently both finish, one after another the first would time out.
+          { id: 'a', type: 'core/run@v1', inputs: { script: 'touch a; for i in $(seq 50); do [ -e b ] && exit 0; sleep 0.02; done; echo alone; exit 1' } },
+          { id: 'b', type: 'core/run@v1', inputs: { script: 'touch b; for i in $(seq 50); do [ -e a ] && exit 0; sleep 0.02; done; echo alone; exit 1' } },
+        ],
+        [['start.exec', 'fan.exec'], ['fan.exec[0]', 'a.exec'], ['fan.exec[1]', 'b.exec']],
+      ),
+    );
+    expect(await runCli(['run', file], cli)).toBe(0);
+    const sequential = io({ ACT_CONCURRENCY: 'false' });
+    sequential.cwd = mkdtempSync(join(tmpdir(), 'act-seq-'));
+    expect(await runCli(['run', file], sequential)).toBe(1);
+    expect(sequential.out.join('')).toContain('[a] alone');
   });
 });

@@ -57,7 +57,8 @@ async function runConcurrently<T>(ctx: NodeContext, tasks: Iterable<T>, workers:
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, workers) }, worker));
+  const count = ctx.host.concurrency === false ? 1 : Math.max(1, workers);
+  await Promise.all(Array.from({ length: count }, worker));
   if (first !== undefined) throw first;
   if (ctx.signal.aborted) throw new CancelledError();
 }
