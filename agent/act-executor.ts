@@ -26,6 +26,7 @@ export function createActExecutor(client: ApiClient): JobExecutor {
         secrets: context.job.secrets,
         workDir: context.workspaceDir,
         matrix: context.job.matrix,
+        repository: context.job.repository ? { ...context.job.repository, auth: context.job.repository.auth ?? undefined } : undefined,
         signal: aborter.signal,
         onSecret: (_name, value) => context.maskSecret(value),
         cancelGraceMs: context.cancelGraceMs,

@@ -2,6 +2,7 @@
 // gracefully on request. HTTP details live in ApiClient; everything about a single job in JobRun.
 
 import * as os from 'node:os';
+import { join } from 'node:path';
 import type { RegisterRequest, RegisterResponse } from '../src/agents/agent-protocol';
 import { ApiClient, describeError, isSuccess } from './api-client';
 import { AbortError, backoffDelay, isAbortError, sleep, type BackoffOptions } from './backoff';
@@ -10,6 +11,7 @@ import { JobRun } from './job-runner';
 import { errorMessage, type Logger } from './logger';
 import { parseClaimedJob, parseHeartbeatResponse, parseRegisterResponse } from './protocol-guards';
 import { createActExecutor } from './act-executor';
+import { GitMirrors } from './git/git-mirror';
 import { createScriptExecutor } from './script-executor';
 import { AGENT_VERSION } from './version';
 
@@ -41,9 +43,12 @@ export class Agent {
   private readonly stopping = new AbortController();
   private readonly heartbeatStop = new AbortController();
   private stopRequests = 0;
+  /** Repository mirrors outlive jobs: the second job of a repository fetches what is new instead of cloning. */
+  private readonly mirrors: GitMirrors;
 
   constructor(private readonly options: AgentOptions) {
     this.client = new ApiClient({ baseUrl: options.url, logger: options.logger, backoff: options.backoff });
+    this.mirrors = new GitMirrors(join(options.workDir, 'git-mirrors'));
     // A 401 later on means the agent was deleted or its secret rotated: get a fresh one and carry on.
     this.client.onUnauthorized(async () => {
       this.options.logger.warn('The API no longer accepts this agent\'s secret; registering again');
@@ -158,6 +163,7 @@ export class Agent {
       keepWorkspace: options.keepWorkspace,
       extraSecrets: [options.registrationToken, this.registration?.secret ?? ''],
       agentEnv: options.env ?? process.env,
+      mirrors: this.mirrors,
     });
     this.current = run;
     // A stop request that raced with the claim still has to reach this job.

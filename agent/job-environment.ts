@@ -1,6 +1,7 @@
 // Builds the job's environment. Pure, so precedence and naming are easy to pin down in tests.
 
 import type { ClaimedJob } from '../src/agents/agent-protocol';
+import { splitUrlCredentials } from './git/git';
 
 /** Variables of the agent process that a job must never see. */
 const HIDDEN_AGENT_VARIABLES = ['BELLOWS_AGENT_TOKEN'];
@@ -8,6 +9,7 @@ const HIDDEN_AGENT_VARIABLES = ['BELLOWS_AGENT_TOKEN'];
 export type JobEnvironmentInput = {
   job: ClaimedJob;
   serverUrl: string;
+  workspaceDir: string;
   artifactsDir: string;
   agentEnv: NodeJS.ProcessEnv;
 };
@@ -17,7 +19,7 @@ export type JobEnvironmentInput = {
  * defines, so a pipeline cannot spoof BELLOWS_JOB_ID or point BELLOWS_ARTIFACTS_DIR elsewhere.
  */
 export function buildJobEnvironment(input: JobEnvironmentInput): NodeJS.ProcessEnv {
-  const { job: claimed, serverUrl, artifactsDir } = input;
+  const { job: claimed, serverUrl, workspaceDir, artifactsDir } = input;
   const env: NodeJS.ProcessEnv = { ...input.agentEnv };
   for (const name of HIDDEN_AGENT_VARIABLES) delete env[name];
   Object.assign(env, claimed.env);
@@ -40,8 +42,12 @@ export function buildJobEnvironment(input: JobEnvironmentInput): NodeJS.ProcessE
     BELLOWS_PIPELINE: claimed.run.pipeline,
     BELLOWS_REF: claimed.run.ref,
     BELLOWS_COMMIT_SHA: claimed.run.commitSha ?? '',
+    BELLOWS_WORKSPACE: workspaceDir,
     BELLOWS_ARTIFACTS_DIR: artifactsDir,
   });
+  // The repository's address for tools that want it; its credentials stay with the agent.
+  if (claimed.repository) env.BELLOWS_REPOSITORY_URL = splitUrlCredentials(claimed.repository.url).url;
+  if (claimed.pipeline.path) env.BELLOWS_PIPELINE_FILE = claimed.pipeline.path;
   return env;
 }
 

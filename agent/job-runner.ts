@@ -7,6 +7,9 @@ import type { ClaimedJob, FinishRequest } from '../src/agents/agent-protocol';
 import { describeError, isJobGone, isSuccess, type ApiClient, type ApiResponse } from './api-client';
 import { uploadArtifacts } from './artifact-uploader';
 import { backoffDelay, isAbortError, sleep } from './backoff';
+import { checkoutWorkspace } from './checkout';
+import { authSecrets } from './git/git';
+import type { GitMirrors } from './git/git-mirror';
 import { buildJobEnvironment } from './job-environment';
 import type { Execution, ExecutionResult, ExecutorRegistry } from './job-executor';
 import { createJobOutput, type JobOutput } from './job-output';
@@ -26,6 +29,8 @@ export type JobRunnerOptions = {
   /** Masked in job output too (registration token, agent secret), in case a job manages to print them. */
   extraSecrets: string[];
   agentEnv: NodeJS.ProcessEnv;
+  /** This agent's repository mirrors, shared by its jobs (see checkout.ts). */
+  mirrors: GitMirrors;
   shipper?: Pick<LogShipperOptions, 'flushIntervalMs' | 'maxBatchBytes' | 'maxBufferBytes'>;
   idleFlushMs?: number;
 };
@@ -105,7 +110,8 @@ export class JobRun {
     await mkdir(workspaceDir, { recursive: true });
     await mkdir(artifactsDir, { recursive: true });
 
-    const masker = createSecretMasker([...Object.values(this.claimed.secrets), ...this.options.extraSecrets]);
+    const checkoutAuth = this.claimed.repository?.auth ?? undefined;
+    const masker = createSecretMasker([...Object.values(this.claimed.secrets), ...this.options.extraSecrets, ...authSecrets(checkoutAuth)]);
     const shipper = new LogShipper({
       ...this.options.shipper,
       client,
@@ -128,7 +134,16 @@ export class JobRun {
     output.system(`Running on agent ${this.options.agentName} (${os.hostname()}, ${process.platform}/${process.arch})`);
     output.system(`Job ${job.name} of ${run.project}/${run.pipeline} run #${run.number}, attempt ${run.attempt}, try ${job.try}`);
 
-    const result = await this.execute(jobDir, workspaceDir, artifactsDir, output, (value) => masker.add(value));
+    let result: ExecutionResult | undefined;
+    const repository = this.claimed.repository;
+    if (repository && this.cancelReason === undefined) {
+      const checkout = await checkoutWorkspace(repository, workspaceDir, this.options.mirrors, (text) => output.system(text, 'checkout'), signal);
+      if (!checkout.ok) {
+        output.system(checkout.error, 'checkout');
+        result = { exitCode: null, signal: null, error: checkout.error };
+      }
+    }
+    result ??= await this.execute(jobDir, workspaceDir, artifactsDir, output, (value) => masker.add(value));
     output.end();
     if (this.gone) return 'job-gone';
     output.system(describeResult(result));
@@ -176,6 +191,7 @@ export class JobRun {
     const env = buildJobEnvironment({
       job: this.claimed,
       serverUrl: this.options.serverUrl,
+      workspaceDir,
       artifactsDir,
       agentEnv: this.options.agentEnv,
     });

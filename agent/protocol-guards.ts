@@ -1,7 +1,7 @@
 // Shape checks for server replies: the agent trusts the contract but must not crash deep inside a job
 // on a malformed field, so replies are validated once, at the edge.
 
-import type { ClaimedJob, HeartbeatResponse, LogBatchResponse, RegisterResponse } from '../src/agents/agent-protocol';
+import type { CheckoutSpec, ClaimedJob, HeartbeatResponse, LogBatchResponse, RegisterResponse } from '../src/agents/agent-protocol';
 import { isRecord } from './api-client';
 
 export function parseRegisterResponse(body: unknown): RegisterResponse | undefined {
@@ -58,12 +58,22 @@ export function parseClaimedJob(body: unknown): ClaimedJob | undefined {
       ref: stringOr(run.ref),
       commitSha: typeof run.commitSha === 'string' ? run.commitSha : null,
     },
-    pipeline: { kind: pipeline.kind, content: pipeline.content, version: numberOr(pipeline.version, 0) },
+    pipeline: { kind: pipeline.kind, content: pipeline.content, version: numberOr(pipeline.version, 0), path: typeof pipeline.path === 'string' ? pipeline.path : null },
+    repository: parseCheckout(body.repository),
     inputs: stringRecord(body.inputs),
     env: stringRecord(body.env),
     secrets: stringRecord(body.secrets),
     matrix: stringRecord(body.matrix),
   };
+}
+
+function parseCheckout(value: unknown): CheckoutSpec | null {
+  if (!isRecord(value) || typeof value.url !== 'string' || typeof value.commitSha !== 'string') return null;
+  const auth = value.auth;
+  let parsed: CheckoutSpec['auth'] = null;
+  if (isRecord(auth) && auth.type === 'basic' && typeof auth.username === 'string' && typeof auth.password === 'string') parsed = { type: 'basic', username: auth.username, password: auth.password };
+  if (isRecord(auth) && auth.type === 'ssh' && typeof auth.privateKey === 'string') parsed = { type: 'ssh', privateKey: auth.privateKey };
+  return { url: value.url, ref: stringOr(value.ref), commitSha: value.commitSha, auth: parsed };
 }
 
 function isStringArray(value: unknown): value is string[] {

@@ -272,7 +272,8 @@ async function main(): Promise<void> {
   const shared = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: namespace, BELLOWS_TASK_QUEUE: taskQueue };
 
   const apiUrl = `http://localhost:${apiPort}`;
-  spawnNode('api', 'src/main.js', [], { ...shared, PORT: String(apiPort), BELLOWS_DATA_DIR: dataDir, BELLOWS_ADMIN_TOKEN: adminToken });
+  // Local repositories (file://) are fine on one's own machine; a shared server leaves them off.
+  spawnNode('api', 'src/main.js', [], { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true', ...shared, PORT: String(apiPort), BELLOWS_DATA_DIR: dataDir, BELLOWS_ADMIN_TOKEN: adminToken });
   await waitForHealth(`http://127.0.0.1:${apiPort}`, 120_000);
   spawnNode('worker', 'worker/main.js', [], shared);
 

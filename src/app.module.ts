@@ -52,6 +52,9 @@ import { SecretsRepository } from './secrets/secrets.repository';
 import { SecretsService } from './secrets/secrets.service';
 import { TemporalService } from './temporal/temporal.service';
 import { TokensController } from './tokens/tokens.controller';
+import { RepositoriesController } from './repositories/repositories.controller';
+import { RepositoriesRepository } from './repositories/repositories.repository';
+import { RepositoriesService } from './repositories/repositories.service';
 import { TokensRepository } from './tokens/tokens.repository';
 import { TokensService } from './tokens/tokens.service';
 
@@ -71,6 +74,7 @@ import { TokensService } from './tokens/tokens.service';
     AgentsController,
     AgentProtocolController,
     HooksController,
+    RepositoriesController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -86,6 +90,8 @@ import { TokensService } from './tokens/tokens.service';
     SecretsService,
     PipelinesRepository,
     PipelinesService,
+    RepositoriesRepository,
+    RepositoriesService,
     RunsRepository,
     RunsService,
     AttemptStarterService,

@@ -96,6 +96,8 @@ export type NodeDef = {
   evaluate?(ctx: NodeContext, port: string): Promise<unknown>;
   /** Runs the node entered through exec input `input`; `error` is the one the path carries (group-outputs forwards it). */
   execute?(ctx: NodeContext, input: string, error?: unknown): Promise<ExecuteResult>;
+  /** Problems of this node that its type can tell before anything runs (a format whose verbs do not match). */
+  validate?(node: ActNode): string[];
   /** Exec inputs that only signal a running node (exec-break, exec-reset): no state or activity reported. */
   signalInputs?: readonly string[];
   /** The editor-only comment node: never runs, never read. */

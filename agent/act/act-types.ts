@@ -1,6 +1,8 @@
 // The public shapes of the .act engine: the parsed graph, the host the engine runs in, and what it reports.
 // Kept free of Nest/Temporal/server types so the engine can be embedded in the agent or run from a CLI.
 
+import type { GitAuth } from '../git/git';
+
 export type PortRef = { node: string; port: string };
 export type ActEdge = { src: PortRef; dst: PortRef };
 
@@ -58,6 +60,8 @@ export type ActHost = {
   args?: string[];
   /** false runs the paths of concurrent nodes one after another (`--concurrency false`). */
   concurrency?: boolean;
+  /** The job's repository and commit (core/repo-download@v1 fetches from it), with the checkout's credentials. */
+  repository?: { url: string; ref: string; commitSha: string; auth?: GitAuth };
   /** The `matrix` context: the job's matrix values. */
   matrix?: Record<string, string>;
   output(chunk: ActOutput): void;

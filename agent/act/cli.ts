@@ -48,9 +48,11 @@ const FLAG_NAMES: Record<string, string> = { '--env_file': '--env-file', '--conf
 /** Turns argv and the environment into options, or one sentence saying what is wrong. */
 export function parseCliArgs(argv: readonly string[], environment: NodeJS.ProcessEnv, cwd: string): CliParse {
   if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { ok: true, help: true };
-  const command = argv[0] === 'validate' ? 'validate' : 'run';
-  const explicit = argv[0] === 'run' || argv[0] === 'validate';
-  const rest = explicit ? argv.slice(1) : argv;
+  // The command is the first word that is not an option (`bellows-act --no-prefix validate FILE` works too).
+  const at = argv.findIndex((arg) => !arg.startsWith('-'));
+  const explicit = at >= 0 && (argv[at] === 'run' || argv[at] === 'validate');
+  const command = explicit && argv[at] === 'validate' ? 'validate' : 'run';
+  const rest = explicit ? [...argv.slice(0, at), ...argv.slice(at + 1)] : argv;
 
   let file = '';
   let args: string[] = [];

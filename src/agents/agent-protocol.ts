@@ -1,6 +1,8 @@
 // The wire contract between the API and agents. Shared by the server and the agent CLI
 // (which imports these as types only, so it never pulls in Nest).
 
+import type { GitAuth } from '../../agent/git/git';
+
 export type PipelineKind = 'act' | 'script';
 
 export type RegisterRequest = {
@@ -44,12 +46,17 @@ export type ClaimedJob = {
     ref: string;
     commitSha: string | null;
   };
-  pipeline: { kind: PipelineKind; content: string; version: number };
+  pipeline: { kind: PipelineKind; content: string; version: number; path: string | null };
+  /** The code to check out into the job's workspace first (projects with a repository), at the run's commit. */
+  repository: CheckoutSpec | null;
   inputs: Record<string, string>;
   env: Record<string, string>;
   secrets: Record<string, string>;
   matrix: Record<string, string>;
 };
+
+/** What the agent checks out; `auth` is the project's credentials for this claim only (never stored, masked in logs). */
+export type CheckoutSpec = { url: string; ref: string; commitSha: string; auth: GitAuth | null };
 
 export type LogStream = 'stdout' | 'stderr' | 'system';
 

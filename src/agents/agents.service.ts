@@ -11,6 +11,7 @@ import { QueueNotifier } from '../queue/queue-notifier.service';
 import { QueueRepository } from '../queue/queue.repository';
 import { SecretsService } from '../secrets/secrets.service';
 import { maskSecrets } from '../secrets/secret-masker';
+import { credentialsFor } from '../repositories/repository-spec';
 import { TemporalService } from '../temporal/temporal.service';
 import type { ActiveNodesRequest, ClaimedJob, FinishRequest, LogBatchRequest, LogBatchResponse, RegisterRequest, RegisterResponse } from './agent-protocol';
 import { AgentConnections } from './agent-connections';
@@ -211,6 +212,7 @@ export class AgentsService {
   }
 
   private async toClaimedJob(row: ClaimedJobRow): Promise<ClaimedJob> {
+    const secrets = await this.secrets.reveal(row.projectId);
     return {
       job: { id: row.id, name: row.name, try: row.try, labels: row.labels, timeoutMinutes: row.timeoutMinutes },
       run: {
@@ -222,13 +224,24 @@ export class AgentsService {
         ref: row.ref,
         commitSha: row.commitSha,
       },
-      pipeline: { kind: row.kind, content: row.content, version: row.pipelineVersion },
+      pipeline: { kind: row.kind, content: row.content, version: row.pipelineVersion, path: row.pipelinePath },
+      // The checkout's credentials travel with this claim only; the agent masks them like every secret.
+      repository:
+        row.repositoryUrl !== null && row.commitSha !== null
+          ? {
+              url: row.repositoryUrl,
+              ref: row.ref,
+              commitSha: row.commitSha,
+              auth: credentialsFor(row.repositoryUrl, row.repositoryCredentialsSecret === null ? undefined : secrets[row.repositoryCredentialsSecret]) ?? null,
+            }
+          : null,
       inputs: row.runInputs,
       env: { ...row.env, ...row.runEnv },
-      secrets: await this.secrets.reveal(row.projectId),
+      secrets,
       matrix: row.matrix,
     };
   }
+
 
   // A job never changes project, so this is cached for good (bounded: oldest first out).
   private async projectOf(jobId: number): Promise<string | undefined> {

@@ -22,6 +22,8 @@ export type Config = {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   artifactStore: ArtifactStoreConfig;
   metricsToken: string | undefined;
+  /** file:// repositories are local paths on the server: allowed only where the operator says so (npm start does). */
+  allowFileRepositories: boolean;
 };
 
 export type ArtifactStoreConfig =
@@ -60,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: (['debug', 'info', 'warn', 'error'] as const).find((l) => l === env.BELLOWS_LOG_LEVEL) ?? 'info',
     artifactStore: artifactStoreFrom(env),
     metricsToken: env.BELLOWS_METRICS_TOKEN || undefined,
+    allowFileRepositories: env.BELLOWS_ALLOW_FILE_REPOSITORIES === 'true',
   };
 }
 

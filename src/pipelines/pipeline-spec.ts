@@ -27,7 +27,10 @@ export type MatrixValue = string | number | boolean;
 
 export type PipelineDefinition = {
   kind: PipelineKind;
+  /** Stored content; empty for a repository pipeline, whose content is read at each run's commit. */
   content: string;
+  /** A repository pipeline's file, relative to the repository root. */
+  path: string | null;
   labels: string[];
   matrix: Record<string, MatrixValue[]>;
   env: Record<string, string>;
@@ -97,7 +100,8 @@ function topLevelInputReferences(content: string): string[] {
 /** Every problem with a definition, so one answer can name them all. */
 export function validateDefinition(def: PipelineDefinition): string[] {
   const problems: string[] = [];
-  if (def.kind === 'act') problems.push(...validateActShape(def.content, 'content'));
+  // A repository pipeline's content is checked when a run reads it at its commit.
+  if (def.kind === 'act' && def.path === null) problems.push(...validateActShape(def.content, 'content'));
   problems.push(...validateLabels(def.labels, 'labels'), ...validateMatrix(def.matrix, 'matrix'), ...validateEnv(def.env, 'env'));
   for (const [name, input] of Object.entries(def.inputs)) {
     if (!ENV_NAME_PATTERN.test(name)) problems.push(`inputs: "${name}" is not a valid input name (letters, digits, underscore)`);

@@ -3,10 +3,20 @@ import { IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, M
 import type { InputDefinition, JobDefinition, MatrixValue } from './pipeline-spec';
 
 export class PutPipelineDto {
-  @ApiProperty({ description: 'A `.act` graph (YAML) or a shell script.', example: 'echo hello\n' })
+  @ApiPropertyOptional({ description: 'A `.act` graph (YAML) or a shell script. Give this or `path`.', example: 'echo hello\n' })
+  @IsOptional()
   @IsString()
   @MaxLength(2 * 1024 * 1024)
-  content!: string;
+  content?: string;
+
+  @ApiPropertyOptional({
+    description: "The pipeline's file in the project's repository (relative to its root), read at each run's commit. Give this or `content`.",
+    example: '.bellows/build.act',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  path?: string;
 
   @ApiPropertyOptional({ enum: ['act', 'script'], description: 'Inferred from the content when absent.' })
   @IsOptional()

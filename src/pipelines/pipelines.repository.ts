@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
 import type { PipelineDefinition } from './pipeline-spec';
 
-export type PipelineSummary = { id: string; name: string; latestVersion: number; kind: string; createdAt: Date; updatedAt: Date };
+export type PipelineSummary = { id: string; name: string; latestVersion: number; kind: string; path: string | null; createdAt: Date; updatedAt: Date };
 
 export type PipelineVersion = PipelineDefinition & {
   pipelineId: string;
@@ -24,8 +24,8 @@ export class PipelinesRepository {
         on conflict (project_id, name) do update set latest_version = pipelines.latest_version + 1, updated_at = now()
         returning id, latest_version as version`;
       await tx`
-        insert into pipeline_versions (pipeline_id, version, kind, content, sha256, labels, matrix, env, inputs, jobs, timeout_minutes)
-        values (${pipeline.id}, ${pipeline.version}, ${def.kind}, ${def.content}, ${sha256}, ${def.labels},
+        insert into pipeline_versions (pipeline_id, version, kind, content, path, sha256, labels, matrix, env, inputs, jobs, timeout_minutes)
+        values (${pipeline.id}, ${pipeline.version}, ${def.kind}, ${def.content}, ${def.path}, ${sha256}, ${def.labels},
                 ${tx.json(def.matrix)}, ${tx.json(def.env)}, ${tx.json(def.inputs as Record<string, never>)},
                 ${def.jobs ? tx.json(def.jobs as never) : null}, ${def.timeoutMinutes})`;
       return { version: pipeline.version };
@@ -34,7 +34,7 @@ export class PipelinesRepository {
 
   async list(projectId: string): Promise<PipelineSummary[]> {
     return this.sql<PipelineSummary[]>`
-      select p.id, p.name, p.latest_version as "latestVersion", v.kind, p.created_at as "createdAt", p.updated_at as "updatedAt"
+      select p.id, p.name, p.latest_version as "latestVersion", v.kind, v.path, p.created_at as "createdAt", p.updated_at as "updatedAt"
       from pipelines p join pipeline_versions v on v.pipeline_id = p.id and v.version = p.latest_version
       where p.project_id = ${projectId} order by p.name`;
   }
@@ -42,7 +42,7 @@ export class PipelinesRepository {
   /** The given version, or the latest when version is null. */
   async findVersion(projectId: string, name: string, version: number | null): Promise<PipelineVersion | undefined> {
     const [row] = await this.sql<PipelineVersion[]>`
-      select p.id as "pipelineId", p.name, v.version, v.kind, v.content, v.sha256, v.labels, v.matrix, v.env, v.inputs, v.jobs,
+      select p.id as "pipelineId", p.name, v.version, v.kind, v.content, v.path, v.sha256, v.labels, v.matrix, v.env, v.inputs, v.jobs,
              v.timeout_minutes as "timeoutMinutes", v.created_at as "createdAt"
       from pipelines p join pipeline_versions v on v.pipeline_id = p.id and v.version = coalesce(${version}::int, p.latest_version)
       where p.project_id = ${projectId} and p.name = ${name}`;
@@ -51,7 +51,7 @@ export class PipelinesRepository {
 
   async findVersionById(pipelineId: string, version: number): Promise<PipelineVersion | undefined> {
     const [row] = await this.sql<PipelineVersion[]>`
-      select p.id as "pipelineId", p.name, v.version, v.kind, v.content, v.sha256, v.labels, v.matrix, v.env, v.inputs, v.jobs,
+      select p.id as "pipelineId", p.name, v.version, v.kind, v.content, v.path, v.sha256, v.labels, v.matrix, v.env, v.inputs, v.jobs,
              v.timeout_minutes as "timeoutMinutes", v.created_at as "createdAt"
       from pipelines p join pipeline_versions v on v.pipeline_id = p.id and v.version = ${version}
       where p.id = ${pipelineId}`;

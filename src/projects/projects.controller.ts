@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentToken, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { CreateProjectDto } from './projects.dto';
+import { CreateProjectDto, UpdateProjectDto } from './projects.dto';
 import { ProjectsService } from './projects.service';
 
 @ApiTags('projects')
@@ -14,7 +14,7 @@ export class ProjectsController {
   @Post()
   @RequireScope('write')
   create(@CurrentToken() principal: TokenPrincipal, @Body() body: CreateProjectDto) {
-    return this.projects.create(principal, body.slug, body.name);
+    return this.projects.create(principal, body.slug, body.name, body.repository);
   }
 
   @Get()
@@ -27,5 +27,11 @@ export class ProjectsController {
   @RequireScope('read')
   get(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string) {
     return this.projects.get(principal, slug);
+  }
+
+  @Patch(':slug')
+  @RequireScope('write')
+  update(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Body() body: UpdateProjectDto) {
+    return this.projects.update(principal, slug, body);
   }
 }

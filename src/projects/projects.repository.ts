@@ -1,30 +1,68 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
+import type { RepositoryConfig } from '../repositories/repository-spec';
 
-export type Project = { id: string; slug: string; name: string; createdAt: Date };
+export type Project = { id: string; slug: string; name: string; createdAt: Date; repository: RepositoryConfig | null };
+
+type ProjectRow = Omit<Project, 'repository'> & { repositoryUrl: string | null; repositoryDefaultBranch: string | null; repositoryCredentialsSecret: string | null };
+
+function toProject(row: ProjectRow): Project {
+  const { repositoryUrl, repositoryDefaultBranch, repositoryCredentialsSecret, ...project } = row;
+  return {
+    ...project,
+    repository: repositoryUrl === null ? null : { url: repositoryUrl, defaultBranch: repositoryDefaultBranch, credentialsSecret: repositoryCredentialsSecret },
+  };
+}
 
 @Injectable()
 export class ProjectsRepository {
   constructor(@Inject(SQL) private readonly sql: Sql) {}
 
+  private columns() {
+    return this.sql`
+      id, slug, name, created_at as "createdAt", repository_url as "repositoryUrl",
+      repository_default_branch as "repositoryDefaultBranch", repository_credentials_secret as "repositoryCredentialsSecret"`;
+  }
+
   /** Returns undefined when the slug is taken. */
-  async insert(slug: string, name: string): Promise<Project | undefined> {
-    const [row] = await this.sql<Project[]>`
-      insert into projects (slug, name) values (${slug}, ${name})
+  async insert(slug: string, name: string, repository: RepositoryConfig | null): Promise<Project | undefined> {
+    const [row] = await this.sql<ProjectRow[]>`
+      insert into projects (slug, name, repository_url, repository_default_branch, repository_credentials_secret)
+      values (${slug}, ${name}, ${repository?.url ?? null}, ${repository?.defaultBranch ?? null}, ${repository?.credentialsSecret ?? null})
       on conflict (slug) do nothing
-      returning id, slug, name, created_at as "createdAt"`;
-    return row;
+      returning ${this.columns()}`;
+    return row && toProject(row);
+  }
+
+  /** `repository: null` removes it; undefined leaves it as it is. */
+  async update(id: string, changes: { name?: string; repository?: RepositoryConfig | null }): Promise<Project> {
+    const repository = changes.repository;
+    const [row] = await this.sql<ProjectRow[]>`
+      update projects set
+        name = coalesce(${changes.name ?? null}, name),
+        repository_url = case when ${repository !== undefined} then ${repository?.url ?? null} else repository_url end,
+        repository_default_branch = case when ${repository !== undefined} then ${repository?.defaultBranch ?? null} else repository_default_branch end,
+        repository_credentials_secret = case when ${repository !== undefined} then ${repository?.credentialsSecret ?? null} else repository_credentials_secret end
+      where id = ${id}
+      returning ${this.columns()}`;
+    return toProject(row);
   }
 
   async findBySlug(slug: string): Promise<Project | undefined> {
-    const [row] = await this.sql<Project[]>`select id, slug, name, created_at as "createdAt" from projects where slug = ${slug}`;
-    return row;
+    const [row] = await this.sql<ProjectRow[]>`select ${this.columns()} from projects where slug = ${slug}`;
+    return row && toProject(row);
+  }
+
+  async findById(id: string): Promise<Project | undefined> {
+    const [row] = await this.sql<ProjectRow[]>`select ${this.columns()} from projects where id = ${id}`;
+    return row && toProject(row);
   }
 
   async list(onlyId: string | null): Promise<Project[]> {
-    return this.sql<Project[]>`
-      select id, slug, name, created_at as "createdAt" from projects
+    const rows = await this.sql<ProjectRow[]>`
+      select ${this.columns()} from projects
       where ${onlyId}::uuid is null or id = ${onlyId}
       order by slug`;
+    return rows.map(toProject);
   }
 }

@@ -57,7 +57,8 @@ export class QueueRepository {
       select c.id, c.name, c.try, c.labels, c.kind, c.content, c.matrix, c.env, c.timeout_minutes as "timeoutMinutes",
              r.id as "runId", c.attempt, r.number as "runNumber", r.ref, r.commit_sha as "commitSha",
              r.inputs as "runInputs", r.env as "runEnv", r.project_id as "projectId", p.slug as project,
-             pl.name as pipeline, r.pipeline_version as "pipelineVersion", c.agent_id as "agentId", c.queued_at as "queuedAt"
+             pl.name as pipeline, r.pipeline_version as "pipelineVersion", c.agent_id as "agentId", c.queued_at as "queuedAt",
+             r.pipeline_path as "pipelinePath", p.repository_url as "repositoryUrl", p.repository_credentials_secret as "repositoryCredentialsSecret"
       from claimed c join runs r on r.id = c.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id`;
     return row;
   }

@@ -1,13 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
-import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
+import { ApiError, badRequest, conflict, notFound, unprocessable } from '../common/api-error';
 import { withIds } from '../common/log-fields';
 import { JobsRepository, type JobTryView, type JobView } from '../jobs/jobs.repository';
 import { LiveEvents } from '../live/live-events.service';
-import { ENV_NAME_PATTERN, resolveInputs } from '../pipelines/pipeline-spec';
+import { ENV_NAME_PATTERN, inferKind, resolveInputs, validateDefinition, withGraphInputs } from '../pipelines/pipeline-spec';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { ProjectsService } from '../projects/projects.service';
+import type { Project } from '../projects/projects.repository';
+import { RepositoriesService } from '../repositories/repositories.service';
+import type { PipelineVersion } from '../pipelines/pipelines.repository';
 import { TemporalService } from '../temporal/temporal.service';
 import { RunsRepository, type AttemptRow, type RunRow, type RunStatus, type TriggerInfo } from './runs.repository';
 
@@ -26,6 +29,7 @@ export class RunsService {
     private readonly pipelines: PipelinesService,
     private readonly temporal: TemporalService,
     private readonly live: LiveEvents,
+    private readonly repositories: RepositoriesService,
   ) {}
 
   async trigger(
@@ -57,7 +61,8 @@ export class RunsService {
       if (existing !== undefined) return { run: await this.get(principal, existing), created: false };
     }
     const pipeline = await this.pipelines.get(project, pipelineName, null);
-    const { inputs, problems } = resolveInputs(pipeline.inputs, request.inputs ?? {});
+    const source = await this.runSource(project, pipeline, request);
+    const { inputs, problems } = resolveInputs(source.inputs, request.inputs ?? {});
     for (const [key, value] of Object.entries(request.env ?? {})) {
       if (!ENV_NAME_PATTERN.test(key)) problems.push(`env: "${key}" is not a valid environment variable name`);
       if (typeof value !== 'string') problems.push(`env.${key}: must be a string`);
@@ -67,12 +72,13 @@ export class RunsService {
       projectId: project.id,
       pipelineId: pipeline.pipelineId,
       pipelineVersion: pipeline.version,
-      ref: request.ref ?? 'main',
-      commitSha: request.commitSha ?? null,
+      ref: source.ref,
+      commitSha: source.commitSha,
       inputs,
       env: request.env ?? {},
       trigger,
       idempotencyKey,
+      pipelineFile: source.file,
     });
     // Only the call that created the run starts it; attempt 1's workflow id is run-<id>-attempt-1 either
     // way, and an attempt whose start was lost to a crash is picked up by the attempt starter.
@@ -81,6 +87,28 @@ export class RunsService {
       await this.startAttempt(runId, 1, false);
     }
     return { run: await this.get(principal, runId), created };
+  }
+
+  /**
+   * What a run runs. In a project with a repository: the commit the ref names now (or the one a webhook
+   * reported), and for a repository pipeline the file's content at that commit, checked like a pushed
+   * pipeline. Elsewhere: the stored pipeline and the ref as given.
+   */
+  private async runSource(project: Project, pipeline: PipelineVersion, request: TriggerRequest) {
+    if (!project.repository) {
+      if (pipeline.path !== null) throw unprocessable(`Pipeline ${pipeline.name} is a file in a repository, but project ${project.slug} has no repository any more.`, 'no_repository');
+      return { ref: request.ref ?? 'main', commitSha: request.commitSha ?? null, inputs: pipeline.inputs, file: null };
+    }
+    const commit = await this.repositories.resolveCommit(project, request.ref, request.commitSha ?? null);
+    if (pipeline.path === null) return { ref: commit.ref, commitSha: commit.commitSha, inputs: pipeline.inputs, file: null };
+    const content = await this.repositories.readPipeline(project, commit, pipeline.path);
+    const kind = /\.act$/i.test(pipeline.path) ? 'act' : inferKind(content);
+    const definition = { ...pipeline, kind, content, path: null };
+    const problems = validateDefinition(definition);
+    if (problems.length) {
+      throw new ApiError(422, 'invalid_pipeline', `${pipeline.path} at ${commit.commitSha.slice(0, 12)} (${commit.ref}) is not a valid pipeline: ${problems.join('; ')}`, { problems });
+    }
+    return { ref: commit.ref, commitSha: commit.commitSha, inputs: withGraphInputs(definition), file: { path: pipeline.path, kind, content } };
   }
 
   async get(principal: TokenPrincipal, runId: number) {
@@ -187,6 +215,7 @@ export class RunsService {
       pipelineVersion: run.pipelineVersion,
       ref: run.ref,
       commitSha: run.commitSha,
+      pipelinePath: run.pipelinePath,
       status: run.status,
       attempt: run.attempt,
       durationMs: durationMs(run.startedAt, run.finishedAt),

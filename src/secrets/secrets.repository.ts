@@ -20,6 +20,11 @@ export class SecretsRepository {
     return this.sql<{ name: string; ciphertext: string }[]>`select name, ciphertext from secrets where project_id = ${projectId}`;
   }
 
+  async findSealed(projectId: string, name: string): Promise<string | undefined> {
+    const [row] = await this.sql<{ ciphertext: string }[]>`select ciphertext from secrets where project_id = ${projectId} and name = ${name}`;
+    return row?.ciphertext;
+  }
+
   async delete(projectId: string, name: string): Promise<boolean> {
     return (await this.sql`delete from secrets where project_id = ${projectId} and name = ${name} returning name`).length > 0;
   }

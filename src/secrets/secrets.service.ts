@@ -30,6 +30,12 @@ export class SecretsService {
     if (!(await this.secrets.delete(projectId, name))) throw notFound('secret', name);
   }
 
+  /** One plain value (a repository's credentials), or undefined when the project has no such secret. */
+  async revealOne(projectId: string, name: string): Promise<string | undefined> {
+    const sealed = await this.secrets.findSealed(projectId, name);
+    return sealed === undefined ? undefined : this.box.open(sealed);
+  }
+
   /** Plain values, for the agent that runs a job of this project. */
   async reveal(projectId: string): Promise<Record<string, string>> {
     const sealed = await this.secrets.listSealed(projectId);

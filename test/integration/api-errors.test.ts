@@ -109,6 +109,33 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(pipeline.body).toMatchObject({ version: 1, content: 'echo ok' });
   });
 
+  it('refuses a broken .act graph at push with 422 naming every problem (node, type, port), storing nothing', async () => {
+    const broken = [
+      'entry: start',
+      'nodes:',
+      '  - {id: start, type: core/start@v1}',
+      '  - {id: beam, type: core/teleport@v1}',
+      '  - {id: act, type: core/gh-action@v1}',
+      '  - {id: say, type: core/print@v1, inputs: {color: purple}}',
+      'connections:',
+      '  - {src: {node: start, port: args}, dst: {node: say, port: "values[3]"}}',
+      'executions:',
+      '  - {src: {node: start, port: exec}, dst: {node: say, port: run}}',
+    ].join('\n');
+    const before = await stack.request<{ version: number }>('GET', '/api/v1/projects/alpha/pipelines/ci');
+    const res = await stack.request<{ error: { code: string; message: string; problems: string[] } }>('PUT', '/api/v1/projects/alpha/pipelines/ci', { body: { content: broken } });
+    // An unknown colour is not among them: the reference prints uncoloured, so Bellows accepts it too.
+    expectError(res, 422, 'invalid_pipeline', /4 problems/);
+    expect(res.body.error.problems).toEqual([
+      'content: node beam: unknown node type core/teleport@v1: this agent does not implement it',
+      expect.stringMatching(/^content: node act: node type core\/gh-action@v1 cannot run on a Bellows agent: it runs a GitHub Action/),
+      'content: node say: execution start.exec → say.run: a core/print@v1 node has no input port run (it has: exec, color, values[i])',
+      expect.stringMatching(/^content: node say: connection start\.args → say\.values\[3\]: values\[3\] is not declared/),
+    ]);
+    const after = await stack.request<{ version: number }>('GET', '/api/v1/projects/alpha/pipelines/ci');
+    expect(after.body.version).toBe(before.body.version);
+  });
+
   it('never returns a secret value', async () => {
     expect((await stack.request('PUT', '/api/v1/projects/alpha/secrets/API_KEY', { body: { value: 'v3ry-secret' } })).status).toBe(204);
     const listed = await stack.request('GET', '/api/v1/projects/alpha/secrets');

@@ -1,0 +1,489 @@
+// Runs Debian's `git` binary for the agent: the .act git nodes now, checking out a job's repository later.
+//
+// Every command runs the same way:
+// - never interactive: no terminal prompt, no askpass program, no credential manager dialogs;
+// - credentials belong to that one command: an https Authorization header passed as command-scope
+//   configuration through GIT_CONFIG_* variables (git's environment form of `-c`, so the token is not on
+//   a command line that `ps` shows), or an ssh key in a temporary file named in GIT_SSH_COMMAND and
+//   removed afterwards; nothing reaches .git/config, a credential helper or the URL;
+// - inherited variables that would point git at another repository (GIT_DIR, GIT_INDEX_FILE …) are dropped,
+//   and hooks do not run (go-git, which the reference engine uses, never runs them either);
+// - a timeout and an AbortSignal end the whole process group (git's helpers and ssh included);
+// - a failure is a GitError naming the repository and git's own reason, every credential redacted.
+
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { MASK, MIN_SECRET_LENGTH } from '../secret-masker';
+import { signalGroup } from '../process-group';
+
+export type BasicAuth = { type: 'basic'; username: string; password: string };
+export type SshKeyAuth = {
+  type: 'ssh';
+  /** The private key itself (OpenSSH or PEM text), never a path. */
+  privateKey: string;
+  /** For an encrypted key; handed to ssh through a temporary askpass program. */
+  passphrase?: string;
+  /** The ssh login; the URL's user (`git@…`) otherwise. */
+  username?: string;
+};
+export type GitAuth = BasicAuth | SshKeyAuth;
+
+export type GitOptions = {
+  /** The directory git runs in. */
+  cwd: string;
+  /** What the command works on (a URL or a path), named in errors; credentials in it are redacted. */
+  repository?: string;
+  auth?: GitAuth;
+  /** The environment to start from (the job's); process.env when absent. */
+  env?: Readonly<Record<string, string | undefined>>;
+  signal?: AbortSignal;
+  /** Ends the command after this long (no limit when absent). */
+  timeoutMs?: number;
+  /** After SIGTERM (timeout, abort), how long before SIGKILL; default 5 s. */
+  killGraceMs?: number;
+  /** Written to git's stdin (a commit message for `commit -F -`). */
+  input?: string | Buffer;
+  /** Extra configuration for this command only, as `-c key=value` would give. */
+  config?: Readonly<Record<string, string>>;
+  /** Extra environment for this command (GIT_AUTHOR_NAME …), applied last. */
+  extraEnv?: Readonly<Record<string, string>>;
+  /** Fail unless `cwd` itself is the repository: no walking up into a parent directory's repository. */
+  exactRepository?: boolean;
+  /** Let repository hooks run (off by default). */
+  allowHooks?: boolean;
+  /** More text that must never appear in messages (a token also present elsewhere). */
+  secrets?: readonly string[];
+};
+
+export type GitResult = { stdout: string; stderr: string };
+
+export type GitErrorKind = 'failed' | 'auth' | 'timeout' | 'cancelled' | 'spawn';
+
+export class GitError extends Error {
+  constructor(
+    message: string,
+    readonly kind: GitErrorKind,
+    /** The repository the command worked on, redacted. */
+    readonly repository: string,
+    /** Git's reason (its fatal/error lines), redacted; the message without the command and repository. */
+    readonly reason: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+    this.name = 'GitError';
+  }
+}
+
+/** Repository-locating variables an enclosing process may have set (`git rev-parse --local-env-vars`, and a few more). */
+const DROPPED_VARIABLES = [
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_CONFIG',
+  'GIT_CONFIG_PARAMETERS',
+  'GIT_CONFIG_COUNT',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_IMPLICIT_WORK_TREE',
+  'GIT_GRAFT_FILE',
+  'GIT_INDEX_FILE',
+  'GIT_NO_REPLACE_OBJECTS',
+  'GIT_REPLACE_REF_BASE',
+  'GIT_PREFIX',
+  'GIT_INTERNAL_SUPER_PREFIX',
+  'GIT_SHALLOW_FILE',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+  'GIT_CEILING_DIRECTORIES',
+  'GIT_ASKPASS',
+  'SSH_ASKPASS',
+  'SSH_ASKPASS_REQUIRE',
+];
+
+const MAX_STDOUT_BYTES = 64 * 1024 * 1024;
+const MAX_STDERR_BYTES = 256 * 1024;
+const MAX_REASON_CHARS = 4000;
+
+/** Runs `git ARGS` and returns its output; throws GitError when it fails, times out or is aborted. */
+export async function runGit(args: readonly string[], options: GitOptions): Promise<GitResult> {
+  const secrets = [...authSecrets(options.auth), ...(options.secrets ?? [])];
+  const repository = redact(options.repository ?? options.cwd, secrets);
+  const fail = (kind: GitErrorKind, reason: string, exitCode: number | null): GitError => {
+    const text = redact(reason, secrets);
+    return new GitError(`git ${args[0] ?? ''} (${repository}): ${text}`, kind, repository, text, exitCode);
+  };
+  if (options.signal?.aborted) throw fail('cancelled', 'cancelled', null);
+  try {
+    if (!(await stat(options.cwd)).isDirectory()) throw fail('failed', `${options.cwd} is not a directory`, null);
+  } catch (error) {
+    if (error instanceof GitError) throw error;
+    throw fail('failed', `directory ${options.cwd} does not exist`, null);
+  }
+
+  const scratch = options.auth?.type === 'ssh' ? await mkdtemp(join(tmpdir(), 'bellows-git-')) : undefined;
+  try {
+    const env = await commandEnvironment(options, scratch);
+    const outcome = await spawnGit(args, options, env);
+    if (outcome.spawnError !== undefined) throw fail('spawn', `could not start git (${outcome.spawnError}); is git installed on this agent?`, null);
+    if (outcome.cancelled) throw fail('cancelled', 'cancelled', outcome.exitCode);
+    if (outcome.timedOut) throw fail('timeout', `timed out after ${options.timeoutMs} ms`, outcome.exitCode);
+    if (outcome.overflow) throw fail('failed', `output exceeds ${MAX_STDOUT_BYTES} bytes`, outcome.exitCode);
+    if (outcome.exitCode !== 0) {
+      const { kind, reason } = explainFailure(outcome.stderr, outcome.stdout, options.auth);
+      throw fail(kind, outcome.signal ? `killed by ${outcome.signal}` : reason, outcome.exitCode);
+    }
+    return { stdout: outcome.stdout, stderr: redact(outcome.stderr, secrets) };
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The environment of one command: the base, cleaned, with this command's configuration and credentials. */
+async function commandEnvironment(options: GitOptions, scratch: string | undefined): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.env ?? process.env)) if (value !== undefined) env[name] = value;
+  for (const name of DROPPED_VARIABLES) delete env[name];
+  for (const name of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) delete env[name];
+  Object.assign(env, {
+    GIT_TERMINAL_PROMPT: '0',
+    GCM_INTERACTIVE: 'never',
+    GIT_MERGE_AUTOEDIT: 'no',
+    // Git's messages in English whatever the agent's locale: errors are reported and recognised by their text.
+    LC_ALL: 'C',
+  });
+  if (options.exactRepository) env.GIT_CEILING_DIRECTORIES = dirname(resolve(options.cwd));
+
+  const config: Array<[string, string]> = [['core.askPass', '']];
+  if (!options.allowHooks) config.push(['core.hooksPath', '/dev/null']);
+  const auth = options.auth;
+  if (auth) {
+    // Given credentials are the only ones: no helper is asked for others, and none is told to store these.
+    config.push(['credential.helper', '']);
+  }
+  if (auth?.type === 'basic') {
+    // The empty value drops headers inherited from other configuration (a checkout action's own token).
+    config.push(['http.extraHeader', ''], ['http.extraHeader', `Authorization: Basic ${basicToken(auth)}`]);
+  }
+  if (auth?.type === 'ssh' && scratch) {
+    env.GIT_SSH_COMMAND = await sshCommand(auth, scratch, env);
+    env.GIT_SSH_VARIANT = 'ssh';
+    delete env.GIT_SSH;
+  }
+  for (const [key, value] of Object.entries(options.config ?? {})) config.push([key, value]);
+  env.GIT_CONFIG_COUNT = String(config.length);
+  config.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  Object.assign(env, options.extraEnv ?? {});
+  return env;
+}
+
+/** The ssh command for a key: the key in a private temporary file, no other identity, new hosts accepted. */
+async function sshCommand(auth: SshKeyAuth, scratch: string, env: Record<string, string>): Promise<string> {
+  const keyFile = join(scratch, 'key');
+  // OpenSSH refuses a key whose last line is not terminated.
+  const key = auth.privateKey.replace(/\r\n/g, '\n');
+  await writeFile(keyFile, key.endsWith('\n') ? key : `${key}\n`, { mode: 0o600 });
+  const parts = ['ssh', '-i', keyFile, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'PreferredAuthentications=publickey'];
+  if (auth.username) parts.push('-l', auth.username);
+  if (auth.passphrase) {
+    // ssh asks the askpass program for the passphrase; publickey-only means it can never be asked for
+    // (and hand the passphrase out as) a server password.
+    const passFile = join(scratch, 'passphrase');
+    const askpass = join(scratch, 'askpass');
+    await writeFile(passFile, auth.passphrase, { mode: 0o600 });
+    await writeFile(askpass, `#!/bin/sh\nexec cat ${shellQuote(passFile)}\n`, { mode: 0o700 });
+    await chmod(askpass, 0o700);
+    env.SSH_ASKPASS = askpass;
+    env.SSH_ASKPASS_REQUIRE = 'force';
+  } else parts.push('-o', 'BatchMode=yes');
+  return parts.map(shellQuote).join(' ');
+}
+
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+type Outcome = {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  overflow: boolean;
+  spawnError?: string;
+};
+
+function spawnGit(args: readonly string[], options: GitOptions, env: Record<string, string>): Promise<Outcome> {
+  return new Promise((done) => {
+    // Its own process group, so a timeout or abort also ends git-remote-https, ssh and upload-pack.
+    const child = spawn('git', [...args], { cwd: options.cwd, env, detached: true, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderr = Buffer.alloc(0);
+    let timedOut = false;
+    let cancelled = false;
+    let overflow = false;
+    let finished = false;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const stop = (): void => {
+      if (finished || child.pid === undefined) return;
+      signalGroup(child.pid, 'SIGTERM');
+      killTimer ??= setTimeout(() => {
+        if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      }, options.killGraceMs ?? 5000);
+    };
+    const onAbort = (): void => {
+      cancelled = true;
+      stop();
+    };
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, options.timeoutMs);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > MAX_STDOUT_BYTES) {
+        if (!overflow) stop();
+        overflow = true;
+        return;
+      }
+      stdout.push(chunk);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      // The end holds the fatal line; keep that part of a long progress log.
+      stderr = Buffer.concat([stderr, chunk]);
+      if (stderr.length > MAX_STDERR_BYTES) stderr = stderr.subarray(stderr.length - MAX_STDERR_BYTES);
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
+    const finish = (outcome: Partial<Outcome>): void => {
+      if (finished) return;
+      finished = true;
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      done({
+        exitCode: null,
+        signal: null,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: stderr.toString('utf8'),
+        timedOut,
+        cancelled,
+        overflow,
+        ...outcome,
+      });
+    };
+    child.once('error', (error) => finish({ spawnError: error.message }));
+    // Anything still holding git's pipes after it exits (a background ssh) is ended, so 'close' follows.
+    child.once('exit', () => {
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    });
+    child.once('close', (code, signal) => finish({ exitCode: code, signal }));
+  });
+}
+
+/** Git's reason from its output, and whether it is about credentials. */
+function explainFailure(stderr: string, stdout: string, auth: GitAuth | undefined): { kind: GitErrorKind; reason: string } {
+  // `commit` says "nothing to commit" on stdout, after a status report: its last line is the reason.
+  const text = stderr.trim() === '' ? (stdout.trim().split('\n').pop() ?? '') : stderr;
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.split('\r').pop()?.trim() ?? '')
+    // Hints and boilerplate ("Please make sure you have the correct access rights …") say nothing specific.
+    .filter((line) => line !== '' && !/^(hint:|To \S+$|Please make sure you have the correct access rights|and the repository exists)/.test(line))
+    .map((line) => line.replace(/^(fatal|error): /, '').replace(/\s+/g, ' ').replace(/\.$/, ''));
+  const reason = lines.join('; ').slice(0, MAX_REASON_CHARS) || 'git gave no reason';
+  if (/terminal prompts disabled|could not read (Username|Password)|Authentication failed|HTTP Basic: Access denied|returned error: 401/.test(text)) {
+    return {
+      kind: 'auth',
+      reason: auth ? 'authentication failed: the server rejected the credentials given' : 'authentication required: the server asks for credentials and none were given',
+    };
+  }
+  if (/Permission denied \(publickey|incorrect passphrase|bad passphrase|Load key .*: (invalid format|incorrect passphrase)/i.test(text)) {
+    return { kind: 'auth', reason: `ssh authentication failed: ${reason}` };
+  }
+  if (/Please tell me who you are|unable to auto-detect email address|empty ident name/.test(text)) {
+    return { kind: 'failed', reason: 'no author identity: give the author name and email, or set user.name and user.email in git configuration' };
+  }
+  return { kind: 'failed', reason };
+}
+
+// ---- credentials ---------------------------------------------------------------------------------
+
+function basicToken(auth: BasicAuth): string {
+  return Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64');
+}
+
+/** Every form in which the auth's secret could show up in text. */
+export function authSecrets(auth: GitAuth | undefined): string[] {
+  if (!auth) return [];
+  if (auth.type === 'basic') {
+    const forms = [basicToken(auth), auth.password, encodeURIComponent(auth.password)];
+    return auth.password === '' ? [basicToken(auth)] : forms;
+  }
+  return auth.passphrase ? [auth.passphrase, auth.privateKey] : [auth.privateKey];
+}
+
+/**
+ * Text with credentials removed: the user-info of http(s) URLs (a token may be all there is of it), the
+ * password part of any other URL's user-info, and each of `secrets`.
+ */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(/\b(https?:\/\/)[^/\s@]+@/gi, `$1${MASK}@`).replace(/\b([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^/\s@]+@/gi, `$1:${MASK}@`);
+  const values = [...new Set(secrets)].filter((value) => value.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  for (const value of values) out = out.split(value).join(MASK);
+  return out;
+}
+
+/** An http(s) URL's embedded user-info as credentials, and the URL without it (what may be stored). */
+export function splitUrlCredentials(url: string): { url: string; auth?: BasicAuth } {
+  const match = /^(https?:\/\/)([^/@]*)@(.*)$/i.exec(url);
+  if (!match) return { url };
+  const [, scheme, userInfo, rest] = match;
+  const colon = userInfo.indexOf(':');
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const username = decode(colon < 0 ? userInfo : userInfo.slice(0, colon));
+  const password = colon < 0 ? '' : decode(userInfo.slice(colon + 1));
+  const clean = `${scheme}${rest}`;
+  return username === '' && password === '' ? { url: clean } : { url: clean, auth: { type: 'basic', username, password } };
+}
+
+export type Transport = 'http' | 'ssh' | 'git' | 'file' | 'local' | 'other';
+
+/** How git reaches `url`: scheme URLs by scheme, `host:path` (scp form) by ssh, anything else is a local path. */
+export function transportOf(url: string): Transport {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'http' || scheme === 'https') return 'http';
+  if (scheme === 'ssh' || scheme === 'git+ssh' || scheme === 'ssh+git') return 'ssh';
+  if (scheme === 'git') return 'git';
+  if (scheme === 'file') return 'file';
+  if (scheme !== undefined) return 'other';
+  // Git's rule: a colon before the first slash makes it [user@]host:path.
+  const colon = url.indexOf(':');
+  const slash = url.indexOf('/');
+  if (colon > 0 && (slash < 0 || colon < slash) && !isAbsolute(url)) return 'ssh';
+  return 'local';
+}
+
+/** Why `auth` cannot be used with `url`, or undefined when it can (local and file URLs take none and ignore it). */
+export function authMismatch(url: string, auth: GitAuth | undefined): string | undefined {
+  if (!auth) return undefined;
+  const transport = transportOf(url);
+  if (auth.type === 'basic' && transport === 'ssh') return `username/password credentials work over http(s) only, and ${redact(url)} is an ssh URL (use ssh key credentials)`;
+  if (auth.type === 'ssh' && transport === 'http') return `ssh key credentials work over ssh only, and ${redact(url)} is an http(s) URL (use username/password credentials)`;
+  return undefined;
+}
+
+// ---- common operations ---------------------------------------------------------------------------
+
+export type GitCommonOptions = Omit<GitOptions, 'cwd' | 'repository' | 'exactRepository'>;
+
+export type RemoteRef = { name: string; sha: string };
+
+/** The refs a remote advertises (`HEAD` first when it has one). */
+export async function listRemoteRefs(url: string, cwd: string, options: GitCommonOptions = {}): Promise<RemoteRef[]> {
+  const { stdout } = await runGit(['ls-remote', '--', url], { ...options, cwd, repository: url });
+  return stdout
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter((parts) => parts.length === 2 && parts[1] !== '')
+    .map(([sha, name]) => ({ name: name.trim(), sha: sha.trim() }));
+}
+
+export type CloneSpec = {
+  url: string;
+  /** Target directory (created with its parents; an existing one must be empty). */
+  directory: string;
+  /** Where git runs: a relative `url` or `directory` is relative to it. */
+  cwd: string;
+  /** A branch or tag name (short); the remote's default branch when absent. */
+  branch?: string;
+  /** History truncated to this many commits (0: all). */
+  depth?: number;
+  /** Only the one branch (and its tags); with depth > 0 git's own default, so given explicitly either way. */
+  singleBranch?: boolean;
+  noCheckout?: boolean;
+};
+
+/** `git clone`; the remote URL stored in .git/config is `url` exactly, so pass it without credentials. */
+export async function cloneRepository(spec: CloneSpec, options: GitCommonOptions = {}): Promise<void> {
+  const args = ['clone', '--quiet'];
+  if (spec.branch) args.push('--branch', spec.branch);
+  const depth = spec.depth ?? 0;
+  if (depth > 0) {
+    args.push('--depth', String(depth));
+    // A plain local path would be copied whole, ignoring the depth.
+    if (transportOf(spec.url) === 'local') args.push('--no-local');
+  }
+  if (spec.singleBranch) args.push('--single-branch');
+  else if (depth > 0) args.push('--no-single-branch');
+  if (spec.noCheckout) args.push('--no-checkout');
+  args.push('--', spec.url, spec.directory);
+  await runGit(args, { ...options, cwd: spec.cwd, repository: spec.url });
+}
+
+/**
+ * Fetches one revision (a commit id, a branch, a tag, `HEAD`) from `url` into the repository whose git
+ * directory is `gitDir`, without touching any remote configuration, and returns its commit id. A server
+ * that refuses a commit id that is not a ref tip is tried again through `fallbackRef`, unshallowed.
+ */
+export async function fetchRevision(
+  spec: { gitDir: string; url: string; revision: string; depth?: number; fallbackRef?: string },
+  options: GitCommonOptions = {},
+): Promise<string> {
+  const run = (args: string[]): Promise<GitResult> => runGit([`--git-dir=${spec.gitDir}`, ...args], { ...options, cwd: dirname(spec.gitDir), repository: spec.url });
+  const depth = spec.depth ?? 0;
+  const depthArgs = depth > 0 ? [`--depth=${depth}`] : [];
+  try {
+    await run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', ...depthArgs, '--', spec.url, `+${spec.revision}:refs/bellows/fetched`]);
+  } catch (error) {
+    const isCommitId = /^[0-9a-f]{7,64}$/i.test(spec.revision);
+    if (!(error instanceof GitError) || error.kind !== 'failed' || !isCommitId || !spec.fallbackRef) throw error;
+    await run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', spec.url, `+${spec.fallbackRef}:refs/bellows/fallback`]);
+    const { stdout } = await run(['rev-parse', '--verify', '--quiet', `${spec.revision}^{commit}`]).catch(() => {
+      throw error;
+    });
+    return stdout.trim();
+  }
+  return (await run(['rev-parse', '--verify', 'refs/bellows/fetched^{commit}'])).stdout.trim();
+}
+
+/** The repository's top directory, or GitError when `path` itself is not a working tree. */
+export async function openRepository(path: string, options: GitCommonOptions = {}): Promise<string> {
+  const { stdout } = await runGit(['rev-parse', '--show-toplevel'], { ...options, cwd: path, repository: path, exactRepository: true });
+  return stdout.trim();
+}
+
+/** The checked-out branch (`main`), or undefined on a detached HEAD. */
+export async function currentBranch(repo: string, options: GitCommonOptions = {}): Promise<string | undefined> {
+  try {
+    const { stdout } = await runGit(['symbolic-ref', '--quiet', '--short', 'HEAD'], { ...options, cwd: repo, exactRepository: true });
+    return stdout.trim() || undefined;
+  } catch (error) {
+    if (error instanceof GitError && error.kind === 'failed' && error.exitCode === 1) return undefined;
+    throw error;
+  }
+}
+
+/** The commit id HEAD points at. */
+export async function headCommit(repo: string, options: GitCommonOptions = {}): Promise<string> {
+  return (await runGit(['rev-parse', '--verify', 'HEAD^{commit}'], { ...options, cwd: repo, exactRepository: true })).stdout.trim();
+}

@@ -1,0 +1,270 @@
+// Pipelines from repositories, end to end: real git (repositories made here, over file:// and over smart
+// HTTP with Basic auth), the real API, worker and agent.
+
+import { createHmac, randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server';
+import { startStack, type Stack } from '../support/stack';
+
+type Job = { id: number; status: string; exitCode: number | null };
+type Run = { id: number; status: string; ref: string; commitSha: string | null; pipelinePath: string | null; jobs: Job[] };
+type ErrorBody = { error: { code: string; message: string } };
+
+const TOKEN = 'ghp-test-7d3f0a91c2e84b56';
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
+
+let stack: Stack;
+let http: GitHttpServer;
+const root = mkdtempSync(join(tmpdir(), 'bellows-repos-'));
+const bare = join(root, 'web.git');
+const work = join(root, 'work');
+
+/** A build script that shows what it runs on: its branch's marker, the checkout's HEAD and README. */
+function buildScript(marker: string): string {
+  return `echo "marker ${marker}"\necho "head $(git rev-parse HEAD)"\necho "readme $(cat README)"\necho "cwd-is-workspace $([ "$(pwd)" = "$BELLOWS_WORKSPACE" ] && echo yes)"\n`;
+}
+
+function commitAll(message: string): string {
+  git(work, 'add', '-A');
+  git(work, 'commit', '--quiet', '-m', message);
+  return git(work, 'rev-parse', 'HEAD');
+}
+
+async function request<T>(method: string, path: string, body?: unknown) {
+  return stack.request<T>(method, path, body === undefined ? {} : { body });
+}
+
+async function trigger(project: string, pipeline: string, body: Record<string, unknown> = {}): Promise<Run> {
+  const res = await request<Run>('POST', `/api/v1/projects/${project}/pipelines/${pipeline}/runs`, body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+async function finished(id: number): Promise<Run> {
+  return stack.waitFor(
+    async () => {
+      const run = (await request<Run>('GET', `/api/v1/runs/${id}`)).body;
+      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : null;
+    },
+    { timeoutMs: 90_000, message: `run ${id} to end` },
+  );
+}
+
+/** Files under `dir` containing `text` (grep exits 1 when there are none). */
+function filesMentioning(text: string, dir: string): string[] {
+  try {
+    return execFileSync('grep', ['-rlF', text, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return [];
+    throw error;
+  }
+}
+
+async function log(run: Run): Promise<string> {
+  return (await stack.request<string>('GET', `/api/v1/jobs/${run.jobs[0].id}/logs?format=text`)).body;
+}
+
+beforeAll(async () => {
+  git(root, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
+  git(root, 'clone', '--quiet', bare, work);
+  mkdirSync(join(work, '.bellows'));
+  writeFileSync(join(work, 'README'), 'main readme');
+  writeFileSync(join(work, '.bellows', 'build.sh'), buildScript('main'));
+  writeFileSync(join(work, '.bellows', 'graph.act'), 'entry: start\nnodes:\n  - {id: start, type: core/start@v1}\n  - {id: say, type: core/print@v1, inputs: {"values[0]": "graph at ${{ env.BELLOWS_COMMIT_SHA }}"}}\nconnections: []\nexecutions:\n  - {src: {node: start, port: exec}, dst: {node: say, port: exec}}\n');
+  commitAll('main');
+  git(work, 'push', '--quiet', 'origin', 'main');
+  git(work, 'checkout', '--quiet', '-b', 'feature/x');
+  writeFileSync(join(work, 'README'), 'feature readme');
+  writeFileSync(join(work, '.bellows', 'build.sh'), buildScript('feature'));
+  commitAll('feature');
+  git(work, 'push', '--quiet', 'origin', 'feature/x');
+  git(work, 'checkout', '--quiet', 'main');
+  http = await startGitHttpServer(root, { 'x-access-token': TOKEN });
+
+  stack = await startStack({ agents: [{ name: 'repo-agent', labels: 'os=linux' }], env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true' } });
+  expect((await request('POST', '/api/v1/projects', { slug: 'web', name: 'Web', repository: { url: `file://${bare}` } })).status).toBe(201);
+  expect((await request('PUT', '/api/v1/projects/web/pipelines/build', { path: '.bellows/build.sh' })).status).toBe(200);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await http?.close();
+});
+
+describe('projects with a repository', () => {
+  it('list the repository’s real branches with their commits, and tags under refs', async () => {
+    const branches = await request<{ defaultBranch: string; branches: { name: string; commitSha: string }[] }>('GET', '/api/v1/projects/web/branches');
+    expect(branches.status).toBe(200);
+    expect(branches.body).toEqual({
+      defaultBranch: 'main',
+      branches: [
+        { name: 'feature/x', commitSha: git(work, 'rev-parse', 'feature/x') },
+        { name: 'main', commitSha: git(work, 'rev-parse', 'main') },
+      ],
+    });
+    const refs = await request<{ refs: { name: string; kind: string }[] }>('GET', '/api/v1/projects/web/refs?q=FEAT');
+    expect(refs.body.refs.map((ref) => ref.name)).toEqual(['feature/x']);
+    const files = await request<{ files: { path: string; kind: string }[] }>('GET', '/api/v1/projects/web/pipeline-files');
+    expect(files.body.files).toEqual([
+      { path: '.bellows/build.sh', kind: 'script' },
+      { path: '.bellows/graph.act', kind: 'act' },
+    ]);
+  });
+
+  it('run each branch’s own file on a checkout of the recorded commit, in the job’s workspace', async () => {
+    const mainSha = git(work, 'rev-parse', 'main');
+    const featureSha = git(work, 'rev-parse', 'feature/x');
+    const [onMain, onFeature] = await Promise.all([trigger('web', 'build'), trigger('web', 'build', { ref: 'feature/x' })]);
+    expect(onMain).toMatchObject({ ref: 'main', commitSha: mainSha, pipelinePath: '.bellows/build.sh' });
+    expect(onFeature).toMatchObject({ ref: 'feature/x', commitSha: featureSha });
+    const mainLog = await log(await finished(onMain.id));
+    const featureLog = await log(await finished(onFeature.id));
+    expect(mainLog).toContain('marker main');
+    expect(mainLog).toContain(`head ${mainSha}`);
+    expect(mainLog).toContain('readme main readme');
+    expect(mainLog).toContain('cwd-is-workspace yes');
+    expect(mainLog).toMatch(new RegExp(`Checking out file://\\S+ main at ${mainSha.slice(0, 12)}`));
+    expect(mainLog).toMatch(/Checked out \w{12} \(main\) in \d+ ms/);
+    expect(featureLog).toContain('marker feature');
+    expect(featureLog).toContain(`head ${featureSha}`);
+    // The second job of the repository on this agent used its mirror: one mirror, and it says so.
+    const mirrors = readdirSync(join(stack.agents[0].workDir, 'git-mirrors')).filter((name) => name.endsWith('.git'));
+    expect(mirrors).toHaveLength(1);
+    expect(`${mainLog}\n${featureLog}`).toContain("from this agent's mirror");
+  });
+
+  it('a .act graph from the repository runs too, and a re-run runs the same commit and content', async () => {
+    expect((await request('PUT', '/api/v1/projects/web/pipelines/graph', { path: '.bellows/graph.act' })).status).toBe(200);
+    const first = await finished((await trigger('web', 'graph')).id);
+    expect(first.status).toBe('succeeded');
+    expect(await log(first)).toContain(`graph at ${first.commitSha}`);
+    // main moves on; the re-run keeps the run's commit.
+    writeFileSync(join(work, 'README'), 'moved on');
+    commitAll('later');
+    git(work, 'push', '--quiet', 'origin', 'main');
+    const rerun = await request<Run>('POST', `/api/v1/runs/${first.id}/rerun`, {});
+    expect(rerun.status, JSON.stringify(rerun.body)).toBe(201);
+    const again = await stack.waitFor(async () => {
+      const run = (await request<Run & { attempt: number }>('GET', `/api/v1/runs/${first.id}`)).body;
+      return run.attempt === 2 && run.status === 'succeeded' ? run : null;
+    });
+    expect(again.commitSha).toBe(first.commitSha);
+    expect(await log(again)).toContain(`graph at ${first.commitSha}`);
+  });
+
+  it('a push webhook runs the pushed commit', async () => {
+    const hook = await request<{ id: string; secret: string }>('POST', '/api/v1/projects/web/hooks', { pipeline: 'build', format: 'github' });
+    expect(hook.status).toBe(201);
+    git(work, 'checkout', '--quiet', 'feature/x');
+    writeFileSync(join(work, 'README'), 'pushed readme');
+    const pushed = commitAll('pushed');
+    git(work, 'push', '--quiet', 'origin', 'feature/x');
+    git(work, 'checkout', '--quiet', 'main');
+    const body = JSON.stringify({ ref: 'refs/heads/feature/x', after: pushed, before: '0'.repeat(40), deleted: false, pusher: { name: 'octocat' } });
+    const signature = `sha256=${createHmac('sha256', hook.body.secret).update(body).digest('hex')}`;
+    const delivery = await stack.request<{ runId: number }>('POST', `/api/v1/hooks/${hook.body.id}`, {
+      token: null,
+      rawBody: body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature },
+    });
+    expect(delivery.status, JSON.stringify(delivery.body)).toBe(201);
+    const run = await finished(delivery.body.runId);
+    expect(run).toMatchObject({ status: 'succeeded', ref: 'feature/x', commitSha: pushed });
+    expect(await log(run)).toContain('readme pushed readme');
+  });
+
+  it('a branch force-pushed after the trigger still runs the recorded commit', async () => {
+    git(work, 'checkout', '--quiet', '-b', 'volatile', 'main');
+    writeFileSync(join(work, 'README'), 'before force push');
+    const recorded = commitAll('to be replaced');
+    git(work, 'push', '--quiet', 'origin', 'volatile');
+    // A label no agent has yet keeps the run queued while the branch moves.
+    expect((await request('PUT', '/api/v1/projects/web/pipelines/late', { path: '.bellows/build.sh', labels: ['stage=late'] })).status).toBe(200);
+    const queued = await trigger('web', 'late', { ref: 'volatile' });
+    expect(queued.commitSha).toBe(recorded);
+    git(work, 'reset', '--quiet', '--hard', 'main');
+    writeFileSync(join(work, 'README'), 'after force push');
+    commitAll('replacement');
+    git(work, 'push', '--quiet', '--force', 'origin', 'volatile');
+    git(work, 'checkout', '--quiet', 'main');
+    await stack.startAgent({ name: 'late-agent', labels: 'stage=late' });
+    const run = await finished(queued.id);
+    const text = await log(run);
+    // Either the commit could still be fetched, or the job says plainly why it could not.
+    if (run.status === 'succeeded') {
+      expect(text).toContain(`head ${recorded}`);
+      expect(text).toContain('readme before force push');
+    } else {
+      expect(text).toContain(`commit ${recorded.slice(0, 12)} is not in`);
+    }
+  });
+
+  it('answer clearly for a missing file, an unknown ref, a path outside the repository and two cold triggers at once', async () => {
+    expect((await request('PUT', '/api/v1/projects/web/pipelines/missing', { path: '.bellows/none.act' })).status).toBe(200);
+    const missing = await request<ErrorBody>('POST', '/api/v1/projects/web/pipelines/missing/runs', {});
+    expect(missing.status).toBe(422);
+    expect(missing.body.error).toMatchObject({ code: 'pipeline_file_missing', message: expect.stringContaining('.bellows/none.act does not exist at commit') });
+    const unknown = await request<ErrorBody>('POST', '/api/v1/projects/web/pipelines/build/runs', { ref: 'no-such-branch' });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error).toMatchObject({ code: 'unknown_ref', message: expect.stringContaining('"no-such-branch"') });
+    for (const path of ['../etc/passwd', '/etc/passwd', 'a/../../b']) {
+      const bad = await request<ErrorBody>('PUT', '/api/v1/projects/web/pipelines/evil', { path });
+      expect(bad.status, path).toBe(400);
+      expect(bad.body.error.code).toBe('invalid_path');
+    }
+    // A fresh project on the same repository: two triggers at once on the API's cold mirror.
+    expect((await request('POST', '/api/v1/projects', { slug: 'web-two', name: 'Web 2', repository: { url: `file://${bare}/` } })).status).toBe(201);
+    expect((await request('PUT', '/api/v1/projects/web-two/pipelines/build', { path: '.bellows/build.sh' })).status).toBe(200);
+    const both = await Promise.all([trigger('web-two', 'build'), trigger('web-two', 'build')]);
+    expect(both[0].commitSha).toBe(git(work, 'rev-parse', 'main'));
+    expect(both[1].commitSha).toBe(both[0].commitSha);
+    for (const run of both) expect((await finished(run.id)).status).toBe('succeeded');
+  });
+});
+
+describe('a repository over https with credentials', () => {
+  const url = (): string => `${http.base}/web.git`;
+
+  it('refuses wrong credentials with a clear error that never shows them', async () => {
+    expect((await request('POST', '/api/v1/projects', { slug: 'private', name: 'Private', repository: { url: url(), credentialsSecret: 'GIT_TOKEN' } })).status).toBe(201);
+    const unset = await request<ErrorBody>('GET', '/api/v1/projects/private/branches');
+    expect(unset.status).toBe(422);
+    expect(unset.body.error.code).toBe('credentials_missing');
+    expect((await request('PUT', '/api/v1/projects/private/secrets/GIT_TOKEN', { value: 'wrong-token-123456' })).status).toBe(204);
+    const wrong = await request<ErrorBody>('GET', '/api/v1/projects/private/branches');
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.error.code).toBe('repository_auth_failed');
+    expect(wrong.body.error.message).toContain(url());
+    expect(wrong.body.error.message).toContain('authentication failed');
+    expect(JSON.stringify(wrong.body)).not.toContain('wrong-token-123456');
+  });
+
+  it('lists branches and runs a checkout with the right token, which no log, URL or .git/config shows', async () => {
+    expect((await request('PUT', '/api/v1/projects/private/secrets/GIT_TOKEN', { value: TOKEN })).status).toBe(204);
+    const branches = await request<{ branches: { name: string }[] }>('GET', '/api/v1/projects/private/branches');
+    expect(branches.status, JSON.stringify(branches.body)).toBe(200);
+    expect(branches.body.branches.map((branch) => branch.name)).toContain('feature/x');
+    expect((await request('PUT', '/api/v1/projects/private/pipelines/build', { path: '.bellows/build.sh', labels: ['os=linux'] })).status).toBe(200);
+    const run = await finished((await trigger('private', 'build', { ref: 'feature/x' })).id);
+    const text = await log(run);
+    expect(run.status, text).toBe('succeeded');
+    expect(text).toContain('marker feature');
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain(Buffer.from(`x-access-token:${TOKEN}`).toString('base64'));
+    const project = await request('GET', '/api/v1/projects/private');
+    expect(JSON.stringify(project.body)).not.toContain(TOKEN);
+    // Nothing on disk that the agent or the server keep mentions the token.
+    for (const dir of [join(stack.agents[0].workDir, 'git-mirrors')]) {
+      for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.git'))) {
+        const config = join(dir, name, 'config');
+        if (existsSync(config)) expect(readFileSync(config, 'utf8')).not.toContain(TOKEN);
+      }
+    }
+    expect(filesMentioning(TOKEN, stack.logDir)).toEqual([]);
+  });
+});

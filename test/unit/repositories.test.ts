@@ -1,0 +1,142 @@
+// Repository rules (pure) and git mirrors (real git, repositories made by the test).
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GitMirrors } from '../../agent/git/git-mirror';
+import { checkRepository, credentialsFor, pipelinePathProblem, refProblem } from '../../src/repositories/repository-spec';
+
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
+
+/** A bare repository with `main` (two files) and `feature` (one changed), and a tag on main. */
+function makeRemote(): { bare: string; work: string; url: string; main: string; feature: string } {
+  const root = mkdtempSync(join(tmpdir(), 'bellows-repo-'));
+  const bare = join(root, 'origin.git');
+  const work = join(root, 'work');
+  git(root, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
+  git(root, 'clone', '--quiet', bare, work);
+  writeFileSync(join(work, 'README'), 'main readme\n');
+  execFileSync('mkdir', ['-p', join(work, '.bellows')]);
+  writeFileSync(join(work, '.bellows', 'build.sh'), 'echo main\n');
+  git(work, 'add', '.');
+  git(work, 'commit', '--quiet', '-m', 'one');
+  git(work, 'tag', '-a', 'v1', '-m', 'v1');
+  git(work, 'push', '--quiet', 'origin', 'main', '--tags');
+  git(work, 'checkout', '--quiet', '-b', 'feature');
+  writeFileSync(join(work, '.bellows', 'build.sh'), 'echo feature\n');
+  git(work, 'commit', '--quiet', '-am', 'two');
+  git(work, 'push', '--quiet', 'origin', 'feature');
+  return { bare, work, url: `file://${bare}`, main: git(work, 'rev-parse', 'main'), feature: git(work, 'rev-parse', 'feature') };
+}
+
+describe('repository rules', () => {
+  it('accepts https, ssh, scp-style and git URLs; file:// only where allowed', () => {
+    for (const url of ['https://github.com/a/b.git', 'http://127.0.0.1:8080/x.git', 'ssh://git@host/x.git', 'git@github.com:a/b.git', 'git://host/x']) {
+      expect(checkRepository({ url }, false), url).toMatchObject({ ok: true, value: { url } });
+    }
+    expect(checkRepository({ url: 'file:///srv/repo.git' }, false)).toMatchObject({ ok: false, problem: expect.stringContaining('BELLOWS_ALLOW_FILE_REPOSITORIES') });
+    expect(checkRepository({ url: 'file:///srv/repo.git' }, true)).toMatchObject({ ok: true });
+  });
+
+  it('refuses credentials in the URL, relative paths, odd schemes and bad names', () => {
+    expect(checkRepository({ url: 'https://user:tok@host/x.git' }, true)).toMatchObject({ ok: false, problem: expect.stringContaining('credentialsSecret') });
+    expect(checkRepository({ url: '/srv/repo' }, true)).toMatchObject({ ok: false });
+    expect(checkRepository({ url: 'ftp://host/x' }, true)).toMatchObject({ ok: false });
+    expect(checkRepository({ url: '--upload-pack=evil' }, true)).toMatchObject({ ok: false });
+    expect(checkRepository({ url: 'https://h/x', defaultBranch: 'a..b' }, true)).toMatchObject({ ok: false, problem: expect.stringContaining('defaultBranch') });
+    expect(checkRepository({ url: 'https://h/x', credentialsSecret: 'not-a-name' }, true)).toMatchObject({ ok: false, problem: expect.stringContaining('credentialsSecret') });
+  });
+
+  it('keeps pipeline paths inside the repository', () => {
+    expect(pipelinePathProblem('.bellows/build.act')).toBeUndefined();
+    expect(pipelinePathProblem('ci/x.sh')).toBeUndefined();
+    expect(pipelinePathProblem('../x.act')).toMatch(/leaves the repository/);
+    expect(pipelinePathProblem('a/../../x')).toMatch(/leaves the repository/);
+    expect(pipelinePathProblem('/etc/passwd')).toMatch(/absolute/);
+    expect(pipelinePathProblem('a\u0000b')).toMatch(/NUL/);
+    expect(pipelinePathProblem('')).toMatch(/non-empty/);
+    expect(pipelinePathProblem('dir/')).toMatch(/directory/);
+  });
+
+  it('checks refs as git would', () => {
+    expect(refProblem('feature/x')).toBeUndefined();
+    expect(refProblem('v1.2.3')).toBeUndefined();
+    for (const bad of ['-x', 'a..b', 'a b', 'x.lock', 'a:b', 'a~1', '']) expect(refProblem(bad), bad).toBeDefined();
+  });
+
+  it('turns a secret into credentials for the URL’s transport', () => {
+    expect(credentialsFor('https://h/x', 'tok')).toEqual({ type: 'basic', username: 'x-access-token', password: 'tok' });
+    expect(credentialsFor('https://h/x', 'ann:pw')).toEqual({ type: 'basic', username: 'ann', password: 'pw' });
+    expect(credentialsFor('git@h:x', '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----')).toMatchObject({ type: 'ssh' });
+    expect(credentialsFor('file:///x', 'tok')).toBeUndefined();
+    expect(credentialsFor('https://h/x', undefined)).toBeUndefined();
+  });
+});
+
+describe('git mirrors', () => {
+  it('mirrors a repository, lists branches and tags, resolves refs and reads files at a commit', async () => {
+    const remote = makeRemote();
+    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    await mirrors.sync(remote.url);
+    expect(await mirrors.defaultBranch(remote.url)).toBe('main');
+    expect(await mirrors.refs(remote.url)).toEqual([
+      { name: 'feature', kind: 'branch', commitSha: remote.feature },
+      { name: 'main', kind: 'branch', commitSha: remote.main },
+      // An annotated tag names the commit it is on, not the tag object.
+      { name: 'v1', kind: 'tag', commitSha: remote.main },
+    ]);
+    expect(await mirrors.resolve(remote.url, 'feature')).toEqual({ commitSha: remote.feature, kind: 'branch' });
+    expect(await mirrors.resolve(remote.url, 'v1')).toEqual({ commitSha: remote.main, kind: 'tag' });
+    expect(await mirrors.resolve(remote.url, remote.feature.slice(0, 10))).toEqual({ commitSha: remote.feature, kind: 'commit' });
+    expect(await mirrors.resolve(remote.url, 'nope')).toBeUndefined();
+    expect(await mirrors.readFile(remote.url, remote.main, '.bellows/build.sh', 1024)).toBe('echo main\n');
+    expect(await mirrors.readFile(remote.url, remote.feature, '.bellows/build.sh', 1024)).toBe('echo feature\n');
+    expect(await mirrors.readFile(remote.url, remote.main, 'missing.act', 1024)).toBeUndefined();
+    expect(await mirrors.listFiles(remote.url, remote.main, '.bellows')).toEqual(['.bellows/build.sh']);
+  });
+
+  it('fetches new commits, shares one fetch between concurrent callers, and makes one mirror when many ask at once', async () => {
+    const remote = makeRemote();
+    const root = mkdtempSync(join(tmpdir(), 'bellows-mirrors-'));
+    const mirrors = new GitMirrors(root);
+    // Cold: five at once end with one complete mirror and nothing half-made left behind.
+    await Promise.all(Array.from({ length: 5 }, () => mirrors.sync(remote.url)));
+    expect(readdirSync(root)).toEqual([mirrors.dirFor(remote.url).split('/').pop()]);
+    git(remote.work, 'checkout', '--quiet', 'main');
+    writeFileSync(join(remote.work, 'README'), 'changed\n');
+    git(remote.work, 'commit', '--quiet', '-am', 'three');
+    git(remote.work, 'push', '--quiet', 'origin', 'main');
+    const newMain = git(remote.work, 'rev-parse', 'main');
+    expect(await mirrors.hasCommit(remote.url, newMain)).toBe(false);
+    // A fresh-enough mirror is not fetched again; maxAge 0 is.
+    await mirrors.sync(remote.url, { maxAgeMs: 60_000 });
+    expect(await mirrors.hasCommit(remote.url, newMain)).toBe(false);
+    await mirrors.sync(remote.url, { maxAgeMs: 0 });
+    expect((await mirrors.resolve(remote.url, 'main'))?.commitSha).toBe(newMain);
+  });
+
+  it('checks a commit out into a clean worktree, again and again from the same mirror', async () => {
+    const remote = makeRemote();
+    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    const jobs = mkdtempSync(join(tmpdir(), 'bellows-jobs-'));
+    expect(await mirrors.ensureCommit(remote.url, remote.feature)).toBe(true);
+    const first = join(jobs, 'one');
+    await mirrors.checkout(remote.url, remote.feature, first);
+    expect(readFileSync(join(first, '.bellows', 'build.sh'), 'utf8')).toBe('echo feature\n');
+    expect(git(first, 'rev-parse', 'HEAD')).toBe(remote.feature);
+    // The job directory goes away after the job; the next checkout of the same path still works.
+    execFileSync('rm', ['-rf', first]);
+    await mirrors.checkout(remote.url, remote.main, first);
+    expect(readFileSync(join(first, '.bellows', 'build.sh'), 'utf8')).toBe('echo main\n');
+    expect(existsSync(join(first, '.git'))).toBe(true);
+  });
+
+  it('says so when a commit is not in the repository', async () => {
+    const remote = makeRemote();
+    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    expect(await mirrors.ensureCommit(remote.url, 'f'.repeat(40))).toBe(false);
+  });
+});
