@@ -25,6 +25,8 @@ export function createActExecutor(client: ApiClient): JobExecutor {
         inputs: context.job.inputs,
         secrets: context.job.secrets,
         workDir: context.workspaceDir,
+        // A repository pipeline's file is in the checkout; a stored pipeline has no file of its own.
+        graphFile: context.job.pipeline.path && context.job.repository ? resolve(context.workspaceDir, context.job.pipeline.path) : undefined,
         matrix: context.job.matrix,
         repository: context.job.repository ? { ...context.job.repository, auth: context.job.repository.auth ?? undefined } : undefined,
         signal: aborter.signal,

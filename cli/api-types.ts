@@ -18,6 +18,8 @@ export type RunSummary = {
   pipeline: string;
   ref: string;
   commitSha: string | null;
+  /** The repository file a repository pipeline was read from, at commitSha. */
+  pipelinePath: string | null;
   status: RunStatus;
   attempt: number;
   durationMs: number | null;
@@ -28,6 +30,8 @@ export type RunSummary = {
 export type RunDetail = RunSummary & { jobs: RunJob[]; attempts: { attempt: number; status: string; jobs: RunJob[] }[] };
 
 export type LogPage = { chunks: { seq: number; stream: string; text: string }[]; nextSeq: number; complete: boolean };
+
+export type BranchList = { defaultBranch: string | null; branches: { name: string; commitSha: string }[] };
 
 export type Artifact = { id: string; name: string; size: number; sha256: string; runId: number; jobId: number; attempt: number; downloadUrl: string };
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { ApiClient, ApiRequestError } from './api-client';
-import type { Artifact, RunDetail, RunSummary } from './api-types';
+import type { Artifact, BranchList, RunDetail, RunSummary } from './api-types';
 import { downloadArtifact, type DownloadResult } from './artifact-download';
 import { normaliseUrl, resolveConfig, writeConfigFile } from './cli-config';
 import { CliError, EXIT, usageError, type ExitCode } from './cli-errors';
@@ -92,7 +92,7 @@ export async function login(ctx: Context, positionals: string[], values: Values)
 export async function run(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const target = positionals[0];
   const match = /^([^/\s]+)\/([^/\s]+)$/.exec(target ?? '');
-  if (!match) throw usageError('Usage: bellows run <project>/<pipeline> [--ref main] [--input k=v]... [--follow]');
+  if (!match) throw usageError('Usage: bellows run <project>/<pipeline> [--ref <branch|tag|commit>] [--input k=v]... [--follow]');
   const [, project, pipeline] = match;
   const body: Record<string, unknown> = { inputs: parsePairs(values.input as string[] | undefined, 'input') };
   if (typeof values.ref === 'string') body.ref = values.ref;
@@ -110,11 +110,16 @@ export async function run(ctx: Context, positionals: string[], values: Values): 
   }
   if (!values.follow) {
     if (ctx.json) printJson(ctx, created);
-    else ctx.out(`Run #${created.number} of ${project}/${pipeline} queued on ${created.ref}: id ${created.id} (bellows logs ${created.id} --follow).\n`);
+    else ctx.out(`Run #${created.number} of ${project}/${pipeline} queued on ${where(created)}: id ${created.id} (bellows logs ${created.id} --follow).\n`);
     return EXIT.ok;
   }
-  ctx.err(ctx.ce.dim(`Run #${created.number} of ${project}/${pipeline} (id ${created.id}) on ${created.ref}\n`));
+  ctx.err(ctx.ce.dim(`Run #${created.number} of ${project}/${pipeline} (id ${created.id}) on ${where(created)}\n`));
   return follow(ctx, api, created.id);
+}
+
+/** `main`, or `main at 0123456789ab` when the run has a commit (a project with a repository resolves the ref to one). */
+function where(run: RunSummary): string {
+  return run.commitSha ? `${run.ref} at ${run.commitSha.slice(0, 12)}` : run.ref;
 }
 
 export async function rerun(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
@@ -161,6 +166,44 @@ async function follow(ctx: Context, api: ApiClient, id: number): Promise<ExitCod
   const paint = statusColour(ctx.ce, finished.status);
   ctx.err(paint(`Run #${finished.number} of ${finished.project}/${finished.pipeline} (id ${id}) ${finished.status} in ${formatDuration(finished.durationMs)}.`) + '\n');
   return exitCodeFor(finished.status);
+}
+
+// ── branches ─────────────────────────────────────────────────────────────────────────────────────────
+
+export async function branches(ctx: Context, positionals: string[]): Promise<ExitCode> {
+  const [project, extra] = positionals;
+  if (!project || extra !== undefined) throw usageError('Usage: bellows branches <project>');
+  if (project.includes('/')) throw usageError(`"${project}" is not a project slug; name the project alone, e.g. \`bellows branches ${project.split('/')[0]}\`.`);
+  let list: BranchList;
+  try {
+    list = await client(ctx).json<BranchList>('GET', `/api/v1/projects/${encodeURIComponent(project)}/branches`);
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.code === 'project_not_found') throw new CliError(`Project "${project}" does not exist.`);
+    if (error instanceof ApiRequestError && error.code === 'no_repository') {
+      throw new CliError(`Project "${project}" has no repository; set one with PATCH /api/v1/projects/${project} {"repository": {"url": "…"}}.`);
+    }
+    throw error;
+  }
+  if (ctx.json) {
+    printJson(ctx, { project, ...list });
+    return EXIT.ok;
+  }
+  if (list.branches.length === 0) {
+    ctx.out(`The repository of project "${project}" has no branches (is it empty?).\n`);
+    return EXIT.ok;
+  }
+  const c = ctx.c;
+  // Like `git branch`: the default branch is marked with "*".
+  ctx.out(
+    table(
+      list.branches.map((branch) => {
+        const isDefault = branch.name === list.defaultBranch;
+        return [isDefault ? c.green(`* ${branch.name}`) : `  ${branch.name}`, branch.commitSha.slice(0, 12)];
+      }),
+      ['  BRANCH', 'COMMIT'],
+    ),
+  );
+  return EXIT.ok;
 }
 
 // ── runs, cancel ─────────────────────────────────────────────────────────────────────────────────────

@@ -22,7 +22,7 @@ const GLOBAL: OptionSpec = {
 const COMMANDS: Record<string, Command> = {
   login: { usage: 'login <url> --token <token>', options: {}, run: commands.login },
   run: {
-    usage: 'run <project>/<pipeline> [--ref main] [--commit <sha>] [--input k=v]... [--env K=V]... [--follow]',
+    usage: 'run <project>/<pipeline> [--ref <branch|tag|commit>] [--commit <sha>] [--input k=v]... [--env K=V]... [--follow]',
     options: { ref: { type: 'string' }, commit: { type: 'string' }, input: { type: 'string', multiple: true }, env: { type: 'string', multiple: true }, follow: { type: 'boolean', short: 'f' } },
     run: commands.run,
   },
@@ -31,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
     options: { project: { type: 'string' }, pipeline: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' } },
     run: commands.runs,
   },
+  branches: { usage: 'branches <project>', options: {}, run: (ctx, positionals) => commands.branches(ctx, positionals) },
   logs: { usage: 'logs <run> [--follow]', options: { follow: { type: 'boolean', short: 'f' } }, run: commands.logs },
   cancel: { usage: 'cancel <run> [<run>...]', options: {}, run: (ctx, positionals) => commands.cancel(ctx, positionals) },
   rerun: { usage: 'rerun <run> [--failed] [--follow]', options: { failed: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } }, run: commands.rerun },
@@ -49,6 +50,9 @@ ${Object.values(COMMANDS)
   .map((command) => `  bellows ${command.usage}`)
   .join('\n')}
 
+For a project with a repository, \`run --ref\` names a branch, tag or commit (default: the default branch)
+and the run records the commit it resolved to; \`branches\` lists the repository's branches.
+
 Options for every command:
   --json            machine-readable output on stdout
   --url, --token    server and token (default: BELLOWS_URL / BELLOWS_TOKEN, then ~/.config/bellows/config.json)
@@ -58,7 +62,7 @@ Exit codes: 0 success, 1 error or failed run, 2 bad usage, 3 server unreachable,
 `;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
-  const words = argv.filter((arg) => !arg.startsWith('-'));
+  const words = commandWords(argv);
   const name = words[0] === 'pipeline' ? `pipeline ${words[1] ?? ''}`.trim() : words[0];
   if (name === undefined || name === 'help') {
     const wantsHelp = name === 'help' || argv.includes('--help') || argv.includes('-h');
@@ -115,6 +119,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } finally {
     process.off('SIGINT', onInterrupt);
   }
+}
+
+/** The words naming the command: every argument that is no option and no value of a global option (`bellows --url U runs`). */
+function commandWords(argv: string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('-')) words.push(arg);
+    else if (GLOBAL[arg.replace(/^--/, '')]?.type === 'string') i++;
+  }
+  return words;
 }
 
 function firstSentence(text: string): string {

@@ -56,6 +56,8 @@ export type ActHost = {
   secrets: Record<string, string>;
   workDir: string;
   signal: AbortSignal;
+  /** The graph's own file, where there is one (filepath-location's current_graph). */
+  graphFile?: string;
   /** The start node's `args` output (`bellows-act run FILE -- ARGS`). */
   args?: string[];
   /** false runs the paths of concurrent nodes one after another (`--concurrency false`). */

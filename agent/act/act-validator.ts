@@ -129,8 +129,8 @@ function validateEdges(edges: ActEdge[], kind: 'connection' | 'execution', entri
     const dst = entries.get(edge.dst.node);
     if (!src) add(dst ? edge.dst.node : undefined, `${label}: there is no node ${edge.src.node}`);
     if (!dst) add(src ? edge.src.node : undefined, `${label}: there is no node ${edge.dst.node}`);
-    const from = src?.ports ? endpoint(src, edge.src.port, 'output', level) : undefined;
-    const to = dst?.ports ? endpoint(dst, edge.dst.port, 'input', level) : undefined;
+    const from = src?.ports ? endpoint(src, edge.src.port, 'output', level, wantExec) : undefined;
+    const to = dst?.ports ? endpoint(dst, edge.dst.port, 'input', level, wantExec) : undefined;
     if (from && 'problem' in from) add(edge.src.node, `${label}: ${from.problem}`);
     if (to && 'problem' in to) add(edge.dst.node, `${label}: ${to.problem}`);
     const checked = [from, to].filter((side): side is Resolved => side !== undefined && !('problem' in side));
@@ -153,13 +153,16 @@ function validateEdges(edges: ActEdge[], kind: 'connection' | 'execution', entri
 
 type Resolved = { entry: Entry; port: string; spec: PortSpec };
 
-function endpoint(entry: Entry, port: string, side: 'input' | 'output', level: GraphLevel): Resolved | { problem: string } {
+function endpoint(entry: Entry, port: string, side: 'input' | 'output', level: GraphLevel, wantExec: boolean): Resolved | { problem: string } {
   const ports = entry.ports as NodePorts;
   const specs = side === 'input' ? ports.inputs : ports.outputs;
   const plumbing = (side === 'output' && entry.node.type === GROUP_INPUTS) || (side === 'input' && entry.node.type === GROUP_OUTPUTS);
   const spec = findPort(specs, port);
   if (!spec) {
-    const where = plumbing ? `the group defines no ${side === 'output' ? 'input' : 'output'} ${port}${knownDefs(side === 'output' ? level.inputs : level.outputs)}` : `a ${entry.node.type} node has no ${side} port ${port}${known(specs)}`;
+    const kind = wantExec ? 'exec' : 'data';
+    const where = plumbing
+      ? `the group defines no ${side === 'output' ? 'input' : 'output'} ${port}${knownDefs(side === 'output' ? level.inputs : level.outputs)}`
+      : `a ${entry.node.type} node has no ${kind} ${side} port ${port}${known(specs, wantExec)}`;
     return { problem: where };
   }
   const { index } = parsePort(port);

@@ -311,6 +311,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     inputs: options.inputs,
     secrets: options.secrets,
     args: options.args,
+    graphFile: resolve(io.cwd, options.file),
     workDir: options.workDir,
     concurrency: options.concurrency,
     signal: io.signal ?? new AbortController().signal,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +14,33 @@ let stack: Stack;
 let home: string;
 let work: string;
 const cliEntry = path.resolve('dist/cli/main.js');
+
+// A real repository for the `branches` and `run --ref` tests: a bare one served over file://, filled from a clone.
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
+let repoRoot: string;
+let bare: string;
+let clone: string;
+
+function createRepository(): void {
+  repoRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-cli-repo-'));
+  bare = path.join(repoRoot, 'app.git');
+  clone = path.join(repoRoot, 'clone');
+  git(repoRoot, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
+  git(repoRoot, 'clone', '--quiet', bare, clone);
+  fs.mkdirSync(path.join(clone, '.bellows'));
+  const commit = (marker: string) => {
+    fs.writeFileSync(path.join(clone, '.bellows', 'build.sh'), `echo "marker ${marker} at $BELLOWS_COMMIT_SHA on $BELLOWS_REF"\n`);
+    git(clone, 'add', '-A');
+    git(clone, 'commit', '--quiet', '-m', marker);
+  };
+  commit('main');
+  git(clone, 'push', '--quiet', 'origin', 'main');
+  git(clone, 'checkout', '--quiet', '-b', 'feature/login');
+  commit('feature');
+  git(clone, 'push', '--quiet', 'origin', 'feature/login');
+  git(clone, 'checkout', '--quiet', 'main');
+}
 
 function cli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> & { kill(): void } {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), NO_COLOR: '1', ...options.env };
@@ -46,7 +73,8 @@ function write(name: string, content: string): string {
 beforeAll(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-cli-home-'));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-cli-work-'));
-  stack = await startStack({ agents: [{ name: 'cli-agent', labels: 'os=linux' }] });
+  createRepository();
+  stack = await startStack({ agents: [{ name: 'cli-agent', labels: 'os=linux' }], env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true' } });
   expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'cli', name: 'CLI' } })).status).toBe(201);
 });
 
@@ -54,6 +82,7 @@ afterAll(async () => {
   await stack?.stop();
   fs.rmSync(home, { recursive: true, force: true });
   fs.rmSync(work, { recursive: true, force: true });
+  if (repoRoot) fs.rmSync(repoRoot, { recursive: true, force: true });
 });
 
 describe('bellows CLI', () => {
@@ -211,5 +240,97 @@ describe('bellows CLI', () => {
     const envToken = await cli(['runs'], { env: { BELLOWS_URL: stack.apiUrl, BELLOWS_TOKEN: 'bel_revoked' } });
     expect(envToken.code).toBe(1);
     expect(envToken.stderr).toContain('refused the token');
+  });
+});
+
+describe('bellows CLI on a project with a repository', () => {
+  beforeAll(async () => {
+    const created = await stack.request('POST', '/api/v1/projects', { body: { slug: 'cli-repo', name: 'CLI repo', repository: { url: `file://${bare}` } } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect((await stack.request('PUT', '/api/v1/projects/cli-repo/pipelines/build', { body: { path: '.bellows/build.sh' } })).status).toBe(200);
+  });
+
+  it('branches lists the real branches with short SHAs, the default marked; --json has the full answer', async () => {
+    const mainSha = git(clone, 'rev-parse', 'main');
+    const featureSha = git(clone, 'rev-parse', 'feature/login');
+
+    const listed = await cli(['branches', 'cli-repo']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^ {2}BRANCH\s+COMMIT$/),
+      expect.stringMatching(new RegExp(`^ {2}feature/login\\s+${featureSha.slice(0, 12)}$`)),
+      expect.stringMatching(new RegExp(`^\\* main\\s+${mainSha.slice(0, 12)}$`)),
+    ]);
+
+    const json = await cli(['branches', 'cli-repo', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      project: 'cli-repo',
+      defaultBranch: 'main',
+      branches: [
+        { name: 'feature/login', commitSha: featureSha },
+        { name: 'main', commitSha: mainSha },
+      ],
+    });
+
+    // A branch pushed after the first listing shows up (the server's list is cached for seconds only).
+    git(clone, 'push', '--quiet', 'origin', 'main:release/1.0');
+    await expect
+      .poll(async () => (JSON.parse((await cli(['branches', 'cli-repo', '--json'])).stdout) as { branches: { name: string }[] }).branches.map((b) => b.name), {
+        timeout: 30_000,
+        interval: 1000,
+      })
+      .toContain('release/1.0');
+  });
+
+  it('branches answers mistakes with one sentence and the usual exit codes', async () => {
+    const noRepository = await cli(['branches', 'cli']);
+    expect(noRepository).toMatchObject({ code: 1, stdout: '' });
+    expect(noRepository.stderr.trim()).toBe('bellows: Project "cli" has no repository; set one with PATCH /api/v1/projects/cli {"repository": {"url": "…"}}.');
+
+    const unknown = await cli(['branches', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe('bellows: Project "nope" does not exist.');
+
+    expect((await cli(['branches'])).code).toBe(2);
+    const slashed = await cli(['branches', 'cli-repo/build']);
+    expect(slashed.code).toBe(2);
+    expect(slashed.stderr).toContain('bellows branches cli-repo');
+
+    // A repository that cannot be read: the server says why, the CLI passes it on.
+    const gone = path.join(repoRoot, 'gone.git');
+    expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'cli-gone', name: 'Gone', repository: { url: `file://${gone}` } } })).status).toBe(201);
+    const unreadable = await cli(['branches', 'cli-gone', '--json']);
+    expect(unreadable).toMatchObject({ code: 1, stdout: '' });
+    expect(unreadable.stderr).toMatch(/^bellows: Cannot read repository file:\/\/\S*gone\.git: .+/);
+
+    // Global options may come before the command.
+    const globalFirst = await cli(['--url', stack.apiUrl, 'branches', 'cli-repo', '--json']);
+    expect(globalFirst.code, globalFirst.stderr).toBe(0);
+
+    const help = await cli(['--help']);
+    expect(help.stdout).toContain('bellows branches <project>');
+    expect(help.stdout).toContain('run <project>/<pipeline> [--ref <branch|tag|commit>]');
+  });
+
+  it('run --ref runs the named branch’s commit and file; the default branch without it; an unknown ref is an error', async () => {
+    const featureSha = git(clone, 'rev-parse', 'feature/login');
+    const onFeature = await cli(['run', 'cli-repo/build', '--ref', 'feature/login', '--follow']);
+    expect(onFeature.code, onFeature.stderr).toBe(0);
+    expect(onFeature.stdout).toContain(`marker feature at ${featureSha} on feature/login`);
+    expect(onFeature.stderr).toContain(`on feature/login at ${featureSha.slice(0, 12)}`);
+
+    const mainSha = git(clone, 'rev-parse', 'main');
+    const onMain = await cli(['run', 'cli-repo/build', '--json']);
+    expect(onMain.code, onMain.stderr).toBe(0);
+    expect(JSON.parse(onMain.stdout)).toMatchObject({ ref: 'main', commitSha: mainSha, pipelinePath: '.bellows/build.sh' });
+
+    const text = await cli(['run', 'cli-repo/build', '--ref=feature/login']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`queued on feature/login at ${featureSha.slice(0, 12)}: id \\d+`));
+
+    const unknownRef = await cli(['run', 'cli-repo/build', '--ref', 'no-such-branch']);
+    expect(unknownRef).toMatchObject({ code: 1, stdout: '' });
+    expect(unknownRef.stderr).toMatch(/^bellows: Ref "no-such-branch" does not exist in repository file:\/\/\S+\.\n$/);
   });
 });

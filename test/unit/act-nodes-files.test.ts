@@ -328,6 +328,8 @@ describe('core/dir-walk@v1', () => {
     expect((await walk(fakeHost({ workDir: host.workDir }), { path: 'top', dirs: false })).rel).toBe('[a-link b.txt inner/c.txt]');
     // "." is the workspace.
     expect((await walk(fakeHost({ workDir: host.workDir }), { path: '.', recursive: false, files: false })).rel).toBe('[top]');
+    // A link given as the directory itself is followed (the reference's recursive walk reports nothing for it).
+    expect((await walk(fakeHost({ workDir: host.workDir }), { path: 'top/a-link' })).rel).toBe('[c.txt]');
   });
 
   it('a bad glob, a missing path or a file continue on exec-err with empty lists; an empty path fails the graph', async () => {
@@ -593,6 +595,11 @@ describe('core/filepath-location@v1', () => {
     expect(await fails('desktop_dir', fakeHost({ env: { HOME: home } }))).toContain('no desktop directory found');
     expect(await fails('user_config_dir', fakeHost({ env: { HOME: home, XDG_CONFIG_HOME: 'rel/dir' } }))).toContain('relative');
     expect(await fails('downloads')).toContain("unknown location 'downloads'");
+  });
+
+  it('current_graph is the graph file of a host that ran one, made absolute', async () => {
+    const host = Object.assign(fakeHost(), { graphFile: 'graphs/../build.act' });
+    expect(await location('current_graph', host)).toBe(join(host.workDir, 'build.act'));
   });
 });
 

@@ -46,12 +46,14 @@ describe('buildJobEnvironment', () => {
     expect(envKey('node-version')).toBe('NODE_VERSION');
     const env = buildJobEnvironment({
       serverUrl: 'http://api',
+      workspaceDir: '/tmp/w',
       artifactsDir: '/tmp/a',
       agentEnv: { PATH: '/bin', BELLOWS_AGENT_TOKEN: 'tok' },
       job: {
         job: { id: 1, name: 'j', try: 2, labels: [], timeoutMinutes: 0 },
         run: { id: 3, number: 4, attempt: 5, project: 'p', pipeline: 'ci', ref: 'main', commitSha: null },
-        pipeline: { kind: 'script', content: '', version: 1 },
+        pipeline: { kind: 'script', content: '', version: 1, path: null },
+        repository: null,
         inputs: { a: '1' },
         env: { BELLOWS_JOB_ID: 'spoofed', FOO: 'bar' },
         secrets: { key: 'value' },

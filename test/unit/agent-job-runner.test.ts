@@ -113,7 +113,8 @@ function scriptJob(id: number, content: string, overrides: Partial<ClaimedJob> =
   return {
     job: { id, name: 'build', try: 1, labels: [], timeoutMinutes: 0 },
     run: { id: 11, number: 4, attempt: 1, project: 'demo', pipeline: 'ci', ref: 'refs/heads/main', commitSha: 'abc123' },
-    pipeline: { kind: 'script', content, version: 1 },
+    pipeline: { kind: 'script', content, version: 1, path: null },
+    repository: null,
     inputs: { target: 'prod' },
     env: { GREETING: 'hi' },
     secrets: { token: 'sup3r-s3cret' },
@@ -211,7 +212,7 @@ describe('agent running a script job', () => {
   });
 
   it('fails an act pipeline that is not a graph without running anything, naming the problem', async () => {
-    api = new FakeApi([scriptJob(45, 'graph', { pipeline: { kind: 'act', content: 'graph', version: 1 } })]);
+    api = new FakeApi([scriptJob(45, 'graph', { pipeline: { kind: 'act', content: 'graph', version: 1, path: null } })]);
     await api.start();
     await agentFor().run();
     expect(api.text('system')).toContain('The graph cannot run:');

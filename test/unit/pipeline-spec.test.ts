@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expandJobs, inferKind, matrixCombinations, resolveInputs, validateDefinition, withGraphInputs, type PipelineDefinition } from '../../src/pipelines/pipeline-spec';
 
-const base: PipelineDefinition = { kind: 'script', content: 'echo hi', labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, jobs: null };
+const base: PipelineDefinition = { kind: 'script', content: 'echo hi', path: null, labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, jobs: null };
 
 describe('inferKind', () => {
   it('recognises an act graph by entry and nodes', () => {
@@ -15,12 +15,12 @@ describe('inferKind', () => {
   it('keeps a graph with broken YAML a graph, so validation names the mistake', () => {
     const broken = 'entry: start\nnodes:\n  - id: start\n    type: [core/start@v1\n';
     expect(inferKind(broken)).toBe('act');
-    expect(validateDefinition({ ...base, kind: inferKind(broken), content: broken }).join()).toContain('not valid YAML');
+    expect(validateDefinition({ ...base, kind: inferKind(broken), content: broken }).join()).toContain('content: YAML error');
   });
 });
 
 describe('withGraphInputs', () => {
-  const graph = 'entry: a\nnodes:\n  - id: a\n    inputs:\n      script: echo "${{ inputs.name }} ${{inputs.greeting}} ${{ env.HOME }}"\n';
+  const graph = 'entry: a\nnodes:\n  - id: a\n    type: core/run@v1\n    inputs:\n      script: echo "${{ inputs.name }} ${{inputs.greeting}} ${{ env.HOME }}"\n';
   it('adds the inputs a graph reads as required ones, keeping what is declared', () => {
     expect(withGraphInputs({ ...base, kind: 'act', content: graph, inputs: { greeting: { default: 'hi' } } })).toEqual({
       greeting: { default: 'hi' },
@@ -30,6 +30,22 @@ describe('withGraphInputs', () => {
   it('reads the graphs of jobs too, and never a script', () => {
     expect(withGraphInputs({ ...base, content: 'echo ${{ inputs.nope }}' })).toEqual({});
     expect(Object.keys(withGraphInputs({ ...base, jobs: [{ name: 'g', content: graph }] }))).toEqual(['name', 'greeting']);
+  });
+  it('leaves a group’s ${{ inputs.X }} alone: inside a group it is the group’s input, not the run’s', () => {
+    const grouped = [
+      'entry: a',
+      'nodes:',
+      '  - id: a',
+      '    type: core/start@v1',
+      '  - id: g',
+      '    type: core/group@v1',
+      '    graph:',
+      '      entry: in',
+      '      nodes:',
+      '        - {id: in, type: core/group-inputs@v1}',
+      '        - {id: r, type: core/run@v1, inputs: {script: "echo ${{ inputs.inner }}"}}',
+    ].join('\n');
+    expect(withGraphInputs({ ...base, kind: 'act', content: grouped })).toEqual({});
   });
   it('requires found inputs without closing the list of accepted ones', () => {
     const inputs = withGraphInputs({ ...base, kind: 'act', content: graph });
@@ -101,8 +117,8 @@ describe('validateDefinition', () => {
 
   it('rejects an act graph without entry or nodes', () => {
     expect(validateDefinition({ ...base, kind: 'act', content: 'nodes: 3' })).toEqual([
-      'content: an act graph needs an "entry" node id',
-      'content: an act graph needs a "nodes" list',
+      'content: nodes is not a list',
+      'content: the graph has no entry (the id of the node where execution begins)',
     ]);
   });
 

@@ -2,8 +2,7 @@
 // path. Relative paths are relative to the job's workspace (ctx.host.workDir), which is what the
 // reference's process working directory is for a graph run by hand.
 
-import type { Dirent } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -235,11 +234,7 @@ function globAccepts(patterns: string[] | undefined, name: string): boolean {
 
 /** A file's bytes as a stream, opened when first read; a directory or a missing file fails the read. */
 function fileStream(path: string, origin: string, size = -1): DataStream {
-  return new DataStream(
-    lazyReadable(() => createReadStream(path)),
-    size,
-    origin,
-  );
+  return new DataStream(lazyReadable(() => createReadStream(path)), size, origin);
 }
 
 const fileRead: NodeDef = {

@@ -410,11 +410,11 @@ function userConfigDirectory(ctx: NodeContext): string {
 const LOCATIONS: Record<string, (ctx: NodeContext) => string | Promise<string>> = {
   home: homeDirectory,
   current_graph: (ctx) => {
-    // Bellows jobs receive the graph's text, not a file: only a host that ran a graph file (the
-    // bellows-act CLI, once it passes one) can answer. `graphFile` is not part of ActHost yet.
-    const graphFile = (ctx.host as { graphFile?: unknown }).graphFile;
-    if (typeof graphFile !== 'string' || graphFile === '') {
-      throw new NodeError('current graph path not found in context: this graph was not started from a graph file (Bellows jobs receive the graph itself)');
+    // A stored pipeline reaches the agent as text, not a file: only bellows-act and repository pipelines
+    // (whose file is in the checkout) have a graph file to name.
+    const graphFile = ctx.host.graphFile;
+    if (graphFile === undefined || graphFile === '') {
+      throw new NodeError('current graph path not found in context: this graph was not started from a graph file (a stored pipeline is sent to the agent as text)');
     }
     return goPath.clean(goPath.isAbs(graphFile) ? graphFile : goPath.join(ctx.host.workDir, graphFile));
   },

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { Trigger } from '../api/types';
 
 export function StatusBadge({ status }: { status: string }) {
@@ -85,5 +85,45 @@ export function ConfirmButton({ question, confirmLabel, onConfirm, disabled = fa
         No
       </button>
     </span>
+  );
+}
+
+/** Copies `text` to the clipboard; outside a secure context (plain http to a remote host) through a selected textarea. */
+export async function copyText(text: string): Promise<void> {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  // Inside an open modal dialog, only the dialog's content can take the focus a copy needs.
+  (document.querySelector('dialog[open]') ?? document.body).appendChild(area);
+  area.select();
+  try {
+    if (!document.execCommand('copy')) throw new Error('The browser refused to copy.');
+  } finally {
+    area.remove();
+  }
+}
+
+/** A small button copying `text`, saying so for a moment afterwards. */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const timer = setTimeout(() => setState('idle'), 2000);
+    return () => clearTimeout(timer);
+  }, [state]);
+  return (
+    <button
+      type="button"
+      className="link-button copy-button"
+      aria-label={label}
+      title={label}
+      data-state={state}
+      onClick={() => copyText(text).then(() => setState('copied'), () => setState('failed'))}
+    >
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
+    </button>
   );
 }

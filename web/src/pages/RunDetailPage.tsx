@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, downloadWithToken, query } from '../api/client';
 import type { Artifact, Attempt, Job, RunDetail } from '../api/types';
-import { ConfirmButton, ErrorBanner, Labels, PageHeader, StatusBadge, TriggerText } from '../components/common';
+import { ConfirmButton, CopyButton, ErrorBanner, Labels, PageHeader, StatusBadge, TriggerText } from '../components/common';
 import { errorMessage, useAsync } from '../components/use-async';
 import { useNow } from '../components/use-now';
 import { elapsedMs, formatBytes, formatDuration, formatTime, reasonText } from '../format';
@@ -239,9 +239,27 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
       <dl className="facts">
         <dt>Ref</dt>
         <dd>
-          <code>{data.ref}</code>
-          {data.commitSha && <code className="muted"> {data.commitSha.slice(0, 10)}</code>}
+          <code data-testid="run-ref">{data.ref}</code>
         </dd>
+        {data.commitSha && (
+          <>
+            <dt>Commit</dt>
+            <dd className="commit">
+              <code className="sha" data-testid="commit-sha" title={data.commitSha}>
+                {data.commitSha.slice(0, 12)}
+              </code>
+              <CopyButton text={data.commitSha} label="Copy full commit SHA" />
+            </dd>
+          </>
+        )}
+        {data.pipelinePath && (
+          <>
+            <dt>Pipeline file</dt>
+            <dd>
+              <code data-testid="pipeline-path">{data.pipelinePath}</code>
+            </dd>
+          </>
+        )}
         <dt>Trigger</dt>
         <dd>
           <TriggerText trigger={data.trigger} />

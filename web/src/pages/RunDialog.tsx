@@ -1,21 +1,35 @@
-// Asks for pipeline, ref and inputs (declared inputs prefilled), triggers the run and opens it.
+// Asks for pipeline, ref and inputs (declared inputs prefilled), triggers the run and opens it. For a
+// project with a repository the ref is picked from its branches and tags (the default branch first).
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api } from '../api/client';
+import { api, ApiError } from '../api/client';
 import type { PipelineDetail, RunDetail } from '../api/types';
 import { ErrorBanner } from '../components/common';
+import { RefPicker } from '../components/RefPicker';
 import { errorMessage } from '../components/use-async';
 import { navigate, runPath } from '../router';
 
 type InputRow = { key: string; value: string; required: boolean; description: string | undefined };
 
-type RunDialogProps = { project: string; pipelines: string[]; initialPipeline: string; onClose: () => void };
+/** Trigger errors about the ref itself: the ref field is marked as the one to fix. */
+const REF_ERRORS = ['unknown_ref', 'invalid_ref', 'unknown_commit'];
 
-export function RunDialog({ project, pipelines, initialPipeline, onClose }: RunDialogProps) {
+type RunDialogProps = {
+  project: string;
+  /** Whether the project has a repository: then the ref is resolved to one of its commits. */
+  hasRepository: boolean;
+  pipelines: string[];
+  initialPipeline: string;
+  onClose: () => void;
+};
+
+export function RunDialog({ project, hasRepository, pipelines, initialPipeline, onClose }: RunDialogProps) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [pipeline, setPipeline] = useState(initialPipeline);
-  const [ref, setRef] = useState('main');
+  // With a repository the picker starts on its default branch once the branches have loaded.
+  const [ref, setRef] = useState(hasRepository ? '' : 'main');
   const [rows, setRows] = useState<InputRow[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [refInvalid, setRefInvalid] = useState(false);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
@@ -44,6 +58,7 @@ export function RunDialog({ project, pipelines, initialPipeline, onClose }: RunD
     event.preventDefault();
     setBusy(true);
     setError(null);
+    setRefInvalid(false);
     const inputs = Object.fromEntries(rows.filter((row) => row.key.trim()).map((row) => [row.key.trim(), row.value]));
     try {
       const run = await api<RunDetail>(`projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/runs`, {
@@ -55,7 +70,8 @@ export function RunDialog({ project, pipelines, initialPipeline, onClose }: RunD
       onClose();
       navigate(runPath(run.id));
     } catch (failure) {
-      setError(errorMessage(failure));
+      setError(`The run did not start: ${errorMessage(failure)}`);
+      setRefInvalid(failure instanceof ApiError && REF_ERRORS.includes(failure.code));
       setBusy(false);
     }
   };
@@ -74,10 +90,14 @@ export function RunDialog({ project, pipelines, initialPipeline, onClose }: RunD
             ))}
           </select>
         </label>
-        <label>
-          Branch or ref
-          <input name="ref" value={ref} onChange={(event) => setRef(event.target.value)} placeholder="main" />
-        </label>
+        {hasRepository ? (
+          <RefPicker project={project} value={ref} onChange={setRef} invalid={refInvalid} />
+        ) : (
+          <label>
+            Branch or ref
+            <input name="ref" value={ref} onChange={(event) => setRef(event.target.value)} placeholder="main" aria-invalid={refInvalid || undefined} />
+          </label>
+        )}
         <fieldset className="inputs">
           <legend>Inputs</legend>
           {rows.length === 0 && <p className="muted small">No inputs. Add key=value pairs if the pipeline reads any.</p>}
