@@ -198,6 +198,8 @@ export async function startBenchStack(cleanups: CleanupStack, options: StartBenc
     BELLOWS_TASK_QUEUE: taskQueue,
     BELLOWS_DATA_DIR: dataDir,
     BELLOWS_ADMIN_TOKEN: adminToken,
+    // The repository section reads a repository the bench generates on disk.
+    BELLOWS_ALLOW_FILE_REPOSITORIES: 'true',
   };
 
   // API before worker: both apply migrations, and one at a time keeps their logs readable.

@@ -9,13 +9,14 @@ import { benchRawQueue, type RawQueueResult } from './raw-queue.baseline';
 import { ms, p50p95, ratio, renderTable } from './report';
 import { benchBareWorkflow, benchBellowsRuns, type BareRunsResult, type BellowsRunsResult } from './run-overhead.bench';
 import { benchBrowserLatency, chromiumAvailable, type BrowserLatencyResult } from './browser-latency.bench';
+import { benchRepository, type RepositoryResult } from './repository.bench';
 
 // `npm run bench`: brings up a private stack (Temporal dev server, Postgres, API, worker), measures
 // Bellows next to a baseline in the same process tree, prints one table and saves JSON in .bench/.
 // Ratios matter more than absolute times: on a shared 2-core machine the latter drift run to run.
 
 type Mode = 'quick' | 'full';
-const SECTIONS = ['dispatch', 'runs', 'fanout', 'browser'] as const;
+const SECTIONS = ['dispatch', 'runs', 'fanout', 'browser', 'repository'] as const;
 type Section = (typeof SECTIONS)[number];
 
 type Sizes = {
@@ -28,15 +29,20 @@ type Sizes = {
   fanoutSamples: number;
   fanoutWarmup: number;
   browserLines: number;
+  repositoryCheckouts: number;
+  repositoryTriggers: number;
 };
 
 // Full sizes take ~2.5–3 minutes on 2 cores; most of it is 2 × 150 sequential dispatch samples.
 const SIZES: Record<Mode, Sizes> = {
-  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3, fanoutSamples: 200, fanoutWarmup: 10, browserLines: 400 },
-  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2, fanoutSamples: 40, fanoutWarmup: 5, browserLines: 100 },
+  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3, fanoutSamples: 200, fanoutWarmup: 10, browserLines: 400, repositoryCheckouts: 5, repositoryTriggers: 30 },
+  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2, fanoutSamples: 40, fanoutWarmup: 5, browserLines: 100, repositoryCheckouts: 2, repositoryTriggers: 8 },
 };
 
-const TARGETS = { dispatchP50Ms: 50, runOverheadRatio: 2, fanoutP99Ratio: 2, browserP95Ms: 1000 } as const;
+const TARGETS = { dispatchP50Ms: 50, runOverheadRatio: 2, fanoutP99Ratio: 2, browserP95Ms: 1000, firstCheckoutRatio: 1.2, laterCheckoutRatio: 1.5, repositoryTriggerRatio: 2 } as const;
+// The repository the issue sets the checkout targets against.
+const REPOSITORY_FILES = 5000;
+const REPOSITORY_COMMITS = 1000;
 // Build output arrives in bursts; a line every 25 ms keeps the agent's 100 ms shipping batches full.
 const BROWSER_LINE_INTERVAL_MS = 25;
 const MANY_AGENTS = 20;
@@ -56,6 +62,7 @@ export type BenchResults = {
   fanout?: FanoutResult[];
   /** Absent when Chromium is not installed. */
   browser?: BrowserLatencyResult;
+  repository?: RepositoryResult;
   verdict: {
     dispatchP50OneAgentMs?: number;
     dispatchP50ManyAgentsMs?: number;
@@ -70,6 +77,10 @@ export type BenchResults = {
     fanoutTargetMet?: boolean;
     browserP95Ms?: number;
     browserTargetMet?: boolean;
+    firstCheckoutRatio?: number;
+    laterCheckoutRatio?: number;
+    repositoryTriggerRatio?: number;
+    repositoryTargetsMet?: boolean;
   };
 };
 
@@ -103,9 +114,9 @@ function parseArgs(argv: string[]): Args {
 
 const progress = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
 
-type Measured = Pick<BenchResults, 'sizes' | 'sections' | 'dispatch' | 'runOverhead' | 'fanout' | 'browser'>;
+type Measured = Pick<BenchResults, 'sizes' | 'sections' | 'dispatch' | 'runOverhead' | 'fanout' | 'browser' | 'repository'>;
 
-async function measure(stack: BenchStack, mode: Mode, sections: Section[], signal: AbortSignal): Promise<Measured> {
+async function measure(stack: BenchStack, mode: Mode, sections: Section[], signal: AbortSignal, benchDir: string): Promise<Measured> {
   const sizes = SIZES[mode];
   const project = 'bench';
   await createProject(stack, project);
@@ -154,11 +165,26 @@ async function measure(stack: BenchStack, mode: Mode, sections: Section[], signa
       measured.browser = await benchBrowserLatency(stack, { project, lines: sizes.browserLines, intervalMs: BROWSER_LINE_INTERVAL_MS, signal, onProgress: progress });
     } else progress('browser: skipped, Chromium is not installed (apt-get install -y chromium, or set BELLOWS_CHROMIUM)');
   }
+
+  if (sections.includes('repository')) {
+    const workDir = path.join(benchDir, 'repository');
+    fs.mkdirSync(workDir, { recursive: true });
+    measured.repository = await benchRepository(stack, {
+      project,
+      files: REPOSITORY_FILES,
+      commits: REPOSITORY_COMMITS,
+      checkoutSamples: sizes.repositoryCheckouts,
+      triggerSamples: sizes.repositoryTriggers,
+      workDir,
+      signal,
+      onProgress: progress,
+    });
+  }
   return measured;
 }
 
 function verdictOf(results: Measured): BenchResults['verdict'] {
-  const { dispatch, runOverhead, fanout, browser } = results;
+  const { dispatch, runOverhead, fanout, browser, repository } = results;
   const verdict: BenchResults['verdict'] = {};
   if (dispatch) {
     verdict.dispatchP50OneAgentMs = dispatch.oneAgent.latency.p50;
@@ -180,6 +206,13 @@ function verdictOf(results: Measured): BenchResults['verdict'] {
     verdict.browserP95Ms = browser.latency.p95;
     verdict.browserTargetMet = browser.missing === 0 && browser.latency.p95 <= TARGETS.browserP95Ms;
   }
+  if (repository) {
+    verdict.firstCheckoutRatio = repository.firstCheckout.bellows.p50 / repository.firstCheckout.gitClone.p50;
+    verdict.laterCheckoutRatio = repository.laterCheckout.bellows.p50 / repository.laterCheckout.worktreeAdd.p50;
+    verdict.repositoryTriggerRatio = repository.triggerToQueued.repository.p50 / repository.triggerToQueued.stored.p50;
+    verdict.repositoryTargetsMet =
+      verdict.firstCheckoutRatio <= TARGETS.firstCheckoutRatio && verdict.laterCheckoutRatio <= TARGETS.laterCheckoutRatio && verdict.repositoryTriggerRatio <= TARGETS.repositoryTriggerRatio;
+  }
   return verdict;
 }
 
@@ -190,6 +223,7 @@ function report(results: BenchResults): string {
   if (results.dispatch || results.runOverhead) parts.push(...dispatchAndRunTables(results));
   if (results.fanout) parts.push(fanoutTable(results.fanout));
   if (results.browser) parts.push(browserTable(results.browser));
+  if (results.repository) parts.push(repositoryTable(results.repository));
   const errors = (results.dispatch?.oneAgent.clientErrors ?? 0) + (results.dispatch?.manyAgents.clientErrors ?? 0);
   const footer = errors ? `note: protocol clients retried ${errors} transport error(s) during dispatch sampling.\n` : '';
   return `${parts.join('\n\n')}\n${footer}`;
@@ -319,6 +353,29 @@ function browserTable(browser: BrowserLatencyResult): string {
   );
 }
 
+function repositoryTable(repository: RepositoryResult): string {
+  const row = (label: string, bellows: RepositoryResult['firstCheckout']['bellows'], base: RepositoryResult['firstCheckout']['bellows'], baseline: string, target: number): string[] => [
+    label,
+    String(bellows.n),
+    ms(bellows.p50),
+    ms(bellows.p95),
+    baseline,
+    ms(base.p50),
+    ms(base.p95),
+    ratio(bellows.p50, base.p50),
+    `≤ ${target}×: ${check(bellows.p50 <= target * base.p50)}`,
+  ];
+  return renderTable(
+    ['Repository pipelines', 'n', 'p50', 'p95', 'Baseline', 'base p50', 'base p95', 'ratio p50', 'Target'],
+    [
+      `A generated repository of ${repository.files} files and ${repository.commits} commits, over file://`,
+      row('  agent: first checkout (mirror + worktree)', repository.firstCheckout.bellows, repository.firstCheckout.gitClone, 'git clone', TARGETS.firstCheckoutRatio),
+      row('  agent: later checkout, same agent', repository.laterCheckout.bellows, repository.laterCheckout.worktreeAdd, 'git worktree add (warm mirror)', TARGETS.laterCheckoutRatio),
+      row('  POST …/runs → job queued', repository.triggerToQueued.repository, repository.triggerToQueued.stored, 'stored pipeline', TARGETS.repositoryTriggerRatio),
+    ],
+  );
+}
+
 function kinds(byKind: Record<string, number>): string {
   return Object.entries(byKind)
     .sort((a, b) => b[1] - a[1])
@@ -363,7 +420,7 @@ async function main(): Promise<void> {
     const stack = await startBenchStack(cleanups, { onProgress: progress, signal: controller.signal, benchDir });
     stackReady = true;
     controller.signal.throwIfAborted();
-    const measured = await measure(stack, args.mode, args.sections, controller.signal);
+    const measured = await measure(stack, args.mode, args.sections, controller.signal, benchDir);
     const results: BenchResults = {
       version: 1,
       mode: args.mode,

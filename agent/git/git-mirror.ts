@@ -11,7 +11,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitError, runGit, type GitAuth } from './git';
+import { fileURLToPath } from 'node:url';
+import { GitError, runGit, transportOf, type GitAuth } from './git';
 
 export type MirrorRef = { name: string; kind: 'branch' | 'tag'; commitSha: string };
 
@@ -65,6 +66,11 @@ export class GitMirrors {
       });
     await mirror.inFlight;
     return mirror.dir;
+  }
+
+  /** Whether the mirror of `url` exists yet. */
+  async hasMirror(url: string): Promise<boolean> {
+    return exists(this.dirFor(url));
   }
 
   /** Whether the mirror holds commit `sha` already (no network). */
@@ -142,20 +148,48 @@ export class GitMirrors {
     return undefined;
   }
 
-  /** A text file at a commit; undefined when the commit has no such file. */
+  /**
+   * What `ref` (or, without one, the remote's HEAD) names on the remote right now: one `ls-remote`, no
+   * pack transfer, so a trigger sees the latest push without fetching. Undefined when it names nothing.
+   */
+  async remoteRef(url: string, ref: string | undefined, options: SyncOptions = {}): Promise<{ name: string; kind: 'branch' | 'tag'; commitSha: string } | undefined> {
+    if (transportOf(url) === 'file') return localRef(fileURLToPath(url), url, ref);
+    const patterns = ref === undefined ? ['HEAD'] : ref.startsWith('refs/') ? [ref, `${ref}^{}`] : [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`];
+    const args = ['ls-remote', ...(ref === undefined ? ['--symref'] : []), '--', url, ...patterns];
+    await mkdir(this.root, { recursive: true });
+    const { stdout } = await runGit(args, { cwd: this.root, repository: url, auth: options.auth, signal: options.signal, timeoutMs: this.timeout });
+    const found = new Map<string, string>();
+    let head: string | undefined;
+    for (const line of stdout.split('\n')) {
+      const [left, name] = line.split('\t');
+      if (!name) continue;
+      if (left.startsWith('ref: ')) head = left.slice(5);
+      else found.set(name, left);
+    }
+    if (ref === undefined) {
+      const sha = found.get('HEAD');
+      return sha && head ? { name: head.replace(/^refs\/heads\//, ''), kind: 'branch', commitSha: sha } : undefined;
+    }
+    // A branch wins over a tag of the same name; an annotated tag names the commit it points at.
+    for (const [candidate, kind] of [[`refs/heads/${ref}`, 'branch'], [`refs/tags/${ref}`, 'tag'], [ref, ref.startsWith('refs/tags/') ? 'tag' : 'branch']] as const) {
+      const sha = found.get(`${candidate}^{}`) ?? found.get(candidate);
+      if (sha) return { name: ref, kind, commitSha: sha };
+    }
+    return undefined;
+  }
+
+  /** A text file at a commit (one `cat-file`); undefined when the mirror has no such commit or file. */
   async readFile(url: string, commitSha: string, path: string, maxBytes: number): Promise<string | undefined> {
-    const dir = this.dirFor(url);
-    const spec = `${commitSha}:${path}`;
-    let size: number;
+    let text: string;
     try {
-      const { stdout } = await runGit(['cat-file', '-s', spec], { cwd: dir, repository: url });
-      size = Number(stdout.trim());
+      text = (await runGit(['cat-file', 'blob', `${commitSha}:${path}`], { cwd: this.dirFor(url), repository: url })).stdout;
     } catch (error) {
       if (error instanceof GitError && error.kind === 'failed') return undefined;
       throw error;
     }
+    const size = Buffer.byteLength(text);
     if (size > maxBytes) throw new GitError(`${path} is ${size} bytes; at most ${maxBytes} are read`, 'failed', url, `${path} is ${size} bytes, more than the ${maxBytes} a pipeline may have`, null);
-    return (await runGit(['cat-file', 'blob', spec], { cwd: dir, repository: url })).stdout;
+    return text;
   }
 
   /** Files under `dir` at a commit (recursively), as repository paths. */
@@ -216,5 +250,35 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * remoteRef for a repository on this machine: its refs read directly (one git process) rather than
+ * through the upload-pack protocol (three), as git itself treats local clones specially.
+ */
+async function localRef(path: string, url: string, ref: string | undefined): Promise<{ name: string; kind: 'branch' | 'tag'; commitSha: string } | undefined> {
+  try {
+    if (ref === undefined) {
+      const { stdout } = await runGit(['log', '-1', '--format=%H %D', 'HEAD', '--'], { cwd: path, repository: url, exactRepository: true });
+      const [sha, decorations = ''] = stdout.trim().split(/ (.*)/);
+      const branch = /HEAD -> ([^,]+)/.exec(decorations)?.[1];
+      return sha && branch ? { name: branch, kind: 'branch', commitSha: sha } : undefined;
+    }
+    const names = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+    const { stdout } = await runGit(['for-each-ref', '--format=%(refname)%09%(objectname)%09%(*objectname)', ...names], { cwd: path, repository: url, exactRepository: true });
+    const found = new Map(stdout.split('\n').filter(Boolean).map((line) => {
+      const [name, object, peeled] = line.split('\t');
+      return [name, peeled || object] as const;
+    }));
+    for (const name of names) {
+      const sha = found.get(name);
+      if (sha) return { name: ref, kind: name.startsWith('refs/tags/') ? 'tag' : 'branch', commitSha: sha };
+    }
+    return undefined;
+  } catch (error) {
+    // An empty repository has no HEAD commit yet: nothing to name.
+    if (error instanceof GitError && error.kind === 'failed' && ref === undefined && /does not have any commits|bad default revision|unknown revision/.test(error.reason)) return undefined;
+    throw error;
   }
 }

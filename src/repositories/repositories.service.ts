@@ -66,20 +66,58 @@ export class RepositoriesService {
       if (!found) throw unprocessable(`Commit ${commitSha} is not in repository ${displayUrl(url)}.`, 'unknown_commit');
       return { ref: ref ?? (await this.defaultBranch(repository)) ?? commitSha, commitSha };
     }
-    await this.git(repository, () => this.mirrors.sync(url, { auth, maxAgeMs: 0 }));
-    const wanted = ref ?? (await this.defaultBranch(repository));
-    if (wanted === undefined || wanted === null) throw unprocessable(`Repository ${displayUrl(url)} has no default branch (is it empty?); give a ref.`, 'unknown_ref');
-    const resolved = await this.git(repository, () => this.mirrors.resolve(url, wanted));
-    if (!resolved) throw unprocessable(`Ref "${wanted}" does not exist in repository ${displayUrl(url)}.`, 'unknown_ref');
-    return { ref: wanted, commitSha: resolved.commitSha };
+    // The remote is asked what the ref names now (one round trip, nothing fetched); the mirror catches
+    // up only when a file has to be read at a commit it does not have yet (readPipeline).
+    const wanted = ref ?? repository.defaultBranch ?? undefined;
+    const remote = await this.git(repository, () => this.mirrors.remoteRef(url, wanted, { auth }));
+    if (remote) return { ref: wanted ?? remote.name, commitSha: remote.commitSha };
+    if (wanted === undefined) throw unprocessable(`Repository ${displayUrl(url)} has no default branch (is it empty?); give a ref.`, 'unknown_ref');
+    // Not a branch or tag: perhaps a commit id.
+    if (/^[0-9a-f]{7,64}$/i.test(wanted)) {
+      await this.git(repository, () => this.mirrors.sync(url, { auth, maxAgeMs: 0 }));
+      const commit = await this.git(repository, () => this.mirrors.resolve(url, wanted));
+      if (commit) return { ref: wanted, commitSha: commit.commitSha };
+    }
+    throw unprocessable(`Ref "${wanted}" does not exist in repository ${displayUrl(url)}.`, 'unknown_ref');
   }
 
-  /** A pipeline file's content at a commit; 422 when the commit has no such file. */
+  /**
+   * resolveCommit + readPipeline for a trigger without a reported commit, overlapped: while the remote is
+   * asked what the ref names, the mirror's own idea of the ref is read, and the file read at that commit.
+   * When the remote agrees (no push since the mirror's last fetch) that read is the answer; otherwise
+   * the file is read at the remote's commit. Saves one git round trip per trigger (~25 ms).
+   */
+  async resolveAndRead(project: Project, ref: string | undefined, path: string): Promise<{ commit: ResolvedCommit; content: string }> {
+    const repository = requireRepository(project);
+    const problem = pipelinePathProblem(path);
+    if (problem) throw badRequest(`Pipeline ${problem}.`, 'invalid_path');
+    const wanted = ref ?? repository.defaultBranch ?? undefined;
+    const speculative = (async () => {
+      if (wanted === undefined || refProblem(wanted) || !(await this.mirrors.hasMirror(repository.url))) return undefined;
+      const local = await this.mirrors.resolve(repository.url, wanted).catch(() => undefined);
+      if (!local || local.kind === 'commit') return undefined;
+      const content = await this.mirrors.readFile(repository.url, local.commitSha, path, MAX_PIPELINE_BYTES).catch(() => undefined);
+      return content === undefined ? undefined : { commitSha: local.commitSha, content };
+    })();
+    const commit = await this.resolveCommit(project, ref, null);
+    const guess = await speculative;
+    if (guess && guess.commitSha === commit.commitSha) return { commit, content: guess.content };
+    return { commit, content: await this.readPipeline(project, commit, path) };
+  }
+
+  /** A pipeline file's content at a commit (fetched first if the mirror lacks it); 422 when the commit has no such file. */
   async readPipeline(project: Project, commit: ResolvedCommit, path: string): Promise<string> {
     const repository = requireRepository(project);
     const problem = pipelinePathProblem(path);
     if (problem) throw badRequest(`Pipeline ${problem}.`, 'invalid_path');
-    const content = await this.git(repository, () => this.mirrors.readFile(repository.url, commit.commitSha, path, MAX_PIPELINE_BYTES));
+    const read = (): Promise<string | undefined> => this.git(repository, () => this.mirrors.readFile(repository.url, commit.commitSha, path, MAX_PIPELINE_BYTES));
+    let content = (await this.mirrors.hasMirror(repository.url)) ? await read() : undefined;
+    if (content === undefined && !(await this.mirrors.hasCommit(repository.url, commit.commitSha))) {
+      const auth = await this.auth(project, repository);
+      const found = await this.git(repository, () => this.mirrors.ensureCommit(repository.url, commit.commitSha, { auth }));
+      if (!found) throw unprocessable(`Commit ${commit.commitSha} is not in repository ${displayUrl(repository.url)}.`, 'unknown_commit');
+      content = await read();
+    }
     if (content === undefined) {
       throw unprocessable(`File ${path} does not exist at commit ${commit.commitSha.slice(0, 12)} (${commit.ref}) of repository ${displayUrl(repository.url)}.`, 'pipeline_file_missing');
     }

@@ -99,9 +99,14 @@ export class RunsService {
       if (pipeline.path !== null) throw unprocessable(`Pipeline ${pipeline.name} is a file in a repository, but project ${project.slug} has no repository any more.`, 'no_repository');
       return { ref: request.ref ?? 'main', commitSha: request.commitSha ?? null, inputs: pipeline.inputs, file: null };
     }
-    const commit = await this.repositories.resolveCommit(project, request.ref, request.commitSha ?? null);
-    if (pipeline.path === null) return { ref: commit.ref, commitSha: commit.commitSha, inputs: pipeline.inputs, file: null };
-    const content = await this.repositories.readPipeline(project, commit, pipeline.path);
+    if (pipeline.path === null) {
+      const commit = await this.repositories.resolveCommit(project, request.ref, request.commitSha ?? null);
+      return { ref: commit.ref, commitSha: commit.commitSha, inputs: pipeline.inputs, file: null };
+    }
+    const { commit, content } =
+      request.commitSha === undefined || request.commitSha === null
+        ? await this.repositories.resolveAndRead(project, request.ref, pipeline.path)
+        : await this.repositories.resolveCommit(project, request.ref, request.commitSha).then(async (resolved) => ({ commit: resolved, content: await this.repositories.readPipeline(project, resolved, pipeline.path as string) }));
     const kind = /\.act$/i.test(pipeline.path) ? 'act' : inferKind(content);
     const definition = { ...pipeline, kind, content, path: null };
     const problems = validateDefinition(definition);

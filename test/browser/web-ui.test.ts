@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack';
@@ -7,7 +10,8 @@ import { launchBrowser, renderedLogLines, screenshot, serveUi, signIn, type Brow
 
 // The web UI in real headless Chromium against the real stack: sign-in, triggering a run and
 // watching it live (log and executing graph node), reordering and bulk-cancelling the queue,
-// finding and downloading an artifact, and a reconnect in the middle of a streaming log.
+// finding and downloading an artifact, a reconnect in the middle of a streaming log, and running a
+// branch of a project's git repository picked in the Run dialog.
 
 type Job = { id: number; status: string; startedAt: string | null };
 type Run = { id: number; status: string; jobs: Job[] };
@@ -17,6 +21,10 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 let stack: Stack;
 let ui: UiServer;
 let browser: Browser;
+const repoRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-ui-repo-'));
+
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 // `build` keeps running until the test has seen it executing (no race against a fixed sleep on a busy CI box).
 const RELEASE = `/tmp/bellows-ui-release-${process.pid}-${Date.now()}`;
@@ -91,7 +99,8 @@ async function pendingOrder(page: Page): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ agents: [{ name: 'ui-runner', labels: 'os=linux' }] });
+  // file:// repositories are allowed so a test can give a project a repository made on the spot.
+  stack = await startStack({ agents: [{ name: 'ui-runner', labels: 'os=linux' }], env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true' } });
   expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'web', name: 'Web shop' } })).status).toBe(201);
   await put('graph', { content: GRAPH, kind: 'act', labels: ['os=linux'], inputs: { name: { default: 'Ada', description: 'who to greet' } } });
   ui = await serveUi(stack);
@@ -102,6 +111,7 @@ afterAll(async () => {
   await browser?.close();
   await ui?.close();
   await stack?.stop();
+  fs.rmSync(repoRoot, { recursive: true, force: true });
 });
 
 describe('web UI in Chromium', () => {
@@ -288,6 +298,105 @@ describe('web UI in Chromium', () => {
     expect(storedLines.filter((line) => line.startsWith('tick '))).toHaveLength(150);
     const rendered = await renderedLogLines(page);
     expect(rendered).toEqual(storedLines);
+    await page.close();
+  }, 180_000);
+
+  it('runs a branch of the project’s repository picked in the Run dialog, and shows the commit it ran', async () => {
+    // A real repository: main and feature, each with its own .bellows/build.sh, and a tag on main.
+    const bare = path.join(repoRoot, 'shop.git');
+    const clone = path.join(repoRoot, 'clone');
+    git(repoRoot, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
+    git(repoRoot, 'clone', '--quiet', bare, clone);
+    fs.mkdirSync(path.join(clone, '.bellows'));
+    const commit = (marker: string) => {
+      fs.writeFileSync(path.join(clone, '.bellows', 'build.sh'), `echo "built ${marker} at $BELLOWS_COMMIT_SHA"\n`);
+      git(clone, 'add', '-A');
+      git(clone, 'commit', '--quiet', '-m', marker);
+    };
+    commit('main');
+    git(clone, 'tag', 'v1.0');
+    git(clone, 'push', '--quiet', 'origin', 'main', 'v1.0');
+    git(clone, 'checkout', '--quiet', '-b', 'feature');
+    commit('feature');
+    git(clone, 'push', '--quiet', 'origin', 'feature');
+    const featureSha = git(clone, 'rev-parse', 'feature');
+    const created = await stack.request('POST', '/api/v1/projects', { body: { slug: 'shop', name: 'Shop', repository: { url: `file://${bare}` } } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/projects/shop');
+    await expect.poll(() => page.getByTestId('repository-url').textContent()).toBe(`file://${bare}`);
+    await expect.poll(() => page.getByTestId('default-branch').textContent()).toBe('main');
+    // The file under .bellows/ is offered before any pipeline exists; its button defines one, then opens the dialog.
+    const fileRow = page.locator('tr[data-file=".bellows/build.sh"]');
+    await fileRow.getByText('not set up yet').waitFor();
+    await screenshot(page, 'project-repository');
+    await fileRow.getByRole('button', { name: 'Run…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    const pipelines = (await stack.request<{ pipelines: { name: string; path: string | null }[] }>('GET', '/api/v1/projects/shop/pipelines')).body.pipelines;
+    expect(pipelines).toEqual([expect.objectContaining({ name: 'build', path: '.bellows/build.sh' })]);
+    await expect.poll(() => dialog.locator('select[name="pipeline"]').inputValue()).toBe('build');
+
+    // The ref starts on the default branch; the list offers every branch, the default first.
+    const picker = dialog.getByRole('combobox', { name: 'Branch or ref' });
+    await expect.poll(() => picker.inputValue()).toBe('main');
+    const refList = dialog.getByRole('listbox', { name: 'Branches and tags' });
+    const offered = () => refList.getByRole('option').evaluateAll((options) => options.map((option) => `${option.getAttribute('data-kind')}:${option.getAttribute('data-ref')}`));
+    await picker.click();
+    await expect.poll(offered).toEqual(['branch:main', 'branch:feature']);
+    await screenshot(page, 'run-dialog-branches');
+
+    // Typing filters the branches; tags come from the refs search.
+    await picker.fill('fea');
+    await expect.poll(offered).toEqual(['branch:feature']);
+    await picker.fill('v1');
+    await expect.poll(offered).toEqual(['tag:v1.0']);
+
+    // The keyboard works too: Escape closes the list but not the dialog, arrows and Enter pick a ref without submitting.
+    await picker.fill('ma');
+    await expect.poll(offered).toEqual(['branch:main']);
+    await picker.press('Escape');
+    await refList.waitFor({ state: 'detached' });
+    expect(await dialog.isVisible()).toBe(true);
+    await picker.press('ArrowDown');
+    await refList.locator('[role="option"][data-ref="main"][aria-selected="true"]').waitFor();
+    await picker.press('Enter');
+    await refList.waitFor({ state: 'detached' });
+    expect(await picker.inputValue()).toBe('main');
+    expect(await dialog.isVisible()).toBe(true);
+
+    // A ref the repository does not have: the run does not start, and the dialog says why.
+    await picker.fill('no-such-branch');
+    await dialog.getByRole('button', { name: 'Start run' }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('Ref "no-such-branch" does not exist');
+    expect(await picker.getAttribute('aria-invalid')).toBe('true');
+    expect(page.url()).toContain('#/projects/shop');
+
+    await picker.fill('FEAT');
+    await refList.locator('[role="option"][data-ref="feature"]').click();
+    expect(await picker.inputValue()).toBe('feature');
+    expect(await refList.count()).toBe(0);
+    await dialog.getByRole('button', { name: 'Start run' }).click();
+
+    await page.waitForURL(/#\/runs\/\d+/);
+    const runId = Number(/#\/runs\/(\d+)/.exec(page.url())![1]);
+    await expect.poll(() => page.getByTestId('commit-sha').textContent()).toBe(featureSha.slice(0, 12));
+    expect(await page.getByTestId('run-ref').textContent()).toBe('feature');
+    expect(await page.getByTestId('pipeline-path').textContent()).toBe('.bellows/build.sh');
+    expect(await page.getByTestId('commit-sha').getAttribute('title')).toBe(featureSha);
+
+    // The copy button puts the full SHA on the clipboard.
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(ui.url).origin });
+    await page.getByRole('button', { name: 'Copy full commit SHA' }).click();
+    await page.getByRole('button', { name: 'Copy full commit SHA' }).and(page.locator('[data-state="copied"]')).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(featureSha);
+    await screenshot(page, 'run-detail-commit');
+
+    const run = await finished(runId);
+    expect(run.status).toBe('succeeded');
+    expect((await stack.request<{ ref: string; commitSha: string }>('GET', `/api/v1/runs/${runId}`)).body).toMatchObject({ ref: 'feature', commitSha: featureSha });
+    await page.locator('.log-line', { hasText: `built feature at ${featureSha}` }).waitFor({ timeout: 30_000 });
     await page.close();
   }, 180_000);
 });

@@ -17,7 +17,7 @@ const cliEntry = path.resolve('dist/cli/main.js');
 
 // A real repository for the `branches` and `run --ref` tests: a bare one served over file://, filled from a clone.
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 let repoRoot: string;
 let bare: string;
 let clone: string;

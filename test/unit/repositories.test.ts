@@ -98,6 +98,18 @@ describe('git mirrors', () => {
     expect(await mirrors.listFiles(remote.url, remote.main, '.bellows')).toEqual(['.bellows/build.sh']);
   });
 
+  it('asks the remote what a ref names now, without fetching: branches before tags, annotated tags peeled, HEAD for none', async () => {
+    const remote = makeRemote();
+    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    expect(await mirrors.remoteRef(remote.url, undefined)).toEqual({ name: 'main', kind: 'branch', commitSha: remote.main });
+    expect(await mirrors.remoteRef(remote.url, 'feature')).toEqual({ name: 'feature', kind: 'branch', commitSha: remote.feature });
+    expect(await mirrors.remoteRef(remote.url, 'v1')).toEqual({ name: 'v1', kind: 'tag', commitSha: remote.main });
+    expect(await mirrors.remoteRef(remote.url, 'refs/heads/main')).toEqual({ name: 'refs/heads/main', kind: 'branch', commitSha: remote.main });
+    expect(await mirrors.remoteRef(remote.url, 'nope')).toBeUndefined();
+    // Nothing was fetched: the mirror does not even exist yet.
+    expect(await mirrors.hasMirror(remote.url)).toBe(false);
+  });
+
   it('fetches new commits, shares one fetch between concurrent callers, and makes one mirror when many ask at once', async () => {
     const remote = makeRemote();
     const root = mkdtempSync(join(tmpdir(), 'bellows-mirrors-'));

@@ -65,6 +65,8 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
   }, [branches.data, tags, filter, defaultBranch]);
 
   const shown = options.slice(0, MAX_OPTIONS);
+  // "Nothing matches" is said once the tag search for the typed text has answered, not while it runs.
+  const searched = Boolean(filter?.trim()) && tags?.q === filter?.trim();
   const expanded = open && (shown.length > 0 || branches.loading);
 
   const choose = (ref: GitRef) => {
@@ -96,62 +98,64 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
   const optionId = (index: number) => `${listId}-option-${index}`;
   return (
     <div className="ref-picker">
-      <label>
-        Branch or ref
-        <input
-          name="ref"
-          role="combobox"
-          aria-autocomplete="list"
-          aria-expanded={expanded}
-          aria-controls={listId}
-          aria-activedescendant={expanded && active >= 0 ? optionId(active) : undefined}
-          aria-invalid={invalid || undefined}
-          autoComplete="off"
-          spellCheck={false}
-          value={value}
-          placeholder={branches.loading ? 'Loading branches…' : (defaultBranch ?? 'branch, tag or commit')}
-          onChange={(event) => {
-            touched.current = true;
-            onChange(event.target.value);
-            setFilter(event.target.value);
-            setOpen(true);
-            setActive(-1);
-          }}
-          onFocus={() => setOpen(true)}
-          onClick={() => setOpen(true)}
-          onBlur={() => setOpen(false)}
-          onKeyDown={onKeyDown}
-        />
-      </label>
-      {expanded && (
-        <ul className="ref-options" role="listbox" id={listId} aria-label="Branches and tags">
-          {branches.loading && !branches.data && <li className="ref-option-note muted small">Loading branches…</li>}
-          {shown.map((ref, index) => (
-            <li
-              key={`${ref.kind}:${ref.name}`}
-              id={optionId(index)}
-              role="option"
-              aria-selected={index === active || (active < 0 && ref.name === value)}
-              className={index === active ? 'ref-option active' : 'ref-option'}
-              data-ref={ref.name}
-              data-kind={ref.kind}
-              // mousedown, not click: the input keeps its focus, so the list does not close first.
-              onMouseDown={(event) => {
-                event.preventDefault();
-                choose(ref);
-              }}
-              onMouseEnter={() => setActive(index)}
-            >
-              <span className="ref-name">{ref.name}</span>
-              {ref.kind === 'tag' && <span className="label-chip">tag</span>}
-              {ref.name === defaultBranch && ref.kind === 'branch' && <span className="label-chip">default</span>}
-              <code className="muted ref-sha">{ref.commitSha.slice(0, 12)}</code>
-            </li>
-          ))}
-          {options.length > shown.length && <li className="ref-option-note muted small">{options.length - shown.length} more — type to narrow the list</li>}
-        </ul>
-      )}
-      {open && !expanded && filter && branches.data && (
+      <div className="ref-field">
+        <label>
+          Branch or ref
+          <input
+            name="ref"
+            role="combobox"
+            aria-autocomplete="list"
+            aria-expanded={expanded}
+            aria-controls={listId}
+            aria-activedescendant={expanded && active >= 0 ? optionId(active) : undefined}
+            aria-invalid={invalid || undefined}
+            autoComplete="off"
+            spellCheck={false}
+            value={value}
+            placeholder={branches.loading ? 'Loading branches…' : (defaultBranch ?? 'branch, tag or commit')}
+            onChange={(event) => {
+              touched.current = true;
+              onChange(event.target.value);
+              setFilter(event.target.value);
+              setOpen(true);
+              setActive(-1);
+            }}
+            onFocus={() => setOpen(true)}
+            onClick={() => setOpen(true)}
+            onBlur={() => setOpen(false)}
+            onKeyDown={onKeyDown}
+          />
+        </label>
+        {expanded && (
+          <ul className="ref-options" role="listbox" id={listId} aria-label="Branches and tags">
+            {branches.loading && !branches.data && <li className="ref-option-note muted small">Loading branches…</li>}
+            {shown.map((ref, index) => (
+              <li
+                key={`${ref.kind}:${ref.name}`}
+                id={optionId(index)}
+                role="option"
+                aria-selected={index === active || (active < 0 && ref.name === value)}
+                className={index === active ? 'ref-option active' : 'ref-option'}
+                data-ref={ref.name}
+                data-kind={ref.kind}
+                // mousedown, not click: the input keeps its focus, so the list does not close first.
+                onMouseDown={(event) => {
+                  event.preventDefault();
+                  choose(ref);
+                }}
+                onMouseEnter={() => setActive(index)}
+              >
+                <span className="ref-name">{ref.name}</span>
+                {ref.kind === 'tag' && <span className="label-chip">tag</span>}
+                {ref.name === defaultBranch && ref.kind === 'branch' && <span className="label-chip">default</span>}
+                <code className="muted ref-sha">{ref.commitSha.slice(0, 12)}</code>
+              </li>
+            ))}
+            {options.length > shown.length && <li className="ref-option-note muted small">{options.length - shown.length} more — type to narrow the list</li>}
+          </ul>
+        )}
+      </div>
+      {searched && options.length === 0 && branches.data && (
         <p className="muted small ref-hint">No branch or tag matches; the run uses “{value.trim()}” as typed (a ref or a commit).</p>
       )}
       <ErrorBanner error={branches.error ? `Cannot list the repository's branches: ${branches.error} Type a ref instead.` : tagError ? `Cannot search tags: ${tagError}` : null} />
