@@ -145,13 +145,13 @@ describe('the example graphs', () => {
     expect(graph.nodeStates).toMatchObject({ yes: 'succeeded', no: 'skipped', 'gate/pick': 'succeeded' });
   });
 
-  it('unknown-node.act fails before running anything, naming the node and its type', async () => {
-    const { run, log } = await runGraph('unknown-node', fixture('unknown-node.act'));
-    expect(run.status).toBe('failed');
-    expect(log).toContain('teleport');
-    expect(log).toContain('core/teleport@v1');
-    const graph = await graphOf(run.jobs[0].id);
-    expect(Object.values(graph.nodeStates).every((state) => state === 'skipped')).toBe(true);
+  it('unknown-node.act is refused before anything runs — already at push, naming the node and its type', async () => {
+    const put = await stack.request<{ error: { code: string; problems: string[] } }>('PUT', '/api/v1/projects/act/pipelines/unknown-node', { body: { content: fixture('unknown-node.act') } });
+    expect(put.status).toBe(422);
+    expect(put.body.error.code).toBe('invalid_pipeline');
+    expect(put.body.error.problems).toEqual(['content: node teleport: unknown node type core/teleport@v1: this agent does not implement it']);
+    const stored = await stack.request('GET', '/api/v1/projects/act/pipelines/unknown-node');
+    expect(stored.status).toBe(404);
   });
 });
 

@@ -129,11 +129,24 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(res.body.error.problems).toEqual([
       'content: node beam: unknown node type core/teleport@v1: this agent does not implement it',
       expect.stringMatching(/^content: node act: node type core\/gh-action@v1 cannot run on a Bellows agent: it runs a GitHub Action/),
-      'content: node say: execution start.exec → say.run: a core/print@v1 node has no input port run (it has: exec, color, values[i])',
+      'content: node say: execution start.exec → say.run: a core/print@v1 node has no exec input port run (it has: exec)',
       expect.stringMatching(/^content: node say: connection start\.args → say\.values\[3\]: values\[3\] is not declared/),
     ]);
     const after = await stack.request<{ version: number }>('GET', '/api/v1/projects/alpha/pipelines/ci');
     expect(after.body.version).toBe(before.body.version);
+  });
+
+  it('refuses bad repositories: file:// where the server does not allow it, credentials in the URL, bad paths', async () => {
+    const local = await stack.request('POST', '/api/v1/projects', { body: { slug: 'local-repo', name: 'x', repository: { url: 'file:///srv/repo.git' } } });
+    expectError(local, 422, 'invalid_repository', /BELLOWS_ALLOW_FILE_REPOSITORIES/);
+    const leaky = await stack.request('PATCH', '/api/v1/projects/alpha', { body: { repository: { url: 'https://bob:hunter2-token@example.com/x.git' } } });
+    expectError(leaky, 422, 'invalid_repository', /credentialsSecret/);
+    expect(JSON.stringify(leaky.body)).not.toContain('hunter2');
+    expectError(await stack.request('PUT', '/api/v1/projects/alpha/pipelines/ci', { body: { path: '.bellows/x.act' } }), 422, 'no_repository');
+    expectError(await stack.request('PUT', '/api/v1/projects/alpha/pipelines/ci', { body: { path: '../x.act' } }), 400, 'invalid_path', /leaves the repository/);
+    expectError(await stack.request('PUT', '/api/v1/projects/alpha/pipelines/ci', { body: { content: 'x', path: 'a.sh' } }), 400, 'invalid_pipeline', /either content or path/);
+    expectError(await stack.request('GET', '/api/v1/projects/alpha/branches'), 422, 'no_repository');
+    expect((await stack.request('GET', '/api/v1/projects/alpha')).body).toMatchObject({ repository: null });
   });
 
   it('never returns a secret value', async () => {

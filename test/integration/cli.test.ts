@@ -127,6 +127,17 @@ describe('bellows CLI', () => {
     const missing = await cli(['pipeline', 'push', 'cli', path.join(work, 'nope.act')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no such file');
+
+    // A broken graph is refused at push: every problem on a line of its own, nothing stored.
+    const broken = write(
+      'broken.act',
+      ['entry: start', 'nodes:', '  - {id: start, type: core/start@v1}', '  - {id: beam, type: core/teleport@v1}', 'connections: []', 'executions:', '  - {src: {node: start, port: exec}, dst: {node: ghost, port: exec}}'].join('\n'),
+    );
+    const refused = await cli(['pipeline', 'push', 'cli', broken]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Invalid pipeline (2 problems):\n  - content: node beam: unknown node type core/teleport@v1');
+    expect(refused.stderr).toContain('\n  - content: node start: execution start.exec → ghost.exec: there is no node ghost');
+    expect((await cli(['pipeline', 'push', 'cli', broken, '--json'])).code).toBe(1);
   });
 
   it('run --follow streams the log live, keeps its colours and exits 0 for a succeeded run', async () => {

@@ -447,3 +447,84 @@ describe('concurrency and cancellation', () => {
     expect(host.states).toEqual([]);
   });
 });
+
+describe('concurrent loops, select-exec and data caching', () => {
+  it('concurrent-for-loop gives each iteration its own index, runs them at once, then completes once', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'loop', type: 'core/concurrent-for-loop@v1', inputs: { first_index: 1, last_index: 3, worker_count: 0 } },
+        // Each iteration waits until all three have started: only concurrent iterations can finish.
+        { id: 'r', type: 'core/run@v1', inputs: { script: null, args: null } },
+        { id: 'script', type: 'core/string-fmt@v1', inputs: { fmt: 'touch started-%s; for i in $(seq 100); do [ $(ls started-* | wc -l) -ge 3 ] && echo "iteration %s" && exit 0; sleep 0.02; done; exit 1', 'substitutes[0]': null, 'substitutes[1]': null } },
+        printer('done', 'completed'),
+      ],
+      [['start.exec', 'loop.exec'], ['loop.exec-body', 'r.exec'], ['loop.exec-completed', 'done.exec']],
+      [['loop.index', 'script.substitutes[0]'], ['loop.index', 'script.substitutes[1]'], ['script.result', 'r.script']],
+    );
+    expect((await runText(text, host)).status, host.text()).toBe('succeeded');
+    expect(host.text('r').split('\n').filter(Boolean).sort()).toEqual(['iteration 1', 'iteration 2', 'iteration 3']);
+    expect(host.text('done')).toBe('completed\n');
+  });
+
+  it('concurrent-for-each-loop walks a list with a worker limit; a failing item fails the graph and stops the rest', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'each', type: 'core/concurrent-for-each-loop@v1', inputs: { input: ['a', 'b', 'c', 'd'], worker_count: 2 } },
+        { id: 'say', type: 'core/print@v1', inputs: { 'values[0]': null } },
+        printer('done', 'completed'),
+      ],
+      [['start.exec', 'each.exec'], ['each.exec-body', 'say.exec'], ['each.exec-completed', 'done.exec']],
+      [['each.value', 'say.values[0]']],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text('say').split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c', 'd']);
+    const failing = fakeHost();
+    const broken = actYaml(
+      [{ id: 'each', type: 'core/concurrent-for-each-loop@v1', inputs: { input: ['ok', 'bad'], worker_count: 0 } }, { id: 'r', type: 'core/run@v1', inputs: { script: null } }, printer('done', 'completed')],
+      [['start.exec', 'each.exec'], ['each.exec-body', 'r.exec'], ['each.exec-completed', 'done.exec']],
+      [['each.value', 'r.script']],
+    );
+    // "bad" is a command that does not exist: exit 127, and exec-completed never fires.
+    const result = await runText(broken, failing);
+    expect(result).toMatchObject({ status: 'failed', exitCode: 127 });
+    expect(failing.text()).not.toContain('completed');
+  });
+
+  it('select-exec fires exec with the index of the input it was entered through', async () => {
+    for (const condition of [true, false]) {
+      const host = fakeHost();
+      const text = actYaml(
+        [
+          { id: 'b', type: 'core/branch@v1', inputs: { condition } },
+          { id: 'pick', type: 'core/select-exec@v1', inputs: { 'exec[0]': null, 'exec[1]': null } },
+          { id: 'say', type: 'core/print@v1', inputs: { 'values[0]': null } },
+        ],
+        [['start.exec', 'b.exec'], ['b.exec-then', 'pick.exec[0]'], ['b.exec-otherwise', 'pick.exec[1]'], ['pick.exec', 'say.exec']],
+        [['pick.index', 'say.values[0]']],
+      );
+      expect((await runText(text, host)).status).toBe('succeeded');
+      expect(host.text('say')).toBe(condition ? '0\n' : '1\n');
+    }
+  });
+
+  it('a data node is evaluated once per executing node: two reads agree, the next node sees a fresh value', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        // No exec connection: random-number is a data node here.
+        { id: 'n', type: 'core/random-number@v1', inputs: { min: 0, max: 1000000000 } },
+        { id: 'first', type: 'core/print@v1', inputs: { 'values[0]': null, 'values[1]': null } },
+        { id: 'second', type: 'core/print@v1', inputs: { 'values[0]': null } },
+      ],
+      [['start.exec', 'first.exec'], ['first.exec', 'second.exec']],
+      [['n.number', 'first.values[0]'], ['n.number', 'first.values[1]'], ['n.number', 'second.values[0]']],
+    );
+    expect((await runText(text, host)).status).toBe('succeeded');
+    const [a, b] = host.text('first').trim().split('\n');
+    expect(a).toBe(b);
+    expect(host.text('second').trim()).not.toBe(a);
+  });
+});
+

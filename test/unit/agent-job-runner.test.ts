@@ -211,6 +211,16 @@ describe('agent running a script job', () => {
     expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: 'cancelled by the server' }]);
   });
 
+  it('fails a graph with a node type this agent lacks before running anything, naming node and type', async () => {
+    const graph = 'entry: start\nnodes:\n  - {id: start, type: core/start@v1}\n  - {id: say, type: core/print@v1, inputs: {"values[0]": never-printed}}\n  - {id: beam, type: core/teleport@v1}\nconnections: []\nexecutions:\n  - {src: {node: start, port: exec}, dst: {node: say, port: exec}}\n';
+    api = new FakeApi([scriptJob(46, graph, { pipeline: { kind: 'act', content: graph, version: 1, path: null } })]);
+    await api.start();
+    await agentFor().run();
+    expect(api.text('system')).toContain('node beam: unknown node type core/teleport@v1');
+    expect(api.text('stdout')).not.toContain('never-printed');
+    expect(api.finished).toEqual([{ status: 'failed', exitCode: 2, error: expect.stringContaining('core/teleport@v1') }]);
+  });
+
   it('fails an act pipeline that is not a graph without running anything, naming the problem', async () => {
     api = new FakeApi([scriptJob(45, 'graph', { pipeline: { kind: 'act', content: 'graph', version: 1, path: null } })]);
     await api.start();
