@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestRepository, git } from '../support/git-repository';
 import { startStack, type Stack } from '../support/stack';
 import { launchBrowser, renderedLogLines, screenshot, serveUi, signIn, type Browser, type UiServer } from './browser-harness';
 
@@ -21,10 +19,7 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 let stack: Stack;
 let ui: UiServer;
 let browser: Browser;
-const repoRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-ui-repo-'));
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 // `build` keeps running until the test has seen it executing (no race against a fixed sleep on a busy CI box).
 const RELEASE = `/tmp/bellows-ui-release-${process.pid}-${Date.now()}`;
@@ -111,7 +106,6 @@ afterAll(async () => {
   await browser?.close();
   await ui?.close();
   await stack?.stop();
-  fs.rmSync(repoRoot, { recursive: true, force: true });
 });
 
 describe('web UI in Chromium', () => {
@@ -303,22 +297,15 @@ describe('web UI in Chromium', () => {
 
   it('runs a branch of the project’s repository picked in the Run dialog, and shows the commit it ran', async () => {
     // A real repository: main and feature, each with its own .bellows/build.sh, and a tag on main.
-    const bare = path.join(repoRoot, 'shop.git');
-    const clone = path.join(repoRoot, 'clone');
-    git(repoRoot, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
-    git(repoRoot, 'clone', '--quiet', bare, clone);
-    fs.mkdirSync(path.join(clone, '.bellows'));
-    const commit = (marker: string) => {
-      fs.writeFileSync(path.join(clone, '.bellows', 'build.sh'), `echo "built ${marker} at $BELLOWS_COMMIT_SHA"\n`);
-      git(clone, 'add', '-A');
-      git(clone, 'commit', '--quiet', '-m', marker);
-    };
-    commit('main');
+    const repo = createTestRepository('shop');
+    const { bare, clone } = repo;
+    const build = (marker: string) => ({ '.bellows/build.sh': `echo "built ${marker} at $BELLOWS_COMMIT_SHA"\n` });
+    repo.commit(build('main'), 'main');
     git(clone, 'tag', 'v1.0');
-    git(clone, 'push', '--quiet', 'origin', 'main', 'v1.0');
-    git(clone, 'checkout', '--quiet', '-b', 'feature');
-    commit('feature');
-    git(clone, 'push', '--quiet', 'origin', 'feature');
+    repo.push('main', 'v1.0');
+    repo.checkout('feature');
+    repo.commit(build('feature'), 'feature');
+    repo.push('feature');
     const featureSha = git(clone, 'rev-parse', 'feature');
     const created = await stack.request('POST', '/api/v1/projects', { body: { slug: 'shop', name: 'Shop', repository: { url: `file://${bare}` } } });
     expect(created.status, JSON.stringify(created.body)).toBe(201);

@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestRepository, git, type TestRepository } from '../support/git-repository';
 import { startStack, type Stack } from '../support/stack';
 
 // Drives the built CLI (dist/cli/main.js) as a user would, against a real API, worker and agent.
@@ -16,30 +17,21 @@ let work: string;
 const cliEntry = path.resolve('dist/cli/main.js');
 
 // A real repository for the `branches` and `run --ref` tests: a bare one served over file://, filled from a clone.
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+let repo: TestRepository;
 let repoRoot: string;
 let bare: string;
 let clone: string;
 
 function createRepository(): void {
-  repoRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-cli-repo-'));
-  bare = path.join(repoRoot, 'app.git');
-  clone = path.join(repoRoot, 'clone');
-  git(repoRoot, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
-  git(repoRoot, 'clone', '--quiet', bare, clone);
-  fs.mkdirSync(path.join(clone, '.bellows'));
-  const commit = (marker: string) => {
-    fs.writeFileSync(path.join(clone, '.bellows', 'build.sh'), `echo "marker ${marker} at $BELLOWS_COMMIT_SHA on $BELLOWS_REF"\n`);
-    git(clone, 'add', '-A');
-    git(clone, 'commit', '--quiet', '-m', marker);
-  };
-  commit('main');
-  git(clone, 'push', '--quiet', 'origin', 'main');
-  git(clone, 'checkout', '--quiet', '-b', 'feature/login');
-  commit('feature');
-  git(clone, 'push', '--quiet', 'origin', 'feature/login');
-  git(clone, 'checkout', '--quiet', 'main');
+  repo = createTestRepository('app');
+  ({ root: repoRoot, bare, clone } = repo);
+  const build = (marker: string) => ({ '.bellows/build.sh': `echo "marker ${marker} at $BELLOWS_COMMIT_SHA on $BELLOWS_REF"\n` });
+  repo.commit(build('main'), 'main');
+  repo.push('main');
+  repo.checkout('feature/login');
+  repo.commit(build('feature'), 'feature');
+  repo.push('feature/login');
+  repo.checkout('main');
 }
 
 function cli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> & { kill(): void } {

@@ -2,15 +2,14 @@
 // directory, each with its own connection pool) syncing one repository at once take turns, and the
 // mirror they share is whole afterwards.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitMirrors } from '../../agent/git/git-mirror';
 import { applyMigrations } from '../../src/database/migrations';
 import { createSql, type Sql } from '../../src/database/sql';
 import { RepositoriesRepository } from '../../src/repositories/repositories.repository';
+import { createTestRepository } from '../support/git-repository';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 
 let database: TestDatabase;
@@ -51,17 +50,11 @@ describe('the mirror lock', () => {
   });
 
   it('two instances syncing one cold repository at once leave one whole mirror', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'bellows-shared-data-'));
-    const origin = join(root, 'origin.git');
-    const work = join(root, 'work');
-    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
-    execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', origin]);
-    execFileSync('git', ['clone', '--quiet', origin, work]);
-    writeFileSync(join(work, 'f'), 'x');
-    execFileSync('git', ['add', '.'], { cwd: work, env });
-    execFileSync('git', ['commit', '--quiet', '-m', 'one'], { cwd: work, env });
-    execFileSync('git', ['push', '--quiet', 'origin', 'main'], { cwd: work, env });
-    const url = `file://${origin}`;
+    const repo = createTestRepository();
+    repo.commit({ f: 'x' }, 'one');
+    repo.push('main');
+    const url = repo.url;
+    const root = repo.root;
     const mirrorsDir = join(root, 'git-mirrors');
     const instances = pools.map((pool) => {
       const locks = new RepositoriesRepository(pool);

@@ -3,11 +3,11 @@
 
 import { createHmac, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server';
+import { createTestRepository, git } from '../support/git-repository';
 import { startStack, type Stack } from '../support/stack';
 
 type Job = { id: number; status: string; exitCode: number | null };
@@ -15,24 +15,15 @@ type Run = { id: number; status: string; ref: string; commitSha: string | null; 
 type ErrorBody = { error: { code: string; message: string } };
 
 const TOKEN = 'ghp-test-7d3f0a91c2e84b56';
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
 
 let stack: Stack;
 let http: GitHttpServer;
-const root = mkdtempSync(join(tmpdir(), 'bellows-repos-'));
-const bare = join(root, 'web.git');
-const work = join(root, 'work');
+const repo = createTestRepository('web');
+const { root, bare, clone: work } = repo;
 
 /** A build script that shows what it runs on: its branch's marker, the checkout's HEAD and README. */
 function buildScript(marker: string): string {
   return `echo "marker ${marker}"\necho "head $(git rev-parse HEAD)"\necho "readme $(cat README)"\necho "cwd-is-workspace $([ "$(pwd)" = "$BELLOWS_WORKSPACE" ] && echo yes)"\n`;
-}
-
-function commitAll(message: string): string {
-  git(work, 'add', '-A');
-  git(work, 'commit', '--quiet', '-m', message);
-  return git(work, 'rev-parse', 'HEAD');
 }
 
 async function request<T>(method: string, path: string, body?: unknown) {
@@ -70,20 +61,13 @@ async function log(run: Run): Promise<string> {
 }
 
 beforeAll(async () => {
-  git(root, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
-  git(root, 'clone', '--quiet', bare, work);
-  mkdirSync(join(work, '.bellows'));
-  writeFileSync(join(work, 'README'), 'main readme');
-  writeFileSync(join(work, '.bellows', 'build.sh'), buildScript('main'));
-  writeFileSync(join(work, '.bellows', 'graph.act'), 'entry: start\nnodes:\n  - {id: start, type: core/start@v1}\n  - {id: say, type: core/print@v1, inputs: {"values[0]": "graph at ${{ env.BELLOWS_COMMIT_SHA }}"}}\nconnections: []\nexecutions:\n  - {src: {node: start, port: exec}, dst: {node: say, port: exec}}\n');
-  commitAll('main');
-  git(work, 'push', '--quiet', 'origin', 'main');
-  git(work, 'checkout', '--quiet', '-b', 'feature/x');
-  writeFileSync(join(work, 'README'), 'feature readme');
-  writeFileSync(join(work, '.bellows', 'build.sh'), buildScript('feature'));
-  commitAll('feature');
-  git(work, 'push', '--quiet', 'origin', 'feature/x');
-  git(work, 'checkout', '--quiet', 'main');
+  const graph = 'entry: start\nnodes:\n  - {id: start, type: core/start@v1}\n  - {id: say, type: core/print@v1, inputs: {"values[0]": "graph at ${{ env.BELLOWS_COMMIT_SHA }}"}}\nconnections: []\nexecutions:\n  - {src: {node: start, port: exec}, dst: {node: say, port: exec}}\n';
+  repo.commit({ README: 'main readme', '.bellows/build.sh': buildScript('main'), '.bellows/graph.act': graph }, 'main');
+  repo.push('main');
+  repo.checkout('feature/x');
+  repo.commit({ README: 'feature readme', '.bellows/build.sh': buildScript('feature') }, 'feature');
+  repo.push('feature/x');
+  repo.checkout('main');
   http = await startGitHttpServer(root, { 'x-access-token': TOKEN });
 
   stack = await startStack({ agents: [{ name: 'repo-agent', labels: 'os=linux' }], env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true' } });
@@ -144,9 +128,8 @@ describe('projects with a repository', () => {
     expect(first.status).toBe('succeeded');
     expect(await log(first)).toContain(`graph at ${first.commitSha}`);
     // main moves on; the re-run keeps the run's commit.
-    writeFileSync(join(work, 'README'), 'moved on');
-    commitAll('later');
-    git(work, 'push', '--quiet', 'origin', 'main');
+    repo.commit({ README: 'moved on' }, 'later');
+    repo.push('main');
     const rerun = await request<Run>('POST', `/api/v1/runs/${first.id}/rerun`, {});
     expect(rerun.status, JSON.stringify(rerun.body)).toBe(201);
     const again = await stack.waitFor(async () => {
@@ -160,11 +143,10 @@ describe('projects with a repository', () => {
   it('a push webhook runs the pushed commit', async () => {
     const hook = await request<{ id: string; secret: string }>('POST', '/api/v1/projects/web/hooks', { pipeline: 'build', format: 'github' });
     expect(hook.status).toBe(201);
-    git(work, 'checkout', '--quiet', 'feature/x');
-    writeFileSync(join(work, 'README'), 'pushed readme');
-    const pushed = commitAll('pushed');
-    git(work, 'push', '--quiet', 'origin', 'feature/x');
-    git(work, 'checkout', '--quiet', 'main');
+    repo.checkout('feature/x');
+    const pushed = repo.commit({ README: 'pushed readme' }, 'pushed');
+    repo.push('feature/x');
+    repo.checkout('main');
     const body = JSON.stringify({ ref: 'refs/heads/feature/x', after: pushed, before: '0'.repeat(40), deleted: false, pusher: { name: 'octocat' } });
     const signature = `sha256=${createHmac('sha256', hook.body.secret).update(body).digest('hex')}`;
     const delivery = await stack.request<{ runId: number }>('POST', `/api/v1/hooks/${hook.body.id}`, {
@@ -179,19 +161,17 @@ describe('projects with a repository', () => {
   });
 
   it('a branch force-pushed after the trigger still runs the recorded commit', async () => {
-    git(work, 'checkout', '--quiet', '-b', 'volatile', 'main');
-    writeFileSync(join(work, 'README'), 'before force push');
-    const recorded = commitAll('to be replaced');
-    git(work, 'push', '--quiet', 'origin', 'volatile');
+    repo.checkout('volatile');
+    const recorded = repo.commit({ README: 'before force push' }, 'to be replaced');
+    repo.push('volatile');
     // A label no agent has yet keeps the run queued while the branch moves.
     expect((await request('PUT', '/api/v1/projects/web/pipelines/late', { path: '.bellows/build.sh', labels: ['stage=late'] })).status).toBe(200);
     const queued = await trigger('web', 'late', { ref: 'volatile' });
     expect(queued.commitSha).toBe(recorded);
     git(work, 'reset', '--quiet', '--hard', 'main');
-    writeFileSync(join(work, 'README'), 'after force push');
-    commitAll('replacement');
-    git(work, 'push', '--quiet', '--force', 'origin', 'volatile');
-    git(work, 'checkout', '--quiet', 'main');
+    repo.commit({ README: 'after force push' }, 'replacement');
+    repo.push('--force', 'volatile');
+    repo.checkout('main');
     await stack.startAgent({ name: 'late-agent', labels: 'stage=late' });
     const run = await finished(queued.id);
     const text = await log(run);

@@ -1,35 +1,24 @@
 // Repository rules (pure) and git mirrors (real git, repositories made by the test).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GitMirrors } from '../../agent/git/git-mirror';
 import { checkRepository, credentialsFor, pipelinePathProblem, refProblem } from '../../src/repositories/repository-spec';
+import { createTestRepository, git, type TestRepository } from '../support/git-repository';
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
-
-/** A bare repository with `main` (two files) and `feature` (one changed), and a tag on main. */
-function makeRemote(): { bare: string; work: string; url: string; main: string; feature: string } {
-  const root = mkdtempSync(join(tmpdir(), 'bellows-repo-'));
-  const bare = join(root, 'origin.git');
-  const work = join(root, 'work');
-  git(root, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
-  git(root, 'clone', '--quiet', bare, work);
-  writeFileSync(join(work, 'README'), 'main readme\n');
-  execFileSync('mkdir', ['-p', join(work, '.bellows')]);
-  writeFileSync(join(work, '.bellows', 'build.sh'), 'echo main\n');
-  git(work, 'add', '.');
-  git(work, 'commit', '--quiet', '-m', 'one');
-  git(work, 'tag', '-a', 'v1', '-m', 'v1');
-  git(work, 'push', '--quiet', 'origin', 'main', '--tags');
-  git(work, 'checkout', '--quiet', '-b', 'feature');
-  writeFileSync(join(work, '.bellows', 'build.sh'), 'echo feature\n');
-  git(work, 'commit', '--quiet', '-am', 'two');
-  git(work, 'push', '--quiet', 'origin', 'feature');
-  return { bare, work, url: `file://${bare}`, main: git(work, 'rev-parse', 'main'), feature: git(work, 'rev-parse', 'feature') };
+/** A repository with `main` (a README and .bellows/build.sh, tagged v1) and `feature` (build.sh changed). */
+function makeRemote(): { work: string; url: string; main: string; feature: string; repo: TestRepository } {
+  const repo = createTestRepository();
+  const main = repo.commit({ README: 'main readme\n', '.bellows/build.sh': 'echo main\n' }, 'one');
+  git(repo.clone, 'tag', '-a', 'v1', '-m', 'v1');
+  repo.push('main', '--tags');
+  repo.checkout('feature');
+  const feature = repo.commit({ '.bellows/build.sh': 'echo feature\n' }, 'two');
+  repo.push('feature');
+  return { work: repo.clone, url: repo.url, main, feature, repo };
 }
 
 describe('repository rules', () => {
@@ -117,11 +106,9 @@ describe('git mirrors', () => {
     // Cold: five at once end with one complete mirror and nothing half-made left behind.
     await Promise.all(Array.from({ length: 5 }, () => mirrors.sync(remote.url)));
     expect(readdirSync(root)).toEqual([mirrors.dirFor(remote.url).split('/').pop()]);
-    git(remote.work, 'checkout', '--quiet', 'main');
-    writeFileSync(join(remote.work, 'README'), 'changed\n');
-    git(remote.work, 'commit', '--quiet', '-am', 'three');
-    git(remote.work, 'push', '--quiet', 'origin', 'main');
-    const newMain = git(remote.work, 'rev-parse', 'main');
+    remote.repo.checkout('main');
+    const newMain = remote.repo.commit({ README: 'changed\n' }, 'three');
+    remote.repo.push('main');
     expect(await mirrors.hasCommit(remote.url, newMain)).toBe(false);
     // A fresh-enough mirror is not fetched again; maxAge 0 is.
     await mirrors.sync(remote.url, { maxAgeMs: 60_000 });
