@@ -1,5 +1,7 @@
 // Control-flow exceptions of the runtime. They travel up the depth-first call chain of exec paths.
 
+import type { NodeFailure } from './act-node-def';
+
 /** The path was stopped: the graph was cancelled or a concurrent sibling failed. Never routed to exec-err. */
 export class CancelledError extends Error {
   constructor(message = 'cancelled') {
@@ -49,4 +51,16 @@ export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     }, Math.max(0, ms));
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A node failure travelling along an exec-err path (it fails the graph where the path leads nowhere). */
+export class RoutedFailure extends Error {
+  constructor(
+    readonly node: string,
+    readonly nodeType: string,
+    readonly failure: NodeFailure,
+  ) {
+    super(failure.message);
+    this.name = 'RoutedFailure';
+  }
 }

@@ -13,7 +13,7 @@
 //   exec output with nothing connected (a group's exec-err, say) fails the graph.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CancelledError, GraphFailure, ProcessExitSignal, throwIfAborted } from './act-errors';
+import { CancelledError, GraphFailure, ProcessExitSignal, RoutedFailure, throwIfAborted } from './act-errors';
 import type { ExecState } from './act-exec-state';
 import { evaluateText, runnerContext, type ExpressionContext } from './act-expressions';
 import { NodeError, NodeFailure, describeError, type GraphLevel, type NodeContext, type NodeDef, type NodePorts, type PortSpec } from './act-node-def';
@@ -30,18 +30,6 @@ const MAX_READ_DEPTH = 500;
 const key = (node: string, port: string): string => `${node}\u0000${port}`;
 
 type Parent = { scope: GraphScope; node: ActNode };
-
-/** A node failure travelling along an exec-err path. */
-export class RoutedFailure extends Error {
-  constructor(
-    readonly node: string,
-    readonly nodeType: string,
-    readonly failure: NodeFailure,
-  ) {
-    super(failure.message);
-    this.name = 'RoutedFailure';
-  }
-}
 
 export class GraphScope {
   private readonly nodes = new Map<string, ActNode>();
@@ -153,7 +141,7 @@ export class GraphScope {
       this.run.print(path, 'system', message);
       throw new GraphFailure(path, message, exitCodeOf(thrown));
     }
-    const message = `node ${path} (${node.type}) failed: ${thrown instanceof Error && !(thrown instanceof NodeError) && !(thrown instanceof RoutedFailure) ? describeError(thrown) : (thrown as Error).message}`;
+    const message = `node ${path} (${node.type}) failed: ${describeError(thrown)}`;
     this.run.print(path, 'system', message);
     throw new GraphFailure(path, message, 1);
   }

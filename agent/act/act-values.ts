@@ -120,7 +120,7 @@ function formatNested(value: unknown): string {
  * from its float64s, and most integral values there are ints (indices, counts, exit codes). Other values
  * take the shortest digits, with an exponent below 1e-4 and from 1e6 on, as Go's %g does.
  */
-export function formatFloatG(value: number): string {
+function formatFloatG(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (!Number.isFinite(value)) return value > 0 ? '+Inf' : '-Inf';
   if (Number.isInteger(value) && Math.abs(value) < 1e21) return Object.is(value, -0) ? '0' : value.toFixed(0);
@@ -194,16 +194,6 @@ export async function toText(value: unknown, what = 'value'): Promise<string> {
     return lines.join('\n');
   }
   throw new NodeError(`cannot convert '${typeName(value)}' to string at ${what}`);
-}
-
-/** Text for values known not to be streams (synchronous callers: expression splicing, messages). */
-export function toTextSync(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return formatFloatPlain(value);
-  if (typeof value === 'boolean') return String(value);
-  if (Buffer.isBuffer(value)) return decodeBytes(value);
-  return formatValue(value);
 }
 
 /** Go's truthiness for a bool input: non-empty strings, lists and maps are true; numbers unless 0. */

@@ -124,12 +124,14 @@ export class GitMirrors {
   }
 
   /**
-   * The commit a ref names: a branch first, then a tag, then a commit id (full or abbreviated);
-   * undefined when it names nothing in the mirror.
+   * The commit a ref names: a branch first, then a tag, then a commit id (full or abbreviated), or
+   * `HEAD` (the default branch); undefined when it names nothing in the mirror.
    */
   async resolve(url: string, ref: string): Promise<{ commitSha: string; kind: 'branch' | 'tag' | 'commit' } | undefined> {
     const dir = this.dirFor(url);
-    const candidates: Array<[string, 'branch' | 'tag' | 'commit']> = ref.startsWith('refs/')
+    const candidates: Array<[string, 'branch' | 'tag' | 'commit']> = ref === 'HEAD'
+      ? [['HEAD', 'branch']]
+      : ref.startsWith('refs/')
       ? [[ref, ref.startsWith('refs/tags/') ? 'tag' : 'branch']]
       : [
           [`refs/heads/${ref}`, 'branch'],

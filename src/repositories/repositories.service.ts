@@ -93,8 +93,8 @@ export class RepositoriesService {
     if (problem) throw badRequest(`Pipeline ${problem}.`, 'invalid_path');
     const wanted = ref ?? repository.defaultBranch ?? undefined;
     const speculative = (async () => {
-      if (wanted === undefined || refProblem(wanted) || !(await this.mirrors.hasMirror(repository.url))) return undefined;
-      const local = await this.mirrors.resolve(repository.url, wanted).catch(() => undefined);
+      if ((wanted !== undefined && refProblem(wanted)) || !(await this.mirrors.hasMirror(repository.url))) return undefined;
+      const local = await this.mirrors.resolve(repository.url, wanted ?? 'HEAD').catch(() => undefined);
       if (!local || local.kind === 'commit') return undefined;
       const content = await this.mirrors.readFile(repository.url, local.commitSha, path, MAX_PIPELINE_BYTES).catch(() => undefined);
       return content === undefined ? undefined : { commitSha: local.commitSha, content };
