@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GitError, runGit, transportOf, type GitAuth } from './git';
+import { GitError, runGit, transportOf, withCatFile, type GitAuth } from './git';
 
 export type MirrorRef = { name: string; kind: 'branch' | 'tag'; commitSha: string };
 
@@ -178,6 +178,32 @@ export class GitMirrors {
       if (sha) return { name: ref, kind, commitSha: sha };
     }
     return undefined;
+  }
+
+  /**
+   * The commit a branch or tag (or `HEAD`) names in the mirror and a text file at that commit, read by
+   * one git process (see withCatFile); undefined when the ref or the file is not there.
+   */
+  async readAtRef(url: string, ref: string, path: string, maxBytes: number): Promise<{ commitSha: string; kind: 'branch' | 'tag'; content: string } | undefined> {
+    const candidates: Array<[string, 'branch' | 'tag']> = ref === 'HEAD'
+      ? [['HEAD', 'branch']]
+      : ref.startsWith('refs/')
+      ? [[ref, ref.startsWith('refs/tags/') ? 'tag' : 'branch']]
+      : [
+          [`refs/heads/${ref}`, 'branch'],
+          [`refs/tags/${ref}`, 'tag'],
+        ];
+    // A commit object is its header and message: kilobytes, but a generated message can be long.
+    return withCatFile({ cwd: this.dirFor(url), repository: url, maxObjectBytes: 16 * 1024 * 1024 }, async (ask) => {
+      for (const [name, kind] of candidates) {
+        const commit = await ask(`${name}^{commit}`);
+        if (!commit) continue;
+        // The file is named by the commit id just read, so it belongs to that commit even if a fetch moves the ref meanwhile.
+        const file = await ask(`${commit.oid}:${path}`, maxBytes);
+        return file?.type === 'blob' ? { commitSha: commit.oid, kind, content: file.content.toString('utf8') } : undefined;
+      }
+      return undefined;
+    });
   }
 
   /** A text file at a commit (one `cat-file`); undefined when the mirror has no such commit or file. */

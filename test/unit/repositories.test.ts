@@ -87,6 +87,22 @@ describe('git mirrors', () => {
     expect(await mirrors.listFiles(remote.url, remote.main, '.bellows')).toEqual(['.bellows/build.sh']);
   });
 
+  it('reads a ref and a file at its commit in one git process: branches before tags, HEAD, nothing for a missing ref, file or directory', async () => {
+    const remote = makeRemote();
+    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    await mirrors.sync(remote.url);
+    expect(await mirrors.readAtRef(remote.url, 'feature', '.bellows/build.sh', 1024)).toEqual({ commitSha: remote.feature, kind: 'branch', content: 'echo feature\n' });
+    expect(await mirrors.readAtRef(remote.url, 'HEAD', '.bellows/build.sh', 1024)).toEqual({ commitSha: remote.main, kind: 'branch', content: 'echo main\n' });
+    expect(await mirrors.readAtRef(remote.url, 'v1', 'README', 1024)).toEqual({ commitSha: remote.main, kind: 'tag', content: 'main readme\n' });
+    expect(await mirrors.readAtRef(remote.url, 'refs/heads/main', 'README', 1024)).toMatchObject({ commitSha: remote.main });
+    expect(await mirrors.readAtRef(remote.url, 'nope', 'README', 1024)).toBeUndefined();
+    expect(await mirrors.readAtRef(remote.url, 'main', 'missing.act', 1024)).toBeUndefined();
+    expect(await mirrors.readAtRef(remote.url, 'main', '.bellows', 1024)).toBeUndefined();
+    expect(await mirrors.readAtRef(remote.url, 'main', 'line\nbreak', 1024)).toBeUndefined();
+    // Too large to be a pipeline: refused without reading it into memory.
+    await expect(mirrors.readAtRef(remote.url, 'main', 'README', 4)).rejects.toThrow(/12 bytes; at most 4/);
+  });
+
   it('asks the remote what a ref names now, without fetching: branches before tags, annotated tags peeled, HEAD for none', async () => {
     const remote = makeRemote();
     const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
