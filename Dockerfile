@@ -8,7 +8,8 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends bash ca-certificates python3 && rm -rf /var/lib/apt/lists/*
+# git (and ssh for ssh:// repositories): the server reads repositories and agents check them out with it.
+RUN apt-get update && apt-get install -y --no-install-recommends bash ca-certificates git openssh-client python3 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/migrations ./migrations
