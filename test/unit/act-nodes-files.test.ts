@@ -3,17 +3,20 @@
 // deliberately differs, the test says so.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync, crc32 } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
+import { nodeDef } from '../../agent/act';
+import type { NodeContext } from '../../agent/act/act-node-def';
+import type { DataStream } from '../../agent/act/act-values';
 import { fromBuffer as zipFromBuffer, type Entry as ZipEntry, type ZipFile } from 'yauzl';
 import { archiveName } from '../../agent/act/nodes/archive.nodes';
 import { BadPatternError, goMatch } from '../../agent/act/nodes/file.nodes';
 import { posixGoPath, windowsGoPath } from '../../agent/act/nodes/filepath.nodes';
-import { actYaml, fakeHost, runText, type FakeHost, type TestEdge, type TestNode } from './act-test-host';
+import { actYaml, fakeHost, runText, waitUntil, type FakeHost, type TestEdge, type TestNode } from './act-test-host';
 
 type Run = { status: string; error?: string; host: FakeHost };
 
@@ -693,6 +696,51 @@ describe('core/file-compress@v1', () => {
     expect(archiveName('/w/sub/a.txt', '/w')).toBe('sub/a.txt');
     expect(archiveName('/elsewhere/x', '/w')).toBe('elsewhere/x');
     expect(archiveName('/w/x', '/')).toBe('w/x');
+  });
+
+  it.runIf(process.platform === 'linux')('a reader that drops the archive stream half-way leaves no file open and no unhandled rejection', async () => {
+    const host = fakeHost();
+    // Larger than the stream buffers, so the packer is still inside the first file when the reader goes.
+    write(host.workDir, { 'big.bin': Buffer.alloc(8 * 1024 * 1024, 1), 'small.bin': 'x' });
+    const openInWorkspace = (): string[] =>
+      readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((target) => target.startsWith(host.workDir));
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => {
+      rejections.push(reason);
+    };
+    process.on('unhandledRejection', onRejection);
+    try {
+      for (const format of ['tar', 'targz', 'zip']) {
+        const outputs = new Map<string, unknown>();
+        const ctx = {
+          path: 'pack',
+          host,
+          signal: new AbortController().signal,
+          strings: async () => ['big.bin', 'small.bin'],
+          string: async (port: string) => (port === 'format' ? format : ''),
+          int: async () => 6,
+          set: (port: string, value: unknown) => outputs.set(port, value),
+        } as unknown as NodeContext;
+        await nodeDef('core/file-compress@v1')?.execute?.(ctx, 'exec');
+        // One chunk, then the reader goes away (a cancelled graph, a file-write that failed).
+        for await (const _chunk of (outputs.get('data') as DataStream).take()) break;
+        await waitUntil(() => openInWorkspace().length === 0, 2000).catch(() => undefined);
+        expect(openInWorkspace(), format).toEqual([]);
+      }
+      // Rejections are reported after the microtasks that caused them.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+    expect(rejections).toEqual([]);
   });
 
   it('a path that does not exist fails the graph even with exec-err connected (as in the reference), an empty one too', async () => {

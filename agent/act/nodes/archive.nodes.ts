@@ -88,6 +88,8 @@ type TarSink = ReturnType<Pack['entry']>;
 /** Resolves once a tar entry can take more data, or is gone. */
 function drained(sink: TarSink): Promise<void> {
   return new Promise((resolveDrained) => {
+    // A destroyed entry has already sent its 'close': waiting for it would hang with the file open.
+    if (sink.destroyed) return resolveDrained();
     const done = (): void => {
       sink.off('drain', done);
       sink.off('close', done);
@@ -110,10 +112,15 @@ async function* tarChunks(files: ArchiveFile[]): AsyncGenerator<Buffer> {
       let finish: (error?: Error | null) => void = () => undefined;
       const written = new Promise<void>((resolveWritten, reject) => (finish = (error) => (error ? reject(error) : resolveWritten())));
       const sink = pack.entry(header, (error) => finish(error));
+      // When the reader destroys the archive, the entry fails while this loop waits on drained(), not
+      // on `written`: unobserved, that rejection would take the whole agent down. It is awaited below.
+      written.catch(() => undefined);
       // Exactly the size the header announced: a file that grows meanwhile cannot corrupt the archive.
       if (info.size > 0) {
         for await (const chunk of createReadStream(file.path, { start: 0, end: info.size - 1 })) {
           if (!sink.write(chunk)) await drained(sink);
+          // Leaving the loop closes the file; nobody reads the archive any more.
+          if (sink.destroyed) break;
         }
       }
       sink.end(null);
