@@ -3,6 +3,8 @@
 // same graphs; where Bellows deliberately differs (a reference crash or bug) the test says so.
 
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { NodeFailure, type NodeContext } from '../../agent/act/act-node-def';
@@ -332,6 +334,24 @@ describe('string-encode and string-decode', () => {
     expect(await decode('a%20b+c', 'urlpath')).toBe('a b+c');
     expect(await decode('say \\"hi\\"\\n\\u00e9\\ud83d\\ude00\\/', 'json')).toBe('say "hi"\né😀/');
     expect(await decode('&lt;a&gt; &amp;lt; &#60;&#x3C; &apos;&quot;', 'xml')).toBe('<a> &lt; << \'"');
+  });
+
+  it('takes the bytes of a stream as they are (binary is not decoded to text and back)', async () => {
+    /** start → file-read(bin) → print(node ← read.data): the file holds `bytes`. */
+    const throughFile = async (bytes: Buffer, node: TestNode): Promise<string> => {
+      const host = fakeHost();
+      writeFileSync(join(host.workDir, 'bin'), bytes);
+      const nodes: TestNode[] = [{ id: 'read', type: 'core/file-read@v1', inputs: { path: 'bin' } }, node, { id: 'out', type: 'core/print@v1', inputs: { 'values[0]': null } }];
+      const text = actYaml(nodes, [['start.exec', 'read.exec'], ['read.exec-success', 'out.exec']], [['read.data', `${node.id}.input`], [`${node.id}.result`, 'out.values[0]']]);
+      const result = await runText(text, host);
+      expect(result.status, host.text()).toBe('succeeded');
+      return printed(host, 'out').replace(/\n$/, '');
+    };
+    const binary = Buffer.from([0xff, 0x00, 0x80, 0xe9]);
+    expect(await throughFile(binary, { id: 'e', type: 'core/string-encode@v1', inputs: { op: 'base64' } })).toBe(binary.toString('base64'));
+    expect(await throughFile(binary, { id: 'e', type: 'core/string-encode@v1', inputs: { op: 'hex' } })).toBe('ff0080e9');
+    // UTF-16 without a byte-order mark is not valid UTF-8, so as text it would have become Windows-1252.
+    expect(await throughFile(Buffer.from('hé€', 'utf16le'), { id: 'd', type: 'core/string-decode@v1', inputs: { op: 'utf16le' } })).toBe('hé€');
   });
 
   it('fails on malformed input, naming the format', async () => {

@@ -1071,10 +1071,16 @@ const stringTransform: NodeDef = {
 
 // ---- encodings ------------------------------------------------------------------------------------
 
-/** The bytes of a text input: bytes as they are (String Encode's UTF-16/32 output), text as UTF-8. */
+/**
+ * The bytes of a text input: bytes and streams as they are (String Encode's UTF-16/32 output, a binary
+ * file), as the reference's Go string holds them; anything else as the UTF-8 of its text. A stream taken
+ * as text would be decoded (Windows-1252 where it is not UTF-8) and so changed.
+ */
 async function bytesOf(ctx: NodeContext, port: string): Promise<Buffer> {
   const value = await ctx.read(port);
-  return Buffer.isBuffer(value) ? value : Buffer.from(await toText(value, what(ctx, port)), 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof DataStream) return value.readAll();
+  return Buffer.from(await toText(value, what(ctx, port)), 'utf8');
 }
 
 /**
