@@ -3,9 +3,11 @@
 // deliberately differs, the test says so.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { once } from 'node:events';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gunzipSync, crc32 } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import { fromBuffer as zipFromBuffer, type Entry as ZipEntry, type ZipFile } fro
 import { archiveName } from '../../agent/act/nodes/archive.nodes';
 import { BadPatternError, goMatch } from '../../agent/act/nodes/file.nodes';
 import { posixGoPath, windowsGoPath } from '../../agent/act/nodes/filepath.nodes';
+import { lazyReadable } from '../../agent/act/nodes/node-helpers';
 import { actYaml, fakeHost, runText, waitUntil, type FakeHost, type TestEdge, type TestNode } from './act-test-host';
 
 type Run = { status: string; error?: string; host: FakeHost };
@@ -218,6 +221,44 @@ describe('core/file-read@v1', () => {
   });
 });
 
+describe('lazyReadable (the streams of file-read and tar.gz)', () => {
+  it('opens its source on the first read and never when destroyed unread; errors and destruction pass through', async () => {
+    let opened = 0;
+    const counted = (make: () => Readable) => (): Readable => {
+      opened++;
+      return make();
+    };
+    const stream = lazyReadable(counted(() => Readable.from([Buffer.from('ab'), Buffer.from('c')])));
+    // A turn of the event loop, in which a stream that opened eagerly would have started.
+    await new Promise(setImmediate);
+    expect(opened).toBe(0);
+    expect(Buffer.concat(await stream.toArray()).toString()).toBe('abc');
+    expect(opened).toBe(1);
+
+    const unread = lazyReadable(counted(() => Readable.from([Buffer.from('x')])));
+    unread.destroy();
+    await once(unread, 'close');
+    expect(opened).toBe(1);
+
+    // A source that fails to open, or fails while read.
+    await expect(
+      lazyReadable(() => {
+        throw new Error('cannot open');
+      }).toArray(),
+    ).rejects.toThrow('cannot open');
+    await expect(lazyReadable(() => createReadStream(tmpdir())).toArray()).rejects.toThrow(/EISDIR/);
+
+    // A reader that stops early closes the source.
+    const endless = new Readable({
+      read() {
+        this.push(Buffer.alloc(1024));
+      },
+    });
+    for await (const _chunk of lazyReadable(() => endless)) break;
+    await waitUntil(() => endless.destroyed, 2000);
+  });
+});
+
 describe('core/file-write@v1', () => {
   it('writes text, and bytes from another stream unchanged', async () => {
     const host = fakeHost();
@@ -366,8 +407,13 @@ describe('core/dir-walk@v1', () => {
     ];
     for (const [pattern, name, expected] of cases) expect(goMatch(pattern, name), `${pattern} ~ ${name}`).toBe(expected);
     for (const pattern of ['[', '[]a]', '[a-', 'a\\', '[x-]']) expect(() => goMatch(pattern, 'a'), pattern).toThrow(BadPatternError);
-    // Like Go, a malformed part after the point where matching failed is not looked at.
+    // Like Go's filepath.Match (the reference's glob filter; path.Match would refuse these), a malformed
+    // part after the point where matching failed is not looked at: actrun's dir-walk lists nothing, successfully.
     expect(goMatch('b*[', 'a')).toBe(false);
+    expect(goMatch('x*[', 'a')).toBe(false);
+    expect(goMatch('[b]x*[', 'a')).toBe(false);
+    // Reached, it is an error (Go: "a*[" on "abc").
+    expect(() => goMatch('a*[', 'abc')).toThrow(BadPatternError);
   });
 });
 

@@ -14,10 +14,9 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { Pack } from 'tar-stream';
 import type { Entry as ZipEntry } from 'yauzl';
 import { CancelledError, throwIfAborted } from '../act-errors';
-import { NodeError, NodeFailure, data, exec, option, staticPorts, type NodeDef } from '../act-node-def';
+import { NodeError, NodeFailure, data, describeError, exec, option, staticPorts, type NodeDef } from '../act-node-def';
 import { DataStream } from '../act-values';
-import { errnoText, isMissing, lazyReadable, localPath, walkDirectory } from './file.nodes';
-import { compareGoStrings } from './filepath.nodes';
+import { compareGoStrings, errnoText, isMissing, lazyReadable, localPath, requiredStream, walkDirectory } from './node-helpers';
 
 const FORMATS = ['zip', 'tar', 'targz'] as const;
 type Format = (typeof FORMATS)[number];
@@ -50,7 +49,7 @@ async function collectFiles(paths: string[], workDir: string, signal: AbortSigna
         });
       } catch (error) {
         if (error instanceof CancelledError) throw error;
-        throw new NodeError(`failed to walk directory '${given}': ${(error as Error).message}`);
+        throw new NodeError(`failed to walk directory '${given}': ${describeError(error)}`);
       }
     } else if (info.isFile()) {
       found.add(path);
@@ -274,7 +273,7 @@ async function extractZip(source: Readable, destination: Destination, files: str
     }
     // Names are decoded here rather than by yauzl, which would reject absolute names outright.
     const zip = await yauzl.openPromise(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: true }).catch((error: unknown) => {
-      throw new Error(`failed to open zip archive: ${(error as Error).message}`);
+      throw new Error(`failed to open zip archive: ${describeError(error)}`);
     });
     try {
       for await (const entry of zip.eachEntry()) {
@@ -365,22 +364,22 @@ const fileDecompress: NodeDef = {
     [exec('exec-success'), exec('exec-err'), data('files', '[]string')],
   ),
   async execute(ctx) {
-    const input = await ctx.stream('data');
+    const input = await requiredStream(ctx, 'data');
     const format = await ctx.string('format');
     const destPath = await ctx.string('dest_path');
     if (!isFormat(format)) {
-      input?.discard();
+      input.discard();
       throw new NodeError(`unknown decompression format: ${format} (expected one of ${FORMATS.join(', ')})`);
     }
     const dir = resolve(ctx.host.workDir, destPath);
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
     } catch (error) {
-      input?.discard();
+      input.discard();
       throw new NodeError(`failed to create destination directory ${destPath}: ${errnoText(error)}`);
     }
     const destination = new Destination(dir, await realpath(dir));
-    const source = (input ?? new DataStream('')).take();
+    const source = input.take();
     // Absolute paths of the extracted regular files, in archive order.
     const files: string[] = [];
     try {

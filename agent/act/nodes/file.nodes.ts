@@ -2,93 +2,14 @@
 // path. Relative paths are relative to the job's workspace (ctx.host.workDir), which is what the
 // reference's process working directory is for a graph run by hand.
 
-import { createReadStream, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { createReadStream, type Stats } from 'node:fs';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { CancelledError, throwIfAborted } from '../act-errors';
-import { NodeError, NodeFailure, data, exec, staticPorts, type NodeDef } from '../act-node-def';
+import { CancelledError } from '../act-errors';
+import { NodeError, NodeFailure, data, describeError, exec, staticPorts, type NodeDef } from '../act-node-def';
 import { DataStream } from '../act-values';
-import { compareGoStrings, goPath } from './filepath.nodes';
-
-// ---- helpers shared with the archive nodes ------------------------------------------------------
-
-/** A path as the graph gave it, made absolute against the workspace; "" stays "" (it names no file, as in Go). */
-export function localPath(workDir: string, given: string): string {
-  return given === '' ? '' : resolve(workDir, given);
-}
-
-/** The system's reason without Node's decoration: "no such file or directory" rather than "ENOENT: …, open '…'". */
-export function errnoText(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return /^E[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message;
-}
-
-/** Whether a failed stat means "there is nothing at this path". */
-export function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/**
- * A readable that calls `open` only when it is first read. A file node's stream that nobody reads
- * then holds no file descriptor (a loop over thousands of files would otherwise exhaust them).
- */
-export function lazyReadable(start: () => Readable): Readable {
-  let source: Readable | undefined;
-  const output: Readable = new Readable({
-    read() {
-      if (source) {
-        source.resume();
-        return;
-      }
-      try {
-        source = start();
-      } catch (error) {
-        output.destroy(error as Error);
-        return;
-      }
-      source.on('data', (chunk: Buffer) => {
-        if (!output.push(chunk)) source?.pause();
-      });
-      source.once('end', () => output.push(null));
-      source.once('error', (error) => output.destroy(error));
-    },
-    destroy(error, callback) {
-      source?.destroy();
-      callback(error);
-    },
-  });
-  return output;
-}
-
-export type WalkItem = { abs: string; rel: string; entry: Dirent };
-
-/**
- * Visits what is under the directory `root` in Go's filepath.WalkDir order: names sorted (as bytes),
- * each directory before its contents. Symbolic links are reported, never followed. A directory that
- * cannot be read stops the walk with an error, after the directory itself was visited.
- */
-export async function walkDirectory(root: string, recursive: boolean, signal: AbortSignal, visit: (item: WalkItem) => void): Promise<void> {
-  const visitDirectory = async (dir: string, relDir: string): Promise<void> => {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      throw new Error(`open ${dir}: ${errnoText(error)}`);
-    }
-    entries.sort((a, b) => compareGoStrings(a.name, b.name));
-    for (const entry of entries) {
-      throwIfAborted(signal);
-      const abs = join(dir, entry.name);
-      const rel = relDir === '' ? entry.name : join(relDir, entry.name);
-      visit({ abs, rel, entry });
-      if (recursive && entry.isDirectory()) await visitDirectory(abs, rel);
-    }
-  };
-  await visitDirectory(root, '');
-}
+import { goPath } from './filepath.nodes';
+import { errnoText, isMissing, lazyReadable, localPath, requiredStream, walkDirectory } from './node-helpers';
 
 // ---- Go's filepath.Match, for dir-walk globs ----------------------------------------------------
 
@@ -214,14 +135,15 @@ export function goMatch(patternText: string, nameText: string): boolean {
         continue chunks;
       }
     }
-    // No match (what follows in the pattern is not looked at, as in Go).
+    // No match. What follows in the pattern is not checked, as in Go's filepath.Match (the reference's
+    // glob filter); only path.Match, which the reference does not use, reports a malformed rest.
     return false;
   }
   return name.length === 0;
 }
 
 /** dir-walk's filter: `;`-separated globs on the item's name; no glob, or an empty one, takes everything. */
-function globAccepts(patterns: string[] | undefined, name: string): boolean {
+export function globAccepts(patterns: string[] | undefined, name: string): boolean {
   if (!patterns) return true;
   for (const pattern of patterns) {
     if (pattern === '') return true;
@@ -243,24 +165,24 @@ const fileRead: NodeDef = {
   async execute(ctx) {
     const given = await ctx.string('path');
     const path = localPath(ctx.host.workDir, given);
+    let info: Stats;
     try {
-      const info = await stat(path);
-      ctx.set('exists', true);
-      if (info.isDirectory()) {
-        // As in the reference: the stream exists, but reading it fails.
-        ctx.set('data', fileStream(path, given));
-        throw new NodeFailure(`stat ${given}: is a directory`);
-      }
-      ctx.set('data', fileStream(path, given, info.size));
-      return 'exec-success';
+      info = await stat(path);
     } catch (error) {
-      if (error instanceof NodeFailure) throw error;
       // The reference fails the whole graph when the file cannot be opened, which leaves `exists`
       // unable to ever say false; here a missing file sets exists=false and continues on exec-err.
       ctx.set('exists', !isMissing(error));
       ctx.set('data', fileStream(path, given));
       throw new NodeFailure(`open ${given}: ${errnoText(error)}`);
     }
+    ctx.set('exists', true);
+    if (info.isDirectory()) {
+      // As in the reference: the stream exists, but reading it fails.
+      ctx.set('data', fileStream(path, given));
+      throw new NodeFailure(`stat ${given}: is a directory`);
+    }
+    ctx.set('data', fileStream(path, given, info.size));
+    return 'exec-success';
   },
 };
 
@@ -269,19 +191,19 @@ const fileWrite: NodeDef = {
   ports: staticPorts([exec('exec'), data('path', 'string', { required: true }), data('data', 'any', { required: true })], [exec('exec-success'), exec('exec-err')]),
   async execute(ctx) {
     // Text, bytes and streams; anything else (a number, a list) is refused, as the reference does.
-    const input = await ctx.stream('data');
+    const input = await requiredStream(ctx, 'data');
     const given = await ctx.string('path');
     let handle: FileHandle;
     try {
       handle = await open(localPath(ctx.host.workDir, given), 'w');
     } catch (error) {
-      input?.discard();
+      input.discard();
       // As in the reference, a file that cannot be created (no parent directory, a directory at the
       // path, no permission) fails the graph; core/dir-create@v1 makes parent directories.
       throw new NodeError(`error creating file ${given}: ${errnoText(error)}`);
     }
     try {
-      await pipeline((input ?? new DataStream('')).take(), handle.createWriteStream(), { signal: ctx.signal });
+      await pipeline(input.take(), handle.createWriteStream(), { signal: ctx.signal });
     } catch (error) {
       if (ctx.signal.aborted) throw new CancelledError();
       throw new NodeFailure(`writing ${given} failed: ${errnoText(error)}`);
@@ -311,7 +233,7 @@ const dirWalk: NodeDef = {
     const withFiles = await ctx.bool('files');
     if (given === '') throw new NodeError('dir path is empty (use . for the workspace)');
     const patterns = glob === '' ? undefined : glob.split(';');
-    const root = resolve(ctx.host.workDir, given);
+    const root = localPath(ctx.host.workDir, given);
     // One order for both lists (the reference returns them in unrelated random orders): Go's walk order.
     const abs: string[] = [];
     const rel: string[] = [];
@@ -337,7 +259,7 @@ const dirWalk: NodeDef = {
     } catch (error) {
       if (error instanceof CancelledError) throw error;
       publish();
-      throw new NodeFailure(error instanceof BadPatternError ? `invalid glob '${glob}': ${error.message}` : (error as Error).message);
+      throw new NodeFailure(error instanceof BadPatternError ? `invalid glob '${glob}': ${error.message}` : describeError(error));
     }
     publish();
     return 'exec-success';

@@ -10,12 +10,13 @@
 import { stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname } from 'node:path';
-import { NodeError, data, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
+import { NodeError, data, describeError, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { toText } from '../act-values';
+import { arrayItems, compareGoStrings, errnoText } from './node-helpers';
 
 // ---- Go's path/filepath ----------------------------------------------------------------------
 
-export type GoPath = {
+type GoPath = {
   readonly separator: string;
   isSeparator(char: string | undefined): boolean;
   volumeName(path: string): string;
@@ -290,20 +291,13 @@ export const windowsGoPath: GoPath = makeGoPath(true);
 /** The rules of the platform the agent runs on, as the reference applies its own platform's. */
 export const goPath: GoPath = process.platform === 'win32' ? windowsGoPath : posixGoPath;
 
-/** Go's string order (bytes of UTF-8), which differs from JS's UTF-16 order for characters above U+FFFF. */
-export function compareGoStrings(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 // ---- nodes ---------------------------------------------------------------------------------------
 
 const filepathJoin: NodeDef = {
   type: 'core/filepath-join@v1',
   ports: staticPorts([data('segments', 'string', { array: true })], [data('result', 'string')]),
   async evaluate(ctx) {
-    const segments: string[] = [];
-    for (const [i, item] of (await ctx.array('segments')).entries()) segments.push(await toText(item, `item ${i} of input 'segments' of node ${ctx.path}`));
-    return goPath.join(...segments);
+    return goPath.join(...(await arrayItems(ctx, 'segments', toText)));
   },
 };
 
@@ -315,14 +309,15 @@ const filepathJoinArray: NodeDef = {
   },
 };
 
+// GoPath's functions are closures, not methods: they can be passed on without their object.
 const OPS: Record<string, (path: string) => string> = {
-  base: (path) => goPath.base(path),
-  clean: (path) => goPath.clean(path),
-  dir: (path) => goPath.dir(path),
-  ext: (path) => goPath.ext(path),
-  from_slash: (path) => goPath.fromSlash(path),
-  to_slash: (path) => goPath.toSlash(path),
-  volume: (path) => goPath.volumeName(path),
+  base: goPath.base,
+  clean: goPath.clean,
+  dir: goPath.dir,
+  ext: goPath.ext,
+  from_slash: goPath.fromSlash,
+  to_slash: goPath.toSlash,
+  volume: goPath.volumeName,
 };
 
 const filepathOp: NodeDef = {
@@ -346,7 +341,7 @@ const filepathRel: NodeDef = {
     try {
       return goPath.rel(base, target);
     } catch (error) {
-      throw new NodeError((error as Error).message);
+      throw new NodeError(describeError(error));
     }
   },
 };
@@ -416,7 +411,8 @@ const LOCATIONS: Record<string, (ctx: NodeContext) => string | Promise<string>> 
     if (graphFile === undefined || graphFile === '') {
       throw new NodeError('current graph path not found in context: this graph was not started from a graph file (a stored pipeline is sent to the agent as text)');
     }
-    return goPath.clean(goPath.isAbs(graphFile) ? graphFile : goPath.join(ctx.host.workDir, graphFile));
+    // Join cleans what it joins.
+    return goPath.isAbs(graphFile) ? goPath.clean(graphFile) : goPath.join(ctx.host.workDir, graphFile);
   },
   temp_dir: (ctx) => (process.platform === 'win32' ? tmpdir() : (envValue(ctx, 'TMPDIR') ?? '/tmp')),
   // The directory of the program running the graph: the Node.js runtime of the agent (or the agent's
@@ -431,9 +427,8 @@ const LOCATIONS: Record<string, (ctx: NodeContext) => string | Promise<string>> 
     try {
       await stat(desktop);
     } catch (error) {
-      // Node says "ENOENT: no such file or directory, stat '…'"; Go says "stat …: no such file or directory".
-      const reason = /^[A-Z]+: (.*?), /.exec((error as Error).message)?.[1] ?? (error as Error).message;
-      throw new NodeError(`no desktop directory found: stat ${desktop}: ${reason}`);
+      // Go's wording: "stat …: no such file or directory".
+      throw new NodeError(`no desktop directory found: stat ${desktop}: ${errnoText(error)}`);
     }
     return desktop;
   },

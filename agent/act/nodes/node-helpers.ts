@@ -1,0 +1,94 @@
+// Helpers shared by several node files: Go's string order, reading inputs, and the file system as the
+// file and archive nodes use it (paths relative to the job's workspace, Go's error texts and walk order).
+
+import type { Dirent } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { throwIfAborted } from '../act-errors';
+import type { NodeContext } from '../act-node-def';
+import type { DataStream } from '../act-values';
+
+// ---- Go's string order ---------------------------------------------------------------------------
+
+/** Go's string order (bytes of UTF-8), which differs from JS's UTF-16 order for characters above U+FFFF. */
+export function compareGoStrings(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+// ---- inputs --------------------------------------------------------------------------------------
+
+/** Input `port` of the node as messages name it (`input 'values[2]' of node gate/pick`), as the runtime does. */
+export const inputLabel = (ctx: NodeContext, port: string): string => `input '${port}' of node ${ctx.path}`;
+
+/** The items of array input `base` (`base[0]`, `base[1]` …), each converted as an input of the item type is. */
+export async function arrayItems<T>(ctx: NodeContext, base: string, convert: (item: unknown, what: string) => T | Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const [i, item] of (await ctx.array(base)).entries()) out.push(await convert(item, inputLabel(ctx, `${base}[${i}]`)));
+  return out;
+}
+
+/** A required stream input: the runtime refuses a required input that has no value, so there is always a stream. */
+export async function requiredStream(ctx: NodeContext, port: string): Promise<DataStream> {
+  return (await ctx.stream(port)) as DataStream;
+}
+
+// ---- files ---------------------------------------------------------------------------------------
+
+/** A path as the graph gave it, made absolute against the workspace; "" stays "" (it names no file, as in Go). */
+export function localPath(workDir: string, given: string): string {
+  return given === '' ? '' : resolve(workDir, given);
+}
+
+/** The system's reason without Node's decoration: "no such file or directory" rather than "ENOENT: …, open '…'". */
+export function errnoText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /^E[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message;
+}
+
+/** Whether a failed stat means "there is nothing at this path". */
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * A readable that calls `open` only when it is first read, and never when it is destroyed unread. A file
+ * node's stream that nobody reads then holds no file descriptor (a loop over thousands of files would
+ * otherwise exhaust them).
+ */
+export function lazyReadable(open: () => Readable): Readable {
+  // A generator's body runs at its first next(), which Readable.from makes on the first read; destroying
+  // the stream returns the generator, and with it the source it opened. Errors of either end it.
+  async function* chunks(): AsyncGenerator<Buffer> {
+    yield* open() as AsyncIterable<Buffer>;
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+type WalkItem = { abs: string; rel: string; entry: Dirent };
+
+/**
+ * Visits what is under the directory `root` in Go's filepath.WalkDir order: names sorted (as bytes),
+ * each directory before its contents. Symbolic links are reported, never followed. A directory that
+ * cannot be read stops the walk with an error, after the directory itself was visited.
+ */
+export async function walkDirectory(root: string, recursive: boolean, signal: AbortSignal, visit: (item: WalkItem) => void): Promise<void> {
+  const visitDirectory = async (dir: string, relDir: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      throw new Error(`open ${dir}: ${errnoText(error)}`);
+    }
+    entries.sort((a, b) => compareGoStrings(a.name, b.name));
+    for (const entry of entries) {
+      throwIfAborted(signal);
+      const abs = join(dir, entry.name);
+      const rel = relDir === '' ? entry.name : join(relDir, entry.name);
+      visit({ abs, rel, entry });
+      if (recursive && entry.isDirectory()) await visitDirectory(abs, rel);
+    }
+  };
+  await visitDirectory(root, '');
+}
