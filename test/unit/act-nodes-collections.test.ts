@@ -145,6 +145,37 @@ describe('array-append', () => {
     expect(mixed.out).toBe('[x h é]\n');
   });
 
+  it('adds the items of a list to bytes and to text, each at once', async () => {
+    // Bytes (string-encode's UTF-16: 61 00 62 00) with three numbers added, and with one that is no byte.
+    const appended = (numbers: number[]): Promise<Run> =>
+      run(
+        [
+          { id: 'e', type: 'core/string-encode@v1', inputs: { input: 'ab', op: 'utf16le' } },
+          { id: 'a', type: 'core/array-append@v1', inputs: { array2: numbers } },
+          { id: 'g4', type: 'core/array-get@v1', inputs: { index: 4 } },
+          { id: 'g6', type: 'core/array-get@v1', inputs: { index: 6 } },
+          out(2),
+        ],
+        [
+          ['start.exec', 'a.exec'],
+          ['a.exec', 'out.exec'],
+        ],
+        [
+          ['e.result', 'a.array1'],
+          ['a.array', 'g4.array'],
+          ['a.array', 'g6.array'],
+          ['g4.result', 'out.values[0]'],
+          ['g6.result', 'out.values[1]'],
+        ],
+      );
+    expect((await appended([65, 66, 67])).out).toBe('65\n67\n');
+    const tooBig = await appended([65, 300]);
+    failed(tooBig);
+    expect(tooBig.host.text()).toContain('300 does not fit in a byte');
+    const text = await execOutputs({ id: 'a', type: 'core/array-append@v1', inputs: { array1: 'ab', array2: ['c', 1, true] } }, ['array']);
+    expect(text.out).toBe('abc1true\n');
+  });
+
   it('refuses what is not indexable', async () => {
     const bad = await execOutputs({ id: 'a', type: 'core/array-append@v1', inputs: { array1: ['x'], array2: true } }, ['array']);
     failed(bad);
@@ -412,6 +443,20 @@ describe('serializer', () => {
     );
   });
 
+  it('orders keys as Go does: JSON and TOML by UTF-8 bytes, YAML by go-yaml\'s rule (non-letters before letters, by code point)', async () => {
+    // U+FF5E and U+1F600: UTF-16 (JS's default sort) puts the astral character first, UTF-8 after.
+    const keys = '{"z": 1, "\u00e9": 2, "\uff5e": 3, "\ud83d\ude00": 4, "Z": 5, "_": 6}';
+    const json = (await serialized(keys, 'json')).out;
+    expect([...json.matchAll(/^ {2}"(.*)":/gmu)].map((match) => match[1])).toEqual(['Z', '_', 'z', 'é', '～', '😀']);
+    const toml = (await serialized(keys, 'toml')).out;
+    expect(toml.split('\n').filter(Boolean).map((line) => line.split(' = ')[0].replaceAll('"', ''))).toEqual(['Z', '_', 'z', 'é', '～', '😀']);
+    const yaml = (await serialized(keys, 'yaml')).out;
+    expect(yaml.split('\n').filter(Boolean).map((line) => line.split(': ')[0].replaceAll('"', '').replaceAll("'", ''))).toEqual(['_', '～', '😀', 'Z', 'z', 'é']);
+    // Digits: numbers compare as numbers; after a digit a letter comes before a non-letter.
+    const numbered = (await serialized('{"a10": 1, "a9": 2, "a1b": 3, "a1_": 4, "a01": 5}', 'yaml')).out;
+    expect(numbered.split('\n').filter(Boolean).map((line) => line.split(': ')[0])).toEqual(['a1b', 'a1_', 'a01', 'a9', 'a10']);
+  });
+
   it('writes INI as go-ini does: aligned keys, DEFAULT without a header, risky values quoted', async () => {
     const { out: text } = await serialized('{"DEFAULT": {"d": "1"}, "s1": {"a": "x", "long_key": 2, "q": "has ; semi", "sp": " lead"}, "s0": {}}', 'ini');
     expect(text).toBe(['d = 1', '', '[s1]', 'a        = x', 'long_key = 2', 'q        = `has ; semi`', 'sp       = " lead"', '', '[s0]', '', ''].join('\n'));
@@ -519,6 +564,51 @@ describe('property-setter', () => {
       ],
     );
     expect(text).toBe(['bar: |-', '    foo:', '      hello', 'foo: hello', 'list:', '    - replaced', 'new:', '    deep:', '        - null', '        - null', '        - x: 42', '', 'map[foo:hello list:[1]]', ''].join('\n'));
+  });
+
+  it('sets along a deep path, copying only what is on the path and leaving the input as it was', async () => {
+    const depth = 300;
+    const path = Array.from({ length: depth }, (_, i) => (i % 3 === 2 ? 'l[1]' : `k${i}`)).join('.');
+    const text = await printed(
+      [
+        { id: 'set', type: 'core/property-setter@v1', inputs: { object: { side: { x: [1, { y: 2 }] }, top: 'kept' }, path, value: 'deep' } },
+        { id: 'again', type: 'core/property-setter@v1', inputs: { path: 'side.x[1].z', value: 3 } },
+        { id: 'get', type: 'core/property-getter@v1', inputs: { path } },
+        { id: 'json', type: 'core/serializer@v1', inputs: { format: 'json' } },
+        { id: 'was', type: 'core/serializer@v1', inputs: { format: 'json' } },
+        out(3),
+      ],
+      [
+        ['start.exec', 'set.exec'],
+        ['set.exec-success', 'again.exec'],
+        ['again.exec-success', 'get.exec'],
+        ['get.exec-success', 'json.exec'],
+        ['json.exec-success', 'was.exec'],
+        ['was.exec-success', 'out.exec'],
+      ],
+      [
+        ['set.object', 'again.object'],
+        ['again.object', 'get.object'],
+        ['again.object', 'json.object'],
+        ['set.object', 'was.object'],
+        ['get.value', 'out.values[0]'],
+        ['json.output', 'out.values[1]'],
+        ['was.output', 'out.values[2]'],
+      ],
+    );
+    const [value, ...rest] = text.split('\n');
+    expect(value).toBe('deep');
+    const after = JSON.parse(rest.join('\n').split('\n}\n')[0] + '\n}') as Record<string, unknown>;
+    expect(after.side).toEqual({ x: [1, { y: 2, z: 3 }] });
+    expect(after.top).toBe('kept');
+    // The first setter's output is not changed by the second setter (no z), and holds the deep value.
+    const before = JSON.parse(rest.join('\n').split('\n}\n')[1] + '\n}') as Record<string, unknown>;
+    expect(before.side).toEqual({ x: [1, { y: 2 }] });
+    let walked: unknown = before;
+    for (const part of path.split('.')) {
+      walked = part === 'l[1]' ? ((walked as Record<string, unknown[]>).l[1] as unknown) : (walked as Record<string, unknown>)[part];
+    }
+    expect(walked).toBe('deep');
   });
 
   it('stores a stream as its text; an unset value removes the key; a bad path goes to exec-err', async () => {

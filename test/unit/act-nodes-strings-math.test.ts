@@ -510,6 +510,17 @@ describe('arithmetic', () => {
     const { node, edge } = fed('^', 'n.operator');
     expect(await failure([node, { id: 'n', type: 'core/math-op@v1', inputs: { op1: 1, op2: 2 } }], 'n.result', [edge])).toMatch(/invalid operator '\^'/);
   });
+
+  it("math-op and math-compare-op refuse the names of an object's own machinery as operators", async () => {
+    // An operator table looked up by plain indexing would find Object.prototype's functions here.
+    for (const [type, operator] of [
+      ['core/math-op@v1', 'constructor'],
+      ['core/math-compare-op@v1', 'toString'],
+    ]) {
+      const { node, edge } = fed(operator, 'n.operator');
+      expect(await failure([node, { id: 'n', type, inputs: { op1: 1, op2: 2 } }], 'n.result', [edge]), operator).toMatch(new RegExp(`invalid operator '${operator}'`));
+    }
+  });
 });
 
 describe('comparisons', () => {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { NodeError, data, describeError, exec, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { DataStream, decodeBytes, isMap, toBool, toFloat, toInt, toList, toStream, toText, typeName } from '../act-values';
+import { arrayItems, inputLabel } from './node-helpers';
 
 // ---- indexable values ----------------------------------------------------------------------------
 
@@ -18,7 +19,8 @@ import { DataStream, decodeBytes, isMap, toBool, toFloat, toInt, toList, toStrea
 type Indexable = { kind: 'list'; items: unknown[] } | { kind: 'text'; text: string } | { kind: 'bytes'; bytes: Buffer };
 
 async function toIndexable(value: unknown, what: string): Promise<Indexable> {
-  if (Array.isArray(value)) return { kind: 'list', items: [...value] };
+  // Not copied: appendAll makes the new list, and lists are never changed in place.
+  if (Array.isArray(value)) return { kind: 'list', items: value };
   if (typeof value === 'string') return { kind: 'text', text: value };
   if (Buffer.isBuffer(value)) return { kind: 'bytes', bytes: value };
   if (value instanceof DataStream) {
@@ -38,19 +40,6 @@ function toByte(item: unknown, what: string): number {
   return byte;
 }
 
-/** `target` with `item` added at its end (a new value; `target` is a copy already). */
-async function appendItem(target: Indexable, item: unknown, what: string): Promise<Indexable> {
-  switch (target.kind) {
-    case 'list':
-      target.items.push(item);
-      return target;
-    case 'text':
-      return { kind: 'text', text: target.text + (await toText(item, what)) };
-    case 'bytes':
-      return { kind: 'bytes', bytes: Buffer.concat([target.bytes, Buffer.from([toByte(item, what)])]) };
-  }
-}
-
 /** The items of an indexable as separate values, for array-append's second input. */
 function itemsOf(source: Indexable): unknown[] {
   switch (source.kind) {
@@ -65,14 +54,29 @@ function itemsOf(source: Indexable): unknown[] {
   }
 }
 
+/**
+ * `target` with the items of `source` added at its end, as a new value. Each result is built in one step:
+ * adding bytes one concat at a time made appending N numbers to a byte list O(N²).
+ */
 async function appendAll(target: Indexable, source: Indexable, what: string): Promise<Indexable> {
-  // Text onto text and bytes onto bytes in one step, rather than character by character.
   if (target.kind === 'text' && source.kind === 'text') return { kind: 'text', text: target.text + source.text };
   if (target.kind === 'bytes' && source.kind === 'bytes') return { kind: 'bytes', bytes: Buffer.concat([target.bytes, source.bytes]) };
-  let result = target;
-  for (const item of itemsOf(source)) result = await appendItem(result, item, what);
-  return result;
+  const items = itemsOf(source);
+  switch (target.kind) {
+    case 'list':
+      return { kind: 'list', items: target.items.concat(items) };
+    case 'text': {
+      const parts = [target.text];
+      for (const item of items) parts.push(await toText(item, what));
+      return { kind: 'text', text: parts.join('') };
+    }
+    case 'bytes':
+      return { kind: 'bytes', bytes: Buffer.concat([target.bytes, Buffer.from(items.map((item) => toByte(item, what)))]) };
+  }
 }
+
+/** `target` with `item` added at its end. */
+const appendItem = (target: Indexable, item: unknown, what: string): Promise<Indexable> => appendAll(target, { kind: 'list', items: [item] }, what);
 
 function indexableValue(value: Indexable): unknown {
   return value.kind === 'list' ? value.items : value.kind === 'text' ? value.text : value.bytes;
@@ -87,9 +91,9 @@ const arrayAdd: NodeDef = {
   type: 'core/array-add@v1',
   ports: staticPorts([exec('exec'), data('array', 'indexable'), data('item', 'unknown')], [exec('exec'), data('array', 'unknown'), data('index', 'number')]),
   async execute(ctx) {
-    const array = await toIndexable(await ctx.read('array'), `input 'array' of node ${ctx.path}`);
+    const array = await toIndexable(await ctx.read('array'), inputLabel(ctx, 'array'));
     const item = await ctx.read('item');
-    const result = await appendItem(array, item, `input 'item' of node ${ctx.path}`);
+    const result = await appendItem(array, item, inputLabel(ctx, 'item'));
     ctx.set('array', indexableValue(result));
     ctx.set('index', indexableLength(result) - 1);
     return 'exec';
@@ -100,9 +104,9 @@ const arrayAppend: NodeDef = {
   type: 'core/array-append@v1',
   ports: staticPorts([exec('exec'), data('array1', 'indexable'), data('array2', 'indexable')], [exec('exec'), data('array', 'unknown')]),
   async execute(ctx) {
-    const first = await toIndexable(await ctx.read('array1'), `input 'array1' of node ${ctx.path}`);
-    const second = await toIndexable(await ctx.read('array2'), `input 'array2' of node ${ctx.path}`);
-    ctx.set('array', indexableValue(await appendAll(first, second, `input 'array2' of node ${ctx.path}`)));
+    const first = await toIndexable(await ctx.read('array1'), inputLabel(ctx, 'array1'));
+    const second = await toIndexable(await ctx.read('array2'), inputLabel(ctx, 'array2'));
+    ctx.set('array', indexableValue(await appendAll(first, second, inputLabel(ctx, 'array2'))));
     return 'exec';
   },
 };
@@ -167,7 +171,7 @@ const STREAM_TEXTS = 'stream texts';
  */
 async function cachedStreamText(ctx: NodeContext): Promise<string> {
   const value = await ctx.read('stream');
-  const stream = toStream(value, `input 'stream' of node ${ctx.path}`);
+  const stream = toStream(value, inputLabel(ctx, 'stream'));
   if (stream === undefined) throw new NodeError(`no value for input 'stream'`);
   let texts = ctx.memory.get(STREAM_TEXTS) as WeakMap<DataStream, string> | undefined;
   if (!texts) ctx.memory.set(STREAM_TEXTS, (texts = new WeakMap()));
@@ -380,7 +384,7 @@ const TEST_OUTPUTS: Record<string, (ctx: NodeContext) => Promise<unknown>> = {
   output_stream: (ctx) => ctx.stream(`input_stream${TEST_SUFFIX}`),
   output_storage_provider: (ctx) => ctx.read(`input_storage_provider${TEST_SUFFIX}`),
   output_map_string_int32: async (ctx) => int32Map(ctx),
-  output_array_string: async (ctx) => Promise.all((await ctx.array(`input_array_string${TEST_SUFFIX}`)).map((item, i) => toText(item, `item ${i} of input 'input_array_string${TEST_SUFFIX}'`))),
+  output_array_string: (ctx) => arrayItems(ctx, `input_array_string${TEST_SUFFIX}`, toText),
 };
 
 async function int32Map(ctx: NodeContext): Promise<Record<string, number>> {

@@ -9,6 +9,7 @@
 import { Document, parseAllDocuments, visit, type Pair, type ScalarTag, type Tags } from 'yaml';
 import { NodeError, NodeFailure, data, describeError, exec, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { DataStream, SecretValue, decodeBytes, formatFloatPlain, isMap, toText, typeName, type ActMap } from '../act-values';
+import { compareGoStrings, inputLabel } from './node-helpers';
 
 const PARSE_FORMATS = ['auto', 'json', 'yaml', 'toml', 'ini'] as const;
 const SERIALIZE_FORMATS = ['json', 'yaml', 'toml', 'ini'] as const;
@@ -22,17 +23,6 @@ const INI_DEFAULT = 'DEFAULT';
 function setKey(map: ActMap, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
   else map[key] = value;
-}
-
-/** A copy of nested maps and lists (other values are shared: they are never changed in place). */
-function deepCopy(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(deepCopy);
-  if (isMap(value)) {
-    const out: ActMap = {};
-    for (const [key, item] of Object.entries(value)) setKey(out, key, deepCopy(item));
-    return out;
-  }
-  return value;
 }
 
 /** What a parser library returned, as engine values: plain maps, TOML dates as their text. */
@@ -77,12 +67,8 @@ async function toPlainData(value: unknown, format: string, where = 'the object')
   throw new SerializeError(`${where} is a ${typeName(value)}, which has no ${format.toUpperCase()} form`);
 }
 
-/** Go's sort order for map keys (byte order of the UTF-8 text). */
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-const sortedEntries = (map: ActMap): Array<[string, unknown]> => Object.entries(map).sort(([a], [b]) => byteOrder(a, b));
+/** A map's entries in Go's key order (encoding/json and BurntSushi/toml sort keys as Go strings). */
+const sortedEntries = (map: ActMap): Array<[string, unknown]> => Object.entries(map).sort(([a], [b]) => compareGoStrings(a, b));
 
 /** strconv.FormatFloat(f, 'g', -1, 64): shortest digits, an exponent below 1e-4 and from 1e6 on. */
 function goFloatG(value: number): string {
@@ -195,24 +181,54 @@ function yamlNeedsDoubleQuotes(text: string): boolean {
   );
 }
 
-/** go-yaml's key order: text order, except that runs of digits compare as numbers (a2 < a10). */
-function naturalOrder(a: string, b: string): number {
-  const runs = (text: string): string[] => text.match(/\d+|\D+/g) ?? [];
-  const left = runs(a);
-  const right = runs(b);
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    const x = left[i];
-    const y = right[i];
-    if (x === y) continue;
-    if (/^\d/.test(x) && /^\d/.test(y)) {
-      const difference = BigInt(x) - BigInt(y);
-      if (difference !== 0n) return difference < 0n ? -1 : 1;
-      return x.length - y.length;
+const isLetter = (cp: number): boolean => /^\p{L}$/u.test(String.fromCodePoint(cp));
+const isDigit = (cp: number): boolean => /^\p{Nd}$/u.test(String.fromCodePoint(cp));
+const DIGIT_ZERO = 0x30;
+
+/**
+ * go-yaml's order of map keys (its keyList.Less), over code points: letters compare by code point; a
+ * non-letter comes before a letter, except right after a digit, where the letter comes first; runs of
+ * digits compare as numbers (a2 < a10), the shorter run first when equal (a1 < a01).
+ */
+function goYamlKeyLess(a: string, b: string): boolean {
+  const ar = Array.from(a, (char) => char.codePointAt(0) ?? 0);
+  const br = Array.from(b, (char) => char.codePointAt(0) ?? 0);
+  let afterDigit = false;
+  for (let i = 0; i < ar.length && i < br.length; i++) {
+    if (ar[i] === br[i]) {
+      afterDigit = isDigit(ar[i]);
+      continue;
     }
-    return x < y ? -1 : 1;
+    const aLetter = isLetter(ar[i]);
+    const bLetter = isLetter(br[i]);
+    if (aLetter && bLetter) return ar[i] < br[i];
+    if (aLetter || bLetter) return afterDigit ? aLetter : bLetter;
+    // Neither is a letter: compare the digit runs that start here as numbers (a run of none is 0). Where
+    // one side is a 0 after equal digits that are not all zeros, both start from 1, so that 0 keeps its
+    // place value rather than reading as a leading zero.
+    let an = 0n;
+    let bn = 0n;
+    if (ar[i] === DIGIT_ZERO || br[i] === DIGIT_ZERO) {
+      for (let j = i - 1; j >= 0 && isDigit(ar[j]); j--) {
+        if (ar[j] !== DIGIT_ZERO) {
+          an = 1n;
+          bn = 1n;
+          break;
+        }
+      }
+    }
+    let ai = i;
+    for (; ai < ar.length && isDigit(ar[ai]); ai++) an = an * 10n + BigInt(ar[ai] - DIGIT_ZERO);
+    let bi = i;
+    for (; bi < br.length && isDigit(br[bi]); bi++) bn = bn * 10n + BigInt(br[bi] - DIGIT_ZERO);
+    if (an !== bn) return an < bn;
+    if (ai !== bi) return ai < bi;
+    return ar[i] < br[i];
   }
-  return left.length - right.length;
+  return ar.length < br.length;
 }
+
+const goYamlKeyOrder = (a: string, b: string): number => (goYamlKeyLess(a, b) ? -1 : goYamlKeyLess(b, a) ? 1 : 0);
 
 const pairKey = (pair: Pair): string => {
   const key = pair.key as { value?: unknown } | string;
@@ -224,7 +240,7 @@ function serializeYaml(value: unknown): string {
     // A list held twice (freeze, array-add) is written twice, never as an anchor and alias.
     aliasDuplicateObjects: false,
     customTags: (tags: Tags) => [GO_FLOAT_TAG, ...tags],
-    sortMapEntries: (a: Pair, b: Pair) => naturalOrder(pairKey(a), pairKey(b)),
+    sortMapEntries: (a: Pair, b: Pair) => goYamlKeyOrder(pairKey(a), pairKey(b)),
   });
   visit(document, {
     Scalar(_key, node) {
@@ -612,39 +628,50 @@ const describePath = (steps: readonly PathStep[]): string =>
 function getAtPath(root: ActMap, steps: readonly PathStep[]): unknown {
   let current: unknown = root;
   for (const [i, step] of steps.entries()) {
-    const at = describePath(steps.slice(0, i));
+    // Described only for a message: describing it at every step made a deep path's read quadratic.
+    const at = (): string => describePath(steps.slice(0, i));
     if (step.key !== undefined) {
-      if (!isMap(current)) throw new NodeFailure(`expected map at path ${at}, found ${typeName(current)}`);
-      if (!Object.hasOwn(current, step.key)) throw new NodeFailure(`key not found: ${step.key}${i > 0 ? ` (in ${at})` : ''}`);
+      if (!isMap(current)) throw new NodeFailure(`expected map at path ${at()}, found ${typeName(current)}`);
+      if (!Object.hasOwn(current, step.key)) throw new NodeFailure(`key not found: ${step.key}${i > 0 ? ` (in ${at()})` : ''}`);
       current = current[step.key];
     } else {
-      if (!Array.isArray(current) && !Buffer.isBuffer(current)) throw new NodeFailure(`expected array at path ${at}, found ${typeName(current)}`);
-      if (step.index >= current.length) throw new NodeFailure(`index ${step.index} out of range (${at} has ${current.length} item${current.length === 1 ? '' : 's'})`);
+      if (!Array.isArray(current) && !Buffer.isBuffer(current)) throw new NodeFailure(`expected array at path ${at()}, found ${typeName(current)}`);
+      if (step.index >= current.length) throw new NodeFailure(`index ${step.index} out of range (${at()} has ${current.length} item${current.length === 1 ? '' : 's'})`);
       current = current[step.index];
     }
   }
   return current;
 }
 
+/** A shallow copy of a map, keeping `__proto__` as an own key. */
+function copyMap(map: ActMap): ActMap {
+  const out: ActMap = {};
+  for (const [key, item] of Object.entries(map)) setKey(out, key, item);
+  return out;
+}
+
 /**
- * `current` (a copy, changed in place) with `value` placed at `steps`. Missing maps and lists on the
- * way are created and a value of the wrong kind on the way is replaced, as in the reference; lists
- * grow with nulls. An absent value removes the key (Go's SetMapIndex with nothing deletes).
+ * `current` with `value` placed at `steps[from…]`, as a new value: only the maps and lists along the path
+ * are copied (one level each), everything beside it is shared, which is safe because values are never
+ * changed in place. Copying the whole object (as this did) made a loop of N sets on a growing object
+ * O(N²). Missing maps and lists on the way are created and a value of the wrong kind on the way is
+ * replaced, as in the reference; lists grow with nulls. An absent value removes the key (Go's SetMapIndex
+ * with nothing deletes).
  */
-function setAtPath(current: unknown, steps: readonly PathStep[], value: unknown): unknown {
-  const [step, ...rest] = steps;
+function setAtPath(current: unknown, steps: readonly PathStep[], value: unknown, from = 0): unknown {
+  const step = steps[from];
   if (step === undefined) return value;
   if (step.key !== undefined) {
-    const map: ActMap = isMap(current) ? current : {};
-    const next = setAtPath(Object.hasOwn(map, step.key) ? map[step.key] : undefined, rest, value);
+    const map: ActMap = isMap(current) ? copyMap(current) : {};
+    const next = setAtPath(Object.hasOwn(map, step.key) ? map[step.key] : undefined, steps, value, from + 1);
     if (next === undefined) delete map[step.key];
     else setKey(map, step.key, next);
     return map;
   }
   if (step.index > MAX_SET_INDEX) throw new NodeFailure(`index ${step.index} is too large (at most ${MAX_SET_INDEX})`);
-  const list: unknown[] = Array.isArray(current) ? current : Buffer.isBuffer(current) ? [...current.values()] : [];
+  const list: unknown[] = Array.isArray(current) ? [...current] : Buffer.isBuffer(current) ? [...current.values()] : [];
   while (list.length <= step.index) list.push(null);
-  list[step.index] = setAtPath(list[step.index], rest, value) ?? null;
+  list[step.index] = setAtPath(list[step.index], steps, value, from + 1) ?? null;
   return list;
 }
 
@@ -652,7 +679,7 @@ function setAtPath(current: unknown, steps: readonly PathStep[], value: unknown)
 async function objectInput(ctx: NodeContext): Promise<ActMap> {
   const object = await ctx.read('object');
   if (object === undefined || object === null) return {};
-  if (!isMap(object)) throw new NodeError(`unable to convert '${typeName(object)}' to a map at input 'object' of node ${ctx.path}: property paths start at a map`);
+  if (!isMap(object)) throw new NodeError(`unable to convert '${typeName(object)}' to a map at ${inputLabel(ctx, 'object')}: property paths start at a map`);
   return object;
 }
 
@@ -691,9 +718,9 @@ const propertySetter: NodeDef = {
     const path = await ctx.string('path');
     let value = await ctx.read('value');
     // A stream is stored as its text, as the reference does (a stream would be readable only once).
-    if (value instanceof DataStream) value = await toText(value, `input 'value' of node ${ctx.path}`);
+    if (value instanceof DataStream) value = await toText(value, inputLabel(ctx, 'value'));
     const steps = parsePropertyPath(path);
-    ctx.set('object', setAtPath(deepCopy(object), steps, value));
+    ctx.set('object', setAtPath(object, steps, value));
     return 'exec-success';
   },
 };

@@ -7,19 +7,11 @@
 import { NodeError, data, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { indicesOf } from '../act-ports';
 import { toBool, toFloat } from '../act-values';
-
-const what = (ctx: NodeContext, port: string): string => `input '${port}' of node ${ctx.path}`;
+import { arrayItems } from './node-helpers';
 
 /** The items of array input `base` as floats (an item without a value counts as 0). */
-async function floats(ctx: NodeContext, base: string): Promise<number[]> {
-  const items = await ctx.array(base);
-  return items.map((item, i) => toFloat(item, what(ctx, `${base}[${i}]`)));
-}
-
-async function bools(ctx: NodeContext, base: string): Promise<boolean[]> {
-  const items = await ctx.array(base);
-  return items.map((item, i) => toBool(item, what(ctx, `${base}[${i}]`)));
-}
+const floats = (ctx: NodeContext, base: string): Promise<number[]> => arrayItems(ctx, base, toFloat);
+const bools = (ctx: NodeContext, base: string): Promise<boolean[]> => arrayItems(ctx, base, toBool);
 
 /** The reference defines x / 0 as 0 rather than ±Inf or NaN, so a graph never carries those by accident. */
 const divide = (a: number, b: number): number => (b === 0 ? 0 : a / b);
@@ -66,21 +58,24 @@ const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
 };
 
 /**
- * The reference declares this node but its implementation returns no value at all, so any graph reading
- * it fails; Bellows does what the node's documentation says (with x / 0 = 0, as core/math-divide@v1).
+ * A node with an `operator` option choosing one of `operators` between `op1` and `op2`. For math-op the
+ * reference declares the node but its implementation returns no value at all, so any graph reading it
+ * fails; Bellows does what the node's documentation says (with x / 0 = 0, as core/math-divide@v1).
  */
-const mathOp: NodeDef = {
-  type: 'core/math-op@v1',
-  ports: staticPorts([data('op1', 'number'), option('operator', Object.keys(ARITHMETIC), '+'), data('op2', 'number')], [data('result', 'number')]),
+const operatorNode = <T>(name: string, operators: Record<string, (a: number, b: number) => T>, initial: string, outputType: string): NodeDef => ({
+  type: `core/${name}@v1`,
+  ports: staticPorts([data('op1', 'number'), option('operator', Object.keys(operators), initial), data('op2', 'number')], [data('result', outputType)]),
   async evaluate(ctx) {
     const a = await ctx.float('op1');
     const b = await ctx.float('op2');
     const operator = await ctx.string('operator');
-    const apply = ARITHMETIC[operator];
-    if (!apply) throw new NodeError(`invalid operator '${operator}' (expected one of ${Object.keys(ARITHMETIC).join(' ')})`);
+    const apply = Object.hasOwn(operators, operator) ? operators[operator] : undefined;
+    if (!apply) throw new NodeError(`invalid operator '${operator}' (expected one of ${Object.keys(operators).join(' ')})`);
     return apply(a, b);
   },
-};
+});
+
+const mathOp = operatorNode('math-op', ARITHMETIC, '+', 'number');
 
 const COMPARISONS: Record<string, (a: number, b: number) => boolean> = {
   '>': (a, b) => a > b,
@@ -91,18 +86,7 @@ const COMPARISONS: Record<string, (a: number, b: number) => boolean> = {
   '!=': (a, b) => a !== b,
 };
 
-const mathCompareOp: NodeDef = {
-  type: 'core/math-compare-op@v1',
-  ports: staticPorts([data('op1', 'number'), option('operator', Object.keys(COMPARISONS), '=='), data('op2', 'number')], [data('result', 'bool')]),
-  async evaluate(ctx) {
-    const a = await ctx.float('op1');
-    const b = await ctx.float('op2');
-    const operator = await ctx.string('operator');
-    const compare = COMPARISONS[operator];
-    if (!compare) throw new NodeError(`invalid operator '${operator}' (expected one of ${Object.keys(COMPARISONS).join(' ')})`);
-    return compare(a, b);
-  },
-};
+const mathCompareOp = operatorNode('math-compare-op', COMPARISONS, '==', 'bool');
 
 /** Truthiness as Go's conversion to bool: non-empty strings, lists and maps, non-zero numbers. */
 const truthiness = (name: string, negate: boolean): NodeDef => ({
@@ -150,20 +134,21 @@ const selectData: NodeDef = {
   },
 };
 
+// The fold and comparison nodes are the operators of math-op and math-compare-op, one node per operator.
 export const mathNodes: readonly NodeDef[] = [
-  fold('math-add', (a, b) => a + b),
-  fold('math-subtract', (a, b) => a - b),
-  fold('math-multiply', (a, b) => a * b),
-  fold('math-divide', divide),
+  fold('math-add', ARITHMETIC['+']),
+  fold('math-subtract', ARITHMETIC['-']),
+  fold('math-multiply', ARITHMETIC['*']),
+  fold('math-divide', ARITHMETIC['/']),
   binary('math-modulo', 'number', modulo),
   mathOp,
   mathCompareOp,
-  binary('math-equal', 'bool', (a, b) => a === b),
-  binary('math-not-equal', 'bool', (a, b) => a !== b),
-  binary('math-greater', 'bool', (a, b) => a > b),
-  binary('math-greater-equal', 'bool', (a, b) => a >= b),
-  binary('math-less', 'bool', (a, b) => a < b),
-  binary('math-lesser-equal', 'bool', (a, b) => a <= b),
+  binary('math-equal', 'bool', COMPARISONS['==']),
+  binary('math-not-equal', 'bool', COMPARISONS['!=']),
+  binary('math-greater', 'bool', COMPARISONS['>']),
+  binary('math-greater-equal', 'bool', COMPARISONS['>=']),
+  binary('math-less', 'bool', COMPARISONS['<']),
+  binary('math-lesser-equal', 'bool', COMPARISONS['<=']),
   truthiness('negate', true),
   truthiness('affirm', false),
   boolFold('bool-and', (a, b) => a && b),

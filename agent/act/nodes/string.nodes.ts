@@ -12,16 +12,10 @@ import { CancelledError } from '../act-errors';
 import { NodeError, NodeFailure, data, describeError, exec, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import type { ActNode } from '../act-types';
 import { DataStream, isMap, toText } from '../act-values';
-
-const what = (ctx: NodeContext, port: string): string => `input '${port}' of node ${ctx.path}`;
+import { arrayItems, inputLabel } from './node-helpers';
 
 /** The items of array input `base` as text (an item without a value is ''). */
-async function texts(ctx: NodeContext, base: string): Promise<string[]> {
-  const items = await ctx.array(base);
-  const out: string[] = [];
-  for (const [i, item] of items.entries()) out.push(await toText(item, what(ctx, `${base}[${i}]`)));
-  return out;
-}
+const texts = (ctx: NodeContext, base: string): Promise<string[]> => arrayItems(ctx, base, toText);
 
 const codePoints = (text: string): number[] => Array.from(text, (char) => char.codePointAt(0) ?? 0);
 const hex = (value: number): string => value.toString(16);
@@ -1080,7 +1074,7 @@ async function bytesOf(ctx: NodeContext, port: string): Promise<Buffer> {
   const value = await ctx.read(port);
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof DataStream) return value.readAll();
-  return Buffer.from(await toText(value, what(ctx, port)), 'utf8');
+  return Buffer.from(await toText(value, inputLabel(ctx, port)), 'utf8');
 }
 
 /**
