@@ -57,7 +57,6 @@ export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
 export class RoutedFailure extends Error {
   constructor(
     readonly node: string,
-    readonly nodeType: string,
     readonly failure: NodeFailure,
   ) {
     super(failure.message);

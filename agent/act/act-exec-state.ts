@@ -11,6 +11,8 @@ export class ExecState {
   /** Data-node results of the current step; emptied whenever this state fires an exec output. */
   private data = new Map<string, unknown>();
   private readonly controller: AbortController;
+  /** Stops following the parent's signal (see release). */
+  private detach: () => void = () => undefined;
 
   private constructor(
     readonly parent: ExecState | undefined,
@@ -19,10 +21,16 @@ export class ExecState {
     signal: AbortSignal,
   ) {
     this.controller = new AbortController();
-    if (signal.aborted) this.controller.abort();
-    else signal.addEventListener('abort', () => this.controller.abort(), { once: true });
+    if (signal.aborted) {
+      this.controller.abort();
+      return;
+    }
+    const abort = (): void => this.controller.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    this.detach = () => signal.removeEventListener('abort', abort);
   }
 
+  /** The state a run starts in; release it when the run ends (the host's signal may outlive the run). */
   static root(env: Record<string, string>, signal: AbortSignal): ExecState {
     return new ExecState(undefined, { ...env }, signal);
   }
@@ -37,8 +45,24 @@ export class ExecState {
     this.controller.abort();
   }
 
-  child(): ExecState {
-    return new ExecState(this, { ...this.env }, this.controller.signal);
+  /**
+   * Runs `path` in a child state, which stops following this state's signal when `path` ends: a loop
+   * around concurrent-exec creates children by the thousand, and each listener left on the parent would
+   * stay (and trip Node's MaxListenersExceededWarning) until the parent itself ended.
+   */
+  async withChild<T>(path: (child: ExecState) => Promise<T>): Promise<T> {
+    const child = new ExecState(this, { ...this.env }, this.controller.signal);
+    try {
+      return await path(child);
+    } finally {
+      child.release();
+    }
+  }
+
+  /** This state's path has ended: it no longer follows its parent's (or the host's) signal. */
+  release(): void {
+    this.detach();
+    this.detach = () => undefined;
   }
 
   /** The value cached under `key`, searching this state and then its ancestors. */

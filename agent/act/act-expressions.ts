@@ -15,7 +15,10 @@ export type ExpressionContext = {
   /** `inputs.NAME`: the run's input, or (inside a group) the group node's input. */
   input(name: string): Promise<unknown>;
   env: Record<string, string>;
+  /** Every secret, for the context used as a whole value (`toJSON(secrets)`). */
   secrets: Record<string, string>;
+  /** `secrets.NAME`: the run's one lookup rule (RunState.secret), undefined when it is not set. */
+  secret(name: string): string | undefined;
   matrix: Record<string, unknown>;
   github: Record<string, unknown>;
   needs: Record<string, unknown>;
@@ -26,7 +29,7 @@ export type ExpressionContext = {
   onMissingSecret?(name: string): void;
 };
 
-export class ExpressionError extends Error {
+class ExpressionError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ExpressionError';
@@ -248,7 +251,7 @@ function describe(token: Token): string {
 const parsed = new Map<string, Expr>();
 
 /** Parses one expression body (between `${{` and `}}`); cached, since the same literal is read many times. */
-export function parseExpression(body: string): Expr {
+function parseExpression(body: string): Expr {
   let expr = parsed.get(body);
   if (!expr) {
     expr = new Parser(tokenize(body)).parse();
@@ -260,7 +263,7 @@ export function parseExpression(body: string): Expr {
 
 // ---- finding expressions in text -------------------------------------------------------------------
 
-export type ExpressionPart = { text: string } | { body: string; start: number };
+type ExpressionPart = { text: string } | { body: string; start: number };
 
 /** Splits text into literal parts and `${{ body }}` parts; an unclosed `${{` is an error. */
 export function splitExpressions(text: string): ExpressionPart[] {
@@ -315,7 +318,8 @@ export async function evaluateText(text: string, context: ExpressionContext): Pr
       continue;
     }
     try {
-      values.push(await evaluate(parseExpression(part.body), context));
+      // A context named on its own (`${{ env }}`) is its map: the marker never leaves this module.
+      values.push(resolveContext(await evaluate(parseExpression(part.body), context), context));
     } catch (error) {
       throw new ExpressionError(`failed to evaluate the expression at ${part.start} (\${{${part.body}}}): ${(error as Error).message}`);
     }
@@ -326,8 +330,19 @@ export async function evaluateText(text: string, context: ExpressionContext): Pr
 
 const ROOTS = ['env', 'secrets', 'github', 'needs', 'inputs', 'matrix', 'runner', 'steps', 'job'] as const;
 
-/** Marker objects for contexts whose lookups have their own rules. */
-type Proxy = { proxy: (typeof ROOTS)[number] };
+type ContextName = (typeof ROOTS)[number];
+
+/**
+ * A context named in an expression (`secrets`, `inputs` …), whose lookups have their own rules. A class
+ * private to this module, so that no data (a map parsed by fromJSON, say) can ever pass for one.
+ */
+class ContextRef {
+  constructor(readonly name: ContextName) {}
+}
+
+function isContextName(name: string): name is ContextName {
+  return (ROOTS as readonly string[]).includes(name);
+}
 
 async function evaluate(expr: Expr, context: ExpressionContext): Promise<unknown> {
   switch (expr.kind) {
@@ -337,13 +352,13 @@ async function evaluate(expr: Expr, context: ExpressionContext): Promise<unknown
       if (expr.name === 'job') throw new ExpressionError("access to the 'job' context is not supported");
       if (expr.name === 'runner') return context.runner;
       if (expr.name === 'steps') return {};
-      return (ROOTS as readonly string[]).includes(expr.name) ? ({ proxy: expr.name } as Proxy) : undefined;
+      return isContextName(expr.name) ? new ContextRef(expr.name) : undefined;
     case 'property':
       return property(await evaluate(expr.receiver, context), expr.name, context, expr.raw);
     case 'index':
-      return index(await evaluate(expr.receiver, context), await evaluate(expr.index, context), context);
+      return index(await evaluate(expr.receiver, context), resolveContext(await evaluate(expr.index, context), context), context);
     case 'star': {
-      const receiver = unproxy(await evaluate(expr.receiver, context), context);
+      const receiver = resolveContext(await evaluate(expr.receiver, context), context);
       if (!isMap(receiver)) return [];
       return Object.keys(receiver)
         .sort()
@@ -351,32 +366,28 @@ async function evaluate(expr: Expr, context: ExpressionContext): Promise<unknown
     }
     case 'call': {
       const args: unknown[] = [];
-      for (const arg of expr.args) args.push(unproxy(await evaluate(arg, context), context));
+      for (const arg of expr.args) args.push(resolveContext(await evaluate(arg, context), context));
       return call(expr.name, args, context);
     }
     case 'not':
-      return !truthy(unproxy(await evaluate(expr.operand, context), context));
+      return !truthy(resolveContext(await evaluate(expr.operand, context), context));
     case 'logical': {
-      const left = unproxy(await evaluate(expr.left, context), context);
+      const left = resolveContext(await evaluate(expr.left, context), context);
       if (expr.op === '&&' ? !truthy(left) : truthy(left)) return left;
-      return unproxy(await evaluate(expr.right, context), context);
+      return resolveContext(await evaluate(expr.right, context), context);
     }
     case 'compare': {
-      const left = unproxy(await evaluate(expr.left, context), context);
-      const right = unproxy(await evaluate(expr.right, context), context);
+      const left = resolveContext(await evaluate(expr.left, context), context);
+      const right = resolveContext(await evaluate(expr.right, context), context);
       return compare(expr.op, left, right);
     }
   }
 }
 
-function isProxy(value: unknown): value is Proxy {
-  return typeof value === 'object' && value !== null && 'proxy' in value && Object.keys(value).length === 1;
-}
-
 /** A context used as a value (in toJSON(inputs), say): its map. */
-function unproxy(value: unknown, context: ExpressionContext): unknown {
-  if (!isProxy(value)) return value;
-  switch (value.proxy) {
+function resolveContext(value: unknown, context: ExpressionContext): unknown {
+  if (!(value instanceof ContextRef)) return value;
+  switch (value.name) {
     case 'env':
       return { ...context.env };
     case 'secrets':
@@ -393,8 +404,8 @@ function unproxy(value: unknown, context: ExpressionContext): unknown {
 }
 
 async function property(receiver: unknown, name: string, context: ExpressionContext, raw = name): Promise<unknown> {
-  if (isProxy(receiver)) {
-    switch (receiver.proxy) {
+  if (receiver instanceof ContextRef) {
+    switch (receiver.name) {
       case 'inputs':
         return context.input(name);
       case 'secrets':
@@ -402,20 +413,18 @@ async function property(receiver: unknown, name: string, context: ExpressionCont
       case 'env':
         return Object.prototype.hasOwnProperty.call(context.env, name) ? context.env[name] : undefined;
       default:
-        return lookupEitherCase(unproxy(receiver, context), name);
+        return lookupEitherCase(resolveContext(receiver, context), name);
     }
   }
   if (Array.isArray(receiver)) return receiver.map((item) => (isMap(item) && Object.prototype.hasOwnProperty.call(item, name) ? item[name] : undefined));
   return lookupEitherCase(receiver, name);
 }
 
-/** Secrets are looked up by their upper-case name first (as the reference does), then ignoring case. */
+/** `secrets.NAME` by the context's lookup rule; a missing one is reported, and reads as nothing. */
 function secret(name: string, context: ExpressionContext): unknown {
-  const upper = name.toUpperCase();
-  if (Object.prototype.hasOwnProperty.call(context.secrets, upper)) return context.secrets[upper];
-  for (const [key, value] of Object.entries(context.secrets)) if (key.toLowerCase() === name.toLowerCase()) return value;
-  context.onMissingSecret?.(name);
-  return undefined;
+  const value = context.secret(name);
+  if (value === undefined) context.onMissingSecret?.(name);
+  return value;
 }
 
 function lookupEitherCase(receiver: unknown, name: string): unknown {
@@ -426,12 +435,12 @@ function lookupEitherCase(receiver: unknown, name: string): unknown {
 
 async function index(receiver: unknown, key: unknown, context: ExpressionContext): Promise<unknown> {
   if (receiver === undefined || receiver === null) return undefined;
-  if (isProxy(receiver)) {
+  if (receiver instanceof ContextRef) {
     const name = formatValue(key);
-    if (receiver.proxy === 'env') return Object.prototype.hasOwnProperty.call(context.env, name) ? context.env[name] : undefined;
-    if (receiver.proxy === 'inputs') return context.input(name.toLowerCase());
-    if (receiver.proxy === 'secrets') return secret(name, context);
-    receiver = unproxy(receiver, context);
+    if (receiver.name === 'env') return Object.prototype.hasOwnProperty.call(context.env, name) ? context.env[name] : undefined;
+    if (receiver.name === 'inputs') return context.input(name.toLowerCase());
+    if (receiver.name === 'secrets') return secret(name, context);
+    receiver = resolveContext(receiver, context);
   }
   if (Array.isArray(receiver)) {
     const position = toIndex(key);
@@ -454,7 +463,7 @@ function toIndex(value: unknown): number | undefined {
   return undefined;
 }
 
-export function truthy(value: unknown): boolean {
+function truthy(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string') return value !== '';

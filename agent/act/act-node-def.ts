@@ -26,14 +26,12 @@ export type PortSpec = {
 
 export type NodePorts = { inputs: readonly PortSpec[]; outputs: readonly PortSpec[] };
 
-/** The graph-level port definitions of the graph a node lives in (only set inside group graphs). */
+/** The graph-level port definitions of the graph a node lives in (a group's `inputs:`/`outputs:`, or the top graph's). */
 export type GraphLevel = { inputs: readonly GraphPortDef[]; outputs: readonly GraphPortDef[]; isGroup: boolean };
 
 export type FireOptions = {
   /** The execution state the path continues in (a child state for concurrent paths). */
   state?: ExecState;
-  /** The error travelling with the path (exec-err): fails the graph where nothing is connected. */
-  error?: unknown;
 };
 
 /** What a node implementation can do; built by the runtime for one evaluation or execution. */
@@ -76,7 +74,7 @@ export type NodeContext = {
   readonly memory: Map<string, unknown>;
 
   print(stream: 'stdout' | 'stderr' | 'system', text: string): void;
-  /** A secret's value by name (exact, else ignoring case), or undefined when it is not set. */
+  /** A secret's value by name (by the run's one lookup rule, RunState.secret), or undefined when it is not set. */
   secretNamed(name: string): string | undefined;
   /** A message about this node, printed once per run for each distinct text. */
   warnOnce(text: string): void;
@@ -84,6 +82,8 @@ export type NodeContext = {
   addSecret(name: string, value: string): void;
   /** Group nodes: run the nested graph from its group-inputs node's exec output `port`. */
   enterGroup(port: string): Promise<void>;
+  /** Runs `cleanup` once the graph run has ended, however it ended (a temporary file a stream still reads). */
+  atRunEnd(cleanup: () => Promise<void> | void): void;
 };
 
 /** Ports to fire after a successful execution (in order); nothing ends this path. */
@@ -94,8 +94,8 @@ export type NodeDef = {
   ports(node: ActNode, level: GraphLevel): NodePorts;
   /** The value of output `port` when the node is read without having been executed (data nodes). */
   evaluate?(ctx: NodeContext, port: string): Promise<unknown>;
-  /** Runs the node entered through exec input `input`; `error` is the one the path carries (group-outputs forwards it). */
-  execute?(ctx: NodeContext, input: string, error?: unknown): Promise<ExecuteResult>;
+  /** Runs the node entered through exec input `input`. */
+  execute?(ctx: NodeContext, input: string): Promise<ExecuteResult>;
   /** Problems of this node that its type can tell before anything runs (a format whose verbs do not match). */
   validate?(node: ActNode): string[];
   /** Exec inputs that only signal a running node (exec-break, exec-reset): no state or activity reported. */

@@ -1,6 +1,8 @@
-// Port addressing: `values[2]` is item 2 of the array port `values`.
+// Port addressing (`values[2]` is item 2 of the array port `values`), and which nodes the exec
+// connections make execution nodes.
 
 import type { PortSpec } from './act-node-def';
+import type { ActGraph } from './act-types';
 
 export type PortAddress = { base: string; index?: number };
 
@@ -33,4 +35,15 @@ export function indicesOf(base: string, ports: Iterable<string>): number[] {
     if (address.base === base && address.index !== undefined) found.add(address.index);
   }
   return [...found].sort((a, b) => a - b);
+}
+
+/**
+ * The execution nodes of one graph level: those with any exec connection, in or out. Their outputs are
+ * what they set when they ran; every other node is a data node, evaluated when read (the reference's rule,
+ * shared by the runtime and by the validator's cycle check).
+ */
+export function executionNodes(graph: Pick<ActGraph, 'executions'>): Set<string> {
+  const nodes = new Set<string>();
+  for (const edge of graph.executions) nodes.add(edge.src.node).add(edge.dst.node);
+  return nodes;
 }

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { signalGroup } from '../process-group';
 
 /** After the leader exits, how long its stdout/stderr may take to drain (a setsid'd grandchild may hold them). */
@@ -65,8 +66,9 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
       // A script that does not read its stdin closes the pipe early; that is not an error of the node.
       child.stdin.on('error', () => undefined);
       if (spec.stdin instanceof Readable) {
-        spec.stdin.on('error', () => child.stdin?.end());
-        spec.stdin.pipe(child.stdin);
+        // pipeline, not pipe: when either side fails or closes early (the script exits without reading),
+        // the source is destroyed too, so an open file behind it is closed rather than left paused.
+        void pipeline(spec.stdin, child.stdin).catch(() => undefined);
       } else child.stdin.end(spec.stdin);
     }
 
@@ -80,6 +82,9 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
       exited = true;
       spec.signal.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
+      // Nobody reads stdin any more: a source still waiting for data (a slow stream) is released now, by
+      // the pipeline, rather than at its next write.
+      child.stdin?.destroy();
       // Background processes the script left behind would keep running and hold the output pipes open.
       if (pid !== undefined) signalGroup(pid, 'SIGKILL');
       const drained = new Promise<void>((done) => child.once('close', () => done()));

@@ -2,6 +2,7 @@
 // executing nodes and node states. Host callbacks are shielded: a throwing callback must not break the run.
 
 import { LineSplitter } from '../line-splitter';
+import { runnerContext, type ExpressionContext } from './act-expressions';
 import type { ActHost, ActOutput, NodeState } from './act-types';
 
 type Stream = 'stdout' | 'stderr';
@@ -13,26 +14,40 @@ export class RunState {
 
   private steps = 0;
   private readonly warned = new Set<string>();
+  private readonly cleanups: Array<() => Promise<void> | void> = [];
   /** Run inputs by lower-cased name: the reference lower-cases input names, and so do `${{ inputs.X }}` lookups. */
   private readonly inputs: Map<string, string>;
   /** The graph's secrets: the host's, plus those core/secret-set@v1 adds while it runs. */
   readonly secrets: Record<string, string>;
+  /**
+   * The parts of the `${{ }}` context that are the same for every read in this run (the path's env and
+   * the group's inputs are added per read). `secrets` is the live map, so secret-set's additions show.
+   */
+  readonly expressions: Omit<ExpressionContext, 'input' | 'env'>;
 
   constructor(readonly host: ActHost) {
     this.secrets = { ...host.secrets };
     this.inputs = new Map(Object.entries(host.inputs).map(([name, value]) => [name.toLowerCase(), value]));
+    this.expressions = {
+      secrets: this.secrets,
+      secret: (name) => this.secret(name),
+      matrix: host.matrix ?? {},
+      github: {},
+      needs: {},
+      // From the host's environment: paths only ever merge environments derived from it (wait-for).
+      runner: runnerContext(host.env),
+      workDir: host.workDir,
+      onMissingSecret: (name) => this.warnOnce('', `secret ${name} is not set; \${{ secrets.${name} }} reads as empty`),
+    };
   }
 
   input(name: string): string | undefined {
     return this.inputs.get(name.toLowerCase());
   }
 
-  /** A secret by its exact name, else ignoring case (Bellows secret names are upper case by convention). */
+  /** A secret by name, for `${{ secrets.NAME }}`, secret inputs and secret-get alike (see lookupSecret). */
   secret(name: string): string | undefined {
-    const secrets = this.secrets;
-    if (Object.prototype.hasOwnProperty.call(secrets, name)) return secrets[name];
-    const found = Object.keys(secrets).find((candidate) => candidate.toLowerCase() === name.toLowerCase());
-    return found === undefined ? undefined : secrets[found];
+    return lookupSecret(this.secrets, name);
   }
 
   /** core/secret-set@v1: later reads see it, and the host masks it from now on. */
@@ -82,6 +97,17 @@ export class RunState {
     }
   }
 
+  /** Runs `cleanup` when the run ends (NodeContext.atRunEnd). */
+  atEnd(cleanup: () => Promise<void> | void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** The run's cleanups, each once, all of them even when one fails (what is left is only a temp file). */
+  async cleanUp(): Promise<void> {
+    const cleanups = this.cleanups.splice(0);
+    await Promise.all(cleanups.map(async (cleanup) => cleanup()).map((done) => done.catch(() => undefined)));
+  }
+
   /** The run is over: everything flushed, and the empty active set reported once more. */
   finish(): void {
     for (const key of [...this.splitters.keys()]) this.flush(key.slice(key.indexOf('\u0000') + 1));
@@ -115,4 +141,17 @@ export class RunState {
       // The host's problem; the graph keeps running and its result still reaches the caller.
     }
   }
+}
+
+/**
+ * The one secret lookup rule: the upper-case name first, as the reference looks up `${{ secrets.NAME }}`
+ * (Bellows secret names are upper case by convention), then the exact name, then ignoring case.
+ */
+export function lookupSecret(secrets: Record<string, string>, name: string): string | undefined {
+  const has = (key: string): boolean => Object.prototype.hasOwnProperty.call(secrets, key);
+  const upper = name.toUpperCase();
+  if (has(upper)) return secrets[upper];
+  if (has(name)) return secrets[name];
+  const found = Object.keys(secrets).find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+  return found === undefined ? undefined : secrets[found];
 }

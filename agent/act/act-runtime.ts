@@ -24,8 +24,9 @@ export async function runAct(graph: ActGraph, host: ActHost): Promise<ActResult>
     }
     if (host.signal.aborted) return cancelled(run);
     const scope = new GraphScope(run, graph, '', { inputs: graph.inputs, outputs: graph.outputs, isGroup: false });
+    const root = ExecState.root(host.env, host.signal);
     try {
-      await scope.execute(graph.entry, scope.entryPort(), ExecState.root(host.env, host.signal));
+      await scope.execute(graph.entry, scope.entryPort(), root);
     } catch (error) {
       // Whatever a cancelled run threw on its way down (killed scripts, aborted sleeps) is the cancellation.
       if (host.signal.aborted || error instanceof CancelledError) return cancelled(run);
@@ -37,9 +38,13 @@ export async function runAct(graph: ActGraph, host: ActHost): Promise<ActResult>
       const message = `internal error of the graph engine: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
       run.print('', 'system', message);
       return { status: 'failed', exitCode: 1, error: message };
+    } finally {
+      // The host's signal may outlive the run (one for an agent's whole job, say).
+      root.release();
     }
     return host.signal.aborted ? cancelled(run) : { status: 'succeeded', exitCode: 0 };
   } finally {
+    await run.cleanUp();
     run.finish();
   }
 }

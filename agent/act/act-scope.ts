@@ -15,13 +15,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CancelledError, GraphFailure, ProcessExitSignal, RoutedFailure, throwIfAborted } from './act-errors';
 import type { ExecState } from './act-exec-state';
-import { evaluateText, runnerContext, type ExpressionContext } from './act-expressions';
+import { evaluateText, type ExpressionContext } from './act-expressions';
 import { NodeError, NodeFailure, describeError, type GraphLevel, type NodeContext, type NodeDef, type NodePorts, type PortSpec } from './act-node-def';
 import { nodeDef } from './act-node-registry';
-import { findPort, indicesOf, parsePort } from './act-ports';
+import { executionNodes, findPort, indicesOf, parsePort } from './act-ports';
 import type { RunState } from './act-run-state';
 import type { ActGraph, ActNode, PortRef } from './act-types';
-import { SecretValue, toBool, toFloat, toInt, toList, toStream, toText, typeName, zeroValue } from './act-values';
+import { DataStream, SecretValue, rereadWarning, toBool, toFloat, toInt, toList, toStream, toText, typeName, zeroValue } from './act-values';
 import { GROUP, GROUP_INPUTS, GROUP_OUTPUTS } from './nodes/group.nodes';
 
 /** Data reads nest through data nodes; validation rejects cycles, this only bounds a hand-built graph. */
@@ -38,7 +38,7 @@ export class GraphScope {
   private readonly dataIn = new Map<string, PortRef>();
   private readonly execOut = new Map<string, PortRef>();
   private readonly execOutputs = new Map<string, string[]>();
-  private readonly execNodes = new Set<string>();
+  private readonly execNodes: ReadonlySet<string>;
   private readonly memories = new Map<string, Map<string, unknown>>();
   private readonly children = new Map<string, GraphScope>();
   private readonly groupOutputs: ActNode | undefined;
@@ -61,12 +61,9 @@ export class GraphScope {
     for (const edge of graph.executions) {
       this.execOut.set(key(edge.src.node, edge.src.port), edge.dst);
       this.execOutputs.set(edge.src.node, [...(this.execOutputs.get(edge.src.node) ?? []), edge.src.port]);
-      this.execNodes.add(edge.src.node).add(edge.dst.node);
     }
+    this.execNodes = executionNodes(graph);
     this.groupOutputs = graph.nodes.find((node) => node.type === GROUP_OUTPUTS);
-    // The group node drives its group-inputs node (and is driven by group-outputs) through exec ports.
-    if (level.inputs.some((port) => port.exec)) this.execNodes.add(graph.entry);
-    if (this.groupOutputs && level.outputs.some((port) => port.exec)) this.execNodes.add(this.groupOutputs.id);
   }
 
   /** The exec input a node is entered through when it is the graph's entry. */
@@ -74,8 +71,11 @@ export class GraphScope {
     return this.ports.get(this.graph.entry)?.inputs.some((spec) => spec.id === 'exec') ? 'exec' : '';
   }
 
-  /** Follows the exec edge leaving `node.port`, if any, and waits for that whole path. */
-  async fire(nodeId: string, port: string, state: ExecState, error?: unknown): Promise<void> {
+  /**
+   * Follows the exec edge leaving `node.port`, if any, and waits for that whole path. `error` is the
+   * failure an exec-err path carries (through group-outputs to the group's own exec-err and beyond).
+   */
+  async fire(nodeId: string, port: string, state: ExecState, error?: RoutedFailure): Promise<void> {
     state.newStep();
     const target = this.execOut.get(key(nodeId, port));
     if (!target) {
@@ -86,7 +86,7 @@ export class GraphScope {
     await this.execute(target.node, target.port, state, error);
   }
 
-  async execute(nodeId: string, inputPort: string, state: ExecState, error?: unknown): Promise<void> {
+  async execute(nodeId: string, inputPort: string, state: ExecState, error?: RoutedFailure): Promise<void> {
     // An exec cycle of nodes that never wait (print → print → …) would run on microtasks alone and
     // starve timers, I/O and the abort signal; let the event loop turn every so often.
     if (this.run.step() % 256 === 0) await nextTurn();
@@ -102,7 +102,7 @@ export class GraphScope {
     }
     let fired: string[];
     try {
-      const result = await def.execute(this.context(node, state, 0), inputPort, error);
+      const result = await def.execute(this.context(node, state, 0), inputPort);
       fired = result === undefined ? [] : typeof result === 'string' ? [result] : [...result];
     } catch (thrown) {
       this.run.flush(path);
@@ -135,7 +135,7 @@ export class GraphScope {
       const message = `node ${path} (${node.type}) failed: ${thrown.message}`;
       if (this.execOut.has(key(node.id, 'exec-err'))) {
         this.run.print(path, 'system', `${message}; continuing on exec-err`);
-        await this.fire(node.id, 'exec-err', state, new RoutedFailure(path, node.type, thrown));
+        await this.fire(node.id, 'exec-err', state, new RoutedFailure(path, thrown));
         return;
       }
       this.run.print(path, 'system', message);
@@ -146,18 +146,16 @@ export class GraphScope {
     throw new GraphFailure(path, message, 1);
   }
 
-  /** An error arrived at an exec output that leads nowhere (a group's exec-err with nothing outside). */
-  private unhandled(nodeId: string, port: string, error: unknown): GraphFailure {
+  /** A failure arrived at an exec output that leads nowhere (a group's exec-err with nothing outside). */
+  private unhandled(nodeId: string, port: string, origin: RoutedFailure): GraphFailure {
     const path = this.prefix + nodeId;
-    const origin = error instanceof RoutedFailure ? error : undefined;
-    const cause = origin ? `the failure of node ${origin.node} (${origin.failure.message})` : `an error (${describeError(error)})`;
-    const message = `node ${path} (${this.nodes.get(nodeId)?.type ?? 'node'}) passed ${cause} to its exec output ${port}, which is not connected`;
+    const message = `node ${path} (${this.nodes.get(nodeId)?.type ?? 'node'}) passed the failure of node ${origin.node} (${origin.failure.message}) to its exec output ${port}, which is not connected`;
     this.run.print(path, 'system', message);
-    return new GraphFailure(path, message, origin ? exitCodeOf(origin.failure) : 1);
+    return new GraphFailure(path, message, exitCodeOf(origin.failure));
   }
 
   /** group-outputs: continue in the enclosing graph from the group node's exec output of the same name. */
-  private async leaveGroup(port: string, state: ExecState, error?: unknown): Promise<void> {
+  private async leaveGroup(port: string, state: ExecState, error?: RoutedFailure): Promise<void> {
     if (!this.parent) return;
     const groupPath = this.parent.scope.prefix + this.parent.node.id;
     // The group is not what executes while the path continues outside it.
@@ -264,35 +262,49 @@ export class GraphScope {
     }
     if (node.type === GROUP_OUTPUTS) return this.readInput(node, source.port, state, depth + 1);
 
-    const executed = this.execNodes.has(node.id);
-    const kind = executed ? 'stored' : 'data';
-    const cacheKey = key(path, source.port);
-    const cached = state.lookup(cacheKey, kind);
-    if (cached.found) return cached.value;
     const { base, index } = parsePort(source.port);
-    let value: unknown;
-    if (executed) {
-      // An indexed read of a list the node stored as a whole.
+    const pick = (whole: unknown): unknown => (index === undefined ? whole : pickIndex(whole, index, base, this.outputSpec(node.id, base)));
+    if (this.execNodes.has(node.id)) {
+      // What the node set: the item itself, or (an indexed read) the list the node set as a whole. The
+      // item is not stored: a copy would outlive the list when the node runs again and sets a new one.
+      const own = state.lookup(key(path, source.port), 'stored');
+      if (own.found) return own.value;
       const whole = index !== undefined ? state.lookup(key(path, base), 'stored') : { found: false };
       if (!whole.found) throw new NodeError(`output port '${source.port}' of node ${path} has no value: the node has not run yet on this path (it must execute before it can provide values)`);
-      value = pickIndex(whole.value, index ?? 0, base);
-    } else {
-      if (!def.evaluate) throw new NodeError(`output port '${source.port}' of node ${path} has no value: ${node.type} nodes provide values only when executed, and its exec input is not connected`);
-      try {
-        value = await def.evaluate(this.context(node, state, depth + 1), base);
-      } catch (error) {
-        if (error instanceof CancelledError) throw error;
-        throw new NodeError(`node ${path} (${node.type}): ${(error as Error).message}`);
-      }
-      if (index !== undefined) value = pickIndex(value, index, base);
+      return pick(whole.value);
     }
-    state.store(cacheKey, value, kind);
-    return value;
+    // A data node's output is cached whole: `groups[0]` and `groups[1]` are items of one evaluation, as
+    // they must be when the node read a stream (readable once) to compute them.
+    const cacheKey = key(path, base);
+    const cached = state.lookup(cacheKey, 'data');
+    if (cached.found) return pick(cached.value);
+    if (!def.evaluate) throw new NodeError(`output port '${source.port}' of node ${path} has no value: ${node.type} nodes provide values only when executed, and its exec input is not connected`);
+    let value: unknown;
+    try {
+      value = await def.evaluate(this.context(node, state, depth + 1), base);
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
+      throw new NodeError(`node ${path} (${node.type}): ${(error as Error).message}`);
+    }
+    this.warnOnReread(path, value);
+    state.store(cacheKey, value, 'data');
+    return pick(value);
+  }
+
+  private outputSpec(nodeId: string, port: string): PortSpec | undefined {
+    const ports = this.ports.get(nodeId);
+    return ports ? findPort(ports.outputs, port) : undefined;
+  }
+
+  /** A stream a node outputs warns in that node's log when it is read twice (docs/act.md), unless the node set its own warning. */
+  private warnOnReread(path: string, value: unknown): void {
+    if (value instanceof DataStream) value.onRereadUnlessSet(rereadWarning(path, (text) => this.run.warnOnce(path, text)));
   }
 
   private expressionContext(state: ExecState, depth: number): ExpressionContext {
-    const host = this.run.host;
     return {
+      ...this.run.expressions,
+      env: state.env,
       input: async (name) => {
         const given = this.run.input(name);
         if (given !== undefined || !this.parent) return given;
@@ -306,14 +318,6 @@ export class GraphScope {
           throw error;
         }
       },
-      env: state.env,
-      secrets: this.run.secrets,
-      matrix: host.matrix ?? {},
-      github: {},
-      needs: {},
-      runner: runnerContext(state.env),
-      workDir: host.workDir,
-      onMissingSecret: (name) => this.run.warnOnce('', `secret ${name} is not set; \${{ secrets.${name} }} reads as empty`),
     };
   }
 
@@ -346,8 +350,11 @@ export class GraphScope {
       },
       array: (port) => this.readArray(node, port, state, depth),
       hasValue: (port) => this.hasValue(node, port),
-      set: (port, value, into) => (into ?? state).store(key(path, port), value, 'stored'),
-      fire: (port, options) => this.fire(node.id, port, options?.state ?? state, options?.error),
+      set: (port, value, into) => {
+        this.warnOnReread(path, value);
+        (into ?? state).store(key(path, port), value, 'stored');
+      },
+      fire: (port, options) => this.fire(node.id, port, options?.state ?? state),
       isConnected: (port) => this.execOut.has(key(node.id, port)),
       arrayOutputs: (base) => indicesOf(base, this.execOutputs.get(node.id) ?? []).map((i) => `${base}[${i}]`),
       get memory() {
@@ -358,6 +365,7 @@ export class GraphScope {
       warnOnce: (text) => run.warnOnce(path, text),
       addSecret: (name, value) => run.addSecret(name, value),
       enterGroup: (port) => this.enterGroup(node, port, state),
+      atRunEnd: (cleanup) => run.atEnd(cleanup),
     };
   }
 
@@ -372,11 +380,22 @@ function exitCodeOf(failure: NodeFailure): number {
   return failure.exitCode !== undefined && failure.exitCode > 0 ? failure.exitCode : 1;
 }
 
-/** Item `index` of a list output (a missing item is empty, as a Go zero value). */
-function pickIndex(value: unknown, index: number, port: string): unknown {
-  if (Array.isArray(value)) return index < value.length ? value[index] : undefined;
-  if (Buffer.isBuffer(value)) return index < value.length ? value[index] : undefined;
-  throw new NodeError(`output '${port}' is not a list, so it has no item ${index}`);
+/**
+ * Item `index` of a list output. An item past the end is the zero value of the list's element type, as
+ * the reference gives (Go's zero value of the slice's element): '' for strings, 0 for numbers and bytes.
+ * An element type without a zero value (any) leaves it undefined: "no value", as there.
+ */
+function pickIndex(value: unknown, index: number, port: string, spec: PortSpec | undefined): unknown {
+  if (Buffer.isBuffer(value)) return index < value.length ? value[index] : 0;
+  if (!Array.isArray(value)) throw new NodeError(`output '${port}' is not a list, so it has no item ${index}`);
+  if (index < value.length) return value[index];
+  return spec ? zeroValue(elementType(spec)).value : undefined;
+}
+
+/** The type of one item of a list output: an array port's own type, or the element of a `[]T` type. */
+function elementType(spec: PortSpec): string {
+  if (spec.array) return spec.type;
+  return spec.type.startsWith('[]') ? spec.type.slice(2) : 'any';
 }
 
 /** Option inputs: trimmed text, or a number picking the option by position. */

@@ -7,7 +7,7 @@
 import { expressionProblems } from './act-expressions';
 import type { GraphLevel, NodeDef, NodePorts, PortSpec } from './act-node-def';
 import { nodeDef, refusal } from './act-node-registry';
-import { findPort, parsePort } from './act-ports';
+import { executionNodes, findPort, parsePort } from './act-ports';
 import { connectionType, portsCompatible } from './act-port-types';
 import type { ActEdge, ActGraph, ActNode, GraphPortDef, GraphProblem } from './act-types';
 import { GROUP, GROUP_INPUTS, GROUP_OUTPUTS } from './nodes/group.nodes';
@@ -50,10 +50,11 @@ function validateLevel(graph: ActGraph, prefix: string, level: GraphLevel, probl
   }
 
   validateEntry(graph, level, entries, add);
+  const connected = connectedInputs(graph);
   for (const entry of entries.values()) {
     if (!entry.ports || entry.def?.inert) continue;
     validateDeclaredItems(entry, add);
-    validateLiterals(entry, graph, add);
+    validateLiterals(entry, connected.get(entry.node.id) ?? new Set(), add);
     for (const problem of entry.def?.validate?.(entry.node) ?? []) add(entry.node.id, problem);
   }
   validateEdges(graph.executions, 'execution', entries, level, add);
@@ -103,10 +104,20 @@ function validateDeclaredItems(entry: Entry, add: Add): void {
   }
 }
 
-function validateLiterals(entry: Entry, graph: ActGraph, add: Add): void {
+/** The inputs with a data connection, by node: built once per level rather than filtered per node. */
+function connectedInputs(graph: ActGraph): Map<string, Set<string>> {
+  const connected = new Map<string, Set<string>>();
+  for (const edge of graph.connections) {
+    let ports = connected.get(edge.dst.node);
+    if (!ports) connected.set(edge.dst.node, (ports = new Set()));
+    ports.add(edge.dst.port);
+  }
+  return connected;
+}
+
+function validateLiterals(entry: Entry, connected: ReadonlySet<string>, add: Add): void {
   const { node, ports } = entry;
   if (!ports) return;
-  const connected = new Set(graph.connections.filter((edge) => edge.dst.node === node.id).map((edge) => edge.dst.port));
   for (const spec of ports.inputs) {
     if (spec.exec || !spec.required || spec.default !== undefined) continue;
     const literal = node.inputs[spec.id];
@@ -140,9 +151,9 @@ function validateEdges(edges: ActEdge[], kind: 'connection' | 'execution', entri
       }
     }
     if (wantExec || checked.length !== 2 || checked.some((side) => side.spec.exec)) continue;
+    // A group node's ports carry the types its graph declares, so its outer connections are checked like
+    // any other (an untyped port is `unknown`: see portFromDef); inside, group-inputs and group-outputs carry the same types.
     const [out, into] = checked;
-    // Connections that touch a group node are checked inside the group, against its port definitions.
-    if (out.entry.def?.type === GROUP || into.entry.def?.type === GROUP) continue;
     const sourceType = connectionType(out.spec.type, out.spec.array === true, parsePort(edge.src.port).index !== undefined);
     const targetType = connectionType(into.spec.type, into.spec.array === true, parsePort(edge.dst.port).index !== undefined);
     if (!portsCompatible(sourceType, targetType)) {
@@ -208,7 +219,7 @@ function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
  * executed node is fine: its outputs are stored values, read without evaluating anything.
  */
 function validateCycles(graph: ActGraph, entries: Map<string, Entry>, add: Add): void {
-  const executed = new Set(graph.executions.flatMap((edge) => [edge.src.node, edge.dst.node]));
+  const executed = executionNodes(graph);
   const pulled = (id: string): boolean => {
     const entry = entries.get(id);
     return entry?.def !== undefined && !executed.has(id) && ![GROUP, GROUP_INPUTS, GROUP_OUTPUTS].includes(entry.def.type);

@@ -20,11 +20,13 @@ export function isMap(value: unknown): value is ActMap {
 /**
  * Bytes that can be read once, like an open file or an HTTP response body (the reference's "Data
  * Stream"). A second consumer gets nothing, which is why core/stream-cache@v1 exists; the runtime
- * warns when that happens instead of failing silently.
+ * warns when that happens instead of failing silently (GraphScope gives every stream a node outputs
+ * the standard warning, unless the node gave it its own).
  */
 export class DataStream {
   private source: Readable | Buffer | undefined;
   private consumed = false;
+  private onReread: ((origin: string) => void) | undefined;
 
   constructor(
     source: Readable | Buffer | string,
@@ -32,9 +34,18 @@ export class DataStream {
     readonly length: number = typeof source === 'string' ? Buffer.byteLength(source) : Buffer.isBuffer(source) ? source.length : -1,
     /** Where the bytes come from (a file path, an object name), for messages. */
     readonly origin = '',
-    private readonly onReread?: (origin: string) => void,
+    onReread?: (origin: string) => void,
   ) {
     this.source = typeof source === 'string' ? Buffer.from(source, 'utf8') : source;
+    this.onReread = onReread;
+  }
+
+  /**
+   * What to do when the stream is read again, unless it already has a handler: a stream passed on by
+   * several nodes (or set twice) keeps the first one, so the warning is given once, by its producer.
+   */
+  onRereadUnlessSet(handler: (origin: string) => void): void {
+    this.onReread ??= handler;
   }
 
   get wasConsumed(): boolean {
@@ -76,6 +87,15 @@ export class DataStream {
     this.source = undefined;
     return source;
   }
+}
+
+/**
+ * The standard warning for a stream of node `nodePath` read a second time, given through `warnOnce` (the
+ * node's log, once per run). The runtime attaches it to every stream a node outputs; a node needs it
+ * only for a stream it hands out some other way.
+ */
+export function rereadWarning(nodePath: string, warnOnce: (text: string) => void): (origin: string) => void {
+  return () => warnOnce(`the stream of node ${nodePath} was read more than once; a stream is readable once, so later readers got nothing (read it through core/stream-cache@v1)`);
 }
 
 /** A resolved secret (a `secret` port gives the name; the node receives the value). */

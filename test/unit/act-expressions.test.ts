@@ -6,12 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluateText, expressionProblems, splitExpressions, type ExpressionContext } from '../../agent/act/act-expressions';
+import { lookupSecret } from '../../agent/act/act-run-state';
 
 function context(overrides: Partial<ExpressionContext> = {}): ExpressionContext {
+  const secrets = overrides.secrets ?? { TOKEN: 's3cr3t', lower_case: 'lc' };
   return {
     input: async (name) => ({ name: 'Bob' })[name],
     env: { HOME_X: 'hx' },
-    secrets: { TOKEN: 's3cr3t', lower_case: 'lc' },
+    secrets,
+    // The run's own rule (RunState.secret), not a copy of it.
+    secret: (name) => lookupSecret(secrets, name),
     matrix: { os: 'linux' },
     github: {},
     needs: {},
@@ -90,6 +94,32 @@ describe('expressions', () => {
     expect(await evaluateText("${{ fromJSON('[1]') }}", context())).toEqual([1]);
     expect(await evaluateText('a${{ inputs.nobody }}b', context())).toBe('ab');
     expect(await evaluateText('no expressions', context())).toBe('no expressions');
+  });
+
+  it('data that looks like a context is data: a parsed {"proxy": …} map reads no secret, and a context named alone is its map', async () => {
+    // A map from fromJSON once passed for the internal marker of the secrets context.
+    expect(await text('fromJSON(\'{"proxy":"secrets"}\').token')).toBe('[]');
+    expect(await text('fromJSON(\'{"proxy":"secrets"}\')[\'token\']')).toBe('[]');
+    expect(await evaluateText('${{ fromJSON(\'{"proxy":"env"}\') }}', context())).toEqual({ proxy: 'env' });
+    expect(await text('fromJSON(\'{"proxy":"env"}\').proxy')).toBe('[env]');
+    // A context on its own is its contents, never the marker object.
+    expect(await evaluateText('${{ env }}', context())).toEqual({ HOME_X: 'hx' });
+    expect(await evaluateText('${{ matrix }}', context())).toEqual({ os: 'linux' });
+    expect(await text('env')).toBe('[map[HOME_X:hx]]');
+    expect(await evaluateText('${{ inputs }}', context())).toEqual({});
+  });
+
+  it('secrets: the upper-case name first (as the reference), then the exact name, then ignoring case; one rule for every reader', async () => {
+    const secrets = { TOKEN: 'upper', token: 'exact', Mixed: 'mixed' };
+    const ctx = context({ secrets });
+    expect(await text('secrets.token', ctx)).toBe('[upper]');
+    expect(await text("secrets['token']", ctx)).toBe('[upper]');
+    expect(await text('secrets.mixed', ctx)).toBe('[mixed]');
+    // secret-get, secret inputs and secretNamed use the same lookup.
+    expect(lookupSecret(secrets, 'token')).toBe('upper');
+    expect(lookupSecret({ token: 'exact', Token: 'other' }, 'Token')).toBe('other');
+    expect(lookupSecret({ token: 'exact', Token: 'other' }, 'TOKEN')).toBe('exact');
+    expect(lookupSecret(secrets, 'nope')).toBeUndefined();
   });
 
   it('reports a missing secret once per lookup to the caller', async () => {

@@ -2,10 +2,12 @@
 // act-nodes-*.test.ts files).
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { actYaml, fakeHost, runText, type FakeHost, type TestNode } from './act-test-host';
+import { runProcess } from '../../agent/act/act-process';
+import { actYaml, fakeHost, runText, waitUntil, type FakeHost, type TestNode } from './act-test-host';
 
 /** Runs start → print(values[0] ← source) and returns what print printed. */
 async function evaluate(nodes: TestNode[], source: string, host: FakeHost = fakeHost()): Promise<string> {
@@ -98,6 +100,26 @@ describe('environment and secrets', () => {
 });
 
 describe('run, run-exec and print', () => {
+  it('a stdin stream is released when the process exits without reading it (an open file behind it is closed)', async () => {
+    // A source that never ends and never fails, like a slow download: only the child's exit can end it.
+    const stdin = new Readable({ read: () => undefined });
+    const outcome = await runProcess({
+      command: 'sh',
+      args: ['-c', 'exit 3'],
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      stdin,
+      signal: new AbortController().signal,
+      cancelGraceMs: 2000,
+      onStdout: () => undefined,
+      onStderr: () => undefined,
+      onSystem: () => undefined,
+    });
+    expect(outcome).toMatchObject({ exitCode: 3, cancelled: false });
+    // The budget is only a backstop for a broken build; the condition is what is asserted.
+    await waitUntil(() => stdin.destroyed, 10_000);
+  });
+
   it('runs a script file with its arguments, python with stdin', async () => {
     const host = fakeHost();
     const text = actYaml(
@@ -250,6 +272,53 @@ describe('artifacts', () => {
     const neither = actYaml([{ id: 'up', type: 'core/artifact-upload@v1', inputs: { name: 'x' } }], [['start.exec', 'up.exec']]);
     expect((await runText(neither, fakeHost())).error).toMatch(/needs either input 'data' \(a data stream\) or input 'path'/);
   });
+
+  it('artifact-download opens its file only when its stream is read, and a spooled download is removed when the run ends', async () => {
+    // Linux: the files this process has open are the targets of /proc/self/fd.
+    const openFiles = (): string[] =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          return [readlinkSync(`/proc/self/fd/${fd}`)];
+        } catch {
+          return [];
+        }
+      });
+    const spooled: string[] = [];
+    const host = fakeHost({
+      downloadArtifact: async (name, path) => {
+        if (!path.startsWith(host.workDir)) spooled.push(path);
+        writeFileSync(path, `fetched ${name}`);
+      },
+    });
+    const text = actYaml(
+      [
+        { id: 'toPath', type: 'core/artifact-download@v1', inputs: { name: 'kept.txt', path: 'kept.txt' } },
+        { id: 'toData', type: 'core/artifact-download@v1', inputs: { name: 'unread.bin' } },
+      ],
+      [['start.exec', 'toPath.exec'], ['toPath.exec-success', 'toData.exec']],
+    );
+    expect((await runText(text, host)).status, host.text()).toBe('succeeded');
+    // Nobody read either stream: neither file was opened (an eager open stayed open after the run).
+    expect(openFiles()).not.toContain(join(host.workDir, 'kept.txt'));
+    expect(spooled).toHaveLength(1);
+    expect(openFiles()).not.toContain(spooled[0]);
+    expect(existsSync(spooled[0])).toBe(false);
+    expect(readFileSync(join(host.workDir, 'kept.txt'), 'utf8')).toBe('fetched kept.txt');
+  });
+
+  it('a stream read a second time warns, in the words every node uses (the runtime gives the warning)', async () => {
+    const host = fakeHost({ downloadArtifact: async (name, path) => writeFileSync(path, `fetched ${name}`) });
+    const text = actYaml(
+      [
+        { id: 'dl', type: 'core/artifact-download@v1', inputs: { name: 'once.txt' } },
+        { id: 'first', type: 'core/print@v1', inputs: { 'values[0]': null } },
+        { id: 'second', type: 'core/print@v1', inputs: { 'values[0]': null } },
+      ],
+      [['start.exec', 'dl.exec'], ['dl.exec-success', 'first.exec'], ['first.exec', 'second.exec']],
+      [['dl.data', 'first.values[0]'], ['dl.data', 'second.values[0]']],
+    );
+    expect((await runText(text, host)).status, host.text()).toBe('succeeded');
+    expect(host.text('first')).toBe('fetched once.txt\n');
+    expect(host.text('dl')).toBe('warning: the stream of node dl was read more than once; a stream is readable once, so later readers got nothing (read it through core/stream-cache@v1)\n');
+  });
 });
-
-

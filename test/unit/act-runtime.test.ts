@@ -1,5 +1,7 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { parseAct, runAct } from '../../agent/act';
+import { ExecState } from '../../agent/act/act-exec-state';
 import { actYaml, fakeHost, liveGroupMembers, runText, waitUntil } from './act-test-host';
 
 const printer = (id: string, value: string): { id: string; type: string; inputs: Record<string, unknown> } => ({ id, type: 'core/print@v1', inputs: { 'values[0]': value } });
@@ -528,3 +530,37 @@ describe('concurrent loops, select-exec and data caching', () => {
   });
 });
 
+describe('abort listeners', () => {
+  it('a 1000-iteration loop around concurrent-exec leaves no abort listener behind, and trips no MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const host = fakeHost();
+      const text = actYaml(
+        [
+          { id: 'loop', type: 'core/for-loop@v1', inputs: { first_index: 1, last_index: 1000 } },
+          { id: 'fan', type: 'core/concurrent-exec@v1', outputs: { 'exec[0]': '', 'exec[1]': '' } },
+          printer('a', 'a'),
+          printer('b', 'b'),
+        ],
+        [['start.exec', 'loop.exec'], ['loop.exec-body', 'fan.exec'], ['fan.exec[0]', 'a.exec'], ['fan.exec[1]', 'b.exec']],
+      );
+      expect((await runText(text, host)).status, host.text()).toBe('succeeded');
+      // The run's own listener on the host's signal goes too: an agent's signal outlives many runs.
+      expect(getEventListeners(host.signal, 'abort')).toHaveLength(0);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a state keeps no listener of a child path that has ended', async () => {
+    const root = ExecState.root({}, new AbortController().signal);
+    for (let i = 0; i < 1000; i++) await root.withChild((child) => child.withChild(async () => undefined));
+    expect(getEventListeners(root.signal, 'abort')).toHaveLength(0);
+    root.release();
+  });
+});

@@ -180,4 +180,33 @@ describe('reference semantics', () => {
     expect(refused.text()).toContain('node llm: node type core/llm-prompt@v1 cannot run on a Bellows agent');
     expect(refused.text()).not.toContain('never');
   });
+  it('items of a data node’s list output read in one step come from one evaluation (the node read a stream, readable once)', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [
+        { id: 'digits', type: 'core/random-stream@v1', inputs: { length: 12, include_numbers: true } },
+        { id: 'split', type: 'core/string-match-regex@v1', inputs: { pattern: '^(\\d{6})(\\d{6})$' }, outputs: { 'groups[0]': '', 'groups[1]': '' } },
+        print('p', { 'values[0]': null, 'values[1]': null }),
+      ],
+      [['start.exec', 'p.exec']],
+      [['digits.stream', 'split.input'], ['split.groups[0]', 'p.values[0]'], ['split.groups[1]', 'p.values[1]']],
+    );
+    // Evaluated once per item, the second evaluation found the stream already read: no match, no item 1.
+    expect((await runText(text, host)).status).toBe('succeeded');
+    expect(host.text('p')).toMatch(/^\d{6}\n\d{6}\n$/);
+    expect(host.text()).not.toContain('read more than once');
+  });
+
+  it('an item past the end of a list output is the zero value of the item type, as in the reference', async () => {
+    const host = fakeHost();
+    const text = actYaml(
+      [{ id: 'm', type: 'core/string-match-regex@v1', inputs: { input: 'v1', pattern: 'v(\\d)' }, outputs: { 'groups[3]': '' } }, print('p', { 'values[0]': '<', 'values[1]': null, 'values[2]': '>' })],
+      [['start.exec', 'p.exec']],
+      [['m.groups[3]', 'p.values[1]']],
+    );
+    const result = await runText(text, host);
+    expect(host.text()).not.toContain('failed');
+    expect(result.status).toBe('succeeded');
+    expect(host.text('p')).toBe('<\n\n>\n');
+  });
 });

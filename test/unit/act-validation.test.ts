@@ -193,6 +193,43 @@ describe('validateAct', () => {
     expect(problemsOf(text)).toEqual([]);
   });
 
+  it('checks a group node’s outer connections against the port types its graph declares; untyped ports take anything', () => {
+    const graph = {
+      entry: 'gin',
+      type: 'group',
+      nodes: [
+        { id: 'gin', type: 'core/group-inputs@v1' },
+        { id: 'gout', type: 'core/group-outputs@v1' },
+      ],
+      connections: [
+        { src: { node: 'gin', port: 'count' }, dst: { node: 'gout', port: 'flag' } },
+        { src: { node: 'gin', port: 'loose' }, dst: { node: 'gout', port: 'free' } },
+      ],
+      inputs: { count: { type: 'number', index: 0 }, loose: { type: '', index: 1 } },
+      outputs: { flag: { type: 'bool', index: 0 }, free: { type: '', index: 1 } },
+    };
+    const text = actYaml(
+      [
+        { id: 'list', type: 'core/string-array@v1', inputs: { 'inputs[0]': 'a' } },
+        { id: 'g', type: 'core/group@v1', graph },
+        { id: 'n', type: 'core/math-add@v1', inputs: { 'inputs[0]': null, 'inputs[1]': null } },
+        { id: 'ok', type: 'core/math-add@v1', inputs: { 'inputs[0]': null, 'inputs[1]': 1 } },
+      ],
+      [],
+      [
+        ['list.array', 'g.count'],
+        ['list.array', 'g.loose'],
+        ['g.flag', 'n.inputs[0]'],
+        ['list.array', 'n.inputs[1]'],
+        ['g.free', 'ok.inputs[0]'],
+      ],
+    );
+    expect(problemsOf(text)).toEqual([
+      { node: 'g', message: 'connection list.array → g.count: a []string output cannot feed a number input' },
+      { node: 'n', message: 'connection list.array → n.inputs[1]: a []string output cannot feed a number input' },
+    ]);
+  });
+
   it('validates nested group graphs recursively, naming nodes group-id/child-id', () => {
     const text = actYaml(
       [

@@ -4,14 +4,14 @@
 // stream, optionally of another run) and act-format.md's (upload the file at `path`; download to `path`).
 // Both are served: `path` when given, else `data`.
 
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NodeError, NodeFailure, data, describeError, exec, staticPorts, type NodeDef } from '../act-node-def';
 import { DataStream, toStream } from '../act-values';
-import { createReadStream } from 'node:fs';
 
 const artifactUpload: NodeDef = {
   type: 'core/artifact-upload@v1',
@@ -78,9 +78,21 @@ const artifactDownload: NodeDef = {
       throw new NodeFailure(`download of artifact ${name} failed: ${describeError(error)}`);
     }
     const size = (await stat(file)).size;
-    const stream = createReadStream(file);
-    // A spooled download is removed once its stream has been read (or the path ends).
-    if (dir) stream.once('close', () => void rm(dir, { recursive: true, force: true }));
+    // The file is opened only when something reads the stream: most graphs that download to a path never
+    // do, and an eagerly opened handle would stay open until the run ends.
+    const stream = Readable.from(
+      (async function* () {
+        yield* createReadStream(file);
+      })(),
+      { objectMode: false },
+    );
+    if (dir) {
+      // A spooled download is removed once its stream is done (read to the end, or discarded), and at the
+      // latest when the run ends, for a stream nobody reads.
+      const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+      stream.once('close', () => void remove());
+      ctx.atRunEnd(remove);
+    }
     ctx.set('data', new DataStream(stream, size, name));
     return 'exec-success';
   },

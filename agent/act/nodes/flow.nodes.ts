@@ -1,10 +1,12 @@
 // Control-flow nodes: entry, branching, sequencing, loops, concurrency, barriers, platform switches,
 // sleeping and exiting.
 
+import { delimiter } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CancelledError, ProcessExitSignal, abortableDelay, throwIfAborted } from '../act-errors';
 import type { ExecState } from '../act-exec-state';
 import { NodeError, data, exec, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
+import { parsePort } from '../act-ports';
 import { DataStream, toEntries } from '../act-values';
 
 const start: NodeDef = {
@@ -41,24 +43,26 @@ const sequence: NodeDef = {
  * stops the others (their paths are aborted) and is rethrown once all have ended.
  */
 async function runConcurrently<T>(ctx: NodeContext, tasks: Iterable<T>, workers: number, run: (task: T, state: ExecState) => Promise<void>): Promise<void> {
-  const batch = ctx.state.child();
   const queue = tasks[Symbol.iterator]();
   let first: unknown;
-  const worker = async (): Promise<void> => {
-    for (let next = queue.next(); !next.done; next = queue.next()) {
-      if (batch.signal.aborted) return;
-      try {
-        await run(next.value, batch.child());
-      } catch (error) {
-        // A CancelledError after a sibling failed is the consequence, not the cause.
-        if (first === undefined && !(error instanceof CancelledError && batch.signal.aborted)) first = error;
-        batch.cancel();
-        return;
+  await ctx.state.withChild(async (batch) => {
+    const worker = async (): Promise<void> => {
+      for (let next = queue.next(); !next.done; next = queue.next()) {
+        if (batch.signal.aborted) return;
+        const task = next.value;
+        try {
+          await batch.withChild((state) => run(task, state));
+        } catch (error) {
+          // A CancelledError after a sibling failed is the consequence, not the cause.
+          if (first === undefined && !(error instanceof CancelledError && batch.signal.aborted)) first = error;
+          batch.cancel();
+          return;
+        }
       }
-    }
-  };
-  const count = ctx.host.concurrency === false ? 1 : Math.max(1, workers);
-  await Promise.all(Array.from({ length: count }, worker));
+    };
+    const count = ctx.host.concurrency === false ? 1 : Math.max(1, workers);
+    await Promise.all(Array.from({ length: count }, worker));
+  });
   if (first !== undefined) throw first;
   if (ctx.signal.aborted) throw new CancelledError();
 }
@@ -178,9 +182,9 @@ const selectExec: NodeDef = {
   type: 'core/select-exec@v1',
   ports: staticPorts([exec('exec', { array: true })], [exec('exec'), data('index', 'number')]),
   async execute(ctx, input) {
-    const index = /^exec\[(\d+)\]$/.exec(input);
-    if (!index) throw new NodeError(`invalid input id: ${input}`);
-    ctx.set('index', Number(index[1]));
+    const { base, index } = parsePort(input);
+    if (base !== 'exec' || index === undefined) throw new NodeError(`invalid input id: ${input}`);
+    ctx.set('index', index);
     return 'exec';
   },
 };
@@ -219,18 +223,19 @@ const waitFor: NodeDef = {
 };
 
 /** `overlay` on top of `base`; PATH values are joined (overlay first) rather than replaced. */
-function mergeEnv(overlay: Record<string, string>, base: Record<string, string>): Record<string, string> {
+export function mergeEnv(overlay: Record<string, string>, base: Record<string, string>): Record<string, string> {
   const out = { ...base };
   for (const [name, value] of Object.entries(overlay)) {
     if (name === 'PATH' && out[name]) {
-      const parts = [...value.split(':'), ...out[name].split(':')].filter((part) => part !== '');
-      out[name] = [...new Set(parts)].join(':');
+      // The platform's separator: ';' on Windows, where ':' is part of every drive letter.
+      const parts = [...value.split(delimiter), ...out[name].split(delimiter)].filter((part) => part !== '');
+      out[name] = [...new Set(parts)].join(delimiter);
     } else out[name] = value;
   }
   return out;
 }
 
-const UNIT_MS: Record<string, number> = { seconds: 1000, milliseconds: 1, microseconds: 0.001, nanoseconds: 0.000001 };
+const UNIT_MS: Record<string, number> = { seconds: 1000, milliseconds: 1, microseconds: 0.001 };
 
 const sleep: NodeDef = {
   type: 'core/sleep@v1',

@@ -8,8 +8,13 @@ export const GROUP = 'core/group@v1';
 export const GROUP_INPUTS = 'core/group-inputs@v1';
 export const GROUP_OUTPUTS = 'core/group-outputs@v1';
 
+/**
+ * A graph-level port as a node port. An untyped one (`type: ''`) is `unknown`, which feeds and takes any
+ * type (as for-each's key and value do): `any` would take anything but feed nothing, and the group's outer
+ * connections are type-checked like every other node's.
+ */
 export function portFromDef(def: GraphPortDef): PortSpec {
-  return def.exec ? exec(def.id) : data(def.id, def.type === '' ? 'any' : def.type);
+  return def.exec ? exec(def.id) : data(def.id, def.type === '' ? 'unknown' : def.type);
 }
 
 const group: NodeDef = {
