@@ -11,7 +11,8 @@ import { JobRun } from './job-runner';
 import { errorMessage, type Logger } from './logger';
 import { parseClaimedJob, parseHeartbeatResponse, parseRegisterResponse } from './protocol-guards';
 import { createActExecutor } from './act-executor';
-import { GitMirrors } from './git/git-mirror';
+import { useScratchRoot } from './git/git';
+import { ProjectMirrors } from './git/git-mirror';
 import { createScriptExecutor } from './script-executor';
 import { AGENT_VERSION } from './version';
 
@@ -44,11 +45,11 @@ export class Agent {
   private readonly heartbeatStop = new AbortController();
   private stopRequests = 0;
   /** Repository mirrors outlive jobs: the second job of a repository fetches what is new instead of cloning. */
-  private readonly mirrors: GitMirrors;
+  private readonly mirrors: ProjectMirrors;
 
   constructor(private readonly options: AgentOptions) {
     this.client = new ApiClient({ baseUrl: options.url, logger: options.logger, backoff: options.backoff });
-    this.mirrors = new GitMirrors(join(options.workDir, 'git-mirrors'));
+    this.mirrors = new ProjectMirrors(join(options.workDir, 'git-mirrors'));
     // A 401 later on means the agent was deleted or its secret rotated: get a fresh one and carry on.
     this.client.onUnauthorized(async () => {
       this.options.logger.warn('The API no longer accepts this agent\'s secret; registering again');
@@ -83,6 +84,8 @@ export class Agent {
   /** Runs until stopped (or after one job with --once); resolves with the process exit code. */
   async run(): Promise<number> {
     const { logger } = this.options;
+    // ssh key files and askpass programs go under the agent's own directory (see git.ts).
+    await useScratchRoot(join(this.options.workDir, 'git-scratch'));
     try {
       await this.register(this.stopping.signal);
     } catch (error) {

@@ -1,37 +1,44 @@
 // The job's code: the run's commit checked out into the job's workspace from this agent's mirror of the
-// repository, so only the first job of a repository clones it; later jobs fetch what is new and add a
-// worktree (a clean checkout, sharing the mirror's objects).
+// repository (one per project and URL), so only the first job of a repository clones it; later jobs
+// fetch what is new and make their workspace a repository of its own that borrows the mirror's objects.
 
 import { performance } from 'node:perf_hooks';
 import type { CheckoutSpec } from '../src/agents/agent-protocol';
-import { GitError, authSecrets, redact, splitUrlCredentials } from './git/git';
-import type { GitMirrors } from './git/git-mirror';
+import { GitError, authSecrets } from './git/git';
+import type { ProjectMirrors } from './git/git-mirror';
+import { redact } from './secret-masker';
 
-export type CheckoutResult = { ok: true; ms: number } | { ok: false; error: string };
+/** `cancelled`: the job's signal fired (cancel or timeout) while checking out. */
+export type CheckoutResult = { ok: true; ms: number } | { ok: false; cancelled: boolean; error: string };
 
+/** Checks `spec` out into `workspaceDir`; `spec.url` carries no credentials (parseCheckout took them out). */
 export async function checkoutWorkspace(
   spec: CheckoutSpec,
   workspaceDir: string,
-  mirrors: GitMirrors,
+  projects: ProjectMirrors,
   report: (text: string) => void,
   signal?: AbortSignal,
 ): Promise<CheckoutResult> {
-  const url = splitUrlCredentials(spec.url).url;
+  const { url } = spec;
   const short = spec.commitSha.slice(0, 12);
   const auth = spec.auth ?? undefined;
+  // Without the project a mirror could be shared with another project's jobs: refuse rather than guess.
+  if (spec.projectId === '') return { ok: false, cancelled: false, error: `checkout of ${url} refused: the server named no project for it` };
+  const mirrors = projects.of(spec.projectId);
   const started = performance.now();
   report(`Checking out ${url} ${spec.ref} at ${short}`);
   try {
-    const cached = await mirrors.hasCommit(spec.url, spec.commitSha);
-    if (!cached && !(await mirrors.ensureCommit(spec.url, spec.commitSha, { auth, signal }))) {
-      return { ok: false, error: `commit ${short} is not in ${url} any more (was ${spec.ref} force-pushed after the run started?)` };
+    const cached = await mirrors.hasCommit(url, spec.commitSha);
+    if (!cached && !(await mirrors.fetchCommit(url, spec.commitSha, { auth, signal }))) {
+      return { ok: false, cancelled: false, error: `commit ${short} is not in ${url} any more (was ${spec.ref} force-pushed after the run started?)` };
     }
-    await mirrors.checkout(spec.url, spec.commitSha, workspaceDir, { signal });
+    await mirrors.checkout(url, spec.commitSha, workspaceDir, { signal });
     const ms = Math.round(performance.now() - started);
-    report(`Checked out ${short} (${spec.ref}) in ${ms} ms${cached ? ', from this agent\'s mirror' : ''}`);
+    report(`Checked out ${short} (${spec.ref}) in ${ms} ms${cached ? ", from this agent's mirror" : ''}`);
     return { ok: true, ms };
   } catch (error) {
+    if (signal?.aborted || (error instanceof GitError && error.kind === 'cancelled')) return { ok: false, cancelled: true, error: `checkout of ${url} at ${short} cancelled` };
     const reason = error instanceof GitError ? error.reason : error instanceof Error ? error.message : String(error);
-    return { ok: false, error: `checkout of ${url} at ${short} failed: ${redact(reason, authSecrets(auth))}` };
+    return { ok: false, cancelled: false, error: `checkout of ${url} at ${short} failed: ${redact(reason, authSecrets(auth))}` };
   }
 }

@@ -1,7 +1,6 @@
 // Builds the job's environment. Pure, so precedence and naming are easy to pin down in tests.
 
 import type { ClaimedJob } from '../src/agents/agent-protocol';
-import { splitUrlCredentials } from './git/git';
 
 /** Variables of the agent process that a job must never see. */
 const HIDDEN_AGENT_VARIABLES = ['BELLOWS_AGENT_TOKEN'];
@@ -45,8 +44,8 @@ export function buildJobEnvironment(input: JobEnvironmentInput): NodeJS.ProcessE
     BELLOWS_WORKSPACE: workspaceDir,
     BELLOWS_ARTIFACTS_DIR: artifactsDir,
   });
-  // The repository's address for tools that want it; its credentials stay with the agent.
-  if (claimed.repository) env.BELLOWS_REPOSITORY_URL = splitUrlCredentials(claimed.repository.url).url;
+  // The repository's address for tools that want it (parseCheckout took any credentials out of it).
+  if (claimed.repository) env.BELLOWS_REPOSITORY_URL = claimed.repository.url;
   if (claimed.pipeline.path) env.BELLOWS_PIPELINE_FILE = claimed.pipeline.path;
   return env;
 }

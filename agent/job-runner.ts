@@ -9,7 +9,7 @@ import { uploadArtifacts } from './artifact-uploader';
 import { backoffDelay, isAbortError, sleep } from './backoff';
 import { checkoutWorkspace } from './checkout';
 import { authSecrets } from './git/git';
-import type { GitMirrors } from './git/git-mirror';
+import type { ProjectMirrors } from './git/git-mirror';
 import { buildJobEnvironment } from './job-environment';
 import type { Execution, ExecutionResult, ExecutorRegistry } from './job-executor';
 import { createJobOutput, type JobOutput } from './job-output';
@@ -29,8 +29,8 @@ export type JobRunnerOptions = {
   /** Masked in job output too (registration token, agent secret), in case a job manages to print them. */
   extraSecrets: string[];
   agentEnv: NodeJS.ProcessEnv;
-  /** This agent's repository mirrors, shared by its jobs (see checkout.ts). */
-  mirrors: GitMirrors;
+  /** This agent's repository mirrors, one set per project, shared by that project's jobs (see checkout.ts). */
+  mirrors: ProjectMirrors;
   shipper?: Pick<LogShipperOptions, 'flushIntervalMs' | 'maxBatchBytes' | 'maxBufferBytes'>;
   idleFlushMs?: number;
 };
@@ -46,6 +46,8 @@ export class JobRun {
   private cancelReason: string | undefined;
   private gone = false;
   private readonly aborter = new AbortController();
+  /** Fires on abort and on cancel: a checkout has no process of its own to be sent SIGTERM. */
+  private readonly checkoutAborter = new AbortController();
   private output: JobOutput | undefined;
   private shipper: LogShipper | undefined;
 
@@ -60,6 +62,7 @@ export class JobRun {
   cancel(reason: string): void {
     if (this.cancelReason !== undefined || this.gone) return;
     this.cancelReason = reason;
+    this.checkoutAborter.abort();
     this.execution?.cancel(reason);
   }
 
@@ -72,6 +75,7 @@ export class JobRun {
   /** Gives up on everything at once (repeated signals): kill the tree, stop all API calls. */
   abort(): void {
     this.execution?.kill();
+    this.checkoutAborter.abort();
     this.aborter.abort();
   }
 
@@ -134,16 +138,30 @@ export class JobRun {
     output.system(`Running on agent ${this.options.agentName} (${os.hostname()}, ${process.platform}/${process.arch})`);
     output.system(`Job ${job.name} of ${run.project}/${run.pipeline} run #${run.number}, attempt ${run.attempt}, try ${job.try}`);
 
+    // Local backstop for the job timeout, in case the server's cancel does not get through. The server
+    // decides first (reason "timeout"); this fires only a minute after that. It covers the checkout too.
+    const timeout =
+      job.timeoutMinutes > 0
+        ? setTimeout(() => {
+            output.system(`Timed out after ${job.timeoutMinutes} min`);
+            this.cancel(`timed out after ${job.timeoutMinutes} min`);
+          }, job.timeoutMinutes * 60_000 + 60_000)
+        : undefined;
     let result: ExecutionResult | undefined;
-    const repository = this.claimed.repository;
-    if (repository && this.cancelReason === undefined) {
-      const checkout = await checkoutWorkspace(repository, workspaceDir, this.options.mirrors, (text) => output.system(text, 'checkout'), signal);
-      if (!checkout.ok) {
-        output.system(checkout.error, 'checkout');
-        result = { exitCode: null, signal: null, error: checkout.error };
+    try {
+      const repository = this.claimed.repository;
+      if (repository && this.cancelReason === undefined) {
+        const checkout = await checkoutWorkspace(repository, workspaceDir, this.options.mirrors, (text) => output.system(text, 'checkout'), this.checkoutAborter.signal);
+        if (!checkout.ok) {
+          output.system(checkout.error, 'checkout');
+          // Cancelled: the job ends for the cancel's reason, as a cancelled script does, not as a failed checkout.
+          result = { exitCode: null, signal: null, error: checkout.cancelled ? (this.cancelReason ?? checkout.error) : checkout.error };
+        }
       }
+      result ??= await this.execute(jobDir, workspaceDir, artifactsDir, output, (value) => masker.add(value));
+    } finally {
+      if (timeout) clearTimeout(timeout);
     }
-    result ??= await this.execute(jobDir, workspaceDir, artifactsDir, output, (value) => masker.add(value));
     output.end();
     if (this.gone) return 'job-gone';
     output.system(describeResult(result));
@@ -180,7 +198,7 @@ export class JobRun {
   }
 
   private async execute(jobDir: string, workspaceDir: string, artifactsDir: string, output: JobOutput, maskSecret: (value: string) => void): Promise<ExecutionResult> {
-    const { job, pipeline } = this.claimed;
+    const { pipeline } = this.claimed;
     if (this.cancelReason !== undefined) return { exitCode: null, signal: null, error: this.cancelReason };
     const executor = this.options.executors[pipeline.kind];
     if (!executor) {
@@ -205,20 +223,7 @@ export class JobRun {
     // A cancel that arrived while the executor was starting up would otherwise be lost.
     if (this.gone) this.execution.kill();
     else if (this.cancelReason !== undefined) this.execution.cancel(this.cancelReason);
-    // Local backstop for the job timeout, in case the server's cancel does not get through. The
-    // server decides first (reason "timeout"); this fires only a minute after that.
-    const timeout =
-      job.timeoutMinutes > 0
-        ? setTimeout(() => {
-            output.system(`Timed out after ${job.timeoutMinutes} min`);
-            this.cancel(`timed out after ${job.timeoutMinutes} min`);
-          }, job.timeoutMinutes * 60_000 + 60_000)
-        : undefined;
-    try {
-      return await this.execution.done;
-    } finally {
-      if (timeout) clearTimeout(timeout);
-    }
+    return this.execution.done;
   }
 
   /** Retried until the server answers 2xx or says the job is not ours (409/410). */
@@ -236,6 +241,7 @@ export class JobRun {
   private lose(reason: string): void {
     if (this.gone) return;
     this.gone = true;
+    this.checkoutAborter.abort();
     this.execution?.kill();
     this.shipper?.discard();
     this.options.logger.warn(`Job ${this.jobId} no longer belongs to this agent (${reason}); dropped`);

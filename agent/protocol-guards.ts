@@ -3,6 +3,7 @@
 
 import type { CheckoutSpec, ClaimedJob, HeartbeatResponse, LogBatchResponse, RegisterResponse } from '../src/agents/agent-protocol';
 import { isRecord } from './api-client';
+import { splitUrlCredentials } from './git/git';
 
 export function parseRegisterResponse(body: unknown): RegisterResponse | undefined {
   if (!isRecord(body)) return undefined;
@@ -67,13 +68,19 @@ export function parseClaimedJob(body: unknown): ClaimedJob | undefined {
   };
 }
 
+/**
+ * The checkout, its URL without credentials from here on (the server sends none there, but whatever a URL
+ * carries becomes `auth` when no other is given, so it reaches no log, mirror config or workspace). A
+ * missing projectId stays '' for checkoutWorkspace to refuse: a job is better failed than run unchecked-out.
+ */
 function parseCheckout(value: unknown): CheckoutSpec | null {
   if (!isRecord(value) || typeof value.url !== 'string' || typeof value.commitSha !== 'string') return null;
   const auth = value.auth;
-  let parsed: CheckoutSpec['auth'] = null;
+  const { url, auth: urlAuth } = splitUrlCredentials(value.url);
+  let parsed: CheckoutSpec['auth'] = urlAuth ?? null;
   if (isRecord(auth) && auth.type === 'basic' && typeof auth.username === 'string' && typeof auth.password === 'string') parsed = { type: 'basic', username: auth.username, password: auth.password };
   if (isRecord(auth) && auth.type === 'ssh' && typeof auth.privateKey === 'string') parsed = { type: 'ssh', privateKey: auth.privateKey };
-  return { url: value.url, ref: stringOr(value.ref), commitSha: value.commitSha, auth: parsed };
+  return { projectId: stringOr(value.projectId), url, ref: stringOr(value.ref), commitSha: value.commitSha, auth: parsed };
 }
 
 function isStringArray(value: unknown): value is string[] {

@@ -15,7 +15,6 @@ export type SecretMasker = {
   safeCut(text: string): number;
   /** Masks `value` too from now on (a secret the job made while running). */
   add(value: string): void;
-  readonly active: boolean;
 };
 
 export function createSecretMasker(values: Iterable<string>): SecretMasker {
@@ -59,14 +58,29 @@ export function createSecretMasker(values: Iterable<string>): SecretMasker {
     longest = secrets.length > 0 ? secrets[0].length : 0;
   };
 
-  return {
-    mask,
-    safeCut,
-    add: addSecret,
-    get active() {
-      return secrets.length > 0;
-    },
-  };
+  return { mask, safeCut, add: addSecret };
+}
+
+/**
+ * A URL's user-info in text: all of it for http(s) and scheme-less `//…@` (a token may be the user name
+ * alone), the password part for other schemes (`ssh://git:***@host`, the login is no secret). User-info
+ * ends at the last `@` before the path, so `https://bob:p@ssw0rd@host/` loses all of `bob:p@ssw0rd`. A `//`
+ * right after `/` or `:` starts no URL of its own (`file:///x@y` keeps its path).
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/(?<![a-z0-9+.\-/:])([a-z][a-z0-9+.-]*:)?\/\/([^\s/]*)@/gi, (whole, scheme: string | undefined, userInfo: string) => {
+    if (scheme === undefined || /^https?:$/i.test(scheme)) return `${scheme ?? ''}//${MASK}@`;
+    const colon = userInfo.indexOf(':');
+    return colon < 0 ? whole : `${scheme}//${userInfo.slice(0, colon)}:${MASK}@`;
+  });
+}
+
+/**
+ * Text fit for a message: URL credentials removed (redactUrlCredentials) and every one of `secrets` masked
+ * as job output is (values shorter than MIN_SECRET_LENGTH left alone, each line of a multi-line one too).
+ */
+export function redact(text: string, secrets: Iterable<string> = []): string {
+  return createSecretMasker(secrets).mask(redactUrlCredentials(text));
 }
 
 function normaliseSecrets(values: Iterable<string>): string[] {

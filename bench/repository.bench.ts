@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkoutWorkspace } from '../agent/checkout';
-import { GitMirrors } from '../agent/git/git-mirror';
+import { ProjectMirrors } from '../agent/git/git-mirror';
 import type { BenchStack } from './bench-stack';
 import { summarize, type Summary } from './stats';
 
@@ -19,6 +19,9 @@ export type RepositoryResult = {
 };
 
 export type RepositoryOptions = { project: string; files: number; commits: number; checkoutSamples: number; triggerSamples: number; workDir: string; signal: AbortSignal; onProgress(message: string): void };
+
+/** The agent keeps mirrors per project; the bench's checkouts are all one project's. */
+const BENCH_PROJECT = 'bench';
 
 const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
 
@@ -74,10 +77,10 @@ export async function benchRepository(stack: BenchStack, options: RepositoryOpti
     signal.throwIfAborted();
     const scratch = mkdtempSync(join(workDir, 'first-'));
     firstClone.push(await time(() => git(scratch, 'clone', '--quiet', url, join(scratch, 'clone'))));
-    const mirrors = new GitMirrors(join(scratch, 'mirrors'));
+    const mirrors = new ProjectMirrors(join(scratch, 'mirrors'));
     firstBellows.push(
       await time(async () => {
-        const result = await checkoutWorkspace({ url, ref: 'main', commitSha: head, auth: null }, join(scratch, 'workspace'), mirrors, report, signal);
+        const result = await checkoutWorkspace({ projectId: BENCH_PROJECT, url, ref: 'main', commitSha: head, auth: null }, join(scratch, 'workspace'), mirrors, report, signal);
         if (!result.ok) throw new Error(result.error);
       }),
     );
@@ -86,17 +89,17 @@ export async function benchRepository(stack: BenchStack, options: RepositoryOpti
 
   onProgress('repository: later checkouts on a warm mirror vs git worktree add…');
   const warm = mkdtempSync(join(workDir, 'warm-'));
-  const mirrors = new GitMirrors(join(warm, 'mirrors'));
-  await mirrors.sync(url);
+  const mirrors = new ProjectMirrors(join(warm, 'mirrors'));
+  await mirrors.of(BENCH_PROJECT).sync(url);
   const laterBellows: number[] = [];
   const laterWorktree: number[] = [];
   for (let i = 0; i < options.checkoutSamples; i++) {
     signal.throwIfAborted();
     const plain = join(warm, `plain-${i}`);
-    laterWorktree.push(await time(() => git(mirrors.dirFor(url), 'worktree', 'add', '--quiet', '--detach', plain, head)));
+    laterWorktree.push(await time(() => git(mirrors.of(BENCH_PROJECT).dirFor(url), 'worktree', 'add', '--quiet', '--detach', plain, head)));
     laterBellows.push(
       await time(async () => {
-        const result = await checkoutWorkspace({ url, ref: 'main', commitSha: head, auth: null }, join(warm, `job-${i}`), mirrors, report, signal);
+        const result = await checkoutWorkspace({ projectId: BENCH_PROJECT, url, ref: 'main', commitSha: head, auth: null }, join(warm, `job-${i}`), mirrors, report, signal);
         if (!result.ok) throw new Error(result.error);
       }),
     );

@@ -3,10 +3,14 @@
 //
 // - Created by `git clone --mirror` into a temporary directory and renamed into place, so a crash
 //   never leaves half a mirror where a complete one is expected.
-// - Fetched on demand (`fetch --prune`), at most one fetch per mirror at a time in this process, and
-//   callers asking while one runs share its result. Across processes, `lock` (the server passes a
-//   PostgreSQL advisory lock) serialises the changes; reads need no lock (objects never change).
+// - Fetched on demand (`fetch --prune`), at most one fetch per mirror at a time in this process (see
+//   sync for how callers share one). Across processes, `lock` (the server passes a PostgreSQL advisory
+//   lock) serialises the changes; reads need no lock (objects never change).
 // - Credentials are per command (see git.ts): nothing of them reaches the mirror's configuration.
+// - One set of mirrors per project (ProjectMirrors): a commit fetched with one project's credentials is
+//   never served to another project that names the same URL but may not read it.
+// - A job's workspace is a repository of its own that borrows the mirror's objects (checkout): the job
+//   can change its repository as it likes without reaching the mirror through it.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
@@ -32,7 +36,57 @@ export type SyncOptions = {
 
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 
-type Mirror = { dir: string; fetchedAt: number; inFlight?: Promise<void> };
+type Mirror = {
+  dir: string;
+  /** When the last fetch that succeeded started (what it saw is at least that recent). */
+  fetchedAt: number;
+  /** The fetch running now. */
+  inFlight?: Promise<void>;
+  /** The one fetch waiting for inFlight to end, for callers that need more than inFlight can see. */
+  queued?: Promise<void>;
+};
+
+type RefKind = 'branch' | 'tag';
+
+/**
+ * The names `ref` may mean, in the order they win: `HEAD` is the default branch, a full `refs/…` name is
+ * itself, anything else a branch before a tag of the same name (as git's own rev-parse rules put them).
+ */
+function refCandidates(ref: string): Array<[string, RefKind]> {
+  if (ref === 'HEAD') return [['HEAD', 'branch']];
+  if (ref.startsWith('refs/')) return [[ref, ref.startsWith('refs/tags/') ? 'tag' : 'branch']];
+  return [
+    [`refs/heads/${ref}`, 'branch'],
+    [`refs/tags/${ref}`, 'tag'],
+  ];
+}
+
+const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
+
+/**
+ * One GitMirrors per project, under `<root>/<project>`: projects that name the same URL get mirrors of
+ * their own, so what one project's credentials fetched is never served to a job of another.
+ */
+export class ProjectMirrors {
+  private readonly byProject = new Map<string, GitMirrors>();
+
+  constructor(
+    readonly root: string,
+    private readonly options: MirrorOptions = {},
+  ) {}
+
+  /** The mirrors of project `projectId` (its immutable id, not the slug a new project could take over). */
+  of(projectId: string): GitMirrors {
+    let mirrors = this.byProject.get(projectId);
+    if (!mirrors) this.byProject.set(projectId, (mirrors = new GitMirrors(join(this.root, projectDirectoryName(projectId)), this.options)));
+    return mirrors;
+  }
+}
+
+/** A project id as one directory name: itself when it is one already (a UUID), a hash of it otherwise. */
+function projectDirectoryName(projectId: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(projectId) ? projectId : `id-${createHash('sha256').update(projectId).digest('hex').slice(0, 32)}`;
+}
 
 export class GitMirrors {
   private readonly mirrors = new Map<string, Mirror>();
@@ -47,25 +101,53 @@ export class GitMirrors {
     return join(this.root, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.git`);
   }
 
-  /** Makes the mirror exist and be at most `maxAgeMs` old. */
+  /**
+   * Makes the mirror exist and be at most `maxAgeMs` old. With a maxAgeMs above 0 a caller joins the
+   * fetch in flight (it ends fresher than asked). With 0 the caller needs a fetch that starts after its
+   * call (a push it was told about must be seen), which the one in flight did not: the caller waits
+   * for it and then for one more, shared by every caller that arrived meanwhile (at most one queued).
+   */
   async sync(url: string, options: SyncOptions = {}): Promise<string> {
     const mirror = this.mirrorOf(url);
-    // Joining a fetch that is running counts as fresh: it started after this call was made.
-    if (mirror.inFlight) {
-      await mirror.inFlight;
+    const maxAgeMs = options.maxAgeMs ?? 0;
+    if (maxAgeMs > 0 && mirror.inFlight) {
+      await untilAborted(mirror.inFlight, options.signal, url);
       return mirror.dir;
     }
-    if (Date.now() - mirror.fetchedAt < (options.maxAgeMs ?? 0) && (await exists(mirror.dir))) return mirror.dir;
-    const started = Date.now();
-    mirror.inFlight = this.locked(url, () => this.update(url, mirror.dir, options))
-      .then(() => {
-        mirror.fetchedAt = started;
-      })
-      .finally(() => {
-        mirror.inFlight = undefined;
-      });
-    await mirror.inFlight;
+    if (maxAgeMs > 0 && Date.now() - mirror.fetchedAt < maxAgeMs && (await exists(mirror.dir))) return mirror.dir;
+    const fetch = this.fetchAfterNow(url, mirror, options);
+    try {
+      await untilAborted(fetch, options.signal, url);
+    } catch (error) {
+      // The shared fetch carried another caller's signal, which fired: that cancels nobody else.
+      if (!(error instanceof GitError) || error.kind !== 'cancelled' || options.signal?.aborted) throw error;
+      await untilAborted(this.fetchAfterNow(url, mirror, options), options.signal, url);
+    }
     return mirror.dir;
+  }
+
+  /** A fetch that starts no earlier than now: a new one, or the one queued behind the fetch in flight. */
+  private fetchAfterNow(url: string, mirror: Mirror, options: SyncOptions): Promise<void> {
+    const start = (): Promise<void> => {
+      const started = Date.now();
+      const fetch: Promise<void> = this.locked(url, () => this.update(url, mirror.dir, options))
+        .then(() => {
+          mirror.fetchedAt = Math.max(mirror.fetchedAt, started);
+        })
+        .finally(() => {
+          if (mirror.inFlight === fetch) mirror.inFlight = undefined;
+        });
+      mirror.inFlight = fetch;
+      return fetch;
+    };
+    if (!mirror.inFlight) return start();
+    mirror.queued ??= mirror.inFlight
+      .catch(() => undefined)
+      .then(() => {
+        mirror.queued = undefined;
+        return start();
+      });
+    return mirror.queued;
   }
 
   /** Whether the mirror of `url` exists yet. */
@@ -88,7 +170,12 @@ export class GitMirrors {
 
   /** Makes sure commit `sha` is in the mirror: a fetch when it is not there yet; false if it still is not. */
   async ensureCommit(url: string, sha: string, options: SyncOptions = {}): Promise<boolean> {
-    if (await this.hasCommit(url, sha)) return true;
+    return (await this.hasCommit(url, sha)) || this.fetchCommit(url, sha, options);
+  }
+
+  /** Fetches commit `sha`, which the mirror does not hold yet (hasCommit said so); false if it still does not. */
+  async fetchCommit(url: string, sha: string, options: SyncOptions = {}): Promise<boolean> {
+    if (!COMMIT_ID.test(sha)) return false;
     await this.sync(url, { ...options, maxAgeMs: 0 });
     if (await this.hasCommit(url, sha)) return true;
     // Servers that allow it hand out a commit no ref points to any more (a force-pushed branch).
@@ -127,17 +214,10 @@ export class GitMirrors {
    * The commit a ref names: a branch first, then a tag, then a commit id (full or abbreviated), or
    * `HEAD` (the default branch); undefined when it names nothing in the mirror.
    */
-  async resolve(url: string, ref: string): Promise<{ commitSha: string; kind: 'branch' | 'tag' | 'commit' } | undefined> {
+  async resolve(url: string, ref: string): Promise<{ commitSha: string; kind: RefKind | 'commit' } | undefined> {
     const dir = this.dirFor(url);
-    const candidates: Array<[string, 'branch' | 'tag' | 'commit']> = ref === 'HEAD'
-      ? [['HEAD', 'branch']]
-      : ref.startsWith('refs/')
-      ? [[ref, ref.startsWith('refs/tags/') ? 'tag' : 'branch']]
-      : [
-          [`refs/heads/${ref}`, 'branch'],
-          [`refs/tags/${ref}`, 'tag'],
-        ];
-    if (/^[0-9a-f]{7,64}$/i.test(ref)) candidates.push([ref, 'commit']);
+    const candidates: Array<[string, RefKind | 'commit']> = refCandidates(ref);
+    if (COMMIT_ID.test(ref)) candidates.push([ref, 'commit']);
     for (const [name, kind] of candidates) {
       try {
         const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', '--end-of-options', `${name}^{commit}`], { cwd: dir, repository: url });
@@ -184,15 +264,8 @@ export class GitMirrors {
    * The commit a branch or tag (or `HEAD`) names in the mirror and a text file at that commit, read by
    * one git process (see withCatFile); undefined when the ref or the file is not there.
    */
-  async readAtRef(url: string, ref: string, path: string, maxBytes: number): Promise<{ commitSha: string; kind: 'branch' | 'tag'; content: string } | undefined> {
-    const candidates: Array<[string, 'branch' | 'tag']> = ref === 'HEAD'
-      ? [['HEAD', 'branch']]
-      : ref.startsWith('refs/')
-      ? [[ref, ref.startsWith('refs/tags/') ? 'tag' : 'branch']]
-      : [
-          [`refs/heads/${ref}`, 'branch'],
-          [`refs/tags/${ref}`, 'tag'],
-        ];
+  async readAtRef(url: string, ref: string, path: string, maxBytes: number): Promise<{ commitSha: string; kind: RefKind; content: string } | undefined> {
+    const candidates = refCandidates(ref);
     // A commit object is its header and message: kilobytes, but a generated message can be long.
     return withCatFile({ cwd: this.dirFor(url), repository: url, maxObjectBytes: 16 * 1024 * 1024 }, async (ask) => {
       for (const [name, kind] of candidates) {
@@ -216,7 +289,7 @@ export class GitMirrors {
       throw error;
     }
     const size = Buffer.byteLength(text);
-    if (size > maxBytes) throw new GitError(`${path} is ${size} bytes; at most ${maxBytes} are read`, 'failed', url, `${path} is ${size} bytes, more than the ${maxBytes} a pipeline may have`, null);
+    if (size > maxBytes) throw new GitError('cat-file', 'failed', url, `${path} is ${size} bytes; at most ${maxBytes} are read`, null);
     return text;
   }
 
@@ -226,14 +299,21 @@ export class GitMirrors {
     return stdout.split('\n').filter((line) => line !== '');
   }
 
-  /** A clean working tree of `commitSha` at `directory` (an empty or missing directory), sharing the mirror's objects. */
-  async checkout(url: string, commitSha: string, directory: string, options: SyncOptions = {}): Promise<void> {
-    const dir = this.dirFor(url);
-    await this.locked(url, async () => {
-      // Job directories are removed after each job; their worktree entries go with this.
-      await runGit(['worktree', 'prune'], { cwd: dir, repository: url });
-      await runGit(['worktree', 'add', '--detach', '--force', '--quiet', directory, commitSha], { cwd: dir, repository: url, signal: options.signal, timeoutMs: this.timeout });
-    });
+  /**
+   * A clean checkout of `commitSha` at `directory` (an empty or missing directory): a repository of its
+   * own (`clone --shared`) that reads the mirror's objects through objects/info/alternates and writes its
+   * own, with `origin` the repository's URL (no credentials: a job's own push or fetch authenticates as its
+   * steps decide) and HEAD detached at the commit, as actions/checkout leaves it. Nothing the job does in
+   * its repository (config, hooks, refs, objects) reaches the mirror; a `git worktree` of the mirror would
+   * have shared its config and refs with every later job.
+   */
+  async checkout(url: string, commitSha: string, directory: string, options: Pick<SyncOptions, 'signal'> = {}): Promise<void> {
+    if (!COMMIT_ID.test(commitSha)) throw new GitError('checkout', 'failed', url, `"${commitSha}" is not a commit id`, null);
+    const local = { repository: url, signal: options.signal, timeoutMs: this.timeout };
+    await mkdir(directory, { recursive: true });
+    await runGit(['clone', '--shared', '--no-checkout', '--quiet', '--', this.dirFor(url), directory], { cwd: directory, ...local });
+    await runGit(['remote', 'set-url', 'origin', url], { cwd: directory, exactRepository: true, ...local });
+    await runGit(['checkout', '--quiet', '--detach', commitSha], { cwd: directory, exactRepository: true, ...local });
   }
 
   private get timeout(): number {
@@ -270,6 +350,18 @@ export class GitMirrors {
       await rm(partial, { recursive: true, force: true });
     }
   }
+}
+
+/** `work`, or a 'cancelled' GitError as soon as `signal` fires (the work itself goes on for its other callers). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, url: string): Promise<T> {
+  if (!signal) return work;
+  const cancelled = (): GitError => new GitError('fetch', 'cancelled', url, 'cancelled', null);
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

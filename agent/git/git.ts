@@ -1,39 +1,45 @@
-// Runs Debian's `git` binary for the agent: the .act git nodes now, checking out a job's repository later.
+// Runs Debian's `git` binary for the agent: the .act git nodes, and checking out a job's repository.
 //
 // Every command runs the same way:
 // - never interactive: no terminal prompt, no askpass program, no credential manager dialogs;
 // - credentials belong to that one command: an https Authorization header passed as command-scope
 //   configuration through GIT_CONFIG_* variables (git's environment form of `-c`, so the token is not on
-//   a command line that `ps` shows), or an ssh key in a temporary file named in GIT_SSH_COMMAND and
-//   removed afterwards; nothing reaches .git/config, a credential helper or the URL;
+//   a command line that `ps` shows) and scoped to the host being talked to, or an ssh key in a temporary
+//   file named in GIT_SSH_COMMAND and removed afterwards; nothing reaches .git/config, a credential helper
+//   or the URL. Only commands that talk to a remote should be given any;
 // - inherited variables that would point git at another repository (GIT_DIR, GIT_INDEX_FILE …) are dropped,
-//   and hooks do not run (go-git, which the reference engine uses, never runs them either);
+//   with credentials also those that would trace the conversation (GIT_TRACE*, GIT_CURL_VERBOSE) or swap git's
+//   helpers (GIT_EXEC_PATH); hooks do not run (go-git, which the reference engine uses, never runs them either);
 // - a timeout and an AbortSignal end the whole process group (git's helpers and ssh included);
 // - a failure is a GitError naming the repository and git's own reason, every credential redacted.
 
-import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { MASK, MIN_SECRET_LENGTH } from '../secret-masker';
+import type { CheckoutAuth } from '../../src/agents/agent-protocol';
 import { signalGroup } from '../process-group';
+import { redact } from '../secret-masker';
 
-export type BasicAuth = { type: 'basic'; username: string; password: string };
-export type SshKeyAuth = {
-  type: 'ssh';
-  /** The private key itself (OpenSSH or PEM text), never a path. */
-  privateKey: string;
+type BasicAuth = Extract<CheckoutAuth, { type: 'basic' }>;
+/** A checkout's key, or one a graph gives (core/credentials-ssh@v1), which may be encrypted and name a login. */
+type SshKeyAuth = Extract<CheckoutAuth, { type: 'ssh' }> & {
   /** For an encrypted key; handed to ssh through a temporary askpass program. */
   passphrase?: string;
   /** The ssh login; the URL's user (`git@…`) otherwise. */
   username?: string;
 };
+/** The wire's CheckoutAuth, and what graphs may add to an ssh key. */
 export type GitAuth = BasicAuth | SshKeyAuth;
 
 export type GitOptions = {
   /** The directory git runs in. */
   cwd: string;
-  /** What the command works on (a URL or a path), named in errors; credentials in it are redacted. */
+  /**
+   * What the command works on (a URL or a path), named in errors with its credentials redacted; for a
+   * command given basic auth, the URL the Authorization header is scoped to.
+   */
   repository?: string;
   auth?: GitAuth;
   /** The environment to start from (the job's); process.env when absent. */
@@ -45,25 +51,21 @@ export type GitOptions = {
   killGraceMs?: number;
   /** Written to git's stdin (a commit message for `commit -F -`). */
   input?: string | Buffer;
-  /** Extra configuration for this command only, as `-c key=value` would give. */
-  config?: Readonly<Record<string, string>>;
   /** Extra environment for this command (GIT_AUTHOR_NAME …), applied last. */
   extraEnv?: Readonly<Record<string, string>>;
   /** Fail unless `cwd` itself is the repository: no walking up into a parent directory's repository. */
   exactRepository?: boolean;
-  /** Let repository hooks run (off by default). */
-  allowHooks?: boolean;
   /** More text that must never appear in messages (a token also present elsewhere). */
   secrets?: readonly string[];
 };
 
-export type GitResult = { stdout: string; stderr: string };
-
 export type GitErrorKind = 'failed' | 'auth' | 'timeout' | 'cancelled' | 'spawn';
 
+/** A git command's failure; the message is always `git COMMAND (REPOSITORY): REASON`. */
 export class GitError extends Error {
   constructor(
-    message: string,
+    /** The subcommand (`fetch`, `cat-file` …). */
+    command: string,
     readonly kind: GitErrorKind,
     /** The repository the command worked on, redacted. */
     readonly repository: string,
@@ -71,13 +73,13 @@ export class GitError extends Error {
     readonly reason: string,
     readonly exitCode: number | null,
   ) {
-    super(message);
+    super(`git ${command} (${repository}): ${reason}`);
     this.name = 'GitError';
   }
 }
 
 /** Repository-locating variables an enclosing process may have set (`git rev-parse --local-env-vars`, and a few more). */
-const DROPPED_VARIABLES = [
+const DROPPED_VARIABLES = new Set([
   'GIT_ALTERNATE_OBJECT_DIRECTORIES',
   'GIT_CONFIG',
   'GIT_CONFIG_PARAMETERS',
@@ -99,36 +101,77 @@ const DROPPED_VARIABLES = [
   'GIT_ASKPASS',
   'SSH_ASKPASS',
   'SSH_ASKPASS_REQUIRE',
-];
+]);
+
+/**
+ * Also dropped when the command carries credentials: each would hand them to someone. GIT_TRACE_CURL with
+ * GIT_TRACE_REDACT=0 writes the Authorization header to a file, GIT_TRACE2_ENV_VARS / _CONFIG_PARAMS log the
+ * GIT_CONFIG_VALUE holding it (every GIT_TRACE* goes), GIT_CURL_VERBOSE prints it, SSLKEYLOGFILE lets a
+ * recording of the TLS connection be decrypted, and GIT_EXEC_PATH runs another git-remote-https with it.
+ */
+const DROPPED_WITH_CREDENTIALS = new Set(['GIT_EXEC_PATH', 'GIT_CURL_VERBOSE', 'GIT_REDACT_COOKIES', 'SSLKEYLOGFILE']);
+
+function dropped(name: string, withCredentials: boolean): boolean {
+  if (DROPPED_VARIABLES.has(name) || /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) return true;
+  return withCredentials && (DROPPED_WITH_CREDENTIALS.has(name) || name.startsWith('GIT_TRACE'));
+}
 
 const MAX_STDOUT_BYTES = 64 * 1024 * 1024;
 const MAX_STDERR_BYTES = 256 * 1024;
 const MAX_REASON_CHARS = 4000;
+const DEFAULT_KILL_GRACE_MS = 5000;
+
+// ---- scratch files -------------------------------------------------------------------------------
+
+const SCRATCH_PREFIX = 'bellows-git-';
+/** A command using scratch files runs at most its timeout; a day covers any of them, even a graph's without one. */
+const SCRATCH_STALE_MS = 24 * 60 * 60 * 1000;
+let scratchRoot: string | undefined;
+
+/**
+ * Puts ssh key files and askpass programs under `dir` (the agent's work directory) instead of the system's
+ * temporary directory, which may be mounted noexec (askpass is a program) and is not the agent's own; and
+ * removes what a killed agent left there more than a day ago.
+ */
+export async function useScratchRoot(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  scratchRoot = dir;
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(SCRATCH_PREFIX)) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > SCRATCH_STALE_MS) await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** A new private directory for scratch files (under useScratchRoot's directory when one was set). */
+export function scratchDirectory(prefix = SCRATCH_PREFIX): Promise<string> {
+  return mkdtemp(join(scratchRoot ?? tmpdir(), prefix));
+}
+
+// ---- one command ---------------------------------------------------------------------------------
 
 /** Runs `git ARGS` and returns its output; throws GitError when it fails, times out or is aborted. */
-export async function runGit(args: readonly string[], options: GitOptions): Promise<GitResult> {
+export async function runGit(args: readonly string[], options: GitOptions): Promise<{ stdout: string; stderr: string }> {
   const secrets = [...authSecrets(options.auth), ...(options.secrets ?? [])];
   const repository = redact(options.repository ?? options.cwd, secrets);
   const fail = (kind: GitErrorKind, reason: string, exitCode: number | null): GitError => {
     const text = redact(reason, secrets);
-    return new GitError(`git ${args[0] ?? ''} (${repository}): ${text}`, kind, repository, text, exitCode);
+    return new GitError(commandName(args), kind, repository, text, exitCode);
   };
   if (options.signal?.aborted) throw fail('cancelled', 'cancelled', null);
-  try {
-    if (!(await stat(options.cwd)).isDirectory()) throw fail('failed', `${options.cwd} is not a directory`, null);
-  } catch (error) {
-    if (error instanceof GitError) throw error;
-    throw fail('failed', `directory ${options.cwd} does not exist`, null);
-  }
 
-  const scratch = options.auth?.type === 'ssh' ? await mkdtemp(join(tmpdir(), 'bellows-git-')) : undefined;
+  const scratch = options.auth?.type === 'ssh' ? await scratchDirectory() : undefined;
   try {
     const env = await commandEnvironment(options, scratch);
     const outcome = await spawnGit(args, options, env);
-    if (outcome.spawnError !== undefined) throw fail('spawn', `could not start git (${outcome.spawnError}); is git installed on this agent?`, null);
-    if (outcome.cancelled) throw fail('cancelled', 'cancelled', outcome.exitCode);
-    if (outcome.timedOut) throw fail('timeout', `timed out after ${options.timeoutMs} ms`, outcome.exitCode);
-    if (outcome.overflow) throw fail('failed', `output exceeds ${MAX_STDOUT_BYTES} bytes`, outcome.exitCode);
+    if (outcome.spawnError) {
+      const { kind, reason } = spawnFailure(options.cwd, outcome.spawnError);
+      throw fail(kind, reason, null);
+    }
+    if (outcome.stopped === 'cancelled') throw fail('cancelled', 'cancelled', outcome.exitCode);
+    if (outcome.stopped === 'timeout') throw fail('timeout', `timed out after ${options.timeoutMs} ms`, outcome.exitCode);
+    if (outcome.stopped === 'overflow') throw fail('failed', `output exceeds ${MAX_STDOUT_BYTES} bytes`, outcome.exitCode);
     if (outcome.exitCode !== 0) {
       const { kind, reason } = explainFailure(outcome.stderr, outcome.stdout, options.auth);
       throw fail(kind, outcome.signal ? `killed by ${outcome.signal}` : reason, outcome.exitCode);
@@ -139,12 +182,35 @@ export async function runGit(args: readonly string[], options: GitOptions): Prom
   }
 }
 
+/** The subcommand, for messages: the first argument that is no option (`--git-dir=…`) or option value (`-c k=v`). */
+function commandName(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-c' || args[i] === '-C') i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return '';
+}
+
+/**
+ * Why git could not be started. Node reports a missing working directory as ENOENT, like a missing git, so
+ * the directory is looked at only now that starting failed (not before every command).
+ */
+function spawnFailure(cwd: string, error: Error): { kind: GitErrorKind; reason: string } {
+  let isDirectory: boolean | undefined;
+  try {
+    isDirectory = statSync(cwd).isDirectory();
+  } catch {
+    return { kind: 'failed', reason: `directory ${cwd} does not exist` };
+  }
+  if (!isDirectory) return { kind: 'failed', reason: `${cwd} is not a directory` };
+  return { kind: 'spawn', reason: `could not start git (${error.message}); is git installed on this agent?` };
+}
+
 /** The environment of one command: the base, cleaned, with this command's configuration and credentials. */
 async function commandEnvironment(options: GitOptions, scratch: string | undefined): Promise<Record<string, string>> {
+  const auth = options.auth;
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.env ?? process.env)) if (value !== undefined) env[name] = value;
-  for (const name of DROPPED_VARIABLES) delete env[name];
-  for (const name of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) delete env[name];
+  for (const [name, value] of Object.entries(options.env ?? process.env)) if (value !== undefined && !dropped(name, auth !== undefined)) env[name] = value;
   Object.assign(env, {
     GIT_TERMINAL_PROMPT: '0',
     GCM_INTERACTIVE: 'never',
@@ -154,23 +220,23 @@ async function commandEnvironment(options: GitOptions, scratch: string | undefin
   });
   if (options.exactRepository) env.GIT_CEILING_DIRECTORIES = dirname(resolve(options.cwd));
 
-  const config: Array<[string, string]> = [['core.askPass', '']];
-  if (!options.allowHooks) config.push(['core.hooksPath', '/dev/null']);
-  const auth = options.auth;
-  if (auth) {
-    // Given credentials are the only ones: no helper is asked for others, and none is told to store these.
-    config.push(['credential.helper', '']);
-  }
-  if (auth?.type === 'basic') {
-    // The empty value drops headers inherited from other configuration (a checkout action's own token).
-    config.push(['http.extraHeader', ''], ['http.extraHeader', `Authorization: Basic ${basicToken(auth)}`]);
+  const config: Array<[string, string]> = [
+    ['core.askPass', ''],
+    ['core.hooksPath', '/dev/null'],
+  ];
+  // Given credentials are the only ones: no helper is asked for others, and none is told to store these.
+  if (auth) config.push(['credential.helper', '']);
+  const scope = auth?.type === 'basic' ? headerScope(options.repository) : undefined;
+  if (auth?.type === 'basic' && scope) {
+    // Only for the host of the URL fetched: an insteadOf rewrite or an lfs.url elsewhere does not get it.
+    // The empty value first drops headers other configuration set for that host (a checkout action's own token).
+    config.push([`http.${scope}.extraHeader`, ''], [`http.${scope}.extraHeader`, `Authorization: Basic ${basicToken(auth)}`]);
   }
   if (auth?.type === 'ssh' && scratch) {
     env.GIT_SSH_COMMAND = await sshCommand(auth, scratch, env);
     env.GIT_SSH_VARIANT = 'ssh';
     delete env.GIT_SSH;
   }
-  for (const [key, value] of Object.entries(options.config ?? {})) config.push([key, value]);
   env.GIT_CONFIG_COUNT = String(config.length);
   config.forEach(([key, value], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = key;
@@ -178,6 +244,20 @@ async function commandEnvironment(options: GitOptions, scratch: string | undefin
   });
   Object.assign(env, options.extraEnv ?? {});
   return env;
+}
+
+/**
+ * `scheme://host[:port]/` of an http(s) URL, the prefix git's `http.<url>.*` settings match by; undefined for
+ * anything else (basic credentials are for http(s) only: authMismatch refuses them for ssh URLs).
+ */
+function headerScope(url: string | undefined): string | undefined {
+  if (url === undefined || transportOf(url) !== 'http') return undefined;
+  try {
+    const parsed = new URL(splitUrlCredentials(url).url);
+    return `${parsed.protocol}//${parsed.host}/`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The ssh command for a key: the key in a private temporary file, no other identity, new hosts accepted. */
@@ -206,97 +286,113 @@ function shellQuote(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+// ---- a git process: its group, timeout and abort ---------------------------------------------------
+
+type StopReason = 'timeout' | 'cancelled' | 'overflow';
+
+type GitProcess = {
+  child: ChildProcessWithoutNullStreams;
+  /** Settles when git is gone: its pipes closed, or it never started. */
+  closed: Promise<void>;
+  /** Why it was stopped, if it was (the first reason counts). */
+  readonly stopped: StopReason | undefined;
+  /** SIGTERM to the whole group, SIGKILL after the grace period. */
+  stop(why: StopReason): void;
+  /** Clears the timer, the kill timer and the abort listener. */
+  release(): void;
+};
+
+/**
+ * Starts git in a process group of its own, so that a timeout or abort also ends git-remote-https, ssh and
+ * upload-pack; `onStop` hears of a timeout or abort as it happens.
+ */
+function startGit(args: readonly string[], options: GitOptions, env: Record<string, string>, onStop: (why: StopReason) => void = () => undefined): GitProcess {
+  const child = spawn('git', [...args], { cwd: options.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stopped: StopReason | undefined;
+  let exited = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (why: StopReason): void => {
+    if (stopped !== undefined) return;
+    stopped = why;
+    onStop(why);
+    if (exited || child.pid === undefined) return;
+    signalGroup(child.pid, 'SIGTERM');
+    killTimer = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+  };
+  const onAbort = (): void => stop('cancelled');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.timeoutMs);
+  // Anything still holding git's pipes after it exits (a background ssh) is ended, so 'close' follows.
+  child.once('exit', () => {
+    exited = true;
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+  });
+  child.stdin.on('error', () => undefined);
+  // A git that never started emits 'error' and no 'close'.
+  const closed = new Promise<void>((done) => {
+    child.once('close', () => done());
+    child.once('error', () => child.pid === undefined && done());
+  });
+  return {
+    child,
+    closed,
+    get stopped() {
+      return stopped;
+    },
+    stop,
+    release: () => {
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 type Outcome = {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  timedOut: boolean;
-  cancelled: boolean;
-  overflow: boolean;
-  spawnError?: string;
+  stopped: StopReason | undefined;
+  spawnError?: Error;
 };
 
 function spawnGit(args: readonly string[], options: GitOptions, env: Record<string, string>): Promise<Outcome> {
   return new Promise((done) => {
-    // Its own process group, so a timeout or abort also ends git-remote-https, ssh and upload-pack.
-    const child = spawn('git', [...args], { cwd: options.cwd, env, detached: true, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const git = startGit(args, options, env);
+    const { child } = git;
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderr = Buffer.alloc(0);
-    let timedOut = false;
-    let cancelled = false;
-    let overflow = false;
-    let finished = false;
-    let killTimer: NodeJS.Timeout | undefined;
-
-    const stop = (): void => {
-      if (finished || child.pid === undefined) return;
-      signalGroup(child.pid, 'SIGTERM');
-      killTimer ??= setTimeout(() => {
-        if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-      }, options.killGraceMs ?? 5000);
-    };
-    const onAbort = (): void => {
-      cancelled = true;
-      stop();
-    };
-    const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            stop();
-          }, options.timeoutMs);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    child.stdout?.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdoutBytes += chunk.length;
-      if (stdoutBytes > MAX_STDOUT_BYTES) {
-        if (!overflow) stop();
-        overflow = true;
-        return;
-      }
+      if (stdoutBytes > MAX_STDOUT_BYTES) return git.stop('overflow');
       stdout.push(chunk);
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       // The end holds the fatal line; keep that part of a long progress log.
       stderr = Buffer.concat([stderr, chunk]);
       if (stderr.length > MAX_STDERR_BYTES) stderr = stderr.subarray(stderr.length - MAX_STDERR_BYTES);
     });
-    if (child.stdin) {
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(options.input);
-    }
+    child.stdin.end(options.input);
+    let finished = false;
     const finish = (outcome: Partial<Outcome>): void => {
       if (finished) return;
       finished = true;
-      if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      done({
-        exitCode: null,
-        signal: null,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: stderr.toString('utf8'),
-        timedOut,
-        cancelled,
-        overflow,
-        ...outcome,
-      });
+      git.release();
+      done({ exitCode: null, signal: null, stdout: Buffer.concat(stdout).toString('utf8'), stderr: stderr.toString('utf8'), stopped: git.stopped, ...outcome });
     };
-    child.once('error', (error) => finish({ spawnError: error.message }));
-    // Anything still holding git's pipes after it exits (a background ssh) is ended, so 'close' follows.
-    child.once('exit', () => {
-      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-    });
+    child.once('error', (error) => child.pid === undefined && finish({ spawnError: error }));
     child.once('close', (code, signal) => finish({ exitCode: code, signal }));
   });
 }
 
 // ---- a conversation with one cat-file process -----------------------------------------------------
 
-export type BatchObject = { oid: string; type: string; size: number; content: Buffer };
+type BatchObject = { oid: string; type: string; size: number; content: Buffer };
+
+/** Asks for one object by name (as rev-parse takes it); undefined when the name resolves to nothing. */
+export type CatFileAsk = (name: string, maxBytes?: number) => Promise<BatchObject | undefined>;
 
 /**
  * Looks objects up through one `git cat-file --batch` process: each `ask` names an object as
@@ -305,27 +401,26 @@ export type BatchObject = { oid: string; type: string; size: number; content: Bu
  * the page tables of a ~140 MB process, and blocks its event loop meanwhile; 4 ms from a small one),
  * so a lookup that depends on the one before it — a ref's commit, then a file at that commit —
  * costs one start here instead of two. An object larger than `maxObjectBytes` (or the ask's own
- * limit) ends the conversation with a GitError rather than being read into memory.
+ * limit) ends the conversation with a GitError rather than being read into memory. Local only: no
+ * credentials are taken.
  */
-export async function withCatFile<T>(
-  options: GitOptions & { maxObjectBytes: number },
-  talk: (ask: (name: string, maxBytes?: number) => Promise<BatchObject | undefined>) => Promise<T>,
-): Promise<T> {
+export async function withCatFile<T>(options: Omit<GitOptions, 'auth'> & { maxObjectBytes: number }, talk: (ask: CatFileAsk) => Promise<T>): Promise<T> {
   const repository = redact(options.repository ?? options.cwd);
-  const fail = (reason: string, kind: GitErrorKind = 'failed'): GitError => new GitError(`git cat-file (${repository}): ${reason}`, kind, repository, reason, null);
+  const fail = (reason: string, kind: GitErrorKind = 'failed'): GitError => new GitError('cat-file', kind, repository, reason, null);
   if (options.signal?.aborted) throw fail('cancelled', 'cancelled');
   const env = await commandEnvironment(options, undefined);
-  const child = spawn('git', ['cat-file', '--batch'], { cwd: options.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let buffered: Buffer = Buffer.alloc(0);
   let stderr = '';
   let ended: GitError | undefined;
-  let waiting: { maxBytes: number; resolve(object: BatchObject | undefined): void; reject(error: GitError): void } | undefined;
+  let waiting: { name: string; maxBytes: number; resolve(object: BatchObject | undefined): void; reject(error: GitError): void } | undefined;
 
   const end = (error: GitError): void => {
     ended ??= error;
     waiting?.reject(ended);
     waiting = undefined;
   };
+  const git = startGit(['cat-file', '--batch'], options, env, (why) => end(why === 'timeout' ? fail(`timed out after ${options.timeoutMs} ms`, 'timeout') : fail('cancelled', 'cancelled')));
+  const { child } = git;
   // Answers the pending question once its whole reply is buffered: `<oid> <type> <size>\n<content>\n` or `<name> missing\n`.
   const answer = (): void => {
     if (!waiting) return;
@@ -342,7 +437,7 @@ export async function withCatFile<T>(
     const [oid, type, sizeText] = header.split(' ');
     const size = Number(sizeText);
     if (!oid || !type || !Number.isSafeInteger(size)) return end(fail(`unexpected reply "${header.slice(0, 200)}"`));
-    if (size > waiting.maxBytes) return end(fail(`object is ${size} bytes; at most ${waiting.maxBytes} are read`));
+    if (size > waiting.maxBytes) return end(fail(`${waiting.name} is ${size} bytes; at most ${waiting.maxBytes} are read`));
     if (buffered.length < newline + 1 + size + 1) return;
     const content = Buffer.from(buffered.subarray(newline + 1, newline + 1 + size));
     buffered = buffered.subarray(newline + 1 + size + 1);
@@ -358,26 +453,20 @@ export async function withCatFile<T>(
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-MAX_REASON_CHARS);
   });
-  child.stdin.on('error', () => undefined);
-  child.once('error', (error) => end(fail(`could not start git (${error.message}); is git installed?`, 'spawn')));
-  child.once('close', (code) => end(fail(explainFailure(stderr, '', undefined).reason || `exited with ${code}`)));
-  const stop = (): void => {
-    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-  };
-  const onAbort = (): void => {
-    end(fail('cancelled', 'cancelled'));
-    stop();
-  };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => (end(fail(`timed out after ${options.timeoutMs} ms`, 'timeout')), stop()), options.timeoutMs);
+  child.once('error', (error) => {
+    if (child.pid !== undefined) return;
+    const { kind, reason } = spawnFailure(options.cwd, error);
+    end(fail(reason, kind));
+  });
+  child.once('close', () => end(fail(explainFailure(stderr, '', undefined).reason)));
 
-  const ask = (name: string, maxBytes = options.maxObjectBytes): Promise<BatchObject | undefined> => {
+  const ask: CatFileAsk = (name, maxBytes = options.maxObjectBytes) => {
     // The request is one line: a name with a line break in it cannot be asked (and names no object git accepts).
     if (/[\r\n]/.test(name)) return Promise.resolve(undefined);
     if (ended) return Promise.reject(ended);
     if (waiting) return Promise.reject(fail('one question at a time'));
     return new Promise((resolve, reject) => {
-      waiting = { maxBytes, resolve, reject };
+      waiting = { name, maxBytes, resolve, reject };
       child.stdin.write(`${name}\n`);
       answer();
     });
@@ -385,13 +474,11 @@ export async function withCatFile<T>(
   try {
     return await talk(ask);
   } finally {
-    if (timer) clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-    const closed = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('close', () => resolve())));
     child.stdin.end();
     // A conversation ended early (too large, timed out) may leave git writing into a full pipe.
-    if (ended) stop();
-    await closed;
+    if (ended) git.stop('cancelled');
+    await git.closed;
+    git.release();
   }
 }
 
@@ -431,29 +518,25 @@ function basicToken(auth: BasicAuth): string {
 export function authSecrets(auth: GitAuth | undefined): string[] {
   if (!auth) return [];
   if (auth.type === 'basic') {
-    const forms = [basicToken(auth), auth.password, encodeURIComponent(auth.password)];
-    return auth.password === '' ? [basicToken(auth)] : forms;
+    // A token may be all there is, given as the user name (https://TOKEN@host); a user name next to a
+    // password is no secret (and masking "git" in every log line would help nobody).
+    const secret = auth.password === '' ? auth.username : auth.password;
+    return [basicToken(auth), secret, encodeURIComponent(secret)];
   }
   return auth.passphrase ? [auth.passphrase, auth.privateKey] : [auth.privateKey];
 }
 
 /**
- * Text with credentials removed: the user-info of http(s) URLs (a token may be all there is of it), the
- * password part of any other URL's user-info, and each of `secrets`.
+ * A URL's embedded user-info taken out. For http(s) it becomes credentials (a token may be all there is of
+ * it) and the URL is returned without it; for any other scheme the password is dropped (ssh takes keys, not
+ * passwords) and the login kept. User-info ends at the last `@` before the path: `https://bob:p@ss@host/`.
  */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(/\b(https?:\/\/)[^/\s@]+@/gi, `$1${MASK}@`).replace(/\b([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^/\s@]+@/gi, `$1:${MASK}@`);
-  const values = [...new Set(secrets)].filter((value) => value.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
-  for (const value of values) out = out.split(value).join(MASK);
-  return out;
-}
-
-/** An http(s) URL's embedded user-info as credentials, and the URL without it (what may be stored). */
 export function splitUrlCredentials(url: string): { url: string; auth?: BasicAuth } {
-  const match = /^(https?:\/\/)([^/@]*)@(.*)$/i.exec(url);
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/]*)@(.*)$/is.exec(url);
   if (!match) return { url };
   const [, scheme, userInfo, rest] = match;
   const colon = userInfo.indexOf(':');
+  if (!/^https?:\/\/$/i.test(scheme)) return { url: colon < 0 ? url : `${scheme}${userInfo.slice(0, colon)}@${rest}` };
   const decode = (part: string): string => {
     try {
       return decodeURIComponent(part);
@@ -465,6 +548,11 @@ export function splitUrlCredentials(url: string): { url: string; auth?: BasicAut
   const password = colon < 0 ? '' : decode(userInfo.slice(colon + 1));
   const clean = `${scheme}${rest}`;
   return username === '' && password === '' ? { url: clean } : { url: clean, auth: { type: 'basic', username, password } };
+}
+
+/** A repository's address as it may be shown or stored: no password, and for http(s) no user-info at all. */
+export function displayUrl(url: string): string {
+  return splitUrlCredentials(url).url;
 }
 
 export type Transport = 'http' | 'ssh' | 'git' | 'file' | 'local' | 'other';
@@ -497,7 +585,7 @@ export function authMismatch(url: string, auth: GitAuth | undefined): string | u
 
 export type GitCommonOptions = Omit<GitOptions, 'cwd' | 'repository' | 'exactRepository'>;
 
-export type RemoteRef = { name: string; sha: string };
+type RemoteRef = { name: string; sha: string };
 
 /** The refs a remote advertises (`HEAD` first when it has one). */
 export async function listRemoteRefs(url: string, cwd: string, options: GitCommonOptions = {}): Promise<RemoteRef[]> {
@@ -509,7 +597,7 @@ export async function listRemoteRefs(url: string, cwd: string, options: GitCommo
     .map(([sha, name]) => ({ name: name.trim(), sha: sha.trim() }));
 }
 
-export type CloneSpec = {
+type CloneSpec = {
   url: string;
   /** Target directory (created with its parents; an existing one must be empty). */
   directory: string;
@@ -544,27 +632,29 @@ export async function cloneRepository(spec: CloneSpec, options: GitCommonOptions
 /**
  * Fetches one revision (a commit id, a branch, a tag, `HEAD`) from `url` into the repository whose git
  * directory is `gitDir`, without touching any remote configuration, and returns its commit id. A server
- * that refuses a commit id that is not a ref tip is tried again through `fallbackRef`, unshallowed.
+ * that refuses a commit id that is not a ref tip is tried again through `fallbackRef`, unshallowed. Only
+ * the fetches get the credentials; reading the fetched commit's id is local.
  */
 export async function fetchRevision(
   spec: { gitDir: string; url: string; revision: string; depth?: number; fallbackRef?: string },
   options: GitCommonOptions = {},
 ): Promise<string> {
-  const run = (args: string[]): Promise<GitResult> => runGit([`--git-dir=${spec.gitDir}`, ...args], { ...options, cwd: dirname(spec.gitDir), repository: spec.url });
+  const local = { ...options, auth: undefined };
+  const at = { cwd: dirname(spec.gitDir), repository: spec.url };
+  const fetch = (args: string[]): Promise<unknown> => runGit([`--git-dir=${spec.gitDir}`, 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', ...args], { ...options, ...at });
+  const commitOf = async (name: string): Promise<string> => (await runGit([`--git-dir=${spec.gitDir}`, 'rev-parse', '--verify', '--quiet', `${name}^{commit}`], { ...local, ...at })).stdout.trim();
   const depth = spec.depth ?? 0;
-  const depthArgs = depth > 0 ? [`--depth=${depth}`] : [];
   try {
-    await run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', ...depthArgs, '--', spec.url, `+${spec.revision}:refs/bellows/fetched`]);
+    await fetch([...(depth > 0 ? [`--depth=${depth}`] : []), '--', spec.url, `+${spec.revision}:refs/bellows/fetched`]);
   } catch (error) {
     const isCommitId = /^[0-9a-f]{7,64}$/i.test(spec.revision);
     if (!(error instanceof GitError) || error.kind !== 'failed' || !isCommitId || !spec.fallbackRef) throw error;
-    await run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', spec.url, `+${spec.fallbackRef}:refs/bellows/fallback`]);
-    const { stdout } = await run(['rev-parse', '--verify', '--quiet', `${spec.revision}^{commit}`]).catch(() => {
+    await fetch(['--', spec.url, `+${spec.fallbackRef}:refs/bellows/fallback`]);
+    return commitOf(spec.revision).catch(() => {
       throw error;
     });
-    return stdout.trim();
   }
-  return (await run(['rev-parse', '--verify', 'refs/bellows/fetched^{commit}'])).stdout.trim();
+  return commitOf('refs/bellows/fetched');
 }
 
 /** The repository's top directory, or GitError when `path` itself is not a working tree. */

@@ -1,7 +1,6 @@
 // The wire contract between the API and agents. Shared by the server and the agent CLI
-// (which imports these as types only, so it never pulls in Nest).
-
-import type { GitAuth } from '../../agent/git/git';
+// (which imports these as types only, so it never pulls in Nest). Defined here and nowhere else: the
+// agent's internals take these shapes, never the other way round.
 
 export type PipelineKind = 'act' | 'script';
 
@@ -55,8 +54,18 @@ export type ClaimedJob = {
   matrix: Record<string, string>;
 };
 
-/** What the agent checks out; `auth` is the project's credentials for this claim only (never stored, masked in logs). */
-export type CheckoutSpec = { url: string; ref: string; commitSha: string; auth: GitAuth | null };
+/**
+ * A project's git credentials, sent with a claim only (never stored by the agent, masked in its logs): a
+ * token or password over http(s), or a private key (OpenSSH or PEM text, never a path) over ssh.
+ */
+export type CheckoutAuth = { type: 'basic'; username: string; password: string } | { type: 'ssh'; privateKey: string };
+
+/**
+ * What the agent checks out. `projectId` (immutable, unlike the slug) keys the agent's mirrors: commits
+ * fetched with one project's credentials are never served to another project's job. `url` carries no
+ * credentials; `auth` does, for this claim only.
+ */
+export type CheckoutSpec = { projectId: string; url: string; ref: string; commitSha: string; auth: CheckoutAuth | null };
 
 export type LogStream = 'stdout' | 'stderr' | 'system';
 

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -434,6 +436,42 @@ describe('git over smart HTTP with Basic credentials', () => {
     await run(host, [{ id: 'dl', type: 'core/repo-download@v1' }], [['start.exec', 'dl.exec']]);
     expect(readFileSync(join(host.workDir, 'a.txt'), 'utf8')).toBe('one\n');
     expect(host.text()).not.toContain(TOKEN);
+  });
+
+  it('repo-download fetches with the job’s credentials in the agent’s environment: a graph’s trace file and proxy never see them', async () => {
+    // A proxy that forwards to the git server and records what passes through it.
+    const seen: string[] = [];
+    const proxy = createHttpServer((req, res) => {
+      seen.push(JSON.stringify(req.headers));
+      const forward = httpRequest(req.url ?? '', { method: req.method, headers: req.headers }, (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const trace = join(mkdtempSync(join(scratch, 'trace-')), 'curl.log');
+      const globalConfig = join(mkdtempSync(join(scratch, 'global-')), 'gitconfig');
+      writeFileSync(globalConfig, `[http]\n\tproxy = http://127.0.0.1:${(proxy.address() as AddressInfo).port}\n`);
+      const host = fakeHost({
+        env: { ...env, GIT_TRACE_CURL: trace, GIT_TRACE_REDACT: '0', GIT_CURL_VERBOSE: '1', GIT_CONFIG_GLOBAL: globalConfig },
+        repository: { url: `${http.base}/private.git`, ref: 'main', commitSha: remote.first, auth: { type: 'basic', username: USER, password: TOKEN } },
+      });
+      await run(host, [{ id: 'dl', type: 'core/repo-download@v1' }], [['start.exec', 'dl.exec']]);
+      expect(readFileSync(join(host.workDir, 'a.txt'), 'utf8')).toBe('one\n');
+      const encoded = Buffer.from(`${USER}:${TOKEN}`).toString('base64');
+      const traced = existsSync(trace) ? readFileSync(trace, 'utf8') : '';
+      for (const text of [traced, seen.join('\n'), host.text()]) {
+        expect(text).not.toContain(TOKEN);
+        expect(text).not.toContain(encoded);
+      }
+      // The graph's configuration was not used at all for that fetch.
+      expect(seen).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });
 

@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimedJob, FinishRequest, LogBatchRequest, LogChunkInput } from '../../src/agents/agent-protocol';
 import { Agent } from '../../agent/agent';
 import { silentLogger } from '../../agent/logger';
+import { startGitHttpServer } from '../support/git-http-server';
+import { createTestRepository } from '../support/git-repository';
 
 type Upload = { name: string; body: Buffer; checksum: string | undefined };
 
@@ -30,6 +32,11 @@ class FakeApi {
 
   constructor(jobs: ClaimedJob[]) {
     this.jobs = jobs;
+  }
+
+  /** A job for the next claim. */
+  queue(job: ClaimedJob): void {
+    this.jobs.push(job);
   }
 
   async start(): Promise<void> {
@@ -254,3 +261,87 @@ describe('agent running a script job', () => {
     expect(api.released).toEqual([47]);
   });
 });
+
+describe('agent checking out a job’s repository', () => {
+  const TOKEN = 'tok-c4e1f09b7a3d';
+
+  /** Forwards to `target`; while `stalled`, holds each request unanswered and says it saw one. */
+  async function stallingProxy(target: string): Promise<{ base: string; stall(on: boolean): void; sawStalled: Promise<void>; close(): Promise<void> }> {
+    let stalled = false;
+    let sawOne: () => void = () => undefined;
+    const sawStalled = new Promise<void>((resolve) => (sawOne = resolve));
+    const server = http.createServer((req, res) => {
+      if (stalled) return sawOne();
+      const forward = http.request(`${target}${req.url ?? ''}`, { method: req.method, headers: req.headers }, (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      stall: (on) => void (stalled = on),
+      sawStalled,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  it('checks out into a workspace whose origin is the clean URL; a cancel during the checkout ends the job as cancelled and leaves the mirror usable', async () => {
+    const repo = createTestRepository('app');
+    const first = repo.commit({ 'build.sh': 'echo one\n' }, 'one');
+    repo.push('main');
+    const gitServer = await startGitHttpServer(repo.root, { alice: TOKEN });
+    const proxy = await stallingProxy(gitServer.base);
+    try {
+      const url = `${proxy.base}/app.git`;
+      const checkoutOf = (commitSha: string): ClaimedJob['repository'] => ({ projectId: 'p-1', url, ref: 'main', commitSha, auth: { type: 'basic', username: 'alice', password: TOKEN } });
+      const script = 'git rev-parse HEAD\ngit remote get-url origin\ngrep -c alice .git/config || true';
+      api = new FakeApi([]);
+      await api.start();
+
+      api.queue(scriptJob(50, script, { repository: checkoutOf(first) }));
+      await agentFor().run();
+      expect(api.finished).toEqual([{ status: 'succeeded', exitCode: 0 }]);
+      expect(api.text('stdout')).toBe(`${first}\n${url}\n0\n`);
+
+      const second = repo.commit({ 'build.sh': 'echo two\n' }, 'two');
+      repo.push('main');
+      proxy.stall(true);
+      api.queue(scriptJob(51, script, { repository: checkoutOf(second) }));
+      const cancelled = agentFor().run();
+      await proxy.sawStalled;
+      api.cancelJobIds = [51];
+      await cancelled;
+      expect(api.finished.at(-1)).toEqual({ status: 'failed', exitCode: null, error: 'cancelled by the server' });
+      expect(api.text('system')).toContain(`checkout of ${url} at ${second.slice(0, 12)} cancelled`);
+      expect(api.text('system')).not.toContain('failed:');
+      expect(readdirSync(join(workDir, 'jobs'))).toEqual([]);
+
+      proxy.stall(false);
+      api.logs = [];
+      api.queue(scriptJob(52, script, { repository: checkoutOf(second) }));
+      await agentFor().run();
+      expect(api.finished.at(-1)).toEqual({ status: 'succeeded', exitCode: 0 });
+      expect(api.text('stdout')).toBe(`${second}\n${url}\n0\n`);
+    } finally {
+      await proxy.close();
+      await gitServer.close();
+    }
+  });
+
+  it('refuses a checkout the server named no project for, rather than sharing a mirror', async () => {
+    const repo = createTestRepository('app');
+    const sha = repo.commit({ 'build.sh': 'echo one\n' }, 'one');
+    repo.push('main');
+    api = new FakeApi([scriptJob(53, 'echo ran', { repository: { projectId: '', url: repo.url, ref: 'main', commitSha: sha, auth: null } })]);
+    await api.start();
+    await agentFor().run();
+    expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: expect.stringContaining('named no project') }]);
+    expect(api.text('stdout')).toBe('');
+  });
+});
+

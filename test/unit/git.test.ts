@@ -14,11 +14,11 @@ import {
   headCommit,
   listRemoteRefs,
   openRepository,
-  redact,
   runGit,
   splitUrlCredentials,
   transportOf,
 } from '../../agent/git/git';
+import { redact } from '../../agent/secret-masker';
 import { waitUntil } from './act-test-host';
 
 const scratch = mkdtempSync(join(tmpdir(), 'git-test-'));

@@ -1,12 +1,13 @@
 // Repository rules (pure) and git mirrors (real git, repositories made by the test).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GitMirrors } from '../../agent/git/git-mirror';
+import { GitMirrors, ProjectMirrors } from '../../agent/git/git-mirror';
 import { checkRepository, credentialsFor, pipelinePathProblem, refProblem } from '../../src/repositories/repository-spec';
+import { startGitHttpServer } from '../support/git-http-server';
 import { createTestRepository, git, type TestRepository } from '../support/git-repository';
 
 /** A repository with `main` (a README and .bellows/build.sh, tagged v1) and `feature` (build.sh changed). */
@@ -133,7 +134,7 @@ describe('git mirrors', () => {
     expect((await mirrors.resolve(remote.url, 'main'))?.commitSha).toBe(newMain);
   });
 
-  it('checks a commit out into a clean worktree, again and again from the same mirror', async () => {
+  it('checks a commit out into a clean workspace, again and again from the same mirror', async () => {
     const remote = makeRemote();
     const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
     const jobs = mkdtempSync(join(tmpdir(), 'bellows-jobs-'));
@@ -142,11 +143,131 @@ describe('git mirrors', () => {
     await mirrors.checkout(remote.url, remote.feature, first);
     expect(readFileSync(join(first, '.bellows', 'build.sh'), 'utf8')).toBe('echo feature\n');
     expect(git(first, 'rev-parse', 'HEAD')).toBe(remote.feature);
+    expect(git(first, 'status', '--porcelain')).toBe('');
     // The job directory goes away after the job; the next checkout of the same path still works.
     execFileSync('rm', ['-rf', first]);
     await mirrors.checkout(remote.url, remote.main, first);
     expect(readFileSync(join(first, '.bellows', 'build.sh'), 'utf8')).toBe('echo main\n');
     expect(existsSync(join(first, '.git'))).toBe(true);
+  });
+
+  it('gives each workspace a repository of its own: origin is the clean URL, a push reaches the remote, nothing the job does reaches the mirror', async () => {
+    const remote = makeRemote();
+    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    const jobs = mkdtempSync(join(tmpdir(), 'bellows-jobs-'));
+    await mirrors.sync(remote.url);
+    const mirrorDir = mirrors.dirFor(remote.url);
+    const snapshot = (): string => [readFileSync(join(mirrorDir, 'config'), 'utf8'), git(mirrorDir, 'for-each-ref', '--format=%(refname) %(objectname)'), git(mirrorDir, 'count-objects', '-v')].join('\n');
+    const before = snapshot();
+
+    const one = join(jobs, 'one');
+    const two = join(jobs, 'two');
+    await mirrors.checkout(remote.url, remote.main, one);
+    await mirrors.checkout(remote.url, remote.feature, two);
+    expect(git(one, 'remote', 'get-url', 'origin')).toBe(remote.url);
+    expect(git(one, 'rev-parse', 'HEAD')).toBe(remote.main);
+    expect(git(two, 'rev-parse', 'HEAD')).toBe(remote.feature);
+
+    // A hostile job: its repository's config, hooks, refs and objects rewritten.
+    git(one, 'remote', 'set-url', 'origin', '/elsewhere');
+    git(one, 'config', 'core.hooksPath', '/tmp/evil-hooks');
+    git(one, 'config', '--add', 'remote.origin.fetch', '+refs/heads/*:refs/heads/*');
+    git(one, 'update-ref', 'refs/heads/planted', remote.feature);
+    execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: one, input: 'planted object\n' });
+    expect(snapshot()).toBe(before);
+    // The other workspace of the same mirror is untouched by all that.
+    expect(git(two, 'remote', 'get-url', 'origin')).toBe(remote.url);
+    expect(git(two, 'rev-parse', 'HEAD')).toBe(remote.feature);
+
+    // A job's own push goes to the real remote.
+    git(two, 'checkout', '--quiet', '-b', 'from-job');
+    writeFileSync(join(two, 'job.txt'), 'made by a job\n');
+    git(two, 'add', 'job.txt');
+    git(two, 'commit', '--quiet', '-m', 'job');
+    git(two, 'push', '--quiet', 'origin', 'from-job');
+    expect(git(remote.repo.bare, 'rev-parse', 'refs/heads/from-job')).toBe(git(two, 'rev-parse', 'HEAD'));
+    expect(snapshot()).toBe(before);
+  });
+
+  it('keeps credentials out of the workspace and the mirror configuration', async () => {
+    const repo = createTestRepository('private');
+    const sha = repo.commit({ README: 'private\n' }, 'one');
+    repo.push('main');
+    const server = await startGitHttpServer(repo.root, { alice: 's3cret-token' });
+    try {
+      const url = `${server.base}/private.git`;
+      const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+      expect(await mirrors.ensureCommit(url, sha, { auth: { type: 'basic', username: 'alice', password: 's3cret-token' } })).toBe(true);
+      const workspace = join(mkdtempSync(join(tmpdir(), 'bellows-jobs-')), 'w');
+      await mirrors.checkout(url, sha, workspace);
+      expect(git(workspace, 'remote', 'get-url', 'origin')).toBe(url);
+      for (const config of [join(workspace, '.git', 'config'), join(mirrors.dirFor(url), 'config')]) {
+        const text = readFileSync(config, 'utf8');
+        expect(text).not.toContain('s3cret-token');
+        expect(text).not.toContain(Buffer.from('alice:s3cret-token').toString('base64'));
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps one set of mirrors per project: the same URL in two projects is two mirrors, and B must prove access itself', async () => {
+    const repo = createTestRepository('private');
+    const sha = repo.commit({ README: 'private\n' }, 'one');
+    repo.push('main');
+    const server = await startGitHttpServer(repo.root, { alice: 's3cret-token' });
+    try {
+      const url = `${server.base}/private.git`;
+      const projects = new ProjectMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+      const a = projects.of('11111111-aaaa-4aaa-8aaa-111111111111');
+      const b = projects.of('22222222-bbbb-4bbb-8bbb-222222222222');
+      expect(projects.of('11111111-aaaa-4aaa-8aaa-111111111111')).toBe(a);
+      expect(a.dirFor(url)).not.toBe(b.dirFor(url));
+      // An id that is no safe directory name still stays under the root.
+      expect(projects.of('../../etc').root.startsWith(projects.root + '/')).toBe(true);
+      expect(projects.of('../../etc').root).not.toContain('..');
+
+      expect(await a.ensureCommit(url, sha, { auth: { type: 'basic', username: 'alice', password: 's3cret-token' } })).toBe(true);
+      expect(await b.hasCommit(url, sha)).toBe(false);
+      await expect(b.ensureCommit(url, sha)).rejects.toMatchObject({ kind: 'auth' });
+      await expect(b.ensureCommit(url, sha, { auth: { type: 'basic', username: 'alice', password: 'wrong-token' } })).rejects.toMatchObject({ kind: 'auth' });
+      expect(await b.hasCommit(url, sha)).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a sync with maxAge 0 that arrives while an older fetch runs waits for one more fetch, shared by all that arrived meanwhile', async () => {
+    const remote = makeRemote();
+    let fetches = 0;
+    let firstFetched: () => void = () => undefined;
+    const fetched = new Promise<void>((resolve) => (firstFetched = resolve));
+    let releaseFirst: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')), {
+      // The first fetch runs git, then holds on until the later callers have arrived.
+      lock: async (_key, work) => {
+        const number = ++fetches;
+        const result = await work();
+        if (number === 1) {
+          firstFetched();
+          await released;
+        }
+        return result;
+      },
+    });
+    const first = mirrors.sync(remote.url, { maxAgeMs: 0 });
+    await fetched;
+    remote.repo.checkout('main');
+    const pushed = remote.repo.commit({ README: 'pushed while fetching\n' }, 'three');
+    remote.repo.push('main');
+    const later = [mirrors.sync(remote.url, { maxAgeMs: 0 }), mirrors.sync(remote.url, { maxAgeMs: 0 })];
+    releaseFirst();
+    await first;
+    await Promise.all(later);
+    expect((await mirrors.resolve(remote.url, 'main'))?.commitSha).toBe(pushed);
+    // One fetch for the first caller, one for both later ones.
+    expect(fetches).toBe(2);
   });
 
   it('says so when a commit is not in the repository', async () => {

@@ -51,6 +51,10 @@ async function authInput(ctx: NodeContext): Promise<GitAuth | undefined> {
   return authOf(await ctx.read('auth'), `input 'auth' of node ${ctx.path}`);
 }
 
+/**
+ * Options for one git command of a node. Credentials go only to commands that talk to a remote (give
+ * `auth` to those alone): a local command has nothing to send them to but the environment's tracing.
+ */
 function gitOptions(ctx: NodeContext, auth?: GitAuth, secrets: readonly string[] = []): GitCommonOptions {
   return { env: ctx.state.env, signal: ctx.signal, auth, secrets };
 }
@@ -163,9 +167,9 @@ const gitClone: NodeDef = {
       await cloneRepository({ url, directory: target, cwd: workDir, branch, depth, singleBranch: onlyRef, noCheckout: !checkout || otherRef !== undefined }, options);
       if (otherRef) {
         // A ref that is neither branch nor tag (refs/pull/1/head): git clone cannot start from it, so fetch it after.
-        const at = { ...options, cwd: target, exactRepository: true, repository: url };
-        await runGit(['fetch', '--quiet', ...(depth > 0 ? [`--depth=${depth}`] : []), 'origin', `+${otherRef}:${otherRef}`], at);
-        if (checkout) await runGit(['checkout', '--quiet', '--detach', otherRef, '--'], at);
+        const at = { cwd: target, exactRepository: true, repository: url };
+        await runGit(['fetch', '--quiet', ...(depth > 0 ? [`--depth=${depth}`] : []), 'origin', `+${otherRef}:${otherRef}`], { ...options, ...at });
+        if (checkout) await runGit(['checkout', '--quiet', '--detach', otherRef, '--'], { ...gitOptions(ctx, undefined, options.secrets), ...at });
       }
     } catch (error) {
       throw failure(`failed to clone repository '${url}'`, error);
@@ -208,7 +212,7 @@ const gitPull: NodeDef = {
     const repo = await repoInput(ctx);
     const auth = await authInput(ctx);
     const dir = await openRepo(ctx, repo);
-    const at = { ...gitOptions(ctx, auth), cwd: dir, exactRepository: true };
+    const at = { ...gitOptions(ctx), cwd: dir, exactRepository: true };
     try {
       const branch = await currentBranch(dir, at);
       if (!branch) throw new NodeFailure('failed to pull changes from remote: HEAD is detached (check out a branch first)');
@@ -218,7 +222,7 @@ const gitPull: NodeDef = {
       checkAuthFits(url, auth);
       // Fast-forward only, as go-git pulls; a branch without upstream pulls its namesake from origin.
       const args = ['pull', '--quiet', '--ff-only', '--no-rebase', ...(upstreamRemote ? [] : ['origin', branch])];
-      await runGit(args, { ...at, repository: url });
+      await runGit(args, { ...at, auth, repository: url });
     } catch (error) {
       throw failure('failed to pull changes from remote', error);
     }
@@ -300,7 +304,7 @@ const gitPush: NodeDef = {
     const tags = await ctx.bool('tags');
     const force = await ctx.bool('force');
     const dir = await openRepo(ctx, repo);
-    const at = { ...gitOptions(ctx, auth), cwd: dir, exactRepository: true };
+    const at = { ...gitOptions(ctx), cwd: dir, exactRepository: true };
     try {
       checkRevisionText(remote, 'remote');
       // What the reference pushes: every tag (tags wins over branch), else the named branch, else the current one.
@@ -316,7 +320,7 @@ const gitPush: NodeDef = {
       }
       const url = await remoteUrl(ctx, dir, remote);
       checkAuthFits(url, auth);
-      await runGit(['push', '--quiet', ...(force ? ['--force'] : []), '--', remote, refspec], { ...at, repository: url });
+      await runGit(['push', '--quiet', ...(force ? ['--force'] : []), '--', remote, refspec], { ...at, auth, repository: url });
     } catch (error) {
       throw failure(`failed to push changes to remote '${remote}'`, error);
     }
@@ -353,16 +357,19 @@ const repoDownload: NodeDef = {
     const { url, auth: urlAuth } = splitUrlCredentials(givenUrl);
     const token = env.BELLOWS_REPOSITORY_TOKEN ?? '';
     const auth: GitAuth | undefined = job?.auth ?? (token !== '' ? { type: 'basic', username: env.BELLOWS_REPOSITORY_USERNAME || 'x-access-token', password: token } : urlAuth);
-    const options = gitOptions(ctx, auth, authSecrets(urlAuth));
+    const local = gitOptions(ctx, undefined, [...authSecrets(auth), ...authSecrets(urlAuth)]);
+    // The project's credentials came with the job, not from the graph: the fetch carrying them runs in the
+    // agent's own environment, so a graph's GIT_TRACE_CURL, GIT_SSH_COMMAND or proxy never sees them.
+    const fetchOptions = { ...local, auth, ...(job?.auth ? { env: process.env } : {}) };
     const revision = job?.commitSha || env.BELLOWS_COMMIT_SHA || env.BELLOWS_REF || 'HEAD';
     const scratch = await mkdtemp(join(tmpdir(), 'bellows-repo-'));
     try {
       const gitDir = join(scratch, 'git');
-      await runGit(['init', '--quiet', '--bare', gitDir], { ...options, cwd: scratch });
-      const commit = await fetchRevision({ gitDir, url, revision, depth: 1, fallbackRef: job?.ref || env.BELLOWS_REF || undefined }, options);
+      await runGit(['init', '--quiet', '--bare', gitDir], { ...local, cwd: scratch });
+      const commit = await fetchRevision({ gitDir, url, revision, depth: 1, fallbackRef: job?.ref || env.BELLOWS_REF || undefined }, fetchOptions);
       // Paths are file paths, not patterns (literal pathspecs); `*` alone is the whole tree.
       await runGit([`--git-dir=${gitDir}`, `--work-tree=${ctx.host.workDir}`, '--literal-pathspecs', 'checkout', '--quiet', '--force', commit, '--', ...(whole ? ['.'] : paths)], {
-        ...options,
+        ...local,
         cwd: ctx.host.workDir,
         repository: url,
       });

@@ -13,6 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { CancelledError } from '../act-errors';
 import { NodeError, NodeFailure, data, describeError, exec, option, staticPorts, type NodeDef } from '../act-node-def';
 import { DataStream } from '../act-values';
+import { redactUrlCredentials } from '../../secret-masker';
 
 const METHODS = ['options', 'get', 'head', 'post', 'put', 'delete', 'trace', 'connect'] as const;
 
@@ -269,8 +270,9 @@ function redactUrl(target: Target): string {
   return `${target.url.protocol}//${target.url.host}${target.url.pathname}${target.url.search ? '?…' : ''}`;
 }
 
+/** Text that failed to parse as a URL: its user-info (redact's rule) and its query dropped. */
 function redactText(text: string): string {
-  return text.replace(/\/\/[^/@]*@/, '//***@').replace(/\?.*$/, '?…');
+  return redactUrlCredentials(text).replace(/\?.*$/, '?…');
 }
 
 export const httpNodes: readonly NodeDef[] = [httpNode];
