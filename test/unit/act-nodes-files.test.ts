@@ -547,6 +547,8 @@ describe('core/filepath-op@v1', () => {
 
   it('an unknown operation fails the graph', async () => {
     expect(await evaluationError([{ id: 'o', type: 'core/filepath-op@v1', inputs: { path: 'a', op: 'upper' } }], 'o.result')).toContain("unknown operation 'upper'");
+    // Only the table's own names: Object.prototype's are no operations.
+    expect(await evaluationError([{ id: 'o', type: 'core/filepath-op@v1', inputs: { path: 'a', op: 'constructor' } }], 'o.result')).toContain("unknown operation 'constructor'");
   });
 
   it('Windows agents get Windows rules (drive letters, UNC shares, both slashes)', () => {
@@ -612,6 +614,7 @@ describe('core/filepath-sort@v1', () => {
 
   it('an unknown criterion fails the graph; no paths sort to an empty list', async () => {
     expect(await evaluationError([{ id: 's', type: 'core/filepath-sort@v1', inputs: { paths: ['a'], sort_by: 'by_size' } }], 's.result')).toContain("unknown sorting option 'by_size'");
+    expect(await evaluationError([{ id: 's', type: 'core/filepath-sort@v1', inputs: { paths: ['a'], sort_by: 'toString' } }], 's.result')).toContain("unknown sorting option 'toString'");
     expect(await sorted([])).toBe('[]');
   });
 });
@@ -644,6 +647,7 @@ describe('core/filepath-location@v1', () => {
     expect(await fails('desktop_dir', fakeHost({ env: { HOME: home } }))).toContain('no desktop directory found');
     expect(await fails('user_config_dir', fakeHost({ env: { HOME: home, XDG_CONFIG_HOME: 'rel/dir' } }))).toContain('relative');
     expect(await fails('downloads')).toContain("unknown location 'downloads'");
+    expect(await fails('hasOwnProperty')).toContain("unknown location 'hasOwnProperty'");
   });
 
   it('current_graph is the graph file of a host that ran one, made absolute', async () => {

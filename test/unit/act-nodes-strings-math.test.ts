@@ -189,6 +189,17 @@ describe('string-replace', () => {
     expect(await value('core/string-replace@v1', { input: 'baaac', op: 'regex', substring: 'a*', replacement: 'X' })).toBe('XbXcX');
   });
 
+  it('a pattern compiled once serves later reads, as a replacement (global) and as a match alike', async () => {
+    // Twice each: the second round takes the compiled patterns from the cache, and the global regex of
+    // the replacement (whose lastIndex a match would otherwise start from) is never used for a match.
+    for (let round = 0; round < 2; round++) {
+      expect(await value('core/string-replace@v1', { input: 'a1b22', op: 'regex', substring: '(\\d+)', replacement: '<$1>' }), `round ${round}`).toBe('a<1>b<22>');
+      expect(await value('core/string-match@v1', { op: 'regex', str1: '9', str2: '(\\d+)' }), `round ${round}`).toBe('true');
+      expect(await value('core/string-match-regex@v1', { input: 'x7', pattern: '(\\d+)' }, 'groups'), `round ${round}`).toBe('[7]');
+      expect(await fails('core/string-replace@v1', { input: 'abc', op: 'regex', substring: '(', replacement: 'X' }), `round ${round}`).toMatch(/invalid regex pattern: \(/);
+    }
+  });
+
   it('fails on an invalid pattern and on an unknown op', async () => {
     expect(await fails('core/string-replace@v1', { input: 'abc', op: 'regex', substring: '(', replacement: 'X' })).toMatch(/invalid regex pattern: \(/);
     const { node, edge } = fed('other', 'n.op');
@@ -287,6 +298,8 @@ describe('string-transform', () => {
   it('fails on an unknown op', async () => {
     const { node, edge } = fed('nope', 'n.op');
     expect(await failure([node, { id: 'n', type: 'core/string-transform@v1', inputs: { input: 'x' } }], 'n.result', [edge])).toMatch(/unknown operation 'nope'/);
+    const inherited = fed('constructor', 'n.op');
+    expect(await failure([inherited.node, { id: 'n', type: 'core/string-transform@v1', inputs: { input: 'x' } }], 'n.result', [inherited.edge])).toMatch(/unknown operation 'constructor'/);
   });
 });
 
@@ -365,6 +378,15 @@ describe('string-encode and string-decode', () => {
     expect(await failure([node, { id: 'n', type: 'core/string-encode@v1', inputs: { input: 'x' } }], 'n.result', [edge])).toMatch(/unknown operation 'rot13'/);
     const other = fed('rot13', 'n.op');
     expect(await failure([other.node, { id: 'n', type: 'core/string-decode@v1', inputs: { input: 'x' } }], 'n.result', [other.edge])).toMatch(/unknown operation 'rot13'/);
+    // Encoding has no escapes (the reference only unescapes them); a prototype's name is no operation.
+    for (const [type, op] of [
+      ['core/string-encode@v1', 'html'],
+      ['core/string-encode@v1', 'constructor'],
+      ['core/string-decode@v1', 'toString'],
+    ]) {
+      const fedOp = fed(op, 'n.op');
+      expect(await failure([fedOp.node, { id: 'n', type, inputs: { input: 'x' } }], 'n.result', [fedOp.edge]), `${type} ${op}`).toMatch(new RegExp(`unknown operation '${op}' \\(expected one of hex, `));
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { NodeError, data, describeError, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { toText } from '../act-values';
-import { arrayItems, compareGoStrings, errnoText } from './node-helpers';
+import { arrayItems, compareGoStrings, errnoText, tableEntry } from './node-helpers';
 
 // ---- Go's path/filepath ----------------------------------------------------------------------
 
@@ -326,7 +326,7 @@ const filepathOp: NodeDef = {
   async evaluate(ctx) {
     const path = await ctx.string('path');
     const op = await ctx.string('op');
-    const apply = OPS[op];
+    const apply = tableEntry(OPS, op);
     if (!apply) throw new NodeError(`unknown operation '${op}' (expected one of ${Object.keys(OPS).join(', ')})`);
     return apply(path);
   },
@@ -364,7 +364,7 @@ const filepathSort: NodeDef = {
   async evaluate(ctx) {
     const paths = await ctx.strings('paths');
     const sortBy = await ctx.string('sort_by');
-    const compare = SORTS[sortBy];
+    const compare = tableEntry(SORTS, sortBy);
     if (!compare) throw new NodeError(`unknown sorting option '${sortBy}' (expected one of ${Object.keys(SORTS).join(', ')})`);
     // A sorted copy: the reference sorts the list in place, which changes it for every other reader.
     return [...paths].sort(compare);
@@ -439,7 +439,7 @@ const filepathLocation: NodeDef = {
   ports: staticPorts([option('location', Object.keys(LOCATIONS), 'home')], [data('result', 'string')]),
   async evaluate(ctx) {
     const location = await ctx.string('location');
-    const find = LOCATIONS[location];
+    const find = tableEntry(LOCATIONS, location);
     if (!find) throw new NodeError(`unknown location '${location}' (expected one of ${Object.keys(LOCATIONS).join(', ')})`);
     return find(ctx);
   },

@@ -7,7 +7,7 @@
 import { NodeError, data, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { indicesOf } from '../act-ports';
 import { toBool, toFloat } from '../act-values';
-import { arrayItems } from './node-helpers';
+import { arrayItems, tableEntry } from './node-helpers';
 
 /** The items of array input `base` as floats (an item without a value counts as 0). */
 const floats = (ctx: NodeContext, base: string): Promise<number[]> => arrayItems(ctx, base, toFloat);
@@ -69,7 +69,7 @@ const operatorNode = <T>(name: string, operators: Record<string, (a: number, b: 
     const a = await ctx.float('op1');
     const b = await ctx.float('op2');
     const operator = await ctx.string('operator');
-    const apply = Object.hasOwn(operators, operator) ? operators[operator] : undefined;
+    const apply = tableEntry(operators, operator);
     if (!apply) throw new NodeError(`invalid operator '${operator}' (expected one of ${Object.keys(operators).join(' ')})`);
     return apply(a, b);
   },

@@ -16,6 +16,16 @@ export function compareGoStrings(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+// ---- option tables -------------------------------------------------------------------------------
+
+/**
+ * The entry `name` of an option table (operators, encodings, locations), or undefined. Only the table's own
+ * keys count: plain indexing would take `constructor` or `toString` from Object.prototype for an option.
+ */
+export function tableEntry<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 // ---- inputs --------------------------------------------------------------------------------------
 
 /** Input `port` of the node as messages name it (`input 'values[2]' of node gate/pick`), as the runtime does. */

@@ -12,7 +12,7 @@ import { CancelledError } from '../act-errors';
 import { NodeError, NodeFailure, data, describeError, exec, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import type { ActNode } from '../act-types';
 import { DataStream, isMap, toText } from '../act-values';
-import { arrayItems, inputLabel } from './node-helpers';
+import { arrayItems, inputLabel, tableEntry } from './node-helpers';
 
 /** The items of array input `base` as text (an item without a value is ''). */
 const texts = (ctx: NodeContext, base: string): Promise<string[]> => arrayItems(ctx, base, toText);
@@ -70,7 +70,7 @@ const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 const isSurrogate = (cp: number): boolean => cp >= 0xd800 && cp <= 0xdfff;
 
 /** strconv.Quote / QuoteToASCII. */
-export function goQuote(text: string, asciiOnly = false): string {
+function goQuote(text: string, asciiOnly = false): string {
   let out = '"';
   for (const char of text) {
     let cp = char.codePointAt(0) ?? 0;
@@ -316,7 +316,7 @@ const isLatin1Letter = (byte: number): boolean => /^\p{L}$/u.test(String.fromCha
  * is a letter (`%-5s` and `%+q` count as no verb, `%é` counts as one). Graphs that pass the reference's
  * check must pass this one, so it is reproduced as it is.
  */
-export function countFormatVerbs(format: string): number {
+function countFormatVerbs(format: string): number {
   const bytes = Buffer.from(format, 'utf8');
   let count = 0;
   for (let i = 0; i < bytes.length; i++) {
@@ -378,7 +378,7 @@ const stringFmt: NodeDef = {
 // ---- Go regular expressions (RE2 syntax) on JS RegExp ----------------------------------------------
 
 /** A Go pattern rewritten for JS: `source` is compiled with the `u` flag (plus `i` when `ignoreCase`). */
-export type GoRegex = { source: string; ignoreCase: boolean; names: Array<string | undefined> };
+type GoRegex = { source: string; ignoreCase: boolean; names: Array<string | undefined> };
 
 type Range = [number, number];
 
@@ -770,16 +770,39 @@ class GoRegexTranslator {
   }
 }
 
-/** Compiles a Go (RE2) pattern, or explains what is wrong with it (or what JS cannot do). */
-export function compileGoRegex(pattern: string, global = false): { regex: RegExp; names: Array<string | undefined> } {
-  let translated: GoRegex;
+type CompiledRegex = { readonly regex: RegExp; readonly names: ReadonlyArray<string | undefined> };
+
+/**
+ * Compiled patterns, most recently used last. A node read in a loop compiles its pattern once rather than
+ * once per item; 256 entries hold every literal pattern of any realistic graph, and a pattern built per
+ * item (which would grow the map without end) only pushes out the oldest.
+ */
+const compiledRegexes = new Map<string, CompiledRegex>();
+const COMPILED_REGEX_LIMIT = 256;
+
+/**
+ * Compiles a Go (RE2) pattern, or explains what is wrong with it (or what JS cannot do). A global regex
+ * is shared through the cache, so its user sets lastIndex before every exec (goReplaceAll does).
+ */
+function compileGoRegex(pattern: string, global = false): CompiledRegex {
+  const key = `${global ? 'g' : '-'}${pattern}`;
+  const known = compiledRegexes.get(key);
+  if (known) {
+    compiledRegexes.delete(key);
+    compiledRegexes.set(key, known);
+    return known;
+  }
+  let compiled: CompiledRegex;
   try {
-    translated = new GoRegexTranslator(pattern).translate();
-    return { regex: new RegExp(translated.source, `u${translated.ignoreCase ? 'i' : ''}${global ? 'g' : ''}`), names: translated.names };
+    const translated = new GoRegexTranslator(pattern).translate();
+    compiled = { regex: new RegExp(translated.source, `u${translated.ignoreCase ? 'i' : ''}${global ? 'g' : ''}`), names: translated.names };
   } catch (error) {
-    const reason = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+    const reason = describeError(error).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
     throw new NodeError(`invalid regex pattern: ${pattern} (${reason})`);
   }
+  compiledRegexes.set(key, compiled);
+  if (compiledRegexes.size > COMPILED_REGEX_LIMIT) compiledRegexes.delete(compiledRegexes.keys().next().value as string);
+  return compiled;
 }
 
 /** Regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; unknown groups expand to nothing. */
@@ -801,7 +824,7 @@ function expandTemplate(template: string, match: RegExpExecArray, names: Readonl
  * Regexp.ReplaceAllString: non-overlapping matches left to right; an empty match right after the
  * previous match is not replaced (JS's String.replace would replace it, doubling the replacement).
  */
-export function goReplaceAll(input: string, pattern: string, template: string): string {
+function goReplaceAll(input: string, pattern: string, template: string): string {
   const { regex, names } = compileGoRegex(pattern, true);
   let out = '';
   let lastEnd = 0;
@@ -883,7 +906,7 @@ const stringReplace: NodeDef = {
 };
 
 /** strings.SplitN: n < 0 all parts, n = 0 none, n > 0 at most n (the last holds the rest); '' splits characters. */
-export function goSplitN(input: string, separator: string, n: number): string[] {
+function goSplitN(input: string, separator: string, n: number): string[] {
   if (n === 0) return [];
   if (separator === '') {
     const chars = Array.from(input);
@@ -980,7 +1003,7 @@ const LOWER = /^\p{Ll}$/u;
  * became "version", "你好 世界" became "你好"), and a capital followed by a capital near the end of a
  * non-ASCII text crashed the reference.
  */
-export function caseWords(input: string): string[] {
+function caseWords(input: string): string[] {
   const chars = Array.from(input);
   const words: string[] = [];
   type State = 'unknown' | 'delims' | 'lower' | 'upper';
@@ -1057,7 +1080,7 @@ const stringTransform: NodeDef = {
     const op = await ctx.string('op');
     // The reference's editor offers `alternating` but its code has no such case and fails; Bellows does
     // what the option's documentation says.
-    const transform = TRANSFORMS[op] ?? HIDDEN_TRANSFORMS[op];
+    const transform = tableEntry(TRANSFORMS, op) ?? tableEntry(HIDDEN_TRANSFORMS, op);
     if (!transform) throw new NodeError(`unknown operation '${op}' (expected one of ${Object.keys(TRANSFORMS).join(', ')})`);
     return transform(input);
   },
@@ -1177,37 +1200,6 @@ function fromUtf32(bytes: Buffer, bigEndian: boolean): string {
   return out;
 }
 
-const ENCODERS: Record<string, (bytes: Buffer, text: () => Promise<string>) => Promise<string | Buffer> | string | Buffer> = {
-  hex: (bytes) => bytes.toString('hex'),
-  base32: (bytes) => base32Encode(bytes),
-  base64: (bytes) => bytes.toString('base64'),
-  // Go's URLEncoding keeps the padding that Node's base64url drops.
-  base64url: (bytes) => {
-    const text = bytes.toString('base64url');
-    return text + '='.repeat((4 - (text.length % 4)) % 4);
-  },
-  // The UTF-16/32 forms are bytes, not text: they travel as bytes to String Decode or a file.
-  utf16le: async (_bytes, text) => utf16(await text(), false),
-  utf16be: async (_bytes, text) => utf16(await text(), true),
-  utf32le: async (_bytes, text) => utf32(await text(), false),
-  utf32be: async (_bytes, text) => utf32(await text(), true),
-};
-// The reference also accepts utf8 (a no-op), though its editor does not offer it.
-const ENCODE_OPTIONS = ['hex', 'base32', 'base64', 'base64url', 'utf16le', 'utf16be', 'utf32le', 'utf32be'];
-
-const stringEncode: NodeDef = {
-  type: 'core/string-encode@v1',
-  ports: staticPorts([data('input', 'string'), option('op', ENCODE_OPTIONS, 'base64')], [data('result', 'string')]),
-  async evaluate(ctx) {
-    const bytes = await bytesOf(ctx, 'input');
-    const op = await ctx.string('op');
-    if (op === 'utf8') return textOrBytes(bytes);
-    const encode = ENCODERS[op];
-    if (!encode) throw new NodeError(`unknown operation '${op}' (expected one of ${ENCODE_OPTIONS.join(', ')})`);
-    return encode(bytes, async () => new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
-  },
-};
-
 /** url.QueryUnescape / url.PathUnescape: %XX must be two hex digits; `+` is a space in a query. */
 function urlUnescape(text: string, query: boolean, name: string): string | Buffer {
   const bytes = Buffer.from(text, 'utf8');
@@ -1254,50 +1246,77 @@ function unescapeXml(text: string): string {
   });
 }
 
-const DECODE_OPTIONS = ['hex', 'base32', 'base64', 'base64url', 'utf16le', 'utf16be', 'utf32le', 'utf32be', 'html', 'url', 'urlpath', 'json', 'xml'];
-
-const DECODERS: Record<string, (bytes: Buffer, text: string) => Promise<string | Buffer> | string | Buffer> = {
-  hex: (bytes) => {
-    // As encoding/hex: a bad byte is reported before an odd length.
-    const bad = bytes.findIndex((byte) => !/^[0-9A-Fa-f]$/.test(String.fromCharCode(byte)));
-    if (bad >= 0) {
-      const char = String.fromCharCode(bytes[bad]);
-      const shown = PRINTABLE.test(char) || char === ' ' ? ` '${char}'` : '';
-      throw new NodeError(`failed to decode hex: encoding/hex: invalid byte: U+${hex(bytes[bad]).toUpperCase().padStart(4, '0')}${shown}`);
-    }
-    if (bytes.length % 2 !== 0) throw new NodeError('failed to decode hex: encoding/hex: odd length hex string');
-    return textOrBytes(Buffer.from(bytes.toString('latin1'), 'hex'));
-  },
-  base32: (_bytes, text) => textOrBytes(base32Decode(checkPadded(text, BASE32, 8, [1, 3, 4, 6], 'base32'))),
-  base64: (_bytes, text) => textOrBytes(Buffer.from(checkPadded(text, BASE64, 4, [1, 2], 'base64'), 'base64')),
-  base64url: (_bytes, text) => textOrBytes(Buffer.from(checkPadded(text, BASE64URL, 4, [1, 2], 'base64url'), 'base64url')),
-  // A byte-order mark is kept as the character U+FEFF, as the reference's decoder (IgnoreBOM) does.
-  utf16le: (bytes) => new TextDecoder('utf-16le', { ignoreBOM: true }).decode(bytes),
-  utf16be: (bytes) => new TextDecoder('utf-16be', { ignoreBOM: true }).decode(bytes),
-  utf32le: (bytes) => fromUtf32(bytes, false),
-  utf32be: (bytes) => fromUtf32(bytes, true),
-  html: async (_bytes, text) => {
-    const { decodeHTML } = await import('entities/decode');
-    return decodeHTML(text);
-  },
-  url: (_bytes, text) => urlUnescape(text, true, 'url'),
-  urlpath: (_bytes, text) => urlUnescape(text, false, 'url path'),
-  json: (_bytes, text) => unescapeJson(text),
-  xml: (_bytes, text) => unescapeXml(text),
+/** An encoding: how text becomes it (where it can), and how it is read back. */
+type Codec = {
+  encode?: (bytes: Buffer, text: () => string) => Promise<string | Buffer> | string | Buffer;
+  decode: (bytes: Buffer, text: () => string) => Promise<string | Buffer> | string | Buffer;
 };
 
-const stringDecode: NodeDef = {
-  type: 'core/string-decode@v1',
-  ports: staticPorts([data('input', 'string'), option('op', DECODE_OPTIONS, 'base64')], [data('result', 'string')]),
-  async evaluate(ctx) {
-    const bytes = await bytesOf(ctx, 'input');
-    const op = await ctx.string('op');
-    if (op === 'utf8') return textOrBytes(bytes);
-    const decode = DECODERS[op];
-    if (!decode) throw new NodeError(`unknown operation '${op}' (expected one of ${DECODE_OPTIONS.join(', ')})`);
-    return decode(bytes, new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
+// One table for both nodes; its order is the order the editor offers the options in.
+const CODECS: Record<string, Codec> = {
+  hex: {
+    encode: (bytes) => bytes.toString('hex'),
+    decode: (bytes) => {
+      // As encoding/hex: a bad byte is reported before an odd length.
+      const bad = bytes.findIndex((byte) => !/^[0-9A-Fa-f]$/.test(String.fromCharCode(byte)));
+      if (bad >= 0) {
+        const char = String.fromCharCode(bytes[bad]);
+        const shown = PRINTABLE.test(char) || char === ' ' ? ` '${char}'` : '';
+        throw new NodeError(`failed to decode hex: encoding/hex: invalid byte: U+${hex(bytes[bad]).toUpperCase().padStart(4, '0')}${shown}`);
+      }
+      if (bytes.length % 2 !== 0) throw new NodeError('failed to decode hex: encoding/hex: odd length hex string');
+      return textOrBytes(Buffer.from(bytes.toString('latin1'), 'hex'));
+    },
   },
+  base32: { encode: (bytes) => base32Encode(bytes), decode: (_bytes, text) => textOrBytes(base32Decode(checkPadded(text(), BASE32, 8, [1, 3, 4, 6], 'base32'))) },
+  base64: { encode: (bytes) => bytes.toString('base64'), decode: (_bytes, text) => textOrBytes(Buffer.from(checkPadded(text(), BASE64, 4, [1, 2], 'base64'), 'base64')) },
+  base64url: {
+    // Go's URLEncoding keeps the padding that Node's base64url drops.
+    encode: (bytes) => {
+      const text = bytes.toString('base64url');
+      return text + '='.repeat((4 - (text.length % 4)) % 4);
+    },
+    decode: (_bytes, text) => textOrBytes(Buffer.from(checkPadded(text(), BASE64URL, 4, [1, 2], 'base64url'), 'base64url')),
+  },
+  // The UTF-16/32 forms are bytes, not text: they travel as bytes to String Decode or a file. A byte-order
+  // mark is kept as the character U+FEFF, as the reference's decoder (IgnoreBOM) does.
+  utf16le: { encode: (_bytes, text) => utf16(text(), false), decode: (bytes) => new TextDecoder('utf-16le', { ignoreBOM: true }).decode(bytes) },
+  utf16be: { encode: (_bytes, text) => utf16(text(), true), decode: (bytes) => new TextDecoder('utf-16be', { ignoreBOM: true }).decode(bytes) },
+  utf32le: { encode: (_bytes, text) => utf32(text(), false), decode: (bytes) => fromUtf32(bytes, false) },
+  utf32be: { encode: (_bytes, text) => utf32(text(), true), decode: (bytes) => fromUtf32(bytes, true) },
+  // Escapes, which the reference only unescapes.
+  html: {
+    decode: async (_bytes, text) => {
+      const { decodeHTML } = await import('entities/decode');
+      return decodeHTML(text());
+    },
+  },
+  url: { decode: (_bytes, text) => urlUnescape(text(), true, 'url') },
+  urlpath: { decode: (_bytes, text) => urlUnescape(text(), false, 'url path') },
+  json: { decode: (_bytes, text) => unescapeJson(text()) },
+  xml: { decode: (_bytes, text) => unescapeXml(text()) },
 };
+
+/** core/string-encode@v1 and core/string-decode@v1: the input's bytes through one direction of CODECS. */
+function codecNode(direction: 'encode' | 'decode'): NodeDef {
+  const options = Object.keys(CODECS).filter((name) => CODECS[name][direction] !== undefined);
+  return {
+    type: `core/string-${direction}@v1`,
+    ports: staticPorts([data('input', 'string'), option('op', options, 'base64')], [data('result', 'string')]),
+    async evaluate(ctx) {
+      const bytes = await bytesOf(ctx, 'input');
+      const op = await ctx.string('op');
+      // The reference also accepts utf8 (the bytes as they are), though its editor does not offer it.
+      if (op === 'utf8') return textOrBytes(bytes);
+      const convert = tableEntry(CODECS, op)?.[direction];
+      if (!convert) throw new NodeError(`unknown operation '${op}' (expected one of ${options.join(', ')})`);
+      return convert(bytes, () => new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
+    },
+  };
+}
+
+const stringEncode = codecNode('encode');
+const stringDecode = codecNode('decode');
 
 // ---- hash and length ------------------------------------------------------------------------------
 
@@ -1318,7 +1337,7 @@ const NODE_HASHES: Record<string, string> = {
 const HASH_OPTIONS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'sha3_256', 'sha3_384', 'sha3_512', 'md5', 'crc32', 'blake2b256', 'blake2b384', 'blake2b512'];
 
 async function hasher(algorithm: string): Promise<Hasher> {
-  const native = NODE_HASHES[algorithm];
+  const native = tableEntry(NODE_HASHES, algorithm);
   if (native) {
     const hash = createHash(native);
     return { update: (chunk) => hash.update(chunk), digest: () => hash.digest('hex') };
