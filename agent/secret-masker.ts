@@ -1,9 +1,9 @@
 // Replaces secret values in job output before it leaves the agent. Pure, so it is cheap to test exhaustively.
 
-export const MASK = '***';
+const MASK = '***';
 
 /** Shorter values would mask ordinary text ("on", "1") and make logs unreadable without protecting much. */
-export const MIN_SECRET_LENGTH = 3;
+const MIN_SECRET_LENGTH = 3;
 
 export type SecretMasker = {
   /** Every occurrence of every secret replaced by `***`; overlapping occurrences collapse into one mask. */

@@ -236,7 +236,7 @@ export class GitMirrors {
    */
   async remoteRef(url: string, ref: string | undefined, options: SyncOptions = {}): Promise<{ name: string; kind: 'branch' | 'tag'; commitSha: string } | undefined> {
     if (transportOf(url) === 'file') return localRef(fileURLToPath(url), url, ref);
-    const patterns = ref === undefined ? ['HEAD'] : ref.startsWith('refs/') ? [ref, `${ref}^{}`] : [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`];
+    const patterns = ref === undefined ? ['HEAD'] : refCandidates(ref).flatMap(([name]) => [name, `${name}^{}`]);
     const args = ['ls-remote', ...(ref === undefined ? ['--symref'] : []), '--', url, ...patterns];
     await mkdir(this.root, { recursive: true });
     const { stdout } = await runGit(args, { cwd: this.root, repository: url, auth: options.auth, signal: options.signal, timeoutMs: this.timeout });
@@ -253,7 +253,7 @@ export class GitMirrors {
       return sha && head ? { name: head.replace(/^refs\/heads\//, ''), kind: 'branch', commitSha: sha } : undefined;
     }
     // A branch wins over a tag of the same name; an annotated tag names the commit it points at.
-    for (const [candidate, kind] of [[`refs/heads/${ref}`, 'branch'], [`refs/tags/${ref}`, 'tag'], [ref, ref.startsWith('refs/tags/') ? 'tag' : 'branch']] as const) {
+    for (const [candidate, kind] of refCandidates(ref)) {
       const sha = found.get(`${candidate}^{}`) ?? found.get(candidate);
       if (sha) return { name: ref, kind, commitSha: sha };
     }
@@ -385,15 +385,15 @@ async function localRef(path: string, url: string, ref: string | undefined): Pro
       const branch = /HEAD -> ([^,]+)/.exec(decorations)?.[1];
       return sha && branch ? { name: branch, kind: 'branch', commitSha: sha } : undefined;
     }
-    const names = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
-    const { stdout } = await runGit(['for-each-ref', '--format=%(refname)%09%(objectname)%09%(*objectname)', ...names], { cwd: path, repository: url, exactRepository: true });
+    const candidates = refCandidates(ref);
+    const { stdout } = await runGit(['for-each-ref', '--format=%(refname)%09%(objectname)%09%(*objectname)', ...candidates.map(([name]) => name)], { cwd: path, repository: url, exactRepository: true });
     const found = new Map(stdout.split('\n').filter(Boolean).map((line) => {
       const [name, object, peeled] = line.split('\t');
       return [name, peeled || object] as const;
     }));
-    for (const name of names) {
+    for (const [name, kind] of candidates) {
       const sha = found.get(name);
-      if (sha) return { name: ref, kind: name.startsWith('refs/tags/') ? 'tag' : 'branch', commitSha: sha };
+      if (sha) return { name: ref, kind, commitSha: sha };
     }
     return undefined;
   } catch (error) {

@@ -135,6 +135,8 @@ let scratchRoot: string | undefined;
  */
 export async function useScratchRoot(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // mkdir leaves an existing directory's mode alone: others must not even list what is in there.
+  await chmod(dir, 0o700);
   scratchRoot = dir;
   for (const name of await readdir(dir)) {
     if (!name.startsWith(SCRATCH_PREFIX)) continue;
@@ -145,7 +147,7 @@ export async function useScratchRoot(dir: string): Promise<void> {
 }
 
 /** A new private directory for scratch files (under useScratchRoot's directory when one was set). */
-export function scratchDirectory(prefix = SCRATCH_PREFIX): Promise<string> {
+function scratchDirectory(prefix = SCRATCH_PREFIX): Promise<string> {
   return mkdtemp(join(scratchRoot ?? tmpdir(), prefix));
 }
 
@@ -548,11 +550,6 @@ export function splitUrlCredentials(url: string): { url: string; auth?: BasicAut
   const password = colon < 0 ? '' : decode(userInfo.slice(colon + 1));
   const clean = `${scheme}${rest}`;
   return username === '' && password === '' ? { url: clean } : { url: clean, auth: { type: 'basic', username, password } };
-}
-
-/** A repository's address as it may be shown or stored: no password, and for http(s) no user-info at all. */
-export function displayUrl(url: string): string {
-  return splitUrlCredentials(url).url;
 }
 
 export type Transport = 'http' | 'ssh' | 'git' | 'file' | 'local' | 'other';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSecretMasker } from '../../agent/secret-masker';
+import { createSecretMasker, redact } from '../../agent/secret-masker';
 
 describe('secret masker', () => {
   it('masks every occurrence of each secret', () => {
@@ -53,5 +53,26 @@ describe('secret masker', () => {
       // "cd" may start "cdxyz", but cutting there would split "abcd" across two chunks.
       expect(masker.safeCut('..abcd')).toBe(2);
     });
+  });
+});
+
+describe('redact', () => {
+  it.each([
+    ['an https user and token', 'fatal: https://alice:t0ken@example.test/r.git/', 'fatal: https://***@example.test/r.git/'],
+    ['an https token alone', 'see http://ghp_abcdef@example.test/x', 'see http://***@example.test/x'],
+    ['user-info up to the last @ before the path', 'https://bob:p@ss@host/x', 'https://***@host/x'],
+    ['an ssh password, the login kept', 'ssh://git:hunter2@host/repo', 'ssh://git:***@host/repo'],
+    ['an ssh login alone (no secret)', 'ssh://git@host/repo', 'ssh://git@host/repo'],
+    ['an ssh password with @ in it', 'ssh://git:p@ss@host/repo', 'ssh://git:***@host/repo'],
+    ['the scp form', 'git@host:org/repo.git', 'git@host:org/repo.git'],
+    ['an @ in the path', 'https://example.test:8443/path@v1 stays', 'https://example.test:8443/path@v1 stays'],
+    ['a file URL', 'file:///srv/a@b/repo.git', 'file:///srv/a@b/repo.git'],
+    ['two URLs in one line', 'https://a:x1@h1/ and git://u:x2@h2/', 'https://***@h1/ and git://u:***@h2/'],
+  ])('%s', (_what, text, expected) => {
+    expect(redact(text)).toBe(expected);
+  });
+
+  it('masks given secrets too, ignoring ones too short to mask', () => {
+    expect(redact('token s3cret-value and s3cret-value', ['s3cret-value', 'ab'])).toBe('token *** and ***');
   });
 });

@@ -11,6 +11,7 @@ import { CancelledError } from '../act-errors';
 import { NodeError, NodeFailure, data, describeError, exec, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { DataStream, toStream, typeName } from '../act-values';
 import { AccessKeyCredentials, UserPassCredentials, isCredentials } from './credentials.nodes';
+import { redact } from '../../secret-masker';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 let sdk: Promise<S3Sdk> | undefined;
@@ -87,10 +88,7 @@ export class S3StorageProvider {
     let text = name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
     const status = failure?.$metadata?.httpStatusCode;
     if (status) text += ` (HTTP ${status})`;
-    for (const secret of [this.#keys?.accessKeyId, this.#keys?.secretAccessKey, this.#keys?.sessionToken]) {
-      if (secret) text = text.split(secret).join('***');
-    }
-    return text;
+    return redact(text, [this.#keys?.accessKeyId, this.#keys?.secretAccessKey, this.#keys?.sessionToken].filter((secret) => secret !== undefined));
   }
 }
 
