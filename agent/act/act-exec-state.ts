@@ -3,7 +3,7 @@
 // iteration reads *its* iteration's index rather than the last one written. A child sees its ancestors'
 // stored outputs, never its siblings'.
 
-export type CacheKind = 'stored' | 'data';
+type CacheKind = 'stored' | 'data';
 
 export class ExecState {
   /** Outputs that executed nodes set (the reference's permanent cache). */

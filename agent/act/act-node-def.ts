@@ -10,7 +10,7 @@ import type { DataStream, SecretValue } from './act-values';
  * `stream`, `iterable`, `indexable`, `credentials`, `storage-provider`, `git-repo`, and lists such as
  * `[]string` (one port carrying a list, unlike an `array` port whose items are ports of their own).
  */
-export type PortType = string;
+type PortType = string;
 
 export type PortSpec = {
   id: string;
@@ -29,7 +29,7 @@ export type NodePorts = { inputs: readonly PortSpec[]; outputs: readonly PortSpe
 /** The graph-level port definitions of the graph a node lives in (a group's `inputs:`/`outputs:`, or the top graph's). */
 export type GraphLevel = { inputs: readonly GraphPortDef[]; outputs: readonly GraphPortDef[]; isGroup: boolean };
 
-export type FireOptions = {
+type FireOptions = {
   /** The execution state the path continues in (a child state for concurrent paths). */
   state?: ExecState;
 };
@@ -87,7 +87,7 @@ export type NodeContext = {
 };
 
 /** Ports to fire after a successful execution (in order); nothing ends this path. */
-export type ExecuteResult = string | readonly string[] | void;
+type ExecuteResult = string | readonly string[] | void;
 
 export type NodeDef = {
   type: string;

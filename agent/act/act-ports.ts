@@ -4,12 +4,12 @@
 import type { PortSpec } from './act-node-def';
 import type { ActGraph } from './act-types';
 
-export type PortAddress = { base: string; index?: number };
+type PortAddress = { base: string; index?: number };
 
 const INDEXED = /^(.+)\[(\d{1,6})\]$/;
 
 /** Editors create array items one by one; a larger index is a broken file, and would allocate huge arrays. */
-export const MAX_PORT_INDEX = 9999;
+const MAX_PORT_INDEX = 9999;
 
 export function parsePort(port: string): PortAddress {
   const match = INDEXED.exec(port);

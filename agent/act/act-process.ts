@@ -11,7 +11,7 @@ import { signalGroup } from '../process-group';
 /** After the leader exits, how long its stdout/stderr may take to drain (a setsid'd grandchild may hold them). */
 const STDIO_DRAIN_MS = 2000;
 
-export type ProcessSpec = {
+type ProcessSpec = {
   command: string;
   args: string[];
   cwd: string;
@@ -24,7 +24,7 @@ export type ProcessSpec = {
   onSystem(text: string): void;
 };
 
-export type ProcessOutcome = {
+type ProcessOutcome = {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   /** The signal aborted while the process ran. */

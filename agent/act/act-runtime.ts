@@ -14,14 +14,19 @@ export const INVALID_GRAPH_EXIT_CODE = 2;
 export const CANCELLED_EXIT_CODE = 130;
 
 export async function runAct(graph: ActGraph, host: ActHost): Promise<ActResult> {
+  const problems = validateAct(graph);
+  if (problems.length === 0) return runValidatedAct(graph, host);
+  const run = new RunState(host);
+  const error = formatProblems(problems);
+  for (const line of error.split('\n')) run.print('', 'system', line);
+  run.finish();
+  return { status: 'failed', exitCode: INVALID_GRAPH_EXIT_CODE, error };
+}
+
+/** runAct for a graph validateAct found no problems in: the CLI validates first, to report problems its own way. */
+export async function runValidatedAct(graph: ActGraph, host: ActHost): Promise<ActResult> {
   const run = new RunState(host);
   try {
-    const problems = validateAct(graph);
-    if (problems.length > 0) {
-      const error = formatProblems(problems);
-      for (const line of error.split('\n')) run.print('', 'system', line);
-      return { status: 'failed', exitCode: INVALID_GRAPH_EXIT_CODE, error };
-    }
     if (host.signal.aborted) return cancelled(run);
     const scope = new GraphScope(run, graph, '', { inputs: graph.inputs, outputs: graph.outputs, isGroup: false });
     const root = ExecState.root(host.env, host.signal);

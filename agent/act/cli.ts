@@ -16,7 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { createSecretMasker } from '../secret-masker';
 import { formatProblems } from './act-problems';
 import { parseAct } from './act-parser';
-import { CANCELLED_EXIT_CODE, INVALID_GRAPH_EXIT_CODE, runAct } from './act-runtime';
+import { CANCELLED_EXIT_CODE, INVALID_GRAPH_EXIT_CODE, runValidatedAct } from './act-runtime';
 import type { ActOutput } from './act-types';
 import { validateAct } from './act-validator';
 
@@ -39,7 +39,7 @@ export type CliOptions = {
   prefix: boolean;
 };
 
-export type CliParse = { ok: true; options: CliOptions } | { ok: false; message: string } | { ok: true; help: true };
+type CliParse = { ok: true; options: CliOptions } | { ok: false; message: string } | { ok: true; help: true };
 
 const VALUE_FLAGS = { '--input': 'inputs', '--env': 'env', '--secret': 'secrets' } as const;
 /** actrun spells its flags with underscores; both spellings work. */
@@ -90,7 +90,7 @@ export function parseCliArgs(argv: readonly string[], environment: NodeJS.Proces
     const flag = FLAG_NAMES[rawFlag] ?? rawFlag;
     let value = eq > 0 ? arg.slice(eq + 1) : undefined;
     const known = flag in VALUE_FLAGS || ['--workdir', '--env-file', '--config-file', '--concurrency'].includes(flag);
-    if (!known) return { ok: false, message: `unknown option ${rawFlag}\n${USAGE}` };
+    if (!known) return { ok: false, message: `unknown option ${rawFlag}; bellows-act --help shows the usage` };
     if (value === undefined) {
       value = rest[++i];
       if (value === undefined) return { ok: false, message: `option ${rawFlag} needs a value` };
@@ -114,7 +114,7 @@ export function parseCliArgs(argv: readonly string[], environment: NodeJS.Proces
     effective = { ...loaded, ...environment };
   }
   if (file === '') file = effective.ACT_GRAPH_FILE ?? '';
-  if (file === '') return { ok: false, message: `no graph file given (nor ACT_GRAPH_FILE)\n${USAGE}` };
+  if (file === '') return { ok: false, message: 'no graph file given (nor ACT_GRAPH_FILE); bellows-act --help shows the usage' };
   if (!['', 'true', '1', 'false', '0'].includes(concurrency)) return { ok: false, message: `--concurrency takes true or false, not ${JSON.stringify(concurrency)}` };
 
   const config = configFile === undefined ? { env: {}, inputs: {}, secrets: {} } : loadConfigFile(resolve(cwd, configFile));
@@ -131,7 +131,7 @@ export function parseCliArgs(argv: readonly string[], environment: NodeJS.Proces
       // Input names are matched in lower case (as the reference keeps them), so each source is lowered before it wins.
       inputs: Object.assign({}, ...[config.inputs, fromEnv.jsonInputs, fromEnv.inputs, flagValues.inputs].map(lowerKeys)) as Record<string, string>,
       secrets: { ...config.secrets, ...fromEnv.jsonSecrets, ...fromEnv.secrets, ...flagValues.secrets },
-      env: { ...childEnvironment(effective, {}), ...config.env, ...flagValues.env },
+      env: { ...childEnvironment(effective), ...config.env, ...flagValues.env },
       workDir,
       concurrency: concurrency !== 'false' && concurrency !== '0',
       prefix,
@@ -235,14 +235,14 @@ function flatten(map: Record<string, unknown>, prefix: string): Record<string, u
   return out;
 }
 
-/** The environment children see: ours minus the secret-carrying ACT_INPUT_* variables, plus --env. */
-export function childEnvironment(environment: NodeJS.ProcessEnv, extra: Record<string, string>): Record<string, string> {
+/** The environment children see: ours minus the secret-carrying ACT_INPUT_* variables (--env is added by the caller). */
+export function childEnvironment(environment: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(environment)) {
     if (value === undefined || name === 'ACT_INPUT_SECRETS' || name.startsWith('ACT_INPUT_SECRET_')) continue;
     env[name] = value;
   }
-  return { ...env, ...extra };
+  return env;
 }
 
 export type CliIo = {
@@ -306,7 +306,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     target.write(`${prefix}${body}${newline}`);
   };
 
-  const result = await runAct(graph, {
+  // Validated above: the run does not check the graph a second time.
+  const result = await runValidatedAct(graph, {
     env: options.env,
     inputs: options.inputs,
     secrets: options.secrets,

@@ -7,21 +7,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runProcess } from '../../agent/act/act-process';
-import { actYaml, fakeHost, runText, waitUntil, type FakeHost, type TestNode } from './act-test-host';
-
-/** Runs start → print(values[0] ← source) and returns what print printed. */
-async function evaluate(nodes: TestNode[], source: string, host: FakeHost = fakeHost()): Promise<string> {
-  const text = actYaml([...nodes, { id: 'out', type: 'core/print@v1', inputs: { 'values[0]': null } }], [['start.exec', 'out.exec']], [[source, 'out.values[0]']]);
-  const result = await runText(text, host);
-  expect(result, host.text()).toEqual({ status: 'succeeded', exitCode: 0 });
-  return host.text('out').replace(/\n$/, '');
-}
+import { actYaml, evaluate, fakeHost, runText, waitUntil } from './act-test-host';
 
 describe('environment and secrets', () => {
   it('env-get reads the path’s environment; a missing variable is empty', async () => {
     const host = fakeHost();
     host.env.COLOUR = 'teal';
-    expect(await evaluate([{ id: 'n', type: 'core/env-get@v1', inputs: { env: 'COLOUR' } }], 'n.env', host)).toBe('teal');
+    expect(await evaluate([{ id: 'n', type: 'core/env-get@v1', inputs: { env: 'COLOUR' } }], 'n.env', { host })).toBe('teal');
     expect(await evaluate([{ id: 'n', type: 'core/env-get@v1', inputs: { env: 'NOT_SET_ANYWHERE' } }], 'n.env')).toBe('');
   });
 

@@ -1,4 +1,6 @@
 import { getEventListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAct, runAct } from '../../agent/act';
 import { ExecState } from '../../agent/act/act-exec-state';
@@ -456,9 +458,10 @@ describe('concurrent loops, select-exec and data caching', () => {
     const text = actYaml(
       [
         { id: 'loop', type: 'core/concurrent-for-loop@v1', inputs: { first_index: 1, last_index: 3, worker_count: 0 } },
-        // Each iteration waits until all three have started: only concurrent iterations can finish.
+        // Each iteration waits until all three have started: only concurrent iterations can finish. The
+        // 30 s budget (1500 × 20 ms) only bounds a broken build; a busy machine never comes near it.
         { id: 'r', type: 'core/run@v1', inputs: { script: null, args: null } },
-        { id: 'script', type: 'core/string-fmt@v1', inputs: { fmt: 'touch started-%s; for i in $(seq 100); do [ $(ls started-* | wc -l) -ge 3 ] && echo "iteration %s" && exit 0; sleep 0.02; done; exit 1', 'substitutes[0]': null, 'substitutes[1]': null } },
+        { id: 'script', type: 'core/string-fmt@v1', inputs: { fmt: 'touch started-%s; for i in $(seq 1500); do [ $(ls started-* | wc -l) -ge 3 ] && echo "iteration %s" && exit 0; sleep 0.02; done; exit 1', 'substitutes[0]': null, 'substitutes[1]': null } },
         printer('done', 'completed'),
       ],
       [['start.exec', 'loop.exec'], ['loop.exec-body', 'r.exec'], ['loop.exec-completed', 'done.exec']],
@@ -469,19 +472,38 @@ describe('concurrent loops, select-exec and data caching', () => {
     expect(host.text('done')).toBe('completed\n');
   });
 
-  it('concurrent-for-each-loop walks a list with a worker limit; a failing item fails the graph and stops the rest', async () => {
+  it('concurrent-for-each-loop runs worker_count bodies at once, never more (peak of a running-bodies counter), over every item', async () => {
     const host = fakeHost();
+    // Under a lock: count the body as started and running, and keep the highest running count. The k-th body
+    // then waits until its wave of two has started (wave = ceil(k/2)), so two bodies overlap whenever two
+    // workers exist, and a third can only start once one has ended. 30 s (1500 × 20 ms) bounds a broken build.
+    const counter = [
+      'exec 9>lock',
+      'flock 9; s=$(( $(cat started 2>/dev/null || echo 0) + 1 )); echo $s > started',
+      'r=$(( $(cat running 2>/dev/null || echo 0) + 1 )); echo $r > running',
+      'if [ $r -gt $(cat peak 2>/dev/null || echo 0) ]; then echo $r > peak; fi; flock -u 9',
+      'need=$(( (s + 1) / 2 * 2 ))',
+      'for i in $(seq 1500); do [ $(cat started) -ge $need ] && break; sleep 0.02; done',
+      'flock 9; echo $(( $(cat running) - 1 )) > running; flock -u 9',
+    ].join('\n');
     const text = actYaml(
       [
         { id: 'each', type: 'core/concurrent-for-each-loop@v1', inputs: { input: ['a', 'b', 'c', 'd'], worker_count: 2 } },
+        { id: 'count', type: 'core/run@v1', inputs: { script: counter } },
         { id: 'say', type: 'core/print@v1', inputs: { 'values[0]': null } },
         printer('done', 'completed'),
       ],
-      [['start.exec', 'each.exec'], ['each.exec-body', 'say.exec'], ['each.exec-completed', 'done.exec']],
+      [['start.exec', 'each.exec'], ['each.exec-body', 'count.exec'], ['count.exec-success', 'say.exec'], ['each.exec-completed', 'done.exec']],
       [['each.value', 'say.values[0]']],
     );
-    expect((await runText(text, host)).status).toBe('succeeded');
+    expect((await runText(text, host)).status, host.text()).toBe('succeeded');
+    expect(readFileSync(join(host.workDir, 'peak'), 'utf8').trim()).toBe('2');
+    expect(readFileSync(join(host.workDir, 'started'), 'utf8').trim()).toBe('4');
     expect(host.text('say').split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(host.text('done')).toBe('completed\n');
+  });
+
+  it('a failing concurrent-for-each-loop body fails the graph, and exec-completed never fires', async () => {
     const failing = fakeHost();
     const broken = actYaml(
       [{ id: 'each', type: 'core/concurrent-for-each-loop@v1', inputs: { input: ['ok', 'bad'], worker_count: 0 } }, { id: 'r', type: 'core/run@v1', inputs: { script: null } }, printer('done', 'completed')],

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import { parseAct, runAct, type ActHost, type ActOutput, type ActResult, type NodeState } from '../../agent/act';
 
@@ -82,6 +83,27 @@ export function graphObject(nodes: TestNode[], executions: TestEdge[], connectio
 /** A top-level graph with a `start` node prepended. */
 export function actYaml(nodes: TestNode[], executions: TestEdge[], connections: TestEdge[] = []): string {
   return stringify(graphObject([{ id: 'start', type: 'core/start@v1' }, ...nodes], executions, connections));
+}
+
+type ReadOptions = { connections?: TestEdge[]; host?: FakeHost };
+
+/** start → print `out` (values[0] ← `source`): the graph that reads one data output. */
+function readGraph(nodes: TestNode[], source: string, connections: TestEdge[]): string {
+  return actYaml([...nodes, { id: 'out', type: 'core/print@v1', inputs: { 'values[0]': null } }], [['start.exec', 'out.exec']], [[source, 'out.values[0]'], ...connections]);
+}
+
+/** The value of data output `source` as print shows it (without the final newline); the run must succeed. */
+export async function evaluate(nodes: TestNode[], source: string, { connections = [], host = fakeHost() }: ReadOptions = {}): Promise<string> {
+  const result = await runText(readGraph(nodes, source, connections), host);
+  expect(result, host.text()).toEqual({ status: 'succeeded', exitCode: 0 });
+  return host.text('out').replace(/\n$/, '');
+}
+
+/** Reading data output `source` must fail: the run's error and everything it reported. */
+export async function evaluationError(nodes: TestNode[], source: string, { connections = [], host = fakeHost() }: ReadOptions = {}): Promise<string> {
+  const result = await runText(readGraph(nodes, source, connections), host);
+  expect(result.status, host.text()).toBe('failed');
+  return `${result.error ?? ''}\n${host.text()}`;
 }
 
 /** Live (non-zombie) processes whose process group is `pgid`. */

@@ -223,7 +223,7 @@ const waitFor: NodeDef = {
 };
 
 /** `overlay` on top of `base`; PATH values are joined (overlay first) rather than replaced. */
-export function mergeEnv(overlay: Record<string, string>, base: Record<string, string>): Record<string, string> {
+function mergeEnv(overlay: Record<string, string>, base: Record<string, string>): Record<string, string> {
   const out = { ...base };
   for (const [name, value] of Object.entries(overlay)) {
     if (name === 'PATH' && out[name]) {
