@@ -2,7 +2,7 @@
 // of it to commit and push from.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -32,6 +32,8 @@ export type TestRepository = {
   checkout(branch: string): void;
   push(...refs: string[]): void;
   sha(ref: string): string;
+  /** Deletes root and everything in it. */
+  remove(): void;
 };
 
 export function createTestRepository(name = 'origin'): TestRepository {
@@ -64,5 +66,55 @@ export function createTestRepository(name = 'origin'): TestRepository {
     sha(ref) {
       return git(clone, 'rev-parse', ref);
     },
+    remove() {
+      rmSync(root, { recursive: true, force: true });
+    },
   };
+}
+
+/**
+ * A bare machine's git environment: no global or system configuration (HOME is `home`, which the caller
+ * makes), PATH kept, and an identity given only through the environment.
+ */
+export function isolatedGitEnv(home: string, identity = { name: 'Test Author', email: 'author@example.test' }): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: identity.name,
+    GIT_AUTHOR_EMAIL: identity.email,
+    GIT_COMMITTER_NAME: identity.name,
+    GIT_COMMITTER_EMAIL: identity.email,
+  };
+}
+
+/** `git ARGS` in `cwd` with `env`, its output trimmed. */
+export function gitWith(env: NodeJS.ProcessEnv): (cwd: string, ...args: string[]) => string {
+  return (cwd, ...args) => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
+}
+
+export type SeededRemote = { bare: string; url: string; first: string; second: string };
+
+/**
+ * A bare remote `<root>/<name>.git`, seeded from `<scratch>/<name>-seed`: main has two commits (a.txt "one"
+ * then "two", docs/guide.md in both; tag v1 on the first), dev sits at the first.
+ */
+export function makeSeededRemote(env: NodeJS.ProcessEnv, scratch: string, name: string, root = scratch): SeededRemote {
+  const run = gitWith(env);
+  const seed = join(scratch, `${name}-seed`);
+  run(scratch, 'init', '--quiet', '--initial-branch=main', seed);
+  mkdirSync(join(seed, 'docs'));
+  writeFileSync(join(seed, 'a.txt'), 'one\n');
+  writeFileSync(join(seed, 'docs', 'guide.md'), '# guide\n');
+  run(seed, 'add', '.');
+  run(seed, 'commit', '--quiet', '-m', 'first');
+  const first = run(seed, 'rev-parse', 'HEAD');
+  run(seed, 'tag', 'v1');
+  writeFileSync(join(seed, 'a.txt'), 'two\n');
+  run(seed, 'commit', '--quiet', '-am', 'second');
+  const second = run(seed, 'rev-parse', 'HEAD');
+  run(seed, 'branch', 'dev', first);
+  const bare = join(root, `${name}.git`);
+  run(scratch, 'clone', '--quiet', '--bare', seed, bare);
+  return { bare, url: `file://${bare}`, first, second };
 }

@@ -1,53 +1,30 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server';
+import { gitWith, isolatedGitEnv, makeSeededRemote, type SeededRemote } from '../support/git-repository';
 import { actYaml, fakeHost, runText, type FakeHost, type TestEdge, type TestNode } from './act-test-host';
 
 const scratch = mkdtempSync(join(tmpdir(), 'act-git-'));
 const home = join(scratch, 'home');
 mkdirSync(home);
 
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 /** A bare machine: no global or system git configuration; the identity comes from the environment. */
-const env: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: home,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Job Identity',
-  GIT_AUTHOR_EMAIL: 'job@example.test',
-  GIT_COMMITTER_NAME: 'Job Identity',
-  GIT_COMMITTER_EMAIL: 'job@example.test',
-};
+const env = isolatedGitEnv(home, { name: 'Job Identity', email: 'job@example.test' });
+const git = gitWith(env);
 
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
-
-type Remote = { bare: string; url: string; first: string; second: string };
+type Remote = SeededRemote;
 
 let remoteCount = 0;
 
 /** A bare remote: main has two commits (tag v1 on the first), dev sits at the first. */
-function makeRemote(root = scratch, name = `remote-${++remoteCount}`): Remote {
-  const seed = join(scratch, `${name}-seed`);
-  git(scratch, 'init', '--quiet', '--initial-branch=main', seed);
-  mkdirSync(join(seed, 'docs'));
-  writeFileSync(join(seed, 'a.txt'), 'one\n');
-  writeFileSync(join(seed, 'docs', 'guide.md'), '# guide\n');
-  git(seed, 'add', '.');
-  git(seed, 'commit', '--quiet', '-m', 'first');
-  const first = git(seed, 'rev-parse', 'HEAD');
-  git(seed, 'tag', 'v1');
-  writeFileSync(join(seed, 'a.txt'), 'two\n');
-  git(seed, 'commit', '--quiet', '-am', 'second');
-  const second = git(seed, 'rev-parse', 'HEAD');
-  git(seed, 'branch', 'dev', first);
-  const bare = join(root, `${name}.git`);
-  git(scratch, 'clone', '--quiet', '--bare', seed, bare);
-  return { bare, url: `file://${bare}`, first, second };
-}
+const makeRemote = (root = scratch, name = `remote-${++remoteCount}`): Remote => makeSeededRemote(env, scratch, name, root);
 
 function gitHost(extraEnv: Record<string, string> = {}, secrets: Record<string, string> = {}): FakeHost {
   return fakeHost({ env: { ...env, ...extraEnv }, secrets });

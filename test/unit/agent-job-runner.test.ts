@@ -330,6 +330,7 @@ describe('agent checking out a job’s repository', () => {
     } finally {
       await proxy.close();
       await gitServer.close();
+      repo.remove();
     }
   });
 
@@ -340,6 +341,7 @@ describe('agent checking out a job’s repository', () => {
     api = new FakeApi([scriptJob(53, 'echo ran', { repository: { projectId: '', url: repo.url, ref: 'main', commitSha: sha, auth: null } })]);
     await api.start();
     await agentFor().run();
+    repo.remove();
     expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: expect.stringContaining('named no project') }]);
     expect(api.text('stdout')).toBe('');
   });

@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GitError,
   authMismatch,
@@ -20,42 +19,18 @@ import {
   useScratchRoot,
 } from '../../agent/git/git';
 import { redact } from '../../agent/secret-masker';
+import { gitWith, isolatedGitEnv, makeSeededRemote, type SeededRemote } from '../support/git-repository';
 import { waitUntil } from './act-test-host';
 
 const scratch = mkdtempSync(join(tmpdir(), 'git-test-'));
 const home = join(scratch, 'home');
 mkdirSync(home);
 
-/** A bare machine: no global or system configuration, an identity only through the environment. */
-const env: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: home,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Test Author',
-  GIT_AUTHOR_EMAIL: 'author@example.test',
-  GIT_COMMITTER_NAME: 'Test Author',
-  GIT_COMMITTER_EMAIL: 'author@example.test',
-};
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
-
-/** A bare remote with main (two commits, tag v1 on the first) and dev. */
-function makeRemote(name: string): { bare: string; url: string; first: string; second: string } {
-  const seed = join(scratch, `${name}-seed`);
-  git(scratch, 'init', '--quiet', '--initial-branch=main', seed);
-  writeFileSync(join(seed, 'a.txt'), 'one\n');
-  git(seed, 'add', '.');
-  git(seed, 'commit', '--quiet', '-m', 'first');
-  const first = git(seed, 'rev-parse', 'HEAD');
-  git(seed, 'tag', 'v1');
-  writeFileSync(join(seed, 'a.txt'), 'two\n');
-  git(seed, 'commit', '--quiet', '-am', 'second');
-  const second = git(seed, 'rev-parse', 'HEAD');
-  git(seed, 'branch', 'dev', first);
-  const bare = join(scratch, `${name}.git`);
-  git(scratch, 'clone', '--quiet', '--bare', seed, bare);
-  return { bare, url: `file://${bare}`, first, second };
-}
+const env = isolatedGitEnv(home);
+const git = gitWith(env);
+const makeRemote = (name: string): SeededRemote => makeSeededRemote(env, scratch, name);
 
 /**
  * Whether process `pid` has ended. A killed grandchild may linger as a zombie until its new parent

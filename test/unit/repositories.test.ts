@@ -1,18 +1,31 @@
 // Repository rules (pure) and git mirrors (real git, repositories made by the test).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { GitMirrors, ProjectMirrors } from '../../agent/git/git-mirror';
 import { checkRepository, credentialsFor, pipelinePathProblem, refProblem } from '../../src/repositories/repository-spec';
 import { startGitHttpServer } from '../support/git-http-server';
 import { createTestRepository, git, type TestRepository } from '../support/git-repository';
 
+const leftovers: Array<() => void> = [];
+afterAll(() => {
+  for (const remove of leftovers) remove();
+});
+
+/** A directory for one test, removed when the file's tests are done. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  leftovers.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** A repository with `main` (a README and .bellows/build.sh, tagged v1) and `feature` (build.sh changed). */
 function makeRemote(): { work: string; url: string; main: string; feature: string; repo: TestRepository } {
   const repo = createTestRepository();
+  leftovers.push(() => repo.remove());
   const main = repo.commit({ README: 'main readme\n', '.bellows/build.sh': 'echo main\n' }, 'one');
   git(repo.clone, 'tag', '-a', 'v1', '-m', 'v1');
   repo.push('main', '--tags');
@@ -69,7 +82,7 @@ describe('repository rules', () => {
 describe('git mirrors', () => {
   it('mirrors a repository, lists branches and tags, resolves refs and reads files at a commit', async () => {
     const remote = makeRemote();
-    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
     await mirrors.sync(remote.url);
     expect(await mirrors.defaultBranch(remote.url)).toBe('main');
     expect(await mirrors.refs(remote.url)).toEqual([
@@ -90,7 +103,7 @@ describe('git mirrors', () => {
 
   it('reads a ref and a file at its commit in one git process: branches before tags, HEAD, nothing for a missing ref, file or directory', async () => {
     const remote = makeRemote();
-    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
     await mirrors.sync(remote.url);
     expect(await mirrors.readAtRef(remote.url, 'feature', '.bellows/build.sh', 1024)).toEqual({ commitSha: remote.feature, kind: 'branch', content: 'echo feature\n' });
     expect(await mirrors.readAtRef(remote.url, 'HEAD', '.bellows/build.sh', 1024)).toEqual({ commitSha: remote.main, kind: 'branch', content: 'echo main\n' });
@@ -106,7 +119,7 @@ describe('git mirrors', () => {
 
   it('asks the remote what a ref names now, without fetching: branches before tags, annotated tags peeled, HEAD for none', async () => {
     const remote = makeRemote();
-    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
     expect(await mirrors.remoteRef(remote.url, undefined)).toEqual({ name: 'main', kind: 'branch', commitSha: remote.main });
     expect(await mirrors.remoteRef(remote.url, 'feature')).toEqual({ name: 'feature', kind: 'branch', commitSha: remote.feature });
     expect(await mirrors.remoteRef(remote.url, 'v1')).toEqual({ name: 'v1', kind: 'tag', commitSha: remote.main });
@@ -118,7 +131,7 @@ describe('git mirrors', () => {
 
   it('fetches new commits, shares one fetch between concurrent callers, and makes one mirror when many ask at once', async () => {
     const remote = makeRemote();
-    const root = mkdtempSync(join(tmpdir(), 'bellows-mirrors-'));
+    const root = tempDir('bellows-mirrors-');
     const mirrors = new GitMirrors(root);
     // Cold: five at once end with one complete mirror and nothing half-made left behind.
     await Promise.all(Array.from({ length: 5 }, () => mirrors.sync(remote.url)));
@@ -136,8 +149,8 @@ describe('git mirrors', () => {
 
   it('checks a commit out into a clean workspace, again and again from the same mirror', async () => {
     const remote = makeRemote();
-    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
-    const jobs = mkdtempSync(join(tmpdir(), 'bellows-jobs-'));
+    const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
+    const jobs = tempDir('bellows-jobs-');
     expect(await mirrors.ensureCommit(remote.url, remote.feature)).toBe(true);
     const first = join(jobs, 'one');
     await mirrors.checkout(remote.url, remote.feature, first);
@@ -153,8 +166,8 @@ describe('git mirrors', () => {
 
   it('gives each workspace a repository of its own: origin is the clean URL, a push reaches the remote, nothing the job does reaches the mirror', async () => {
     const remote = makeRemote();
-    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
-    const jobs = mkdtempSync(join(tmpdir(), 'bellows-jobs-'));
+    const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
+    const jobs = tempDir('bellows-jobs-');
     await mirrors.sync(remote.url);
     const mirrorDir = mirrors.dirFor(remote.url);
     const snapshot = (): string => [readFileSync(join(mirrorDir, 'config'), 'utf8'), git(mirrorDir, 'for-each-ref', '--format=%(refname) %(objectname)'), git(mirrorDir, 'count-objects', '-v')].join('\n');
@@ -191,14 +204,15 @@ describe('git mirrors', () => {
 
   it('keeps credentials out of the workspace and the mirror configuration', async () => {
     const repo = createTestRepository('private');
+    leftovers.push(() => repo.remove());
     const sha = repo.commit({ README: 'private\n' }, 'one');
     repo.push('main');
     const server = await startGitHttpServer(repo.root, { alice: 's3cret-token' });
     try {
       const url = `${server.base}/private.git`;
-      const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+      const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
       expect(await mirrors.ensureCommit(url, sha, { auth: { type: 'basic', username: 'alice', password: 's3cret-token' } })).toBe(true);
-      const workspace = join(mkdtempSync(join(tmpdir(), 'bellows-jobs-')), 'w');
+      const workspace = join(tempDir('bellows-jobs-'), 'w');
       await mirrors.checkout(url, sha, workspace);
       expect(git(workspace, 'remote', 'get-url', 'origin')).toBe(url);
       for (const config of [join(workspace, '.git', 'config'), join(mirrors.dirFor(url), 'config')]) {
@@ -213,12 +227,13 @@ describe('git mirrors', () => {
 
   it('keeps one set of mirrors per project: the same URL in two projects is two mirrors, and B must prove access itself', async () => {
     const repo = createTestRepository('private');
+    leftovers.push(() => repo.remove());
     const sha = repo.commit({ README: 'private\n' }, 'one');
     repo.push('main');
     const server = await startGitHttpServer(repo.root, { alice: 's3cret-token' });
     try {
       const url = `${server.base}/private.git`;
-      const projects = new ProjectMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+      const projects = new ProjectMirrors(tempDir('bellows-mirrors-'));
       const a = projects.of('11111111-aaaa-4aaa-8aaa-111111111111');
       const b = projects.of('22222222-bbbb-4bbb-8bbb-222222222222');
       expect(projects.of('11111111-aaaa-4aaa-8aaa-111111111111')).toBe(a);
@@ -244,7 +259,7 @@ describe('git mirrors', () => {
     const fetched = new Promise<void>((resolve) => (firstFetched = resolve));
     let releaseFirst: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (releaseFirst = resolve));
-    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')), {
+    const mirrors = new GitMirrors(tempDir('bellows-mirrors-'), {
       // The first fetch runs git, then holds on until the later callers have arrived.
       lock: async (_key, work) => {
         const number = ++fetches;
@@ -272,7 +287,7 @@ describe('git mirrors', () => {
 
   it('says so when a commit is not in the repository', async () => {
     const remote = makeRemote();
-    const mirrors = new GitMirrors(mkdtempSync(join(tmpdir(), 'bellows-mirrors-')));
+    const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
     expect(await mirrors.ensureCommit(remote.url, 'f'.repeat(40))).toBe(false);
   });
 });
