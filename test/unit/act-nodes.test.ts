@@ -56,6 +56,21 @@ describe('environment and secrets', () => {
     expect(host.text()).toContain('warning: secret MISSING is not set; node none reads it as empty');
   });
 
+  it('secret-get and ${{ secrets.NAME }} find a secret by the same rule (upper-case name first)', async () => {
+    const host = fakeHost({ secrets: { TOKEN: 'upper', token: 'exact' } });
+    const text = actYaml(
+      [
+        { id: 'get', type: 'core/secret-get@v1', inputs: { name: 'token', prefix: 'T=' } },
+        { id: 'list', type: 'core/string-array@v1', inputs: { 'inputs[0]': null } },
+        { id: 'r', type: 'core/run@v1', inputs: { script: 'echo "$T ${{ secrets.token }}"' } },
+      ],
+      [['start.exec', 'r.exec']],
+      [['get.secret', 'list.inputs[0]'], ['list.array', 'r.env']],
+    );
+    expect((await runText(text, host)).status, host.text()).toBe('succeeded');
+    expect(host.text('r')).toBe('upper upper\n');
+  });
+
   it('secret-set makes a secret that later nodes read and the host masks from then on', async () => {
     const made: Array<[string, string]> = [];
     const host = fakeHost({ onSecret: (name, value) => made.push([name, value]) });
