@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimedJob, FinishRequest, LogBatchRequest, LogChunkInput } from '../../src/agents/agent-protocol';
 import { Agent } from '../../agent/agent';
 import { silentLogger } from '../../agent/logger';
+import { parseClaimedJob } from '../../agent/protocol-guards';
 import { startGitHttpServer } from '../support/git-http-server';
 import { createTestRepository } from '../support/git-repository';
 
@@ -344,6 +345,21 @@ describe('agent checking out a job’s repository', () => {
     repo.remove();
     expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: expect.stringContaining('named no project') }]);
     expect(api.text('stdout')).toBe('');
+  });
+});
+
+describe('a claim’s checkout, as parsed', () => {
+  const claim = (repository: unknown): unknown => ({ ...scriptJob(60, 'true'), repository });
+
+  it('takes credentials out of the URL (as auth, when no other is given) and keeps the project id', () => {
+    const parsed = parseClaimedJob(claim({ projectId: 'p-1', url: 'https://bob:p@ss@example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: null }));
+    expect(parsed?.repository).toEqual({ projectId: 'p-1', url: 'https://example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: { type: 'basic', username: 'bob', password: 'p@ss' } });
+    const given = parseClaimedJob(claim({ projectId: 'p-1', url: 'https://TOKEN@example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: { type: 'ssh', privateKey: 'KEY' } }));
+    expect(given?.repository).toMatchObject({ url: 'https://example.test/r.git', auth: { type: 'ssh', privateKey: 'KEY' } });
+  });
+
+  it('leaves a missing project id empty, for the checkout to refuse', () => {
+    expect(parseClaimedJob(claim({ url: 'https://example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: null }))?.repository?.projectId).toBe('');
   });
 });
 
