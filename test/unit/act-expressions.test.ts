@@ -107,6 +107,8 @@ describe('expressions', () => {
     expect(await evaluateText('${{ matrix }}', context())).toEqual({ os: 'linux' });
     expect(await text('env')).toBe('[map[HOME_X:hx]]');
     expect(await evaluateText('${{ inputs }}', context())).toEqual({});
+    expect(await text('inputs == inputs')).toBe('[true]');
+    expect(await text("toJSON(env) == toJSON(fromJSON('{\"HOME_X\":\"hx\"}'))")).toBe('[true]');
   });
 
   it('secrets: the upper-case name first (as the reference), then the exact name, then ignoring case; one rule for every reader', async () => {
