@@ -1,20 +1,34 @@
 // A git smart-HTTP server for tests: node:http with Basic auth in front of Debian's git-http-backend (CGI),
-// serving the bare repositories under `root`. Records the Authorization headers it saw (to prove which
-// credentials were sent) and how many requests it answered.
+// serving the bare repositories under `root`, and counting the requests it answered.
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export type GitHttpServer = {
   /** http://127.0.0.1:PORT — a repository is `${base}/name.git`. */
   base: string;
+  /**
+   * How many HTTP requests reached the server, refused ones (401) included: lets a test tell whether a
+   * step contacted the remote at all (a cached checkout must not) and how many round trips it took.
+   */
   requests: number;
   close(): Promise<void>;
 };
 
-export function startGitHttpServer(root: string, accounts: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Promise<GitHttpServer> {
+const GIT_HTTP_BACKEND = '/usr/lib/git-core/git-http-backend';
+
+/**
+ * `env` gives the CGI its PATH; its HOME is a fresh empty directory of the server's, so that the
+ * machine's ~/.gitconfig (http.uploadpack = false, say) cannot change what the tests see. `backend` is
+ * the CGI program (a test of this server names one that does not exist).
+ */
+export function startGitHttpServer(root: string, accounts: Record<string, string>, env: NodeJS.ProcessEnv = process.env, backend = GIT_HTTP_BACKEND): Promise<GitHttpServer> {
   const state = { requests: 0 };
+  const home = mkdtempSync(join(tmpdir(), 'git-http-home-'));
   const server: Server = createServer((req, res) => {
     state.requests++;
     const header = req.headers.authorization ?? '';
@@ -27,7 +41,7 @@ export function startGitHttpServer(root: string, accounts: Record<string, string
     const url = new URL(req.url ?? '/', 'http://localhost');
     const cgiEnv: Record<string, string> = {
       PATH: env.PATH ?? '/usr/bin:/bin',
-      HOME: env.HOME ?? '/tmp',
+      HOME: home,
       GIT_PROJECT_ROOT: root,
       GIT_HTTP_EXPORT_ALL: '1',
       GIT_CONFIG_NOSYSTEM: '1',
@@ -42,7 +56,13 @@ export function startGitHttpServer(root: string, accounts: Record<string, string
     if (req.headers['content-encoding']) cgiEnv.HTTP_CONTENT_ENCODING = req.headers['content-encoding'];
     const protocol = req.headers['git-protocol'];
     if (typeof protocol === 'string') cgiEnv.HTTP_GIT_PROTOCOL = protocol;
-    const cgi = spawn('/usr/lib/git-core/git-http-backend', [], { env: cgiEnv });
+    const cgi = spawn(backend, [], { env: cgiEnv });
+    // A backend that cannot start (missing, not executable) answers 500 rather than crashing the test
+    // process with an unhandled 'error'.
+    cgi.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`git-http-backend failed: ${error.message}`);
+    });
     req.pipe(cgi.stdin);
     cgi.stdin.on('error', () => undefined);
     let head = Buffer.alloc(0);
@@ -73,7 +93,13 @@ export function startGitHttpServer(root: string, accounts: Record<string, string
         get requests() {
           return state.requests;
         },
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        close: () =>
+          new Promise<void>((done) =>
+            server.close(() => {
+              rmSync(home, { recursive: true, force: true });
+              done();
+            }),
+          ),
       }),
     ),
   );

@@ -122,6 +122,26 @@ describe('string-fmt', () => {
     expect(await failure([bad.node, { id: 'n', type: 'core/string-fmt@v1', inputs: { 'substitutes[0]': 'A' } }], 'n.result', [bad.edge])).toMatch(/has 2 verb\(s\) but 1 substitute/);
   });
 
+  it('goSprintf gives what Go’s fmt.Sprintf gives for string arguments (outputs taken from Go)', () => {
+    const cases: Array<[string, string[], string]> = [
+      ["%5s|%-5s|%.2s|%5.1s", ["abc", "abc", "abc", "abc"], "  abc|abc  |ab|    a"],
+      ["%x|%X|% x|%#x|% #x", ["hi", "hi", "hi", "hi", "hi"], "6869|6869|68 69|0x6869|0x68 0x69"],
+      ["%#q|%+q|%#+q|%q", ["a`b", "\u00e9", "\u00e9", "\u0007"], "\"a`b\"|\"\\u00e9\"|`\u00e9`|\"\\a\""],
+      ["%[2]s %[1]s|%[3]*s", ["a", "b", "5", "x"], "b a|%!(BADWIDTH)x"],
+      ["%!|%z|%%|%", ["a", "b"], "%!!(string=a)|%!z(string=b)|%|%!(NOVERB)"],
+      ["%*s|%-*s|%.*s", ["3", "a", "3", "b", "1", "cd"], "%!(BADWIDTH)a|%!(BADWIDTH)b|%!(BADPREC)cd"],
+      ["%v %v", ["a"], "a %!v(MISSING)"],
+      ["%T|%#v|%+v", ["a", "b", "c"], "string|\"b\"|c"],
+      ["%6.2f|%p|%w", ["a", "b", "c"], "%!f(string=     a)|%!p(string=b)|%!w(string=c)"],
+      ["%[0]s|%[x]s|%[1]", ["a"], "%!s(BADINDEX)|%!s(BADINDEX)|%!(NOVERB)"],
+      ["%[2]*[1]s|%[1]*s", ["ab", "4"], "%!(BADWIDTH)ab|%!(BADWIDTH)4"],
+      ["%.[2]s|%.*[1]s", ["abc", "2"], "|%!(BADPREC)abc"],
+      ["%q", ["a\"b\\c\n\t\u00a0\u200b\ufeff"], "\"a\\\"b\\\\c\\n\\t\\u00a0\\u200b\\ufeff\""],
+      ["% x|% X|%# x", ["", "ab", "ab"], "|61 62|0x61 0x62"],
+    ];
+    for (const [format, args, expected] of cases) expect(goSprintf(format, args), format).toBe(expected);
+  });
+
   it('goSprintf reports Go’s bad-index, bad-width and extra-argument marks', () => {
     expect(goSprintf('%[3]v|%*d|%[1]v', ['a', 'b'])).toBe('%!v(BADINDEX)|%!(BADWIDTH)%!d(string=b)|a');
     expect(goSprintf('%v', ['a', 'b', 'c'])).toBe('a%!(EXTRA string=b, string=c)');

@@ -16,20 +16,21 @@ import { arrayItems, compareGoStrings, errnoText, tableEntry } from './node-help
 
 // ---- Go's path/filepath ----------------------------------------------------------------------
 
+/** Go's path/filepath for one platform. Its functions are closures (no `this`), so they can be passed on alone. */
 type GoPath = {
   readonly separator: string;
-  isSeparator(char: string | undefined): boolean;
-  volumeName(path: string): string;
-  isAbs(path: string): boolean;
-  clean(path: string): string;
-  base(path: string): string;
-  dir(path: string): string;
-  ext(path: string): string;
-  join(...elements: string[]): string;
+  readonly isSeparator: (char: string | undefined) => boolean;
+  readonly volumeName: (path: string) => string;
+  readonly isAbs: (path: string) => boolean;
+  readonly clean: (path: string) => string;
+  readonly base: (path: string) => string;
+  readonly dir: (path: string) => string;
+  readonly ext: (path: string) => string;
+  readonly join: (...elements: string[]) => string;
   /** The relative path from `base` to `target`; throws an Error with Go's message where there is none. */
-  rel(base: string, target: string): string;
-  fromSlash(path: string): string;
-  toSlash(path: string): string;
+  readonly rel: (base: string, target: string) => string;
+  readonly fromSlash: (path: string) => string;
+  readonly toSlash: (path: string) => string;
 };
 
 /**
@@ -309,7 +310,6 @@ const filepathJoinArray: NodeDef = {
   },
 };
 
-// GoPath's functions are closures, not methods: they can be passed on without their object.
 const OPS: Record<string, (path: string) => string> = {
   base: goPath.base,
   clean: goPath.clean,
