@@ -323,6 +323,8 @@ function startGit(args: readonly string[], options: GitOptions, env: Record<stri
   };
   const onAbort = (): void => stop('cancelled');
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort while the command was being prepared (scratch files, environment) fired no event for us.
+  if (options.signal?.aborted) stop('cancelled');
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.timeoutMs);
   // Anything still holding git's pipes after it exits (a background ssh) is ended, so 'close' follows.
   child.once('exit', () => {

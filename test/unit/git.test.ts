@@ -140,6 +140,14 @@ describe('runGit', () => {
     await waitUntil(() => processGone(Number(readFileSync(pidFile, 'utf8'))), 10_000);
   });
 
+  it('stops when its AbortSignal aborts while the command is being prepared', async () => {
+    const controller = new AbortController();
+    // runGit checks the signal, then prepares the environment asynchronously: the abort lands in between.
+    const running = rejection(runGit(['-c', 'alias.hang=!sleep 60', 'hang'], { cwd: scratch, env, signal: controller.signal, killGraceMs: 500 }));
+    controller.abort();
+    expect((await running).kind).toBe('cancelled');
+  });
+
   it('reports nothing-to-commit by git’s own words', async () => {
     const repo = join(scratch, 'clean');
     await cloneRepository({ url: remote.url, directory: repo, cwd: scratch }, { env });
