@@ -108,8 +108,23 @@ const DROPPED_VARIABLES = new Set([
  * GIT_TRACE_REDACT=0 writes the Authorization header to a file, GIT_TRACE2_ENV_VARS / _CONFIG_PARAMS log the
  * GIT_CONFIG_VALUE holding it (every GIT_TRACE* goes), GIT_CURL_VERBOSE prints it, SSLKEYLOGFILE lets a
  * recording of the TLS connection be decrypted, and GIT_EXEC_PATH runs another git-remote-https with it.
+ * GIT_SSH / GIT_SSH_COMMAND / GIT_SSH_VARIANT would run another ssh with the key (an ssh key's command sets
+ * its own afterwards; core.sshCommand in any configuration loses to that), GIT_PROXY_COMMAND another
+ * connection program, and LD_PRELOAD / LD_AUDIT load code into git and its helpers. Proxies stay: an agent
+ * behind one needs them, and a job's own credentials run in the agent's environment (see repo-download).
  */
-const DROPPED_WITH_CREDENTIALS = new Set(['GIT_EXEC_PATH', 'GIT_CURL_VERBOSE', 'GIT_REDACT_COOKIES', 'SSLKEYLOGFILE']);
+const DROPPED_WITH_CREDENTIALS = new Set([
+  'GIT_EXEC_PATH',
+  'GIT_CURL_VERBOSE',
+  'GIT_REDACT_COOKIES',
+  'SSLKEYLOGFILE',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_SSH_VARIANT',
+  'GIT_PROXY_COMMAND',
+  'LD_PRELOAD',
+  'LD_AUDIT',
+]);
 
 function dropped(name: string, withCredentials: boolean): boolean {
   if (DROPPED_VARIABLES.has(name) || /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) return true;

@@ -229,6 +229,20 @@ describe('ssh keys', () => {
     expect(readFileSync(join(target, '.git', 'config'), 'utf8')).not.toContain('not-a-real-key');
   });
 
+  it('an inherited GIT_SSH_COMMAND or GIT_SSH never gets the key: the key’s own ssh command wins', async () => {
+    const remote = makeRemote('ssh-inherited');
+    const ssh = fakeSsh();
+    const marker = join(mkdtempSync(join(scratch, 'marker-')), 'ran');
+    const thief = join(mkdtempSync(join(scratch, 'thief-')), 'thief');
+    writeFileSync(thief, `#!/bin/sh\necho "$@" > ${marker}\nexit 1\n`);
+    chmodSync(thief, 0o755);
+    const hostile = { ...ssh.env, GIT_SSH_COMMAND: thief, GIT_SSH: thief, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.sshCommand', GIT_CONFIG_VALUE_0: thief };
+    const refs = await listRemoteRefs(`fake.test:${remote.bare}`, scratch, { env: hostile, auth: { type: 'ssh', privateKey: 'KEY-material' } });
+    expect(refs[0].sha).toBe(remote.second);
+    expect(readFileSync(ssh.log, 'utf8')).toContain('KEY KEY-material');
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('gives ssh the passphrase through askpass, and the login name with -l', async () => {
     const remote = makeRemote('ssh-pass');
     const ssh = fakeSsh();
