@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type * as validator from '../../agent/act/act-validator';
 import { validateAct } from '../../agent/act/act-validator';
 import { childEnvironment, parseCliArgs, runCli, type CliIo } from '../../agent/act/cli';
-import { actYaml } from './act-test-host';
+import { actYaml, waitUntil } from './act-test-host';
 
 // Counts validations (the calls go through to the real validator).
 vi.mock('../../agent/act/act-validator', async (importOriginal) => {
@@ -119,7 +119,7 @@ describe('bellows-act CLI', () => {
     const file = join(cli.cwd, 'slow.act');
     writeFileSync(file, actYaml([{ id: 'r', type: 'core/run@v1', inputs: { script: 'echo started; sleep 30' } }], [['start.exec', 'r.exec']]));
     const running = runCli(['run', file], cli);
-    while (!cli.out.join('').includes('started')) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil(() => cli.out.join('').includes('started'), 30_000);
     controller.abort();
     expect(await running).toBe(130);
   });
