@@ -360,6 +360,17 @@ describe('parser', () => {
     expect(badIni.host.text()).toContain('key-value delimiter not found');
   });
 
+  it('refuses formats it does not know, the names of Object.prototype included', async () => {
+    for (const format of ['csv', 'toString']) {
+      const parsing = await parsed('{}', format);
+      failed(parsing);
+      expect(parsing.host.text()).toContain(`unsupported format: ${format}`);
+      const writing = await serialized('{}', format);
+      failed(writing);
+      expect(writing.host.text()).toContain(`unsupported format: ${format}`);
+    }
+  });
+
   it('does not read XML (an error even with exec-err connected)', async () => {
     const xml = await run(
       [{ id: 'p', type: 'core/parser@v1', inputs: { input: '<a/>' } }, { id: 'out', type: 'core/print@v1', inputs: { 'values[0]': 'handled' } }],

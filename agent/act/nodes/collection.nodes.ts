@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { NodeError, data, describeError, exec, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
-import { DataStream, decodeBytes, isMap, toBool, toFloat, toInt, toList, toStream, toText, typeName } from '../act-values';
-import { arrayItems, inputLabel } from './node-helpers';
+import { DataStream, decodeBytes, isMap, toBool, toFloat, toInt, toList, toText, typeName } from '../act-values';
+import { arrayItems, inputLabel, requiredStream } from './node-helpers';
 
 // ---- indexable values ----------------------------------------------------------------------------
 
@@ -170,9 +170,7 @@ const STREAM_TEXTS = 'stream texts';
  * (another consumer, a later step) gets the same text rather than the nothing a spent stream holds.
  */
 async function cachedStreamText(ctx: NodeContext): Promise<string> {
-  const value = await ctx.read('stream');
-  const stream = toStream(value, inputLabel(ctx, 'stream'));
-  if (stream === undefined) throw new NodeError(`no value for input 'stream'`);
+  const stream = await requiredStream(ctx, 'stream');
   let texts = ctx.memory.get(STREAM_TEXTS) as WeakMap<DataStream, string> | undefined;
   if (!texts) ctx.memory.set(STREAM_TEXTS, (texts = new WeakMap()));
   const known = texts.get(stream);

@@ -9,10 +9,7 @@
 import { Document, parseAllDocuments, visit, type Pair, type ScalarTag, type Tags } from 'yaml';
 import { NodeError, NodeFailure, data, describeError, exec, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import { DataStream, SecretValue, decodeBytes, formatFloatPlain, isMap, toText, typeName, type ActMap } from '../act-values';
-import { compareGoStrings, inputLabel } from './node-helpers';
-
-const PARSE_FORMATS = ['auto', 'json', 'yaml', 'toml', 'ini'] as const;
-const SERIALIZE_FORMATS = ['json', 'yaml', 'toml', 'ini'] as const;
+import { compareGoStrings, inputLabel, tableEntry } from './node-helpers';
 
 /** The section go-ini puts keys that come before any `[section]` into. */
 const INI_DEFAULT = 'DEFAULT';
@@ -513,36 +510,22 @@ function detectFormat(text: string): string {
   return 'yaml';
 }
 
-async function parseText(text: string, format: string): Promise<unknown> {
-  switch (format) {
-    case 'json':
-      return parseJson(text);
-    case 'yaml':
-      return parseYaml(text);
-    case 'toml':
-      return parseToml(text);
-    case 'ini':
-      return parseIni(text);
-    default:
-      throw new NodeError(`unsupported format: ${format}`);
-  }
-}
+const PARSERS: Record<string, (text: string) => unknown> = { json: parseJson, yaml: parseYaml, toml: parseToml, ini: parseIni };
 
 const parser: NodeDef = {
   type: 'core/parser@v1',
-  ports: staticPorts([exec('exec'), data('input', 'string'), option('format', PARSE_FORMATS, 'auto')], [exec('exec-success'), exec('exec-err'), data('object', 'unknown')]),
+  ports: staticPorts([exec('exec'), data('input', 'string'), option('format', ['auto', ...Object.keys(PARSERS)], 'auto')], [exec('exec-success'), exec('exec-err'), data('object', 'unknown')]),
   async execute(ctx) {
     const text = await ctx.string('input');
     const chosen = await ctx.string('format');
     const format = chosen === 'auto' ? detectFormat(text) : chosen;
-    if (!['json', 'yaml', 'toml', 'ini'].includes(format)) {
-      throw new NodeError(`unsupported format: ${format}${format === 'xml' ? ' (the input looks like XML, which the parser does not read)' : ''}`);
-    }
+    const parse = tableEntry(PARSERS, format);
+    if (!parse) throw new NodeError(`unsupported format: ${format}${format === 'xml' ? ' (the input looks like XML, which the parser does not read)' : ''}`);
     // A failed parse leaves no object behind (not the one of an earlier run of this node).
     ctx.set('object', undefined);
     let parsed: unknown;
     try {
-      parsed = fromParsed(await parseText(text, format));
+      parsed = fromParsed(await parse(text));
     } catch (error) {
       if (error instanceof NodeError) throw error;
       // The reference crashes on every parse error (and on all INI input) while copying the result.
@@ -555,31 +538,24 @@ const parser: NodeDef = {
   },
 };
 
-async function serialize(value: unknown, format: string): Promise<string> {
-  const plain = await toPlainData(value, format);
-  switch (format) {
-    case 'json':
-      return serializeJson(plain);
-    case 'yaml':
-      return serializeYaml(plain);
-    case 'toml':
-      return new TomlWriter().write(plain);
-    case 'ini':
-      return serializeIni(plain);
-    default:
-      throw new NodeError(`unsupported format: ${format}`);
-  }
-}
+const SERIALIZERS: Record<string, (plain: unknown) => string> = {
+  json: (plain) => serializeJson(plain),
+  yaml: serializeYaml,
+  toml: (plain) => new TomlWriter().write(plain),
+  ini: serializeIni,
+};
 
 const serializer: NodeDef = {
   type: 'core/serializer@v1',
-  ports: staticPorts([exec('exec'), data('object', 'unknown'), option('format', SERIALIZE_FORMATS, 'json')], [exec('exec-success'), exec('exec-err'), data('output', 'string')]),
+  ports: staticPorts([exec('exec'), data('object', 'unknown'), option('format', Object.keys(SERIALIZERS), 'json')], [exec('exec-success'), exec('exec-err'), data('output', 'string')]),
   async execute(ctx) {
     const object = await ctx.read('object');
     const format = await ctx.string('format');
+    const write = tableEntry(SERIALIZERS, format);
+    if (!write) throw new NodeError(`unsupported format: ${format}`);
     let output: string;
     try {
-      output = await serialize(object, format);
+      output = write(await toPlainData(object, format));
     } catch (error) {
       if (!(error instanceof SerializeError)) throw error;
       ctx.set('output', '');

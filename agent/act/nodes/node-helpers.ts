@@ -38,7 +38,10 @@ export async function arrayItems<T>(ctx: NodeContext, base: string, convert: (it
   return out;
 }
 
-/** A required stream input: the runtime refuses a required input that has no value, so there is always a stream. */
+/**
+ * A required stream input. Reading an input never gives nothing (the scope's readInput throws "no value
+ * for input" for an unset required input and for an absent value), so there is always a stream here.
+ */
 export async function requiredStream(ctx: NodeContext, port: string): Promise<DataStream> {
   return (await ctx.stream(port)) as DataStream;
 }

@@ -12,7 +12,7 @@ import { CancelledError } from '../act-errors';
 import { NodeError, NodeFailure, data, describeError, exec, option, staticPorts, type NodeContext, type NodeDef } from '../act-node-def';
 import type { ActNode } from '../act-types';
 import { DataStream, isMap, toText } from '../act-values';
-import { arrayItems, inputLabel, tableEntry } from './node-helpers';
+import { arrayItems, inputLabel, requiredStream, tableEntry } from './node-helpers';
 
 /** The items of array input `base` as text (an item without a value is ''). */
 const texts = (ctx: NodeContext, base: string): Promise<string[]> => arrayItems(ctx, base, toText);
@@ -1362,8 +1362,7 @@ const hashNode: NodeDef = {
   type: 'core/hash@v1',
   ports: staticPorts([exec('exec'), option('algorithm', HASH_OPTIONS, 'sha256'), data('input', 'stream', { required: true })], [exec('exec-success'), exec('exec-err'), data('hash', 'string')]),
   async execute(ctx) {
-    const input = await ctx.stream('input');
-    if (!input) throw new NodeError(`no value for input 'input' (connect it or set it)`);
+    const input = await requiredStream(ctx, 'input');
     let hash: Hasher;
     try {
       // The reference compares algorithm names ignoring case.
