@@ -18,7 +18,7 @@ import { fromBuffer as zipFromBuffer, type Entry as ZipEntry, type ZipFile } fro
 import { archiveName } from '../../agent/act/nodes/archive.nodes';
 import { BadPatternError, goMatch } from '../../agent/act/nodes/file.nodes';
 import { posixGoPath, windowsGoPath } from '../../agent/act/nodes/filepath.nodes';
-import { lazyReadable } from '../../agent/act/nodes/node-helpers';
+import { compareGoStrings, lazyReadable } from '../../agent/act/nodes/node-helpers';
 import { actYaml, fakeHost, runText, waitUntil, type FakeHost, type TestEdge, type TestNode } from './act-test-host';
 
 type Run = { status: string; error?: string; host: FakeHost };
@@ -218,6 +218,20 @@ describe('core/file-read@v1', () => {
     expect(outcome.status).toBe('succeeded');
     expect(printed(host, 'caught')).toBe('true');
     expect(host.text()).toContain('stat adir: is a directory');
+  });
+});
+
+describe('compareGoStrings', () => {
+  it("orders as Go's < on strings: by the UTF-8 bytes, not by UTF-16 units", () => {
+    const words = ['z', 'é', '\uff5e', '\u{1f600}', '\u{10000}', 'Z', '', 'a', 'ab', '\ue000', '\ud7ff', 'é\u{1f600}', 'é\uffff'];
+    const byBytes = [...words].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect([...words].sort(compareGoStrings)).toEqual(byBytes);
+    // Where UTF-16 differs: U+FF5E is below U+1F600 in UTF-8, above its surrogates in UTF-16.
+    expect(compareGoStrings('\uff5e', '\u{1f600}')).toBeLessThan(0);
+    expect('\uff5e' < '\u{1f600}').toBe(false);
+    expect(compareGoStrings('é', 'z')).toBeGreaterThan(0);
+    expect(compareGoStrings('ab', 'ab')).toBe(0);
+    expect(compareGoStrings('a', 'ab')).toBeLessThan(0);
   });
 });
 

@@ -11,10 +11,26 @@ import type { DataStream } from '../act-values';
 
 // ---- Go's string order ---------------------------------------------------------------------------
 
-/** Go's string order (bytes of UTF-8), which differs from JS's UTF-16 order for characters above U+FFFF. */
+/**
+ * Go's string order (`<` compares the bytes of UTF-8, which is code-point order), without encoding: it
+ * sorts the entries of every walked directory and every map written out. JS's UTF-16 order is the same
+ * except where both units are from U+D800 on: there a surrogate (half of a character above U+FFFF) sorts
+ * before U+E000–U+FFFF in UTF-16 and after them in code points, so those units are moved apart first.
+ */
 export function compareGoStrings(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const shared = Math.min(a.length, b.length);
+  for (let i = 0; i < shared; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 || y < 0xd800) return x - y;
+    return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
 }
+
+/** A UTF-16 unit from U+D800 on, ranked by the code points it can stand for: surrogates after U+FFFF. */
+const codePointRank = (unit: number): number => (unit >= 0xe000 ? unit - 0x800 : unit + 0x2000);
 
 // ---- option tables -------------------------------------------------------------------------------
 
