@@ -129,7 +129,7 @@ describe('git mirrors', () => {
     expect(await mirrors.hasMirror(remote.url)).toBe(false);
   });
 
-  it('fetches new commits, shares one fetch between concurrent callers, and makes one mirror when many ask at once', async () => {
+  it('fetches new commits, and makes one mirror when many ask at once', async () => {
     const remote = makeRemote();
     const root = tempDir('bellows-mirrors-');
     const mirrors = new GitMirrors(root);
