@@ -23,7 +23,7 @@ export function createRunActivities({ jobs, pipelines, maxTries, live }: RunActi
       const version = await pipelines.findVersionById(context.pipelineId, context.pipelineVersion);
       if (!version) throw new Error(`pipeline version ${context.pipelineVersion} of run ${input.runId} is gone`);
       // A repository pipeline runs the content its run read at its commit, on every attempt.
-      const definition = context.pipelineContent === null ? version : { ...version, kind: context.pipelineKind ?? version.kind, content: context.pipelineContent };
+      const definition = context.pipelineContent === null ? version : { ...version, content: context.pipelineContent };
       const specs = expandJobs(definition, context.pipelineName);
       const carried = input.failedOnly && input.attempt > 1 ? await carryOver(jobs, input.runId, input.attempt - 1, specs) : new Map<string, number>();
       const created = await jobs.createForAttempt(

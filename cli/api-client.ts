@@ -55,12 +55,12 @@ export class ApiClient {
     let code = 'error';
     let message = text.trim() || `HTTP ${response.status}`;
     try {
-      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string; problems?: unknown } };
+      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string; problems?: unknown; summary?: unknown } };
       code = parsed.error?.code ?? code;
       message = parsed.error?.message ?? message;
       // A refused pipeline lists every problem: one per line reads better than one long sentence.
-      const problems = parsed.error?.problems;
-      if (Array.isArray(problems) && problems.length > 0) message = `${message.split(':')[0]}:\n${problems.map((problem) => `  - ${String(problem)}`).join('\n')}`;
+      const { problems, summary } = parsed.error ?? {};
+      if (Array.isArray(problems) && problems.length > 0 && typeof summary === 'string') message = `${summary}:\n${problems.map((problem) => `  - ${String(problem)}`).join('\n')}`;
     } catch {
       // Not our JSON (a proxy's error page): the status and the text are all there is.
     }

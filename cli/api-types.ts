@@ -31,7 +31,7 @@ export type RunDetail = RunSummary & { jobs: RunJob[]; attempts: { attempt: numb
 
 export type LogPage = { chunks: { seq: number; stream: string; text: string }[]; nextSeq: number; complete: boolean };
 
-export type BranchList = { defaultBranch: string | null; branches: { name: string; commitSha: string }[] };
+export type { BranchList } from '../src/repositories/repository-api';
 
 export type Artifact = { id: string; name: string; size: number; sha256: string; runId: number; jobId: number; attempt: number; downloadUrl: string };
 

@@ -9,9 +9,7 @@ alter table projects
 alter table pipeline_versions add column path text;
 alter table pipeline_versions add constraint pipeline_versions_content_or_path check (path is null or content = '');
 
--- What a run of a repository pipeline ran: the file's path and its exact content at the run's commit
--- (commit_sha), so a run always shows what ran and a re-run runs the same thing.
-alter table runs
-  add column pipeline_path text,
-  add column pipeline_kind text check (pipeline_kind in ('act', 'script')),
-  add column pipeline_content text;
+-- What a run of a repository pipeline ran: the file's exact content at the run's commit (commit_sha),
+-- so a run always shows what ran and a re-run runs the same thing. Its path and kind are the pipeline
+-- version's (runs.pipeline_id, pipeline_version).
+alter table runs add column pipeline_content text;

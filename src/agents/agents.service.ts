@@ -229,6 +229,7 @@ export class AgentsService {
       repository:
         row.repositoryUrl !== null && row.commitSha !== null
           ? {
+              projectId: row.projectId,
               url: row.repositoryUrl,
               ref: row.ref,
               commitSha: row.commitSha,

@@ -1,6 +1,6 @@
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
-import { ApiError } from './api-error';
+import { ApiError, badRequest } from './api-error';
 
 /** One sentence naming every field that failed, nested ones by path (`chunks.0.stream: …`). */
 export function describeValidationErrors(errors: ValidationError[], prefix = ''): string {
@@ -23,4 +23,12 @@ export async function validateMessage<T extends object>(dto: ClassConstructor<T>
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length) throw validationFailed(errors);
   return instance;
+}
+
+/** A `limit` query parameter: `fallback` when absent, otherwise an integer from 1 to `max` (400 naming it otherwise). */
+export function pageLimit(raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw badRequest(`limit must be an integer from 1 to ${max}; got "${raw}".`);
+  return limit;
 }

@@ -5,6 +5,7 @@ import { assertProjectAccess } from '../auth/project-access';
 import { hasScope, type TokenPrincipal } from '../auth/principal';
 import { generateToken, hashToken } from '../auth/token-codec';
 import { ApiError, badRequest, conflict, notFound, type ErrorBody } from '../common/api-error';
+import { pageLimit } from '../common/validation';
 import { CONFIG, type Config } from '../config/config';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { ProjectsService } from '../projects/projects.service';
@@ -113,8 +114,7 @@ export class HooksService {
 
   async deliveries(principal: TokenPrincipal, hookId: string, query: { cursor?: string; limit?: string }) {
     await this.load(principal, hookId);
-    const limit = query.limit === undefined ? 50 : Number(query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw badRequest('limit must be an integer from 1 to 200.');
+    const limit = pageLimit(query.limit, 50, 200);
     const beforeId = query.cursor === undefined ? null : Number(query.cursor);
     if (beforeId !== null && (!Number.isSafeInteger(beforeId) || beforeId < 1)) throw badRequest('cursor is not valid; pass the nextCursor of a previous page.');
     const rows = await this.hooks.listDeliveries(hookId, beforeId, limit);

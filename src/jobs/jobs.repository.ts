@@ -101,11 +101,11 @@ export class JobsRepository {
 
   async attemptContext(runId: number, attempt: number) {
     const [row] = await this.sql<
-      { pipelineId: string; pipelineVersion: number; pipelineName: string; cancelRequested: boolean; pipelineKind: 'act' | 'script' | null; pipelineContent: string | null }[]
+      { pipelineId: string; pipelineVersion: number; pipelineName: string; cancelRequested: boolean; pipelineContent: string | null }[]
     >`
       select r.pipeline_id as "pipelineId", r.pipeline_version as "pipelineVersion", p.name as "pipelineName",
              (a.cancel_requested_at is not null) as "cancelRequested",
-             r.pipeline_kind as "pipelineKind", r.pipeline_content as "pipelineContent"
+             r.pipeline_content as "pipelineContent"
       from runs r join pipelines p on p.id = r.pipeline_id
       join run_attempts a on a.run_id = r.id and a.attempt = ${attempt}
       where r.id = ${runId}`;

@@ -72,6 +72,16 @@ export function inferKind(content: string): PipelineKind {
   return 'script';
 }
 
+/** A repository file's kind by its name: `.act` files are graphs, anything else a script. */
+export function kindOfPath(path: string): PipelineKind {
+  return /\.act$/i.test(path) ? 'act' : 'script';
+}
+
+/** The files under .bellows/ the project page offers to run: graphs and shell scripts. */
+export function isPipelineFile(path: string): boolean {
+  return /\.(act|sh|bash)$/i.test(path);
+}
+
 const INPUT_REFERENCE = /\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /**

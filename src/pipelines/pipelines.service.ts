@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ApiError, badRequest, notFound } from '../common/api-error';
 import type { Project } from '../projects/projects.repository';
-import type { PipelineKind } from '../agents/agent-protocol';
+import { noRepository } from '../repositories/repositories.service';
 import { pipelinePathProblem } from '../repositories/repository-spec';
-import { inferKind, validateDefinition, withGraphInputs, type PipelineDefinition } from './pipeline-spec';
+import { PIPELINE_NAME } from './pipeline-name';
+import { inferKind, kindOfPath, validateDefinition, withGraphInputs, type InputDefinition, type PipelineDefinition } from './pipeline-spec';
 import type { PutPipelineDto } from './pipelines.dto';
 import { PipelinesRepository, type PipelineVersion } from './pipelines.repository';
 
-export const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 @Injectable()
 export class PipelinesService {
@@ -28,9 +28,7 @@ export class PipelinesService {
       timeoutMinutes: body.timeoutMinutes ?? 60,
       jobs: body.jobs ?? null,
     };
-    const problems = validateDefinition(def);
-    if (problems.length) throw new ApiError(422, 'invalid_pipeline', `Invalid pipeline (${problems.length === 1 ? '1 problem' : `${problems.length} problems`}): ${problems.join('; ')}`, { problems });
-    def.inputs = withGraphInputs(def);
+    def.inputs = checkedInputs(def, 'Invalid pipeline');
     // A repository pipeline's versions differ by their definition; its content has a digest per run.
     const sha256 = createHash('sha256').update(def.path === null ? def.content : `path:${def.path}`).digest('hex');
     const { version } = await this.pipelines.addVersion(project.id, name, def, sha256);
@@ -59,14 +57,22 @@ function pipelineSource(project: Project, body: PutPipelineDto): { content: stri
   if (body.path !== undefined) {
     const problem = pipelinePathProblem(body.path);
     if (problem) throw badRequest(`Pipeline ${problem}.`, 'invalid_path');
-    if (!project.repository) throw new ApiError(422, 'no_repository', `Project ${project.slug} has no repository, so a pipeline cannot name a path in it; set one with PATCH /api/v1/projects/${project.slug}.`);
+    if (!project.repository) throw noRepository(project.slug, 'so a pipeline cannot name a path in it');
     return { content: '', path: body.path };
   }
   if (body.content === undefined) throw badRequest('A pipeline needs content (a graph or a script) or a path in the project\'s repository.', 'invalid_pipeline');
   return { content: body.content, path: null };
 }
 
-/** `.act` files are graphs, `.sh`/`.bash` scripts; anything else is decided by its content at run time. */
-export function kindOfPath(path: string): PipelineKind {
-  return /\.act$/i.test(path) ? 'act' : 'script';
+/**
+ * A definition's inputs (with those its graph reads) once it is valid; otherwise the 422 that lists
+ * every problem (`summary` is the sentence without them, for clients that print one per line).
+ */
+export function checkedInputs(def: PipelineDefinition, subject: string): Record<string, InputDefinition> {
+  const problems = validateDefinition(def);
+  if (problems.length) {
+    const summary = `${subject} (${problems.length === 1 ? '1 problem' : `${problems.length} problems`})`;
+    throw new ApiError(422, 'invalid_pipeline', `${summary}: ${problems.join('; ')}`, { problems, summary });
+  }
+  return withGraphInputs(def);
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
-import type { RepositoryConfig } from '../repositories/repository-spec';
+import type { RepositoryConfig } from '../repositories/repository-api';
 
 export type Project = { id: string; slug: string; name: string; createdAt: Date; repository: RepositoryConfig | null };
 
@@ -50,11 +50,6 @@ export class ProjectsRepository {
 
   async findBySlug(slug: string): Promise<Project | undefined> {
     const [row] = await this.sql<ProjectRow[]>`select ${this.columns()} from projects where slug = ${slug}`;
-    return row && toProject(row);
-  }
-
-  async findById(id: string): Promise<Project | undefined> {
-    const [row] = await this.sql<ProjectRow[]>`select ${this.columns()} from projects where id = ${id}`;
     return row && toProject(row);
   }
 

@@ -58,8 +58,9 @@ export class QueueRepository {
              r.id as "runId", c.attempt, r.number as "runNumber", r.ref, r.commit_sha as "commitSha",
              r.inputs as "runInputs", r.env as "runEnv", r.project_id as "projectId", p.slug as project,
              pl.name as pipeline, r.pipeline_version as "pipelineVersion", c.agent_id as "agentId", c.queued_at as "queuedAt",
-             r.pipeline_path as "pipelinePath", p.repository_url as "repositoryUrl", p.repository_credentials_secret as "repositoryCredentialsSecret"
-      from claimed c join runs r on r.id = c.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id`;
+             pv.path as "pipelinePath", p.repository_url as "repositoryUrl", p.repository_credentials_secret as "repositoryCredentialsSecret"
+      from claimed c join runs r on r.id = c.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
+      join pipeline_versions pv on pv.pipeline_id = r.pipeline_id and pv.version = r.pipeline_version`;
     return row;
   }
 

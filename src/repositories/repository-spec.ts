@@ -3,22 +3,25 @@
 
 import { posix } from 'node:path';
 import { splitUrlCredentials, transportOf, type GitAuth } from '../../agent/git/git';
+import { SECRET_NAME } from '../secrets/secrets.service';
+import type { RepositoryConfig } from './repository-api';
 
-export type RepositoryInput = { url: string; defaultBranch?: string; credentialsSecret?: string };
+export type { RepositoryConfig } from './repository-api';
 
-/** What a project stores: never a credential, only the name of the secret that holds it. */
-export type RepositoryConfig = { url: string; defaultBranch: string | null; credentialsSecret: string | null };
+/** As a request body gives it: checked field by field, since JSON may hold anything there. */
+export type RepositoryInput = { url: unknown; defaultBranch?: unknown; credentialsSecret?: unknown };
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 const MAX_URL_LENGTH = 2048;
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /**
  * https://, http://, ssh://, scp-style (git@host:path), git:// and — only where the server allows local
  * repositories (`BELLOWS_ALLOW_FILE_REPOSITORIES=true`, as `npm start` does) — file:// URLs.
  */
 export function checkRepository(input: RepositoryInput, allowFileUrls: boolean): Checked<RepositoryConfig> {
+  if (input.defaultBranch !== undefined && typeof input.defaultBranch !== 'string') return { ok: false, problem: 'repository.defaultBranch must be a string' };
+  if (input.credentialsSecret !== undefined && typeof input.credentialsSecret !== 'string') return { ok: false, problem: 'repository.credentialsSecret must be a string (the name of a project secret)' };
   const url = typeof input.url === 'string' ? input.url.trim() : '';
   if (url === '') return { ok: false, problem: 'repository.url is required' };
   if (url.length > MAX_URL_LENGTH) return { ok: false, problem: `repository.url is longer than ${MAX_URL_LENGTH} characters` };
@@ -40,8 +43,10 @@ export function checkRepository(input: RepositoryInput, allowFileUrls: boolean):
     const problem = refProblem(input.defaultBranch);
     if (problem) return { ok: false, problem: `repository.defaultBranch: ${problem}` };
   }
-  if (input.credentialsSecret !== undefined && !SECRET_NAME.test(input.credentialsSecret)) {
-    return { ok: false, problem: `repository.credentialsSecret must name a project secret (${SECRET_NAME.source})` };
+  if (input.credentialsSecret !== undefined) {
+    if (!SECRET_NAME.test(input.credentialsSecret)) return { ok: false, problem: `repository.credentialsSecret must name a project secret (${SECRET_NAME.source})` };
+    // Nothing would use them: refusing now beats an "authentication required" at the first run.
+    if (transport === 'git' || transport === 'file') return { ok: false, problem: `repository.credentialsSecret cannot be used with a ${transport}:// URL, which takes no credentials; use an https:// or ssh URL` };
   }
   return { ok: true, value: { url, defaultBranch: input.defaultBranch ?? null, credentialsSecret: input.credentialsSecret ?? null } };
 }
@@ -70,22 +75,32 @@ export function refProblem(ref: string): string | undefined {
   return undefined;
 }
 
+/** A full commit id (SHA-1, or SHA-256 for repositories that use it), as git prints it. */
 export const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /**
  * A project secret as git credentials: for http(s) a token (sent as user x-access-token, which GitHub,
- * GitLab and Gitea accept) or `user:password`; for ssh a private key. Other transports take none.
+ * GitLab and Gitea accept) or `user:password`; for ssh a private key. Other transports take none, and a
+ * secret that does not fit the URL gives none (credentialsProblem says why).
  */
 export function credentialsFor(url: string, secret: string | undefined): GitAuth | undefined {
-  if (secret === undefined || secret === '') return undefined;
+  if (secret === undefined || secret === '' || credentialsProblem(url, secret)) return undefined;
   const transport = transportOf(url);
   if (transport === 'http') {
     const colon = secret.indexOf(':');
-    // A private key pasted by mistake would otherwise be sent as a password.
-    if (secret.includes('PRIVATE KEY')) return undefined;
     return colon > 0 ? { type: 'basic', username: secret.slice(0, colon), password: secret.slice(colon + 1) } : { type: 'basic', username: 'x-access-token', password: secret };
   }
   if (transport === 'ssh') return { type: 'ssh', privateKey: secret.endsWith('\n') ? secret : `${secret}\n` };
+  return undefined;
+}
+
+/** Why a secret's value cannot be the credentials of `url` (never quoting the value), or undefined. */
+export function credentialsProblem(url: string, secret: string): string | undefined {
+  const transport = transportOf(url);
+  const isKey = secret.includes('PRIVATE KEY');
+  // A private key would otherwise be sent as a password, and a token handed to ssh as a key file.
+  if (transport === 'http' && isKey) return 'it holds a private key, but the repository URL is http(s): store a token or user:password, or use an ssh URL';
+  if (transport === 'ssh' && !isKey) return 'the repository URL is ssh, which needs a private key (OpenSSH or PEM), and the secret holds something else';
   return undefined;
 }
 

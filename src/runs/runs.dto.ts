@@ -2,7 +2,7 @@ import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, Length, Matches, Min } from 'class-validator';
 
 export class TriggerRunDto {
-  @ApiPropertyOptional({ example: 'main', description: 'Branch, tag or ref; defaults to main.' })
+  @ApiPropertyOptional({ example: 'main', description: 'Branch, tag or commit; defaults to the repository’s default branch (projects without a repository: main).' })
   @IsOptional()
   @IsString()
   @Length(1, 255)

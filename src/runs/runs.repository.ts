@@ -74,8 +74,8 @@ export class RunsRepository {
     env: Record<string, string>;
     trigger: TriggerInfo;
     idempotencyKey?: string | null;
-    /** A repository pipeline's file as read at the run's commit. */
-    pipelineFile?: { path: string; kind: 'act' | 'script'; content: string } | null;
+    /** A repository pipeline's file content as read at the run's commit. */
+    pipelineContent?: string | null;
   }): Promise<{ id: number; created: boolean }> {
     const key = input.idempotencyKey ?? null;
     if (key !== null) {
@@ -88,11 +88,10 @@ export class RunsRepository {
           update pipelines set next_run_number = next_run_number + 1 where id = ${input.pipelineId} returning next_run_number - 1 as number`;
         // The unique key decides between racing creates; the loser rolls back so no run number is burnt.
         const [row] = await tx<{ id: number }[]>`
-          insert into runs (project_id, pipeline_id, pipeline_version, number, ref, commit_sha, inputs, env, trigger, idempotency_key,
-                            pipeline_path, pipeline_kind, pipeline_content)
+          insert into runs (project_id, pipeline_id, pipeline_version, number, ref, commit_sha, inputs, env, trigger, idempotency_key, pipeline_content)
           values (${input.projectId}, ${input.pipelineId}, ${input.pipelineVersion}, ${number}, ${input.ref}, ${input.commitSha},
                   ${tx.json(input.inputs)}, ${tx.json(input.env)}, ${tx.json(input.trigger as unknown as Record<string, never>)}, ${key},
-                  ${input.pipelineFile?.path ?? null}, ${input.pipelineFile?.kind ?? null}, ${input.pipelineFile?.content ?? null})
+                  ${input.pipelineContent ?? null})
           on conflict (idempotency_key) do nothing
           returning id`;
         if (!row) throw new DuplicateIdempotencyKey();
@@ -173,8 +172,9 @@ export class RunsRepository {
   private runQuery() {
     return this.sql`
       select r.id, r.number, r.project_id as "projectId", p.slug as project, r.pipeline_id as "pipelineId", pl.name as pipeline,
-             r.pipeline_version as "pipelineVersion", r.ref, r.commit_sha as "commitSha", r.pipeline_path as "pipelinePath", r.inputs, r.env, r.status, r.attempt,
+             r.pipeline_version as "pipelineVersion", r.ref, r.commit_sha as "commitSha", pv.path as "pipelinePath", r.inputs, r.env, r.status, r.attempt,
              r.trigger, r.created_at as "createdAt", r.started_at as "startedAt", r.finished_at as "finishedAt"
-      from runs r join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id`;
+      from runs r join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
+      join pipeline_versions pv on pv.pipeline_id = r.pipeline_id and pv.version = r.pipeline_version`;
   }
 }

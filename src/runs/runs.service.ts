@@ -1,15 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
-import { ApiError, badRequest, conflict, notFound, unprocessable } from '../common/api-error';
+import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
+import { pageLimit } from '../common/validation';
 import { withIds } from '../common/log-fields';
 import { JobsRepository, type JobTryView, type JobView } from '../jobs/jobs.repository';
 import { LiveEvents } from '../live/live-events.service';
-import { ENV_NAME_PATTERN, inferKind, resolveInputs, validateDefinition, withGraphInputs } from '../pipelines/pipeline-spec';
-import { PipelinesService } from '../pipelines/pipelines.service';
+import { ENV_NAME_PATTERN, resolveInputs } from '../pipelines/pipeline-spec';
+import { PipelinesService, checkedInputs } from '../pipelines/pipelines.service';
 import { ProjectsService } from '../projects/projects.service';
 import type { Project } from '../projects/projects.repository';
-import { RepositoriesService } from '../repositories/repositories.service';
+import { RepositoriesService, noRepository } from '../repositories/repositories.service';
 import type { PipelineVersion } from '../pipelines/pipelines.repository';
 import { TemporalService } from '../temporal/temporal.service';
 import { RunsRepository, type AttemptRow, type RunRow, type RunStatus, type TriggerInfo } from './runs.repository';
@@ -78,7 +79,7 @@ export class RunsService {
       env: request.env ?? {},
       trigger,
       idempotencyKey,
-      pipelineFile: source.file,
+      pipelineContent: pipeline.path === null ? null : source.content,
     });
     // Only the call that created the run starts it; attempt 1's workflow id is run-<id>-attempt-1 either
     // way, and an attempt whose start was lost to a crash is picked up by the attempt starter.
@@ -96,24 +97,14 @@ export class RunsService {
    */
   private async runSource(project: Project, pipeline: PipelineVersion, request: TriggerRequest) {
     if (!project.repository) {
-      if (pipeline.path !== null) throw unprocessable(`Pipeline ${pipeline.name} is a file in a repository, but project ${project.slug} has no repository any more.`, 'no_repository');
-      return { ref: request.ref ?? 'main', commitSha: request.commitSha ?? null, inputs: pipeline.inputs, file: null };
+      if (pipeline.path !== null) throw noRepository(project.slug, `but pipeline ${pipeline.name} is a file in one`);
+      return { ref: request.ref ?? 'main', commitSha: request.commitSha ?? null, inputs: pipeline.inputs, content: null };
     }
-    if (pipeline.path === null) {
-      const commit = await this.repositories.resolveCommit(project, request.ref, request.commitSha ?? null);
-      return { ref: commit.ref, commitSha: commit.commitSha, inputs: pipeline.inputs, file: null };
-    }
-    const { commit, content } =
-      request.commitSha === undefined || request.commitSha === null
-        ? await this.repositories.resolveAndRead(project, request.ref, pipeline.path)
-        : await this.repositories.resolveCommit(project, request.ref, request.commitSha).then(async (resolved) => ({ commit: resolved, content: await this.repositories.readPipeline(project, resolved, pipeline.path as string) }));
-    const kind = /\.act$/i.test(pipeline.path) ? 'act' : inferKind(content);
-    const definition = { ...pipeline, kind, content, path: null };
-    const problems = validateDefinition(definition);
-    if (problems.length) {
-      throw new ApiError(422, 'invalid_pipeline', `${pipeline.path} at ${commit.commitSha.slice(0, 12)} (${commit.ref}) is not a valid pipeline: ${problems.join('; ')}`, { problems });
-    }
-    return { ref: commit.ref, commitSha: commit.commitSha, inputs: withGraphInputs(definition), file: { path: pipeline.path, kind, content } };
+    const source = await this.repositories.runSource(project, request, pipeline.path);
+    if (pipeline.path === null || source.content === null) return { ...source, inputs: pipeline.inputs, content: null };
+    const definition = { ...pipeline, content: source.content, path: null };
+    const inputs = checkedInputs(definition, `${pipeline.path} at ${source.commitSha.slice(0, 12)} (${source.ref}) is not a valid pipeline`);
+    return { ...source, inputs };
   }
 
   async get(principal: TokenPrincipal, runId: number) {
@@ -136,8 +127,7 @@ export class RunsService {
     if (filter.status && !statuses.includes(filter.status as RunStatus)) {
       throw badRequest(`status must be one of ${statuses.join(', ')}; got "${filter.status}".`);
     }
-    const limit = filter.limit === undefined ? 50 : Number(filter.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw badRequest('limit must be an integer from 1 to 200.');
+    const limit = pageLimit(filter.limit, 50, 200);
     const beforeId = filter.cursor === undefined ? null : Number(filter.cursor);
     if (beforeId !== null && (!Number.isInteger(beforeId) || beforeId < 1)) throw badRequest('cursor is not valid; pass the nextCursor of a previous page.');
     const rows = await this.runs.list({

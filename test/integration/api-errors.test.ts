@@ -142,6 +142,10 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     const leaky = await stack.request('PATCH', '/api/v1/projects/alpha', { body: { repository: { url: 'https://bob:hunter2-token@example.com/x.git' } } });
     expectError(leaky, 422, 'invalid_repository', /credentialsSecret/);
     expect(JSON.stringify(leaky.body)).not.toContain('hunter2');
+    const listed = await stack.request('PATCH', '/api/v1/projects/alpha', { body: { repository: { url: 'https://example.com/x.git', credentialsSecret: ['GIT_TOKEN'] } } });
+    expectError(listed, 422, 'invalid_repository', /credentialsSecret must be a string/);
+    const anonymous = await stack.request('PATCH', '/api/v1/projects/alpha', { body: { repository: { url: 'git://example.com/x.git', credentialsSecret: 'GIT_TOKEN' } } });
+    expectError(anonymous, 422, 'invalid_repository', /takes no credentials/);
     expectError(await stack.request('PUT', '/api/v1/projects/alpha/pipelines/ci', { body: { path: '.bellows/x.act' } }), 422, 'no_repository');
     expectError(await stack.request('PUT', '/api/v1/projects/alpha/pipelines/ci', { body: { path: '../x.act' } }), 400, 'invalid_path', /leaves the repository/);
     expectError(await stack.request('PUT', '/api/v1/projects/alpha/pipelines/ci', { body: { content: 'x', path: 'a.sh' } }), 400, 'invalid_pipeline', /either content or path/);

@@ -1,5 +1,5 @@
-// The mirror lock straight against PostgreSQL: two "API instances" (two GitMirrors on one data
-// directory, each with its own connection pool) syncing one repository at once take turns, and the
+// The mirror lock straight against PostgreSQL: two "API instances" (two lock repositories, each with
+// its own connection pool, and two GitMirrors on one data directory) take turns on one mirror, and the
 // mirror they share is whole afterwards.
 
 import { readdirSync } from 'node:fs';
@@ -10,25 +10,33 @@ import { applyMigrations } from '../../src/database/migrations';
 import { createSql, type Sql } from '../../src/database/sql';
 import { RepositoriesRepository } from '../../src/repositories/repositories.repository';
 import { createTestRepository } from '../support/git-repository';
-import { createTestDatabase, type TestDatabase } from '../support/stack';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/stack';
 
 let database: TestDatabase;
-let pools: Sql[];
+let sql: Sql;
+let instances: RepositoriesRepository[];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  pools = [createSql(database.url, { max: 2 }), createSql(database.url, { max: 2 })];
-  await applyMigrations(pools[0]);
+  sql = createSql(database.url, { max: 2 });
+  await applyMigrations(sql);
+  instances = [new RepositoriesRepository({ databaseUrl: database.url }), new RepositoriesRepository({ databaseUrl: database.url })];
 });
 
 afterAll(async () => {
-  for (const pool of pools ?? []) await pool.end({ timeout: 5 });
+  for (const instance of instances ?? []) await instance.onModuleDestroy();
+  await sql?.end({ timeout: 5 });
   await database?.drop();
 });
 
+const waitingForAdvisoryLock = async (): Promise<number> => {
+  const [row] = await sql<{ waiting: number }[]>`select count(*)::int as waiting from pg_locks where locktype = 'advisory' and not granted`;
+  return row.waiting;
+};
+
 describe('the mirror lock', () => {
   it('lets one holder at a time work on a key, across connection pools', async () => {
-    const [first, second] = pools.map((pool) => new RepositoriesRepository(pool));
+    const [first, second] = instances;
     const events: string[] = [];
     let releaseFirst!: () => void;
     const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
@@ -42,6 +50,8 @@ describe('the mirror lock', () => {
     });
     await entered;
     const two = second.withLock('repo-a', async () => void events.push('second in'));
+    // The second holder is really blocked in PostgreSQL before the first lets go.
+    await waitFor(async () => (await waitingForAdvisoryLock()) === 1, { intervalMs: 20, message: 'the second instance waiting for the lock' });
     // Another key is not held up.
     await second.withLock('repo-b', async () => void events.push('other key'));
     releaseFirst();
@@ -49,19 +59,31 @@ describe('the mirror lock', () => {
     expect(events).toEqual(['first in', 'other key', 'first out', 'second in']);
   });
 
-  it('two instances syncing one cold repository at once leave one whole mirror', async () => {
+  it('two instances syncing one cold repository at once take turns and leave one whole mirror', async () => {
     const repo = createTestRepository();
     repo.commit({ f: 'x' }, 'one');
     repo.push('main');
     const url = repo.url;
-    const root = repo.root;
-    const mirrorsDir = join(root, 'git-mirrors');
-    const instances = pools.map((pool) => {
-      const locks = new RepositoriesRepository(pool);
-      return new GitMirrors(mirrorsDir, { lock: (key, work) => locks.withLock(key, work) });
-    });
-    await Promise.all([...instances, ...instances].map((mirrors) => mirrors.sync(url, { maxAgeMs: 0 })));
-    expect(readdirSync(mirrorsDir)).toEqual([instances[0].dirFor(url).split('/').pop()]);
-    for (const mirrors of instances) expect((await mirrors.resolve(url, 'main'))?.kind).toBe('branch');
+    const mirrorsDir = join(repo.root, 'git-mirrors');
+    let holding = 0;
+    let mostAtOnce = 0;
+    const mirrors = instances.map(
+      (locks) =>
+        new GitMirrors(mirrorsDir, {
+          lock: (key, work) =>
+            locks.withLock(key, async () => {
+              mostAtOnce = Math.max(mostAtOnce, ++holding);
+              try {
+                return await work();
+              } finally {
+                holding--;
+              }
+            }),
+        }),
+    );
+    await Promise.all([...mirrors, ...mirrors].map((instance) => instance.sync(url, { maxAgeMs: 0 })));
+    expect(mostAtOnce).toBe(1);
+    expect(readdirSync(mirrorsDir)).toEqual([mirrors[0].dirFor(url).split('/').pop()]);
+    for (const instance of mirrors) expect((await instance.resolve(url, 'main'))?.kind).toBe('branch');
   });
 });

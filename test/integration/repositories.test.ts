@@ -3,7 +3,7 @@
 
 import { createHmac, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server';
@@ -56,6 +56,13 @@ function filesMentioning(text: string, dir: string): string[] {
   }
 }
 
+/** The mirrors (bare `*.git` directories) under `root`, however deep: agents and the server keep one per project and repository. */
+function mirrorsUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name.endsWith('.git'))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
 async function log(run: Run): Promise<string> {
   return (await stack.request<string>('GET', `/api/v1/jobs/${run.jobs[0].id}/logs?format=text`)).body;
 }
@@ -82,6 +89,9 @@ afterAll(async () => {
 
 describe('projects with a repository', () => {
   it('list the repository’s real branches with their commits, and tags under refs', async () => {
+    // Before the first listing: lists are cached for 10 s, so a tag pushed after it would not show yet.
+    git(work, 'tag', 'feature-tag');
+    repo.push('feature-tag');
     const branches = await request<{ defaultBranch: string; branches: { name: string; commitSha: string }[] }>('GET', '/api/v1/projects/web/branches');
     expect(branches.status).toBe(200);
     expect(branches.body).toEqual({
@@ -92,7 +102,12 @@ describe('projects with a repository', () => {
       ],
     });
     const refs = await request<{ refs: { name: string; kind: string }[] }>('GET', '/api/v1/projects/web/refs?q=FEAT');
-    expect(refs.body.refs.map((ref) => ref.name)).toEqual(['feature/x']);
+    expect(refs.body.refs.map((ref) => ref.name)).toEqual(['feature-tag', 'feature/x']);
+    const onlyBranches = await request<{ refs: { name: string; kind: string }[] }>('GET', '/api/v1/projects/web/refs?q=feat&kind=branch');
+    expect(onlyBranches.body.refs.map((ref) => ref.name)).toEqual(['feature/x']);
+    const tags = await request<{ refs: { name: string; kind: string }[] }>('GET', '/api/v1/projects/web/refs?q=feat&kind=tag');
+    expect(tags.body.refs).toEqual([{ name: 'feature-tag', kind: 'tag', commitSha: git(work, 'rev-parse', 'main') }]);
+    expect((await request<ErrorBody>('GET', '/api/v1/projects/web/refs?kind=commit')).status).toBe(400);
     const files = await request<{ files: { path: string; kind: string }[] }>('GET', '/api/v1/projects/web/pipeline-files');
     expect(files.body.files).toEqual([
       { path: '.bellows/build.sh', kind: 'script' },
@@ -117,8 +132,7 @@ describe('projects with a repository', () => {
     expect(featureLog).toContain('marker feature');
     expect(featureLog).toContain(`head ${featureSha}`);
     // The second job of the repository on this agent used its mirror: one mirror, and it says so.
-    const mirrors = readdirSync(join(stack.agents[0].workDir, 'git-mirrors')).filter((name) => name.endsWith('.git'));
-    expect(mirrors).toHaveLength(1);
+    expect(mirrorsUnder(join(stack.agents[0].workDir, 'git-mirrors'))).toHaveLength(1);
     expect(`${mainLog}\n${featureLog}`).toContain("from this agent's mirror");
   });
 
@@ -140,11 +154,33 @@ describe('projects with a repository', () => {
     expect(await log(again)).toContain(`graph at ${first.commitSha}`);
   });
 
+  it('a trigger right after a push runs the pushed file, not what the server’s mirror last saw', async () => {
+    // The server's mirror has main from the runs before; the remote moves on without it hearing.
+    const before = (await finished((await trigger('web', 'build')).id)).commitSha;
+    const moved = repo.commit({ '.bellows/build.sh': buildScript('main-2') }, 'build script changed');
+    repo.push('main');
+    expect(moved).not.toBe(before);
+    const run = await finished((await trigger('web', 'build')).id);
+    expect(run).toMatchObject({ status: 'succeeded', commitSha: moved });
+    const text = await log(run);
+    expect(text).toContain('marker main-2');
+    expect(text).toContain(`head ${moved}`);
+  });
+
+  it('records the full commit id for an abbreviated or upper-case one', async () => {
+    const sha = git(work, 'rev-parse', 'feature/x');
+    const run = await trigger('web', 'build', { ref: 'feature/x', commitSha: sha.slice(0, 10).toUpperCase() });
+    expect(run.commitSha).toBe(sha);
+    expect((await finished(run.id)).status).toBe('succeeded');
+  });
+
   it('a push webhook runs the pushed commit', async () => {
     const hook = await request<{ id: string; secret: string }>('POST', '/api/v1/projects/web/hooks', { pipeline: 'build', format: 'github' });
     expect(hook.status).toBe(201);
     repo.checkout('feature/x');
     const pushed = repo.commit({ README: 'pushed readme' }, 'pushed');
+    // The branch moves on before the delivery arrives: the run is of the pushed commit, not the tip.
+    repo.commit({ README: 'tip readme' }, 'after the push');
     repo.push('feature/x');
     repo.checkout('main');
     const body = JSON.stringify({ ref: 'refs/heads/feature/x', after: pushed, before: '0'.repeat(40), deleted: false, pusher: { name: 'octocat' } });
@@ -157,31 +193,55 @@ describe('projects with a repository', () => {
     expect(delivery.status, JSON.stringify(delivery.body)).toBe(201);
     const run = await finished(delivery.body.runId);
     expect(run).toMatchObject({ status: 'succeeded', ref: 'feature/x', commitSha: pushed });
-    expect(await log(run)).toContain('readme pushed readme');
+    const text = await log(run);
+    expect(text).toContain('readme pushed readme');
+    expect(text).toContain(`head ${pushed}`);
   });
 
-  it('a branch force-pushed after the trigger still runs the recorded commit', async () => {
-    repo.checkout('volatile');
-    const recorded = repo.commit({ README: 'before force push' }, 'to be replaced');
-    repo.push('volatile');
-    // A label no agent has yet keeps the run queued while the branch moves.
+  it('a branch force-pushed after the trigger still runs the recorded commit, or says plainly that it is gone', async () => {
+    // Labels no agent has yet keep the runs queued while their branches move.
     expect((await request('PUT', '/api/v1/projects/web/pipelines/late', { path: '.bellows/build.sh', labels: ['stage=late'] })).status).toBe(200);
-    const queued = await trigger('web', 'late', { ref: 'volatile' });
-    expect(queued.commitSha).toBe(recorded);
-    git(work, 'reset', '--quiet', '--hard', 'main');
-    repo.commit({ README: 'after force push' }, 'replacement');
-    repo.push('--force', 'volatile');
-    repo.checkout('main');
+    expect((await request('PUT', '/api/v1/projects/web/pipelines/later', { path: '.bellows/build.sh', labels: ['stage=later'] })).status).toBe(200);
+    const forcePush = (branch: string, readme: string): { recorded: string; replace(): void } => {
+      repo.checkout(branch);
+      const recorded = repo.commit({ README: readme }, 'to be replaced');
+      repo.push(branch);
+      repo.checkout('main');
+      return {
+        recorded,
+        replace: () => {
+          repo.checkout(branch);
+          git(work, 'reset', '--quiet', '--hard', 'main');
+          repo.commit({ README: 'after force push' }, 'replacement');
+          repo.push('--force', branch);
+          repo.checkout('main');
+        },
+      };
+    };
+
+    // Still on the server: git hands out a commit no ref names any more.
+    const volatile = forcePush('volatile', 'before force push');
+    const kept = await trigger('web', 'late', { ref: 'volatile' });
+    expect(kept.commitSha).toBe(volatile.recorded);
+    volatile.replace();
     await stack.startAgent({ name: 'late-agent', labels: 'stage=late' });
-    const run = await finished(queued.id);
-    const text = await log(run);
-    // Either the commit could still be fetched, or the job says plainly why it could not.
-    if (run.status === 'succeeded') {
-      expect(text).toContain(`head ${recorded}`);
-      expect(text).toContain('readme before force push');
-    } else {
-      expect(text).toContain(`commit ${recorded.slice(0, 12)} is not in`);
-    }
+    const ran = await finished(kept.id);
+    const ranLog = await log(ran);
+    expect(ran.status, ranLog).toBe('succeeded');
+    expect(ranLog).toContain(`head ${volatile.recorded}`);
+    expect(ranLog).toContain('readme before force push');
+
+    // Garbage-collected on the server: the job fails, naming the commit.
+    const gone = forcePush('doomed', 'about to vanish');
+    const lost = await trigger('web', 'later', { ref: 'doomed' });
+    expect(lost.commitSha).toBe(gone.recorded);
+    gone.replace();
+    git(bare, 'reflog', 'expire', '--expire=now', '--all');
+    git(bare, 'gc', '--quiet', '--prune=now');
+    await stack.startAgent({ name: 'later-agent', labels: 'stage=later' });
+    const failed = await finished(lost.id);
+    expect(failed.status).toBe('failed');
+    expect(await log(failed)).toContain(`commit ${gone.recorded.slice(0, 12)} is not in`);
   });
 
   it('answer clearly for a missing file, an unknown ref, a path outside the repository and two cold triggers at once', async () => {
@@ -197,12 +257,16 @@ describe('projects with a repository', () => {
       expect(bad.status, path).toBe(400);
       expect(bad.body.error.code).toBe('invalid_path');
     }
-    // A fresh project on the same repository: two triggers at once on the API's cold mirror.
-    expect((await request('POST', '/api/v1/projects', { slug: 'web-two', name: 'Web 2', repository: { url: `file://${bare}/` } })).status).toBe(201);
+    // A fresh project on the same repository has mirrors of its own: two triggers at once on a cold one.
+    const two = await request<{ id: string }>('POST', '/api/v1/projects', { slug: 'web-two', name: 'Web 2', repository: { url: `file://${bare}` } });
+    expect(two.status).toBe(201);
+    const serverMirrors = join(stack.logDir, 'data', 'git-mirrors', two.body.id);
+    expect(mirrorsUnder(join(stack.logDir, 'data', 'git-mirrors')).filter((dir) => dir.startsWith(serverMirrors))).toEqual([]);
     expect((await request('PUT', '/api/v1/projects/web-two/pipelines/build', { path: '.bellows/build.sh' })).status).toBe(200);
     const both = await Promise.all([trigger('web-two', 'build'), trigger('web-two', 'build')]);
     expect(both[0].commitSha).toBe(git(work, 'rev-parse', 'main'));
     expect(both[1].commitSha).toBe(both[0].commitSha);
+    expect(mirrorsUnder(serverMirrors)).toHaveLength(1);
     for (const run of both) expect((await finished(run.id)).status).toBe('succeeded');
   });
 });
@@ -210,8 +274,13 @@ describe('projects with a repository', () => {
 describe('a repository over https with credentials', () => {
   const url = (): string => `${http.base}/web.git`;
 
-  it('refuses wrong credentials with a clear error that never shows them', async () => {
+  beforeAll(async () => {
     expect((await request('POST', '/api/v1/projects', { slug: 'private', name: 'Private', repository: { url: url(), credentialsSecret: 'GIT_TOKEN' } })).status).toBe(201);
+    expect((await request('PUT', '/api/v1/projects/private/pipelines/build', { path: '.bellows/build.sh', labels: ['os=linux'] })).status).toBe(200);
+  });
+
+  it('refuses missing, wrong or unfit credentials with a clear error that never shows them', async () => {
+    expect((await request('DELETE', '/api/v1/projects/private/secrets/GIT_TOKEN')).status).toBeLessThan(500);
     const unset = await request<ErrorBody>('GET', '/api/v1/projects/private/branches');
     expect(unset.status).toBe(422);
     expect(unset.body.error.code).toBe('credentials_missing');
@@ -222,29 +291,47 @@ describe('a repository over https with credentials', () => {
     expect(wrong.body.error.message).toContain(url());
     expect(wrong.body.error.message).toContain('authentication failed');
     expect(JSON.stringify(wrong.body)).not.toContain('wrong-token-123456');
+    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+    expect((await request('PUT', '/api/v1/projects/private/secrets/GIT_TOKEN', { value: key })).status).toBe(204);
+    const unfit = await request<ErrorBody>('POST', '/api/v1/projects/private/pipelines/build/runs', {});
+    expect(unfit.status).toBe(422);
+    expect(unfit.body.error).toMatchObject({ code: 'credentials_mismatch', message: expect.stringContaining('private key') });
+    expect(JSON.stringify(unfit.body)).not.toContain('b3BlbnNzaC1rZXktdjEAAAAA');
   });
 
-  it('lists branches and runs a checkout with the right token, which no log, URL or .git/config shows', async () => {
+  it('lists branches and runs checkouts with the right token, which no log, URL or file shows', async () => {
     expect((await request('PUT', '/api/v1/projects/private/secrets/GIT_TOKEN', { value: TOKEN })).status).toBe(204);
-    const branches = await request<{ branches: { name: string }[] }>('GET', '/api/v1/projects/private/branches');
+    const branches = await request<{ branches: { name: string; commitSha: string }[] }>('GET', '/api/v1/projects/private/branches');
     expect(branches.status, JSON.stringify(branches.body)).toBe(200);
-    expect(branches.body.branches.map((branch) => branch.name)).toContain('feature/x');
-    expect((await request('PUT', '/api/v1/projects/private/pipelines/build', { path: '.bellows/build.sh', labels: ['os=linux'] })).status).toBe(200);
-    const run = await finished((await trigger('private', 'build', { ref: 'feature/x' })).id);
-    const text = await log(run);
-    expect(run.status, text).toBe('succeeded');
-    expect(text).toContain('marker feature');
-    expect(text).not.toContain(TOKEN);
-    expect(text).not.toContain(Buffer.from(`x-access-token:${TOKEN}`).toString('base64'));
+    const featureSha = git(work, 'rev-parse', 'feature/x');
+    expect(branches.body.branches).toContainEqual({ name: 'feature/x', commitSha: featureSha });
+    const first = await finished((await trigger('private', 'build', { ref: 'feature/x' })).id);
+    const second = await finished((await trigger('private', 'build', { ref: 'feature/x' })).id);
+    const texts = [await log(first), await log(second)];
+    for (const [i, run] of [first, second].entries()) {
+      expect(run, texts[i]).toMatchObject({ status: 'succeeded', commitSha: featureSha });
+      expect(texts[i]).toContain(`head ${featureSha}`);
+    }
+    // The second checkout over https came out of the agent's mirror of this project.
+    expect(texts[1]).toContain("from this agent's mirror");
     const project = await request('GET', '/api/v1/projects/private');
     expect(JSON.stringify(project.body)).not.toContain(TOKEN);
-    // Nothing on disk that the agent or the server keep mentions the token.
-    for (const dir of [join(stack.agents[0].workDir, 'git-mirrors')]) {
-      for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.git'))) {
-        const config = join(dir, name, 'config');
-        if (existsSync(config)) expect(readFileSync(config, 'utf8')).not.toContain(TOKEN);
-      }
-    }
+    // Nothing the stack keeps on disk (logs, the server's and the agents' mirrors and workspaces, their
+    // .git/config files) holds the token or its Basic-auth form.
     expect(filesMentioning(TOKEN, stack.logDir)).toEqual([]);
+    expect(filesMentioning(Buffer.from(`x-access-token:${TOKEN}`).toString('base64'), stack.logDir)).toEqual([]);
+  });
+
+  it('another project naming the same private repository gets nothing without its own credentials', async () => {
+    // The token-holding project's mirrors have every commit; this one must still prove access.
+    expect((await request('POST', '/api/v1/projects', { slug: 'intruder', name: 'Intruder', repository: { url: url() } })).status).toBe(201);
+    expect((await request('PUT', '/api/v1/projects/intruder/pipelines/build', { path: '.bellows/build.sh', labels: ['os=linux'] })).status).toBe(200);
+    const sha = git(work, 'rev-parse', 'feature/x');
+    const branches = await request<ErrorBody>('GET', '/api/v1/projects/intruder/branches');
+    expect(branches.status).toBe(422);
+    expect(branches.body.error.code).toBe('repository_auth_failed');
+    const pinned = await request<ErrorBody>('POST', '/api/v1/projects/intruder/pipelines/build/runs', { ref: 'feature/x', commitSha: sha });
+    expect(pinned.status).toBe(422);
+    expect(pinned.body.error.code).toBe('repository_auth_failed');
   });
 });

@@ -1,7 +1,8 @@
 // A project's git repository as the UI reads it: branches, refs (branches and tags) by name, and the
 // pipeline files under .bellows/; and defining a pipeline that is one of those files.
 import { api, query } from './client';
-import type { BranchList, GitRef, PipelineFiles } from './types';
+import { PIPELINE_NAME } from '../../../src/pipelines/pipeline-name';
+import type { BranchList, GitRef, PipelineFiles, RefList } from './types';
 
 const projectPath = (slug: string) => `projects/${encodeURIComponent(slug)}`;
 
@@ -10,8 +11,8 @@ export function fetchBranches(slug: string): Promise<BranchList> {
 }
 
 /** Branches and tags whose name contains `q` (ignoring case). */
-export async function searchRefs(slug: string, q: string, limit = 100): Promise<GitRef[]> {
-  return (await api<{ refs: GitRef[] }>(`${projectPath(slug)}/refs${query({ q, limit })}`)).refs;
+export async function searchRefs(slug: string, q: string, kind?: GitRef['kind'], limit = 100): Promise<GitRef[]> {
+  return (await api<RefList>(`${projectPath(slug)}/refs${query({ q, kind, limit })}`)).refs;
 }
 
 export function fetchPipelineFiles(slug: string): Promise<PipelineFiles> {
@@ -22,8 +23,6 @@ export function fetchPipelineFiles(slug: string): Promise<PipelineFiles> {
 export function defineRepositoryPipeline(slug: string, name: string, path: string): Promise<{ name: string; version: number; kind: string }> {
   return api(`${projectPath(slug)}/pipelines/${encodeURIComponent(name)}`, { method: 'PUT', body: { path } });
 }
-
-const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 /**
  * The pipeline name a repository file gets: its file name without the extension, reduced to what the

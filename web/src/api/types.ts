@@ -4,19 +4,13 @@ import type { JobStatus, RunStatus } from '../../../src/live/live-events';
 
 export type NodeState = 'running' | 'succeeded' | 'failed' | 'skipped';
 
+export type { BranchList, GitRef, PipelineFiles, RefList } from '../../../src/repositories/repository-api';
+import type { RepositoryConfig } from '../../../src/repositories/repository-api';
+
 /** A project's git repository; `defaultBranch` null means the repository's own (its HEAD). */
-export type ProjectRepository = { url: string; defaultBranch: string | null; credentialsSecret: string | null };
+export type ProjectRepository = RepositoryConfig;
 
 export type Project = { id: string; slug: string; name: string; createdAt: string; repository: ProjectRepository | null };
-
-export type Branch = { name: string; commitSha: string };
-
-export type BranchList = { defaultBranch: string | null; branches: Branch[] };
-
-export type GitRef = { name: string; kind: 'branch' | 'tag'; commitSha: string };
-
-/** The pipeline files under .bellows/ on the default branch (`ref`, at `commitSha`). */
-export type PipelineFiles = { ref: string; commitSha: string; files: { path: string; kind: 'act' | 'script' }[] };
 
 /** `path` is set for a pipeline that is a file of the project's repository (read at each run's commit). */
 export type PipelineSummary = { id: string; name: string; latestVersion: number; kind: string; path: string | null; createdAt: string; updatedAt: string };

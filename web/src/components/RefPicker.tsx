@@ -39,10 +39,10 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
   useEffect(() => {
     if (!typed) return;
     let stale = false;
-    searchRefs(project, typed).then(
+    searchRefs(project, typed, 'tag').then(
       (refs) => {
         if (stale) return;
-        setTags({ q: typed, refs: refs.filter((ref) => ref.kind === 'tag') });
+        setTags({ q: typed, refs });
         setTagError(null);
       },
       (failure: unknown) => !stale && setTagError(errorMessage(failure)),
