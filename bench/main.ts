@@ -369,7 +369,7 @@ function repositoryTable(repository: RepositoryResult): string {
     ['Repository pipelines', 'n', 'p50', 'p95', 'Baseline', 'base p50', 'base p95', 'ratio p50', 'Target'],
     [
       `A generated repository of ${repository.files} files and ${repository.commits} commits, over file://`,
-      row('  agent: first checkout (mirror + worktree)', repository.firstCheckout.bellows, repository.firstCheckout.gitClone, 'git clone', TARGETS.firstCheckoutRatio),
+      row('  agent: first checkout (mirror + clone --shared)', repository.firstCheckout.bellows, repository.firstCheckout.gitClone, 'git clone', TARGETS.firstCheckoutRatio),
       row('  agent: later checkout, same agent', repository.laterCheckout.bellows, repository.laterCheckout.worktreeAdd, 'git worktree add (warm mirror)', TARGETS.laterCheckoutRatio),
       row('  POST …/runs → job queued', repository.triggerToQueued.repository, repository.triggerToQueued.stored, 'stored pipeline', TARGETS.repositoryTriggerRatio),
     ],

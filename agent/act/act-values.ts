@@ -7,6 +7,7 @@
 
 import { Readable } from 'node:stream';
 import { NodeError } from './act-node-def';
+import { compareGoStrings } from './nodes/node-helpers';
 
 /** A map value (parsed JSON/YAML, property objects): a plain object with string keys. */
 export type ActMap = Record<string, unknown>;
@@ -125,7 +126,8 @@ export function formatValue(value: unknown): string {
   if (value instanceof GitRepository) return `{${value.path}}`;
   if (value instanceof DataStream) return `{${value.origin}}`;
   if (isMap(value)) {
-    const keys = Object.keys(value).sort();
+    // Go's fmt prints a map's keys sorted, in byte (UTF-8) order.
+    const keys = Object.keys(value).sort(compareGoStrings);
     return `map[${keys.map((key) => `${key}:${formatNested(value[key])}`).join(' ')}]`;
   }
   return String(value);
