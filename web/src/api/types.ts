@@ -66,11 +66,8 @@ export type Job = {
   try: number;
   /** In a failed-only re-run, the previous attempt's job this one stands in for (it succeeded there and did not run again). */
   carriedFromJobId: number | null;
-  /**
-   * Not sent by the API yet: without it the UI asks once for a graph and remembers a 404 (script job).
-   * With it, script jobs are never asked.
-   */
-  kind?: 'act' | 'script';
+  /** Script jobs have no graph: the UI never asks for one. */
+  kind: 'act' | 'script';
   queuedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;

@@ -1,21 +1,17 @@
 // The graph of an `.act` job with its live node states (`job.nodes` events in the job room).
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError } from '../api/client';
+import { api } from '../api/client';
 import type { JobGraph, JobStatus } from '../api/types';
 import { errorMessage } from '../components/use-async';
 import { useConnectionState, useLive } from '../live/hooks';
 
 export type GraphState = { graph: JobGraph | null; notAGraph: boolean; error: string | null };
 
-// Jobs whose graph request answered 404 (they run a script). Module-wide so that opening the same job
-// again, or a later status change, does not ask (and log a failed request) once more.
-const scriptJobs = new Set<number>();
-
-/** `kind` is the job's kind when the API says it; without it the first 404 settles the question. */
-export function useJobGraph(jobId: number, jobStatus: JobStatus, kind?: string): GraphState {
+/** Only `.act` jobs have a graph; for a script job nothing is asked. */
+export function useJobGraph(jobId: number, jobStatus: JobStatus, kind: 'act' | 'script'): GraphState {
   const live = useLive();
   const connection = useConnectionState();
-  const isScript = useCallback(() => (kind !== undefined && kind !== 'act') || scriptJobs.has(jobId), [jobId, kind]);
+  const isScript = useCallback(() => kind !== 'act', [kind]);
   const [graph, setGraph] = useState<JobGraph | null>(null);
   const [notAGraph, setNotAGraph] = useState(isScript);
   const [error, setError] = useState<string | null>(null);
@@ -39,12 +35,7 @@ export function useJobGraph(jobId: number, jobStatus: JobStatus, kind?: string):
           setGraph(value);
           setError(null);
         },
-        (failure: unknown) => {
-          if (failure instanceof ApiError && failure.status === 404) {
-            scriptJobs.add(jobId);
-            setNotAGraph(true);
-          } else setError(errorMessage(failure));
-        },
+        (failure: unknown) => setError(errorMessage(failure)),
       )
       .finally(() => {
         inFlight.current = false;
