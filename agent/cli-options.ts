@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, LABEL_PATTERN, LABEL_RULE, MAX_AGENT_LABELS } from '../src/agents/agent-protocol';
 
 export type CliOptions = {
   url: string;
@@ -64,9 +65,7 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
   if (typeof labelsResult === 'string') return { ok: false, message: labelsResult };
 
   const name = (values.name ?? env.BELLOWS_AGENT_NAME ?? os.hostname()).trim();
-  if (name === '' || name.length > 100 || /[\s/\\]/.test(name)) {
-    return { ok: false, message: `Invalid agent name "${name}": use 1-100 characters without spaces or slashes.` };
-  }
+  if (!AGENT_NAME_PATTERN.test(name)) return { ok: false, message: `Invalid agent name "${name}": use ${AGENT_NAME_RULE}.` };
 
   const workDir = (values['work-dir'] ?? env.BELLOWS_AGENT_WORK_DIR ?? '').trim() || join(os.tmpdir(), `bellows-agent-${name}`);
 
@@ -97,11 +96,10 @@ export function parseLabels(text: string): string[] | string {
   for (const raw of text.split(',')) {
     const label = raw.trim();
     if (label === '') continue;
-    if (!/^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.:/+-]+)?$/.test(label)) {
-      return `Invalid label "${label}": use name or key=value with letters, digits and ._-.`;
-    }
+    if (!LABEL_PATTERN.test(label)) return `Invalid label "${label}": use ${LABEL_RULE}.`;
     if (!labels.includes(label)) labels.push(label);
   }
+  if (labels.length > MAX_AGENT_LABELS) return `Too many labels (${labels.length}): an agent may declare at most ${MAX_AGENT_LABELS}.`;
   return labels;
 }
 

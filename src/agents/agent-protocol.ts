@@ -1,8 +1,18 @@
-// The wire contract between the API and agents. Shared by the server and the agent CLI
-// (which imports these as types only, so it never pulls in Nest). Defined here and nowhere else: the
+// The wire contract between the API and agents. Shared by the server and the agent CLI; it imports
+// nothing, so the agent can use its rules at run time without pulling in Nest. Defined here and nowhere else: the
 // agent's internals take these shapes, never the other way round.
 
 export type PipelineKind = 'act' | 'script';
+
+// The rules both sides check, written once so the agent never accepts what the server then refuses.
+/** An agent's name: it names the agent in the UI and its default work directory. */
+export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+export const AGENT_NAME_RULE = '1-100 letters, digits, dot, dash or underscore, starting with a letter or digit';
+/** A label an agent offers or a job requires: `name` or `name=value`. */
+export const LABEL_PATTERN = /^[A-Za-z0-9_.\-/]{1,64}(=[^,\s]{0,128})?$/;
+export const LABEL_RULE = 'name or name=value: a name of 1-64 letters, digits or ._-/, a value without spaces or commas';
+/** What one agent may declare (the API refuses more). */
+export const MAX_AGENT_LABELS = 100;
 
 export type RegisterRequest = {
   name: string;

@@ -15,19 +15,19 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { LABEL_PATTERN } from '../pipelines/pipeline-spec';
+import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, LABEL_PATTERN, LABEL_RULE, MAX_AGENT_LABELS } from './agent-protocol';
 
-const LABEL_MESSAGE = 'each label must be name or name=value without spaces or commas';
+const LABEL_MESSAGE = `each label must be ${LABEL_RULE}`;
 
 export class RegisterAgentDto {
   @ApiProperty({ example: 'build-1' })
   @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, { message: 'name must be 1-100 letters, digits, dot, dash or underscore' })
+  @Matches(AGENT_NAME_PATTERN, { message: `name must be ${AGENT_NAME_RULE}` })
   name!: string;
 
   @ApiProperty({ type: [String], example: ['os=linux', 'arch=x64'] })
   @IsArray()
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(MAX_AGENT_LABELS)
   @Matches(LABEL_PATTERN, { each: true, message: LABEL_MESSAGE })
   labels!: string[];
 
@@ -49,7 +49,7 @@ export class UpdateAgentDto {
   @ApiProperty({ type: [String], nullable: true, description: 'Server-side labels that replace what the agent declared; null restores them.' })
   @IsOptional()
   @IsArray()
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(MAX_AGENT_LABELS)
   @Matches(LABEL_PATTERN, { each: true, message: LABEL_MESSAGE })
   labels!: string[] | null;
 }

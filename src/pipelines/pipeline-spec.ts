@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { parseAct, validateAct } from '../../agent/act';
-import type { PipelineKind } from '../agents/agent-protocol';
+import { LABEL_PATTERN, LABEL_RULE, type PipelineKind } from '../agents/agent-protocol';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
 
@@ -51,7 +51,6 @@ export type JobSpec = {
   timeoutMinutes: number;
 };
 
-export const LABEL_PATTERN = /^[A-Za-z0-9_.\-/]{1,64}(=[^,\s]{0,128})?$/;
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,99}$/;
 const MAX_MATRIX_COMBINATIONS = 256;
@@ -132,7 +131,7 @@ function validateActShape(content: string, where: string): string[] {
 }
 
 function validateLabels(labels: string[], where: string): string[] {
-  return labels.filter((l) => !LABEL_PATTERN.test(l)).map((l) => `${where}: "${l}" is not a label (name or name=value, no spaces or commas)`);
+  return labels.filter((l) => !LABEL_PATTERN.test(l)).map((l) => `${where}: "${l}" is not a label (${LABEL_RULE})`);
 }
 
 function validateEnv(env: Record<string, string>, where: string): string[] {

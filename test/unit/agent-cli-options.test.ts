@@ -22,6 +22,12 @@ describe('parseCliOptions', () => {
     [['--url', 'http://x'], {}, /Missing registration token/],
     [['--url', 'http://x', '--token', 't', '--labels', 'a b'], {}, /Invalid label/],
     [['--url', 'http://x', '--token', 't', '--bogus'], {}, /Unknown option/],
+    // Names and labels the API would refuse at registration are refused here, before any request.
+    [['--url', 'http://x', '--token', 't', '--name', 'build@1'], {}, /Invalid agent name/],
+    [['--url', 'http://x', '--token', 't', '--name=.build'], {}, /Invalid agent name/],
+    [['--url', 'http://x', '--token', 't', '--name', 'b'.repeat(101)], {}, /Invalid agent name/],
+    [['--url', 'http://x', '--token', 't', '--labels', `${'n'.repeat(65)}=1`], {}, /Invalid label/],
+    [['--url', 'http://x', '--token', 't', '--labels', Array.from({ length: 101 }, (_, i) => `l${i}`).join(',')], {}, /Too many labels/],
   ])('rejects %j with one clear sentence', (argv, env, message) => {
     const result = parseCliOptions(argv, env);
     expect(result.ok).toBe(false);
@@ -38,6 +44,8 @@ describe('parseCliOptions', () => {
 
   it('parses labels', () => {
     expect(parseLabels('os=linux,,gpu,os=linux')).toEqual(['os=linux', 'gpu']);
+    // What the API accepts (names with `/`, values with any non-space characters) the agent accepts too.
+    expect(parseLabels('team/web=a@b#1,gpu.count=2')).toEqual(['team/web=a@b#1', 'gpu.count=2']);
   });
 });
 
