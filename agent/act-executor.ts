@@ -3,7 +3,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { NodeState } from '../src/agents/agent-protocol';
+import { agentPath, type NodeState } from '../src/agents/agent-protocol';
 import { formatProblems, parseAct, runAct, type ActHost } from './act';
 import { describeError, isSuccess, type ApiClient } from './api-client';
 import { hashFile } from './artifact-uploader';
@@ -41,14 +41,13 @@ export function createActExecutor(client: ApiClient): JobExecutor {
           const file = isAbsolute(path) ? path : resolve(context.workspaceDir, path);
           const { size, sha256 } = await hashFile(file);
           context.output.system(`Uploading artifact ${name} (${size} B)`);
-          const response = await client.upload(`/agents/jobs/${jobId}/artifacts/${encodeURIComponent(name)}`, { path: file, size, sha256 }, { signal: aborter.signal });
+          const response = await client.upload(agentPath('uploadArtifact', { id: jobId, name }), { path: file, size, sha256 }, { signal: aborter.signal });
           if (!isSuccess(response)) throw new Error(`upload of ${name} was refused: HTTP ${response.status}${describeError(response.body)}`);
         },
         downloadArtifact: async (name, path, runId) => {
           const file = isAbsolute(path) ? path : resolve(context.workspaceDir, path);
           await mkdir(dirname(file), { recursive: true });
-          const query = runId === undefined ? '' : `?run=${encodeURIComponent(runId)}`;
-          const response = await client.download(`/agents/jobs/${jobId}/artifacts/${encodeURIComponent(name)}${query}`, file, { signal: aborter.signal });
+          const response = await client.download(agentPath('downloadArtifact', { id: jobId, name }, { run: runId }), file, { signal: aborter.signal });
           if (response.status !== 200) throw new Error(`download of ${name} failed: HTTP ${response.status}${describeError(response.body)}`);
         },
       };

@@ -3,7 +3,7 @@
 
 import * as os from 'node:os';
 import { join } from 'node:path';
-import type { RegisterRequest, RegisterResponse } from '../src/agents/agent-protocol';
+import { agentPath, type RegisterRequest, type RegisterResponse } from '../src/agents/agent-protocol';
 import { ApiClient, describeError, isSuccess } from './api-client';
 import { AbortError, backoffDelay, isAbortError, sleep, type BackoffOptions } from './backoff';
 import type { ExecutorRegistry } from './job-executor';
@@ -108,14 +108,14 @@ export class Agent {
 
   /** Best effort, a few seconds at most: without it the agent shows online until its lease runs out. */
   private async signOff(): Promise<void> {
-    const response = await this.client.request('POST', '/agents/sign-off', undefined, { retry: false, timeoutMs: 3000 }).catch(() => undefined);
+    const response = await this.client.request('POST', agentPath('signOff'), undefined, { retry: false, timeoutMs: 3000 }).catch(() => undefined);
     if (response && !isSuccess(response)) this.options.logger.warn(`Signing off was refused with HTTP ${response.status}${describeError(response.body)}`);
   }
 
   private async register(signal: AbortSignal | undefined): Promise<void> {
     const { logger, name, labels } = this.options;
     const body: RegisterRequest = { name, labels, hostname: os.hostname(), os: process.platform, arch: process.arch, version: AGENT_VERSION };
-    const response = await this.client.request('POST', '/agents/register', body, { signal, bearer: this.options.registrationToken });
+    const response = await this.client.request('POST', agentPath('register'), body, { signal, bearer: this.options.registrationToken });
     if (!isSuccess(response)) {
       throw new RegistrationRejectedError(`Registration was refused with HTTP ${response.status}${describeError(response.body)}`);
     }
@@ -132,7 +132,7 @@ export class Agent {
     for (let failures = 0; !signal.aborted; ) {
       let response;
       try {
-        response = await this.client.request('POST', `/agents/claim?wait=${CLAIM_WAIT_SECONDS}`, {}, { signal, timeoutMs: (CLAIM_WAIT_SECONDS + 10) * 1000 });
+        response = await this.client.request('POST', agentPath('claim', {}, { wait: CLAIM_WAIT_SECONDS }), {}, { signal, timeoutMs: (CLAIM_WAIT_SECONDS + 10) * 1000 });
       } catch (error) {
         if (isAbortError(error)) return;
         throw error;
@@ -200,7 +200,7 @@ export class Agent {
 
   private async heartbeat(job: JobRun | undefined): Promise<void> {
     try {
-      const response = await this.client.request('POST', '/agents/heartbeat', job ? { jobId: job.jobId } : {}, {
+      const response = await this.client.request('POST', agentPath('heartbeat'), job ? { jobId: job.jobId } : {}, {
         retry: false,
         timeoutMs: 10_000,
         signal: this.heartbeatStop.signal,

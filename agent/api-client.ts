@@ -6,7 +6,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { LogBatchRequest } from '../src/agents/agent-protocol';
+import { agentPath, type LogBatchRequest } from '../src/agents/agent-protocol';
 import { AgentStream } from './agent-stream';
 import { AbortError, backoffDelay, DEFAULT_BACKOFF, isAbortError, sleep, type BackoffOptions } from './backoff';
 import { errorMessage, type Logger } from './logger';
@@ -92,7 +92,7 @@ export class ApiClient {
   async sendLogBatch(jobId: number, batch: LogBatchRequest, options: RequestOptions = {}): Promise<ApiResponse> {
     const streamed = await this.stream?.sendLogBatch({ ...batch, jobId });
     if (streamed) return streamed;
-    return this.request('POST', `/agents/jobs/${jobId}/logs`, batch, options);
+    return this.request('POST', agentPath('logs', { id: jobId }), batch, options);
   }
 
   /** Called (once for a burst of concurrent 401s) to obtain a new secret; may throw to give up. */

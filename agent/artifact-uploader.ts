@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { formatBytes } from '../src/common/format-bytes';
 import { describeError, isJobGone, isSuccess, LocalFileError, type ApiClient } from './api-client';
+import { agentPath } from '../src/agents/agent-protocol';
 
 export { formatBytes };
 
@@ -33,7 +34,7 @@ export async function uploadArtifacts(options: UploadArtifactsOptions): Promise<
 
 async function uploadOne(options: UploadArtifactsOptions, file: ArtifactFile): Promise<UploadOutcome> {
   const { client, jobId, report } = options;
-  const path = `/agents/jobs/${jobId}/artifacts/${encodeURIComponent(file.relativePath)}`;
+  const path = agentPath('uploadArtifact', { id: jobId, name: file.relativePath });
   // One retry on 422: the file may have been rewritten between hashing and sending.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -3,7 +3,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import type { ClaimedJob, FinishRequest } from '../src/agents/agent-protocol';
+import { agentPath, type ClaimedJob, type FinishRequest } from '../src/agents/agent-protocol';
 import { describeError, isJobGone, isSuccess, type ApiClient, type ApiResponse } from './api-client';
 import { uploadArtifacts } from './artifact-uploader';
 import { backoffDelay, isAbortError, sleep } from './backoff';
@@ -129,7 +129,7 @@ export class JobRun {
     const output = createJobOutput(shipper, masker, { idleFlushMs: this.options.idleFlushMs });
     this.output = output;
 
-    const started = await client.request('POST', `/agents/jobs/${job.id}/start`, {}, { signal });
+    const started = await client.request('POST', agentPath('start', { id: job.id }), {}, { signal });
     if (!isSuccess(started)) {
       this.lose(`start refused: HTTP ${started.status}${describeError(started.body)}`);
       return 'job-gone';
@@ -179,7 +179,7 @@ export class JobRun {
 
     if (this.cancelReason === SHUTDOWN_REASON) {
       // Not the job's fault: hand it back so the server queues it again for another agent.
-      const released = await client.request('POST', `/agents/jobs/${job.id}/release`, {}, { signal: this.aborter.signal });
+      const released = await client.request('POST', agentPath('release', { id: job.id }), {}, { signal: this.aborter.signal });
       logger.info(`Job ${job.id} handed back to the server (HTTP ${released.status})`);
       return 'failed';
     }
@@ -230,7 +230,7 @@ export class JobRun {
   private async finish(body: FinishRequest): Promise<ApiResponse> {
     const { client, logger } = this.options;
     for (let attempt = 0; ; attempt++) {
-      const response = await client.request('POST', `/agents/jobs/${this.jobId}/finish`, body, { signal: this.aborter.signal });
+      const response = await client.request('POST', agentPath('finish', { id: this.jobId }), body, { signal: this.aborter.signal });
       if (isSuccess(response) || isJobGone(response)) return response;
       logger.warn(`Finishing job ${this.jobId} failed with HTTP ${response.status}${describeError(response.body)}; retrying`);
       await sleep(backoffDelay(attempt), this.aborter.signal);

@@ -9,6 +9,9 @@ import type { BareWriterEvents } from './bare-broadcast.server';
 import type { BenchStack } from './bench-stack';
 import { deferred, putPipeline, triggerRun, within, type Deferred } from './bench-utils';
 import { summarize, wallClockMs, type Summary } from './stats';
+import { AGENT_API_PREFIX, agentPath } from '../src/agents/agent-protocol';
+
+const API_AGENTS = `/${AGENT_API_PREFIX}`;
 
 // Log fan-out: an agent writes lines; N Socket.IO viewers subscribed to the job's room receive
 // them. The writer is the real agent's ApiClient, so batches take the agent's own path: its log
@@ -106,7 +109,7 @@ type Transport = 'stream' | 'http';
 async function startWritingAgent(stack: BenchStack, project: string, signal: AbortSignal) {
   await putPipeline(stack, project, 'fanout', LABELS);
   const tokenResponse = await stack.request<{ token: string }>('POST', '/api/v1/agent-tokens', { body: { name: 'bench-fanout' } });
-  const registered = await stack.request<{ secret: string }>('POST', '/api/v1/agents/register', { token: tokenResponse.body.token, body: { name: 'bench-fanout-writer', labels: LABELS } });
+  const registered = await stack.request<{ secret: string }>('POST', agentPath('register', {}, {}, API_AGENTS), { token: tokenResponse.body.token, body: { name: 'bench-fanout-writer', labels: LABELS } });
   if (registered.status !== 201) throw new Error(`registering the fanout writer failed: ${registered.status}`);
   const client = new ApiClient({ baseUrl: stack.apiUrl, logger: silentLogger });
   client.setSecret(registered.body.secret);
@@ -114,28 +117,28 @@ async function startWritingAgent(stack: BenchStack, project: string, signal: Abo
   await triggerRun(stack, project, 'fanout');
   let jobId = 0;
   for (let i = 0; i < 10 && !jobId; i++) {
-    const response = await client.request('POST', '/agents/claim?wait=10', {}, { signal });
+    const response = await client.request('POST', agentPath('claim', {}, { wait: 10 }), {}, { signal });
     if (response.status === 200) jobId = (response.body as { job: { id: number } }).job.id;
   }
   if (!jobId) throw new Error('the fanout writer could not claim its job');
-  await client.request('POST', `/agents/jobs/${jobId}/start`, {}, { signal });
+  await client.request('POST', agentPath('start', { id: jobId }), {}, { signal });
   client.openStream();
   for (let i = 0; i < 100 && !client.streamConnected; i++) await sleep(50);
   if (!client.streamConnected) throw new Error('the fanout writer\'s log stream did not connect');
   // Busy agents heartbeat every second; without it the lease would lapse during a long bench.
-  const heartbeat = setInterval(() => void client.request('POST', '/agents/heartbeat', { jobId }, { retry: false }).catch(() => undefined), 1000);
+  const heartbeat = setInterval(() => void client.request('POST', agentPath('heartbeat'), { jobId }, { retry: false }).catch(() => undefined), 1000);
   let batch = 0;
   return {
     jobId,
     writeBatch: async (chunks: { stream: 'stdout'; text: string }[], transport: Transport): Promise<void> => {
       const body = { seq: batch, chunks };
-      const response = transport === 'stream' ? await client.sendLogBatch(jobId, body) : await client.request('POST', `/agents/jobs/${jobId}/logs`, body, { retry: false });
+      const response = transport === 'stream' ? await client.sendLogBatch(jobId, body) : await client.request('POST', agentPath('logs', { id: jobId }), body, { retry: false });
       if (!isSuccess(response)) throw new Error(`log batch ${batch} answered ${response.status}: ${JSON.stringify(response.body)}`);
       batch++;
     },
     finish: async (): Promise<void> => {
       clearInterval(heartbeat);
-      await client.request('POST', `/agents/jobs/${jobId}/finish`, { status: 'succeeded', exitCode: 0 }, { retry: false });
+      await client.request('POST', agentPath('finish', { id: jobId }), { status: 'succeeded', exitCode: 0 }, { retry: false });
       client.close();
     },
   };

@@ -7,40 +7,41 @@ import type { AgentPrincipal, RegistrationPrincipal } from '../auth/principal';
 import { badRequest } from '../common/api-error';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { ActiveNodesDto, FinishJobDto, HeartbeatDto, LogBatchDto, RegisterAgentDto } from './agents.dto';
+import { AGENT_API_PREFIX, AGENT_ROUTES } from './agent-protocol';
 import { AgentsService } from './agents.service';
 
 const jobId = new ParseIntPipe({ exceptionFactory: () => badRequest('The job id must be a positive integer.') });
 
 @ApiTags('agent protocol')
 @ApiBearerAuth()
-@Controller('api/v1/agents')
+@Controller(AGENT_API_PREFIX)
 export class AgentProtocolController {
   constructor(
     private readonly agents: AgentsService,
     private readonly artifacts: ArtifactsService,
   ) {}
 
-  @Post('register')
+  @Post(AGENT_ROUTES.register.path)
   @RegistrationOnly()
   register(@CurrentRegistration() registration: RegistrationPrincipal, @Body() body: RegisterAgentDto) {
     return this.agents.register(registration, body);
   }
 
-  @Post('heartbeat')
+  @Post(AGENT_ROUTES.heartbeat.path)
   @AgentOnly()
   @HttpCode(200)
   heartbeat(@CurrentAgent() agent: AgentPrincipal, @Body() body: HeartbeatDto) {
     return this.agents.heartbeat(agent, body.jobId ?? null);
   }
 
-  @Post('sign-off')
+  @Post(AGENT_ROUTES.signOff.path)
   @AgentOnly()
   @HttpCode(204)
   signOff(@CurrentAgent() agent: AgentPrincipal) {
     return this.agents.signOff(agent);
   }
 
-  @Post('claim')
+  @Post(AGENT_ROUTES.claim.path)
   @AgentOnly()
   async claim(@CurrentAgent() agent: AgentPrincipal, @Query('wait') wait: string | undefined, @Req() req: Request, @Res() res: Response) {
     const waitSeconds = wait === undefined ? 30 : Number(wait);
@@ -52,7 +53,7 @@ export class AgentProtocolController {
     else res.status(204).end();
   }
 
-  @Post('jobs/:id/start')
+  @Post(AGENT_ROUTES.start.path)
   @AgentOnly()
   @HttpCode(200)
   async start(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number) {
@@ -60,21 +61,21 @@ export class AgentProtocolController {
     return { ok: true };
   }
 
-  @Post('jobs/:id/logs')
+  @Post(AGENT_ROUTES.logs.path)
   @AgentOnly()
   @HttpCode(200)
   logs(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() body: LogBatchDto) {
     return this.agents.appendLogs(agent, id, body);
   }
 
-  @Post('jobs/:id/nodes')
+  @Post(AGENT_ROUTES.nodes.path)
   @AgentOnly()
   @HttpCode(200)
   nodes(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() body: ActiveNodesDto) {
     return this.agents.reportNodes(agent, id, body);
   }
 
-  @Put('jobs/:id/artifacts/:name')
+  @Put(AGENT_ROUTES.uploadArtifact.path)
   @AgentOnly()
   upload(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Param('name') name: string, @Req() req: Request) {
     const length = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
@@ -82,7 +83,7 @@ export class AgentProtocolController {
     return this.artifacts.upload(agent, id, name, req, typeof checksum === 'string' ? checksum : undefined, length);
   }
 
-  @Get('jobs/:id/artifacts/:name')
+  @Get(AGENT_ROUTES.downloadArtifact.path)
   @AgentOnly()
   async download(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Param('name') name: string, @Query('run') run: string | undefined, @Res() res: Response) {
     const row = await this.artifacts.findForAgent(agent, id, name, run);
@@ -92,7 +93,7 @@ export class AgentProtocolController {
     await pipeline(await this.artifacts.open(row), res);
   }
 
-  @Post('jobs/:id/release')
+  @Post(AGENT_ROUTES.release.path)
   @AgentOnly()
   @HttpCode(200)
   async release(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number) {
@@ -100,7 +101,7 @@ export class AgentProtocolController {
     return { ok: true };
   }
 
-  @Post('jobs/:id/finish')
+  @Post(AGENT_ROUTES.finish.path)
   @AgentOnly()
   @HttpCode(200)
   finish(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() body: FinishJobDto) {

@@ -123,3 +123,50 @@ export type StreamedLogBatch = LogBatchRequest & { jobId: number };
 export type StreamReply = { status: number; body: unknown };
 
 export type AgentStreamClientEvents = { logs: (batch: StreamedLogBatch, ack: (reply: StreamReply) => void) => void };
+
+// ---- routes ----------------------------------------------------------------------------------------
+
+/** Where the agent API lives; the server's controller is mounted here. */
+export const AGENT_API_PREFIX = 'api/v1/agents';
+
+/**
+ * Every route of the agent API, relative to AGENT_API_PREFIX: the server's controller declares its
+ * handlers from this table (a test checks each method and path against Nest's metadata) and clients
+ * build their paths with agentPath, so the two cannot drift apart.
+ */
+export const AGENT_ROUTES = {
+  register: { method: 'POST', path: 'register' },
+  heartbeat: { method: 'POST', path: 'heartbeat' },
+  signOff: { method: 'POST', path: 'sign-off' },
+  claim: { method: 'POST', path: 'claim' },
+  start: { method: 'POST', path: 'jobs/:id/start' },
+  logs: { method: 'POST', path: 'jobs/:id/logs' },
+  nodes: { method: 'POST', path: 'jobs/:id/nodes' },
+  uploadArtifact: { method: 'PUT', path: 'jobs/:id/artifacts/:name' },
+  downloadArtifact: { method: 'GET', path: 'jobs/:id/artifacts/:name' },
+  release: { method: 'POST', path: 'jobs/:id/release' },
+  finish: { method: 'POST', path: 'jobs/:id/finish' },
+} as const;
+
+export type AgentRoute = keyof typeof AGENT_ROUTES;
+
+/**
+ * A route's path under the API base (`/agents/jobs/7/finish`), its `:id` and `:name` filled in (the
+ * name encoded) and `query` appended; `prefix` gives the full path from the server's root instead.
+ */
+export function agentPath(
+  route: AgentRoute,
+  params: { id?: number; name?: string } = {},
+  query: Record<string, string | number | undefined> = {},
+  prefix = '/agents',
+): string {
+  const path = AGENT_ROUTES[route].path.replace(/:(id|name)\b/g, (_, key: 'id' | 'name') => {
+    const value = params[key];
+    if (value === undefined) throw new Error(`agent route ${route} needs :${key}`);
+    return encodeURIComponent(String(value));
+  });
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return `${prefix}/${path}${text ? `?${text}` : ''}`;
+}
