@@ -57,6 +57,7 @@ import { RepositoriesRepository } from './repositories/repositories.repository';
 import { RepositoriesService } from './repositories/repositories.service';
 import { TokensRepository } from './tokens/tokens.repository';
 import { TokensService } from './tokens/tokens.service';
+import { SecretBox } from './secrets/secret-box';
 
 @Module({
   imports: [DatabaseModule],
@@ -79,6 +80,8 @@ import { TokensService } from './tokens/tokens.service';
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: ARTIFACT_STORAGE, inject: [CONFIG], useFactory: (config: Config) => createArtifactStorage(config) },
+    // One key for project secrets and hook secrets, loaded (or made, on a first start) once.
+    { provide: SecretBox, inject: [CONFIG], useFactory: (config: Config) => SecretBox.load(config.secretsKey, config.dataDir) },
     MetricsRepository,
     MetricsService,
     TemporalService,

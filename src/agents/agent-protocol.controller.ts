@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AgentOnly, CurrentAgent, CurrentRegistration, RegistrationOnly } from '../auth/auth.decorators';
@@ -9,8 +9,9 @@ import { ArtifactsService } from '../artifacts/artifacts.service';
 import { ActiveNodesDto, FinishJobDto, HeartbeatDto, LogBatchDto, RegisterAgentDto } from './agents.dto';
 import { AGENT_API_PREFIX, AGENT_ROUTES } from './agent-protocol';
 import { AgentsService } from './agents.service';
+import { idParam } from '../common/validation';
 
-const jobId = new ParseIntPipe({ exceptionFactory: () => badRequest('The job id must be a positive integer.') });
+const jobId = idParam('job');
 
 @ApiTags('agent protocol')
 @ApiBearerAuth()

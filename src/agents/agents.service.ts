@@ -16,6 +16,7 @@ import { TemporalService } from '../temporal/temporal.service';
 import type { ActiveNodesRequest, ClaimedJob, FinishRequest, LogBatchRequest, LogBatchResponse, RegisterRequest, RegisterResponse } from './agent-protocol';
 import { AgentConnections } from './agent-connections';
 import { AgentsRepository } from './agents.repository';
+import { isUuid } from '../common/validation';
 
 const BUSY_HEARTBEAT_SECONDS = 1;
 const JOB_PROJECT_CACHE_SIZE = 10_000;
@@ -268,8 +269,4 @@ export class AgentsService {
 /** PostgreSQL text cannot hold NUL; a program that prints one must not make its whole batch unstorable. */
 function storableText(text: string): string {
   return text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
-}
-
-function isUuid(id: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }

@@ -1,3 +1,4 @@
+import type { PipeTransform } from '@nestjs/common';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { ApiError, badRequest } from './api-error';
@@ -31,4 +32,25 @@ export function pageLimit(raw: string | undefined, fallback: number, max: number
   const limit = Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > max) throw badRequest(`limit must be an integer from 1 to ${max}; got "${raw}".`);
   return limit;
+}
+
+/**
+ * A numeric id in a path (`/runs/:id`): a positive integer the database can hold, or 400 naming what
+ * was wrong. Nest's ParseIntPipe also takes `-3`, `0` and `1e3`-style surprises like `007`.
+ */
+export function idParam(what: string): PipeTransform<string, number> {
+  return {
+    transform(value: string): number {
+      const id = Number(value);
+      if (!/^[1-9][0-9]*$/.test(value) || !Number.isSafeInteger(id)) throw badRequest(`The ${what} id must be a positive integer; got "${value}".`);
+      return id;
+    },
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `id` can name a row keyed by uuid (anything else is answered 404 without a query that would fail). */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
 }

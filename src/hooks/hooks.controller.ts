@@ -1,14 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentToken, Public, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { badRequest } from '../common/api-error';
 import type { HookRequest } from './hook-body.middleware';
 import { CreateHookDto } from './hooks.dto';
 import { HooksService } from './hooks.service';
+import { idParam } from '../common/validation';
 
-const deliveryId = new ParseIntPipe({ exceptionFactory: () => badRequest('The delivery id must be a positive integer.') });
+const deliveryId = idParam('delivery');
 
 function baseUrlOf(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;

@@ -5,7 +5,7 @@ import { assertProjectAccess } from '../auth/project-access';
 import { hasScope, type TokenPrincipal } from '../auth/principal';
 import { generateToken, hashToken } from '../auth/token-codec';
 import { ApiError, badRequest, conflict, notFound, type ErrorBody } from '../common/api-error';
-import { pageLimit } from '../common/validation';
+import { isUuid, pageLimit } from '../common/validation';
 import { CONFIG, type Config } from '../config/config';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { ProjectsService } from '../projects/projects.service';
@@ -28,7 +28,6 @@ type Outcome = DeliveryAnswer & { verdict: DeliveryVerdict; reason: string | nul
 /** Bodies above this are still processed but not kept, so they cannot be redelivered. */
 export const MAX_STORED_BODY_BYTES = 1024 * 1024;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Kept with each delivery so it can be processed again. Signatures and Authorization are never stored:
 // a redelivery is authorised by the operator asking for it, and only deliveries verified on arrival qualify.
@@ -47,7 +46,6 @@ const KEPT_HEADERS = [
 @Injectable()
 export class HooksService {
   private readonly logger = new Logger('hooks');
-  private readonly box: SecretBox;
 
   constructor(
     private readonly hooks: HooksRepository,
@@ -56,10 +54,9 @@ export class HooksService {
     private readonly runs: RunsService,
     private readonly tokens: TokensRepository,
     @Inject(CONFIG) private readonly config: Config,
-  ) {
     // The same key as project secrets: HMAC checks need the plain secret, so it is sealed, not hashed.
-    this.box = SecretBox.load(config.secretsKey, config.dataDir);
-  }
+    private readonly box: SecretBox,
+  ) {}
 
   async create(principal: TokenPrincipal, slug: string, body: CreateHookDto, requestBaseUrl: string) {
     const project = await this.projects.get(principal, slug);
@@ -161,7 +158,7 @@ export class HooksService {
 
   /** Verifies, filters and maps one delivery; every outcome, accepted or not, lands in the delivery log. */
   async receive(incoming: IncomingDelivery): Promise<DeliveryAnswer> {
-    if (!UUID.test(incoming.hookId)) return errorAnswer(404, 'hook_not_found', `No hook "${incoming.hookId}" exists.`);
+    if (!isUuid(incoming.hookId)) return errorAnswer(404, 'hook_not_found', `No hook "${incoming.hookId}" exists.`);
     const hook = await this.hooks.get(incoming.hookId);
     if (!hook) return errorAnswer(404, 'hook_not_found', `No hook "${incoming.hookId}" exists.`);
 
@@ -336,7 +333,7 @@ export class HooksService {
   }
 
   private async load(principal: TokenPrincipal, hookId: string): Promise<HookRow> {
-    if (!UUID.test(hookId)) throw notFound('hook', hookId);
+    if (!isUuid(hookId)) throw notFound('hook', hookId);
     const hook = await this.hooks.get(hookId);
     if (!hook) throw notFound('hook', hookId);
     assertProjectAccess(principal, { id: hook.projectId, slug: hook.project });

@@ -1,12 +1,13 @@
-import { Controller, Get, Param, ParseIntPipe, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentToken, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
 import { badRequest } from '../common/api-error';
 import { JobsService } from './jobs.service';
+import { idParam } from '../common/validation';
 
-const jobId = new ParseIntPipe({ exceptionFactory: () => badRequest('The job id must be a positive integer.') });
+const jobId = idParam('job');
 
 @ApiTags('jobs')
 @ApiBearerAuth()

@@ -1,12 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentToken, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { badRequest } from '../common/api-error';
 import { BulkCancelDto, RerunDto, TriggerRunDto } from './runs.dto';
 import { RunsService } from './runs.service';
+import { idParam } from '../common/validation';
 
-const runId = new ParseIntPipe({ exceptionFactory: () => badRequest('The run id must be a positive integer.') });
+const runId = idParam('run');
 
 @ApiTags('runs')
 @ApiBearerAuth()

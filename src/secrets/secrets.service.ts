@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { badRequest, notFound } from '../common/api-error';
-import { CONFIG, type Config } from '../config/config';
 import { SecretBox } from './secret-box';
 import { SecretsRepository } from './secrets.repository';
 
@@ -8,14 +7,10 @@ export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 @Injectable()
 export class SecretsService {
-  private readonly box: SecretBox;
-
   constructor(
     private readonly secrets: SecretsRepository,
-    @Inject(CONFIG) config: Config,
-  ) {
-    this.box = SecretBox.load(config.secretsKey, config.dataDir);
-  }
+    private readonly box: SecretBox,
+  ) {}
 
   async put(projectId: string, name: string, value: string): Promise<void> {
     if (!SECRET_NAME.test(name)) throw badRequest(`Secret name "${name}" must match ${SECRET_NAME.source}.`, 'invalid_secret_name');
