@@ -36,9 +36,14 @@ export class DeliveryGate {
   }
 
   /**
-   * Routes the adapter's per-socket delivery through the gate. `apply` (socket.io-adapter 2.5,
-   * declared private but the one place every broadcast fans out) is where both local emits and
-   * broadcasts from other instances reach this instance's sockets, so one hook covers both.
+   * Routes the adapter's per-socket delivery through the gate. `apply(opts, callback)` is where
+   * both local emits and broadcasts from other instances reach this instance's sockets (the
+   * in-memory `broadcast` calls it, and the cluster adapter hands a remote BROADCAST to that
+   * `broadcast`), so one hook covers both. It stays a patch on the instance: socket.io-adapter
+   * 2.5.9 declares `apply` private, so no subclass may override it, and no public hook sees a
+   * delivery per socket before it is written (`onAnyOutgoing` only watches). The remote path would
+   * otherwise have to re-implement the cluster adapter's message handling.
+   * test/integration/postgres-adapter-internals.test.ts fails if an upgrade moves either path off it.
    */
   wrap<S extends Deliverable>(adapter: GatedAdapter<S>): void {
     const apply = adapter.apply.bind(adapter);
