@@ -10,7 +10,7 @@ import { ApiError } from './common/api-error';
 import { createAppLogger } from './common/app-logger';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { validationFailed } from './common/validation';
-import { CONFIG, type Config } from './config/config';
+import { CONFIG, loadConfig, type Config } from './config/config';
 import { hookDeliveryBody } from './hooks/hook-body.middleware';
 import { DeliveryGate } from './live/delivery-gate';
 import { LivePool } from './live/live-pool';
@@ -19,7 +19,7 @@ import { serveWebUi } from './web/serve-web-ui';
 
 async function bootstrap(): Promise<void> {
   // Body parsing is ours: JSON only for JSON requests (artifact uploads stream untouched), with a size limit.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, logger: createAppLogger(process.env.BELLOWS_LOG_LEVEL === 'debug') });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, logger: createAppLogger(loadConfig()) });
   const config = app.get<Config>(CONFIG);
   // Webhook deliveries first, as raw bytes: their signatures cover the body exactly as sent.
   app.use(hookDeliveryBody(config.maxJsonBodyBytes));

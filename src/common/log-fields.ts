@@ -1,14 +1,20 @@
 export type LogFields = Record<string, string | number | null | undefined>;
+/** A log message with the run/job ids it concerns as fields; the logger decides how it is printed. */
+export type LogRecord = { msg: string } & LogFields;
 
-/**
- * A log message that carries run/job ids as fields: one JSON object per line with
- * BELLOWS_LOG_FORMAT=json (so log tooling can filter by runId), `message (runId=1 jobId=2)` otherwise.
- */
-export function withIds(message: string, fields: LogFields): string | Record<string, unknown> {
-  if (process.env.BELLOWS_LOG_FORMAT === 'json') return { msg: message, ...fields };
-  const suffix = Object.entries(fields)
-    .filter(([, value]) => value !== undefined && value !== null)
+export function withIds(message: string, fields: LogFields): LogRecord {
+  return { msg: message, ...fields };
+}
+
+export function isLogRecord(value: unknown): value is LogRecord {
+  return typeof value === 'object' && value !== null && typeof (value as { msg?: unknown }).msg === 'string';
+}
+
+/** The text form: `message (runId=1 jobId=2)`, fields without a value left out. */
+export function textOf(record: LogRecord): string {
+  const suffix = Object.entries(record)
+    .filter(([key, value]) => key !== 'msg' && value !== undefined && value !== null)
     .map(([key, value]) => `${key}=${value}`)
     .join(' ');
-  return suffix ? `${message} (${suffix})` : message;
+  return suffix ? `${record.msg} (${suffix})` : record.msg;
 }

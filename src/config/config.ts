@@ -20,6 +20,8 @@ export type Config = {
   maxArtifactBytes: number;
   maxLogBytesPerJob: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `text` for people, `json` (one object per line, ids as fields) for log tooling. */
+  logFormat: 'text' | 'json';
   artifactStore: ArtifactStoreConfig;
   metricsToken: string | undefined;
   /** file:// repositories are local paths on the server: allowed only where the operator says so (npm start does). */
@@ -59,7 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonBodyBytes: intFrom(env, 'BELLOWS_MAX_JSON_BYTES', 5 * 1024 * 1024),
     maxArtifactBytes: intFrom(env, 'BELLOWS_MAX_ARTIFACT_BYTES', 5 * 1024 * 1024 * 1024),
     maxLogBytesPerJob: intFrom(env, 'BELLOWS_MAX_LOG_BYTES', 64 * 1024 * 1024),
-    logLevel: (['debug', 'info', 'warn', 'error'] as const).find((l) => l === env.BELLOWS_LOG_LEVEL) ?? 'info',
+    logLevel: oneOf(env, 'BELLOWS_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    logFormat: oneOf(env, 'BELLOWS_LOG_FORMAT', ['text', 'json'] as const, 'text'),
     artifactStore: artifactStoreFrom(env),
     metricsToken: env.BELLOWS_METRICS_TOKEN || undefined,
     allowFileRepositories: env.BELLOWS_ALLOW_FILE_REPOSITORIES === 'true',
@@ -84,6 +87,15 @@ function artifactStoreFrom(env: NodeJS.ProcessEnv): ArtifactStoreConfig {
     forcePathStyle: (env.BELLOWS_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false')) === 'true',
     prefix: env.BELLOWS_S3_PREFIX ?? '',
   };
+}
+
+/** A setting with a fixed set of values; a typo is an error at start-up, not a silent default. */
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = values.find((candidate) => candidate === raw);
+  if (value === undefined) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return value;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
