@@ -20,6 +20,8 @@ import { MetricsRepository } from './metrics/metrics.repository';
 import { MetricsService } from './metrics/metrics.service';
 import { HooksController } from './hooks/hooks.controller';
 import { HooksRepository } from './hooks/hooks.repository';
+import { HookDeliveryLog } from './hooks/hook-delivery-log.service';
+import { HookReceiver } from './hooks/hook-receiver.service';
 import { HooksService } from './hooks/hooks.service';
 import { JobsController } from './jobs/jobs.controller';
 import { AgentPresenceService } from './live/agent-presence.service';
@@ -113,6 +115,8 @@ import { SecretBox } from './secrets/secret-box';
     ArtifactsService,
     HooksRepository,
     HooksService,
+    HookDeliveryLog,
+    HookReceiver,
     LivePool,
     DeliveryGate,
     LiveAuth,

@@ -5,6 +5,8 @@ import { CurrentToken, Public, RequireScope } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
 import type { HookRequest } from './hook-body.middleware';
 import { CreateHookDto } from './hooks.dto';
+import { HookDeliveryLog } from './hook-delivery-log.service';
+import { HookReceiver } from './hook-receiver.service';
 import { HooksService } from './hooks.service';
 import { idParam } from '../common/validation';
 
@@ -17,7 +19,11 @@ function baseUrlOf(req: Request): string {
 @ApiTags('hooks')
 @Controller('api/v1')
 export class HooksController {
-  constructor(private readonly hooks: HooksService) {}
+  constructor(
+    private readonly hooks: HooksService,
+    private readonly receiver: HookReceiver,
+    private readonly deliveryLog: HookDeliveryLog,
+  ) {}
 
   @Post('projects/:slug/hooks')
   @ApiBearerAuth()
@@ -40,7 +46,7 @@ export class HooksController {
   @ApiOperation({ summary: 'Receive a delivery: 201 run started, 200 duplicate/skipped/ping, 401 bad signature.' })
   async deliver(@Param('hookId') hookId: string, @Req() req: HookRequest, @Res({ passthrough: true }) res: Response) {
     const body = req.hookBody;
-    const answer = await this.hooks.receive({
+    const answer = await this.receiver.receive({
       hookId,
       body: body && !body.tooLarge ? body.bytes : null,
       bodyBytes: body?.tooLarge ? body.declaredBytes : (body?.bytes.length ?? 0),
@@ -71,14 +77,14 @@ export class HooksController {
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   deliveries(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Query() query: { cursor?: string; limit?: string }) {
-    return this.hooks.deliveries(principal, hookId, query);
+    return this.deliveryLog.deliveries(principal, hookId, query);
   }
 
   @Get('hooks/:hookId/deliveries/:id')
   @ApiBearerAuth()
   @RequireScope('read')
   delivery(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Param('id', deliveryId) id: number) {
-    return this.hooks.delivery(principal, hookId, id);
+    return this.deliveryLog.delivery(principal, hookId, id);
   }
 
   @Post('hooks/:hookId/deliveries/:id/redeliver')
@@ -87,6 +93,6 @@ export class HooksController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Process a stored, verified delivery again under its original delivery id.' })
   redeliver(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Param('id', deliveryId) id: number) {
-    return this.hooks.redeliver(principal, hookId, id);
+    return this.receiver.redeliver(principal, hookId, id);
   }
 }
