@@ -1,0 +1,266 @@
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { applyMigrations } from '../../src/database/migrations';
+import { createSql, type Sql, type TransactionSql } from '../../src/database/sql';
+import { RANK_GAP } from '../../src/jobs/jobs.repository';
+import { QueueRepository } from '../../src/queue/queue.repository';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/stack';
+import { scopes, type Scope } from './job-fixtures';
+
+// The claim and the queue order straight against PostgreSQL: label matching, queue order, claims
+// racing on two connection pools (two API instances), and the queue page's reordering.
+
+let database: TestDatabase;
+let sql: Sql;
+let otherInstanceSql: Sql;
+let queue: QueueRepository;
+let otherInstance: QueueRepository;
+let newScope: () => Promise<Scope>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  sql = createSql(database.url, { max: 4 });
+  otherInstanceSql = createSql(database.url, { max: 4 });
+  await applyMigrations(sql);
+  queue = new QueueRepository(sql);
+  otherInstance = new QueueRepository(otherInstanceSql);
+  newScope = scopes(sql);
+});
+
+afterAll(async () => {
+  await sql?.end({ timeout: 5 });
+  await otherInstanceSql?.end({ timeout: 5 });
+  await database?.drop();
+});
+
+const LEASE_SECONDS = 60;
+
+/** These jobs' ids in the order agents will get them (queued ones only). */
+async function queueOrder(ids: number[]): Promise<number[]> {
+  const rows = await sql<{ id: number }[]>`select id from jobs where id = any(${ids}::bigint[]) and status = 'queued' order by queue_rank, id`;
+  return rows.map((row) => row.id);
+}
+
+async function claimAll(agentId: string, labels: string[]): Promise<number[]> {
+  const claimed: number[] = [];
+  for (let row = await queue.claim(agentId, labels, LEASE_SECONDS); row; row = await queue.claim(agentId, labels, LEASE_SECONDS)) claimed.push(row.id);
+  return claimed;
+}
+
+/** Runs `lock` in a transaction on its own connection and keeps that transaction open until released. */
+async function holdLock(lock: (tx: TransactionSql) => Promise<unknown>): Promise<{ release(): Promise<void> }> {
+  const client = createSql(database.url, { max: 1 });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const holding = new Promise<void>((resolve) => (locked = resolve));
+  const transaction = client.begin(async (tx) => {
+    await lock(tx);
+    locked();
+    await released;
+  });
+  await Promise.race([holding, transaction]);
+  let ended: Promise<void> | undefined;
+  return {
+    release: () => {
+      release();
+      return (ended ??= transaction.finally(() => client.end({ timeout: 5 })));
+    },
+  };
+}
+
+/** Backends of this database waiting for a lock (a row, a table or a transaction). */
+async function waitingForLocks(): Promise<number> {
+  const [row] = await sql<{ waiting: number }[]>`
+    select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+  return row.waiting;
+}
+
+describe('QueueRepository.claim', () => {
+  it('gives a job only to an agent whose labels include every label the job requires', async () => {
+    const scope = await newScope();
+    const { ids } = await scope.run([{ key: 'gpu', labels: ['os=linux', 'gpu'] }]);
+    const agent = await scope.agent();
+    expect(await queue.claim(agent, scope.labels('os=linux'), LEASE_SECONDS)).toBeUndefined();
+    expect(await queue.claim(agent, scope.labels('gpu'), LEASE_SECONDS)).toBeUndefined();
+    // A label's value is part of it.
+    expect(await queue.claim(agent, scope.labels('os=mac', 'gpu'), LEASE_SECONDS)).toBeUndefined();
+    // Extra labels on the agent do not matter.
+    const claimed = await queue.claim(agent, scope.labels('gpu', 'extra', 'os=linux'), LEASE_SECONDS);
+    expect(claimed).toMatchObject({ id: ids.gpu, agentId: agent, try: 1 });
+  });
+
+  it('hands jobs out FIFO by run, then by job, passing over jobs the agent cannot take', async () => {
+    const scope = await newScope();
+    const older = await scope.run([{ key: 'a' }, { key: 'needs-gpu', labels: ['gpu'] }, { key: 'b' }]);
+    const newer = await scope.run([{ key: 'c' }]);
+    const plain = await scope.agent();
+    // The job needing a GPU blocks nobody behind it.
+    expect(await claimAll(plain, scope.labels())).toEqual([older.ids.a, older.ids.b, newer.ids.c]);
+    const gpu = await scope.agent();
+    expect(await claimAll(gpu, scope.labels('gpu'))).toEqual([older.ids['needs-gpu']]);
+  });
+
+  it('starts the try, the attempt and the run with the claim, and sets the lease', async () => {
+    const scope = await newScope();
+    const { runId, ids } = await scope.run([{ key: 'build', matrix: { os: 'linux' }, env: { A: '1' } }]);
+    const agent = await scope.agent();
+    const claimed = await queue.claim(agent, scope.labels(), LEASE_SECONDS);
+    expect(claimed).toMatchObject({ id: ids.build, try: 1, runId, attempt: 1, runNumber: 1, matrix: { os: 'linux' }, env: { A: '1' }, agentId: agent, project: scope.slug });
+    const [job] = await sql<{ status: string; agentId: string; leaseSeconds: number }[]>`
+      select status, agent_id as "agentId", extract(epoch from lease_expires_at - now())::float as "leaseSeconds" from jobs where id = ${ids.build}`;
+    expect(job).toMatchObject({ status: 'running', agentId: agent });
+    expect(job.leaseSeconds).toBeGreaterThan(LEASE_SECONDS / 2);
+    expect(job.leaseSeconds).toBeLessThanOrEqual(LEASE_SECONDS);
+    expect(await sql`select try, agent_id as "agentId", status from job_tries where job_id = ${ids.build}`).toEqual([{ try: 1, agentId: agent, status: 'running' }]);
+    const [states] = await sql<{ attempt: string; run: string }[]>`
+      select a.status as attempt, r.status as run from run_attempts a join runs r on r.id = a.run_id where a.run_id = ${runId} and a.attempt = 1`;
+    expect(states).toEqual({ attempt: 'running', run: 'running' });
+  });
+
+  it('gives two claims in flight at once, on two connection pools, two different jobs', async () => {
+    const scope = await newScope();
+    const { ids } = await scope.run([{ key: 'first' }, { key: 'second' }]);
+    const [agentA, agentB] = [await scope.agent(), await scope.agent()];
+    // Each claim stops at its job_tries insert, after it picked and locked its job: both are in
+    // flight at once, on two connection pools, in a known order.
+    const tries = await holdLock((tx) => tx`lock table job_tries in share mode`);
+    onTestFinished(() => tries.release());
+    const first = queue.claim(agentA, scope.labels(), LEASE_SECONDS);
+    await waitFor(async () => (await waitingForLocks()) === 1, { intervalMs: 10, message: 'the first claim in flight' });
+    const second = otherInstance.claim(agentB, scope.labels(), LEASE_SECONDS);
+    await waitFor(async () => (await waitingForLocks()) === 2, { intervalMs: 10, message: 'the second claim in flight' });
+    await tries.release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a).toMatchObject({ id: ids.first, agentId: agentA });
+    expect(b).toMatchObject({ id: ids.second, agentId: agentB });
+  });
+
+  // Were the claim to wait for the lock instead, it would never return: the timeout makes that a quick failure.
+  it('passes over a job another transaction holds locked, and takes it once that lets go', { timeout: 10_000 }, async () => {
+    const scope = await newScope();
+    const { ids } = await scope.run([{ key: 'locked' }, { key: 'free' }]);
+    const agent = await scope.agent();
+    const row = await holdLock((tx) => tx`select id from jobs where id = ${ids.locked} for update`);
+    // Also on a timeout, so a failure here leaves no lock behind for the tests after it.
+    onTestFinished(() => row.release());
+    expect((await queue.claim(agent, scope.labels(), LEASE_SECONDS))?.id).toBe(ids.free);
+    expect(await queue.claim(agent, scope.labels(), LEASE_SECONDS)).toBeUndefined();
+    await row.release();
+    expect((await queue.claim(agent, scope.labels(), LEASE_SECONDS))?.id).toBe(ids.locked);
+  });
+
+  it('gives each job to exactly one of many agents claiming at once from two instances', async () => {
+    const scope = await newScope();
+    const jobs = 6;
+    const claimers = 10;
+    const { ids } = await scope.run(Array.from({ length: jobs }, (_, i) => ({ key: `job-${i}` })));
+    const agents = await Promise.all(Array.from({ length: claimers }, () => scope.agent()));
+    const claims = await Promise.all(agents.map((agent, i) => (i % 2 ? otherInstance : queue).claim(agent, scope.labels(), LEASE_SECONDS)));
+    const claimed = claims.flatMap((row) => (row ? [row.id] : []));
+    expect(claimed.sort((x, y) => x - y)).toEqual(Object.values(ids).sort((x, y) => x - y));
+    const tries = await sql<{ jobId: number; tries: number }[]>`
+      select job_id as "jobId", count(*)::int as tries from job_tries where job_id = any(${Object.values(ids)}::bigint[]) group by job_id`;
+    expect(tries.map((row) => row.tries)).toEqual(Array(jobs).fill(1));
+  });
+});
+
+describe('QueueRepository.move and list', () => {
+  it('places a job right before or after another, and agents then claim in that order', async () => {
+    const scope = await newScope();
+    const { ids } = await scope.run([{ key: 'a' }, { key: 'b' }, { key: 'c' }, { key: 'd' }]);
+    const { a, b, c, d } = ids;
+    expect(await queue.move(d, b, 'before')).toBe(true);
+    expect(await queueOrder([a, b, c, d])).toEqual([a, d, b, c]);
+    // After the last job of the queue, and before the first.
+    expect(await queue.move(a, c, 'after')).toBe(true);
+    expect(await queueOrder([a, b, c, d])).toEqual([d, b, c, a]);
+    expect(await queue.move(c, d, 'before')).toBe(true);
+    expect(await queueOrder([a, b, c, d])).toEqual([c, d, b, a]);
+
+    const listed = await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 1000 });
+    expect(listed.map((entry) => entry.id)).toEqual([c, d, b, a]);
+    const positions = listed.map((entry) => entry.position);
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    expect(await claimAll(await scope.agent(), scope.labels())).toEqual([c, d, b, a]);
+  });
+
+  it("moves a job ahead of an older run's jobs", async () => {
+    const scope = await newScope();
+    const older = await scope.run([{ key: 'a' }, { key: 'b' }]);
+    const newer = await scope.run([{ key: 'urgent' }]);
+    expect(await queue.move(newer.ids.urgent, older.ids.a, 'before')).toBe(true);
+    expect(await claimAll(await scope.agent(), scope.labels())).toEqual([newer.ids.urgent, older.ids.a, older.ids.b]);
+  });
+
+  it('renumbers when a gap is used up: every other queued job keeps its order, and runs queued later stay behind', async () => {
+    const scope = await newScope();
+    const other = await newScope();
+    const moved = await scope.run([{ key: 'x1' }, { key: 'x2' }, { key: 'x3' }]);
+    // More queued jobs than runs so far, so renumbered ranks pass the rank sequence unless it is moved on.
+    const bystanders = await other.run(Array.from({ length: 40 }, (_, i) => ({ key: `y${i}` })));
+    const tail = await other.run([{ key: 'tail' }]);
+    expect((await queue.claim(await other.agent(), other.labels(), LEASE_SECONDS))?.id).toBe(bystanders.ids.y0);
+    const [before] = await sql<{ rank: number }[]>`select queue_rank as rank from jobs where id = ${bystanders.ids.y0}`;
+    const [counts] = await sql<{ queued: number; sequence: number }[]>`
+      select (select count(*)::int from jobs where status = 'queued') as queued, (select last_value::int from job_queue_rank_seq) as sequence`;
+    expect(counts.queued).toBeGreaterThan(counts.sequence + 1);
+
+    // x1, x2 and x3 share their run's rank: there is no room between x1 and x2.
+    const { x1, x2, x3 } = moved.ids;
+    expect(await queue.move(x3, x2, 'before')).toBe(true);
+    const bystanderIds = Object.entries(bystanders.ids).filter(([key]) => key !== 'y0').map(([, id]) => id);
+    expect(await queueOrder([x1, x2, x3, ...bystanderIds, tail.ids.tail])).toEqual([x1, x3, x2, ...bystanderIds, tail.ids.tail]);
+    // A job out of the queue keeps its rank: it is where it goes back should its agent be lost.
+    const [after] = await sql<{ rank: number; status: string }[]>`select queue_rank as rank, status from jobs where id = ${bystanders.ids.y0}`;
+    expect(after).toEqual({ rank: before.rank, status: 'running' });
+
+    const later = await scope.run([{ key: 'later' }]);
+    const [last] = await sql<{ id: number }[]>`select id from jobs where status = 'queued' order by queue_rank desc, id desc limit 1`;
+    expect(last.id).toBe(later.ids.later);
+  });
+
+  it('refuses a move, changing nothing, when either job is not queued', async () => {
+    const scope = await newScope();
+    const { ids } = await scope.run([{ key: 'taken' }, { key: 'a' }, { key: 'b' }]);
+    expect((await queue.claim(await scope.agent(), scope.labels(), LEASE_SECONDS))?.id).toBe(ids.taken);
+    const ranks = async () => sql`select id, queue_rank from jobs where id = any(${Object.values(ids)}::bigint[]) order by id`;
+    const unchanged = await ranks();
+    expect(await queue.move(ids.b, ids.taken, 'before')).toBe(false);
+    expect(await queue.move(ids.taken, ids.a, 'after')).toBe(false);
+    expect(await queue.move(ids.b, 0, 'after')).toBe(false);
+    expect(await ranks()).toEqual(unchanged);
+  });
+
+  it('lists only queued jobs of the project asked for, with the queue-wide position and the agents that could take each', async () => {
+    const scope = await newScope();
+    const other = await newScope();
+    const mine = await scope.run([{ key: 'a' }, { key: 'gpu', labels: ['gpu'] }, { key: 'taken' }]);
+    const theirs = await other.run([{ key: 'theirs' }]);
+    await queue.move(mine.ids.taken, mine.ids.a, 'before');
+    await scope.agent(['gpu']);
+    const busy = await scope.agent();
+    expect((await queue.claim(busy, scope.labels(), LEASE_SECONDS))?.id).toBe(mine.ids.taken);
+
+    const listed = await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 1000 });
+    expect(listed.map((entry) => [entry.id, entry.matchingAgents, entry.idleMatchingAgents])).toEqual([
+      [mine.ids.a, 2, 1],
+      [mine.ids.gpu, 1, 1],
+    ]);
+    const all = await queue.list({ projectId: null, onlineWithinSeconds: 60, limit: 1000 });
+    const position = (id: number) => all.find((entry) => entry.id === id)?.position;
+    expect(listed.map((entry) => entry.position)).toEqual([position(mine.ids.a), position(mine.ids.gpu)]);
+    expect(position(theirs.ids.theirs)).toBeGreaterThan(position(mine.ids.gpu)!);
+    expect(all.map((entry) => entry.position)).toEqual(all.map((_, i) => i + 1));
+  });
+});
+
+// RANK_GAP is what leaves room between runs; a test above relies on a run's jobs sharing one rank.
+it('gives all jobs of a run one rank, a gap apart from the next run', async () => {
+  const scope = await newScope();
+  const first = await scope.run([{ key: 'a' }, { key: 'b' }]);
+  const second = await scope.run([{ key: 'c' }]);
+  const ranks = await sql<{ rank: number }[]>`
+    select queue_rank as rank from jobs where id = any(${[first.ids.a, first.ids.b, second.ids.c]}::bigint[]) order by id`;
+  expect(ranks[0].rank).toBe(ranks[1].rank);
+  expect(ranks[2].rank - ranks[0].rank).toBe(RANK_GAP);
+});
