@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 
-// All configuration comes from the environment (see the README's configuration table).
+// All configuration comes from the environment (every setting is in docs/configuration.md).
 export type Config = {
   port: number;
   databaseUrl: string;

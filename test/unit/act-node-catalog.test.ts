@@ -1,5 +1,5 @@
 // The node library against the reference's: every type it defines is implemented or refused with a
-// reason, and the README's table names each one with the right status.
+// reason, and the node-library table in docs/act.md names each one with the right status.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -33,8 +33,8 @@ describe('the node library', () => {
     expect(refusal('core/teleport@v1')).toBeUndefined();
   });
 
-  it('is listed in the README, each type once, with its status', () => {
-    const readme = readFileSync('README.md', 'utf8');
+  it('is listed in docs/act.md, each type once, with its status', () => {
+    const readme = readFileSync('docs/act.md', 'utf8');
     const rows = readme.split('\n').filter((line) => line.startsWith('| core/'));
     const listed = new Map<string, string>();
     for (const row of rows) {
