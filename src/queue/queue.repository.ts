@@ -120,12 +120,26 @@ export class QueueRepository {
           await notifyQueue(tx);
           return true;
         }
-        // Renumbered ranks must stay below those of runs yet to be queued: move the sequence past them.
-        const renumbered = await tx`
-          update jobs j set queue_rank = n.rank from (
-            select id, row_number() over (order by queue_rank, id) * ${RANK_GAP} as rank from jobs where status = 'queued'
-          ) n where j.id = n.id returning j.id`;
-        await tx`select setval('job_queue_rank_seq', greatest((select last_value from job_queue_rank_seq), ${renumbered.length + 1}))`;
+        // One order is renumbered, not just the queued jobs: running jobs (where each goes back should
+        // its agent be lost) and the base of each run in progress (where its waiting jobs will queue,
+        // after the jobs at that rank now). Queued jobs alone renumbered from 1 would pass ahead of
+        // every run in progress, whose bases count all runs ever made. Runs yet to be made stay
+        // behind: the sequence moves past the points.
+        // Jobs are locked before runs, the order a claim takes them in, so the two never deadlock.
+        const [{ points, runIds, bases }] = await tx<{ points: number; runIds: number[]; bases: number[] }[]>`
+          with points as (
+            select id as job_id, null::bigint as run_id, queue_rank as rank from jobs where status in ('queued', 'running') and queue_rank is not null
+            union all
+            select null, id, queue_base * ${RANK_GAP} from runs where status in ('queued', 'running')
+          ),
+          numbered as (select job_id, run_id, row_number() over (order by rank, run_id is not null, job_id) as n from points),
+          renumbered as (update jobs j set queue_rank = p.n * ${RANK_GAP} from numbered p where j.id = p.job_id)
+          select count(*)::int as points,
+                 coalesce(array_agg(run_id) filter (where run_id is not null), '{}') as "runIds",
+                 coalesce(array_agg(n) filter (where run_id is not null), '{}') as bases
+          from numbered`;
+        await tx`update runs r set queue_base = b.base from unnest(${runIds}::bigint[], ${bases}::bigint[]) as b(id, base) where r.id = b.id`;
+        await tx`select setval('job_queue_rank_seq', greatest((select last_value from job_queue_rank_seq), ${points + 1}))`;
       }
       return false;
     });

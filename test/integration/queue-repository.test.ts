@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { applyMigrations } from '../../src/database/migrations';
 import { createSql, type Sql, type TransactionSql } from '../../src/database/sql';
-import { RANK_GAP } from '../../src/jobs/jobs.repository';
+import { JobsRepository, RANK_GAP } from '../../src/jobs/jobs.repository';
 import { QueueRepository } from '../../src/queue/queue.repository';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/stack';
 import { scopes, type Scope } from './job-fixtures';
@@ -14,6 +14,7 @@ let sql: Sql;
 let otherInstanceSql: Sql;
 let queue: QueueRepository;
 let otherInstance: QueueRepository;
+let jobs: JobsRepository;
 let newScope: () => Promise<Scope>;
 
 beforeAll(async () => {
@@ -23,6 +24,7 @@ beforeAll(async () => {
   await applyMigrations(sql);
   queue = new QueueRepository(sql);
   otherInstance = new QueueRepository(otherInstanceSql);
+  jobs = new JobsRepository(sql);
   newScope = scopes(sql);
 });
 
@@ -40,11 +42,13 @@ async function queueOrder(ids: number[]): Promise<number[]> {
   return rows.map((row) => row.id);
 }
 
-async function claimAll(agentId: string, labels: string[]): Promise<number[]> {
+async function claimAllOn(repository: QueueRepository, agentId: string, labels: string[]): Promise<number[]> {
   const claimed: number[] = [];
-  for (let row = await queue.claim(agentId, labels, LEASE_SECONDS); row; row = await queue.claim(agentId, labels, LEASE_SECONDS)) claimed.push(row.id);
+  for (let row = await repository.claim(agentId, labels, LEASE_SECONDS); row; row = await repository.claim(agentId, labels, LEASE_SECONDS)) claimed.push(row.id);
   return claimed;
 }
+
+const claimAll = (agentId: string, labels: string[]) => claimAllOn(queue, agentId, labels);
 
 /** Runs `lock` in a transaction on its own connection and keeps that transaction open until released. */
 async function holdLock(lock: (tx: TransactionSql) => Promise<unknown>): Promise<{ release(): Promise<void> }> {
@@ -200,7 +204,6 @@ describe('QueueRepository.move and list', () => {
     const bystanders = await other.run(Array.from({ length: 40 }, (_, i) => ({ key: `y${i}` })));
     const tail = await other.run([{ key: 'tail' }]);
     expect((await queue.claim(await other.agent(), other.labels(), LEASE_SECONDS))?.id).toBe(bystanders.ids.y0);
-    const [before] = await sql<{ rank: number }[]>`select queue_rank as rank from jobs where id = ${bystanders.ids.y0}`;
     const [counts] = await sql<{ queued: number; sequence: number }[]>`
       select (select count(*)::int from jobs where status = 'queued') as queued, (select last_value::int from job_queue_rank_seq) as sequence`;
     expect(counts.queued).toBeGreaterThan(counts.sequence + 1);
@@ -210,9 +213,9 @@ describe('QueueRepository.move and list', () => {
     expect(await queue.move(x3, x2, 'before')).toBe(true);
     const bystanderIds = Object.entries(bystanders.ids).filter(([key]) => key !== 'y0').map(([, id]) => id);
     expect(await queueOrder([x1, x2, x3, ...bystanderIds, tail.ids.tail])).toEqual([x1, x3, x2, ...bystanderIds, tail.ids.tail]);
-    // A job out of the queue keeps its rank: it is where it goes back should its agent be lost.
-    const [after] = await sql<{ rank: number; status: string }[]>`select queue_rank as rank, status from jobs where id = ${bystanders.ids.y0}`;
-    expect(after).toEqual({ rank: before.rank, status: 'running' });
+    // The running job, renumbered with the queue, goes back where it was should its agent be lost.
+    await jobs.requeueLost(bystanders.ids.y0, 1);
+    expect(await queueOrder([bystanders.ids.y0, ...bystanderIds])).toEqual([bystanders.ids.y0, ...bystanderIds]);
 
     const later = await scope.run([{ key: 'later' }]);
     const [last] = await sql<{ id: number }[]>`select id from jobs where status = 'queued' order by queue_rank desc, id desc limit 1`;
@@ -263,4 +266,48 @@ it('gives all jobs of a run one rank, a gap apart from the next run', async () =
     select queue_rank as rank from jobs where id = any(${[first.ids.a, first.ids.b, second.ids.c]}::bigint[]) order by id`;
   expect(ranks[0].rank).toBe(ranks[1].rank);
   expect(ranks[2].rank - ranks[0].rank).toBe(RANK_GAP);
+});
+
+// In a long-lived install run bases are large (here 1000 runs ago) while few jobs are queued, so a
+// renumber that only looks at queued jobs would put every queued job ahead of the runs in progress.
+describe('QueueRepository.move renumbering in a long-lived queue', () => {
+  let longLived: TestDatabase;
+  let longSql: Sql;
+  let longQueue: QueueRepository;
+  let longJobs: JobsRepository;
+  let longScope: () => Promise<Scope>;
+
+  beforeAll(async () => {
+    longLived = await createTestDatabase();
+    longSql = createSql(longLived.url, { max: 2 });
+    await applyMigrations(longSql);
+    await longSql`select setval('job_queue_rank_seq', 1000)`;
+    longQueue = new QueueRepository(longSql);
+    longJobs = new JobsRepository(longSql);
+    longScope = scopes(longSql);
+  });
+
+  afterAll(async () => {
+    await longSql?.end({ timeout: 5 });
+    await longLived?.drop();
+  });
+
+  it("changes no run's place: an older run's next job and a lost try still go ahead of a newer run's jobs", async () => {
+    const scope = await longScope();
+    const older = await scope.run([{ key: 'first' }, { key: 'next', needs: ['first'] }, { key: 'lost' }]);
+    const newer = await scope.run([{ key: 'b1' }, { key: 'b2' }, { key: 'b3' }]);
+    const agent = await scope.agent();
+    expect((await longQueue.claim(agent, scope.labels(), LEASE_SECONDS))?.id).toBe(older.ids.first);
+    expect((await longQueue.claim(agent, scope.labels(), LEASE_SECONDS))?.id).toBe(older.ids.lost);
+    // b2 and b3 share their run's rank: this move renumbers the queue.
+    expect(await longQueue.move(newer.ids.b3, newer.ids.b2, 'before')).toBe(true);
+
+    await longJobs.finish(older.ids.first, 1, 'succeeded', 0);
+    await longJobs.enqueue([older.ids.next]);
+    await longJobs.requeueLost(older.ids.lost, 1);
+    const later = await scope.run([{ key: 'later' }]);
+    const claimed = await claimAllOn(longQueue, agent, scope.labels());
+    // Within the older run, a job queued after the renumber follows those already at the run's rank.
+    expect(claimed).toEqual([older.ids.lost, older.ids.next, newer.ids.b1, newer.ids.b3, newer.ids.b2, later.ids.later]);
+  });
 });
