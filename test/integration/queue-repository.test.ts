@@ -140,7 +140,7 @@ describe('QueueRepository.claim', () => {
   });
 
   // Were the claim to wait for the lock instead, it would never return: the timeout makes that a quick failure.
-  it('passes over a job another transaction holds locked, and takes it once that lets go', { timeout: 10_000 }, async () => {
+  it('passes over a job another transaction holds locked, and takes it once that lets go', { timeout: 60_000 }, async () => {
     const scope = await newScope();
     const { ids } = await scope.run([{ key: 'locked' }, { key: 'free' }]);
     const agent = await scope.agent();
