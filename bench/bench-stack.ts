@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
 import { findFreePort, isRunning, randomBase62, signalChild, sleep, stopChild, tailFile } from '../scripts/process-utils';
 import { resolveTemporalCli, startTemporalDevServer } from '../scripts/temporal-cli';
+import { builtEntry, repoRoot } from '../scripts/launcher';
 
 // The bench's own infrastructure, modelled on test/support/stack.ts: a private Temporal dev server
 // (in memory), a fresh database, and the real API and worker from dist/. Everything it starts is
@@ -41,7 +42,6 @@ export type StartBenchStackOptions = {
   benchDir: string;
 };
 
-const repoRoot = path.resolve(__dirname, '..', '..');
 const NAMESPACE = 'bellows-bench';
 const liveChildren = new Set<ChildProcess>();
 
@@ -77,8 +77,7 @@ export function createCleanupStack(onProgress: (message: string) => void): Clean
 type Spawned = { child: ChildProcess; logFile: string };
 
 function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): Spawned {
-  const entry = path.join(repoRoot, 'dist', script);
-  if (!fs.existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing — run \`npm run build\``);
+  const entry = builtEntry(script);
   const fd = fs.openSync(logFile, 'a');
   try {
     const child = spawn(process.execPath, [entry], { cwd: repoRoot, env, stdio: ['ignore', fd, fd], detached: true });

@@ -10,6 +10,7 @@ import { hashToken } from '../src/auth/token-codec';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer';
 import { findFreePort, isPortInUse, isRunning, randomBase62, signalChild, sleep, stopChild, type ExitInfo } from './process-utils';
+import { builtEntry, ensurePortFree, paint, printBox, readOrCreate, repoRoot, withDatabase } from './launcher';
 import {
   ensureNamespace,
   resolveTemporalServerBinaries,
@@ -123,19 +124,6 @@ export type Cluster = {
   stop(): Promise<void>;
 };
 
-/** The checkout root, from dist/scripts (compiled) or scripts/ (vitest runs the source). */
-function findRepoRoot(): string {
-  // typeof guard: vitest may evaluate this file as ESM, where __dirname can be missing.
-  let dir = typeof __dirname === 'string' ? __dirname : process.cwd();
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'scripts', 'bootstrap.js'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-}
-
-const repoRoot = findRepoRoot();
 const MAX_CAPTURE = 1024 * 1024;
 const liveChildren = new Set<ChildProcess>();
 
@@ -143,25 +131,6 @@ const liveChildren = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
 });
-
-function readOrCreate(file: string, create: () => string): string {
-  try {
-    const existing = fs.readFileSync(file, 'utf8').trim();
-    if (existing) return existing;
-  } catch {
-    // Not created yet.
-  }
-  const value = create();
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  return value;
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
 
 type SpawnSpec = {
   name: string;
@@ -365,8 +334,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
   const checkAborted = (): void => options.signal?.throwIfAborted();
   try {
     // Shared secrets: one key for every API instance (secrets written by A must decrypt on B).
-    const adminToken = options.adminToken ?? readOrCreate(path.join(dataDir, 'admin-token'), () => `bel_${randomBase62(40, crypto.randomBytes)}`);
-    const secretsKey = readOrCreate(path.join(dataDir, 'secrets.key'), () => crypto.randomBytes(32).toString('base64'));
+    const adminToken = options.adminToken ?? (await readOrCreate(path.join(dataDir, 'admin-token'), () => `bel_${randomBase62(40, crypto.randomBytes)}`));
+    const secretsKey = await readOrCreate(path.join(dataDir, 'secrets.key'), () => crypto.randomBytes(32).toString('base64'));
 
     // PostgreSQL.
     let adminUrl: string;
@@ -459,11 +428,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       BELLOWS_SECRETS_KEY: secretsKey,
       ...options.env,
     };
-    const node = (script: string): string => {
-      const entry = path.join(repoRoot, 'dist', script);
-      if (!fs.existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing — run \`npm run build\``);
-      return entry;
-    };
+    const node = builtEntry;
 
     // API instances.
     const apiCount = options.apis ?? 2;
@@ -622,24 +587,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
 
 // ——— `npm run cluster` ———
 
-const useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 const COLORS: Record<ClusterRole, string> = { api: '36', worker: '35', agent: '32', temporal: '33', postgres: '34', balancer: '94', cluster: '1' };
-const paint = (code: string, text: string): string => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
 const say = (role: ClusterRole, message: string, name: string = role): void => void process.stdout.write(`${paint(COLORS[role], `[${name}]`)} ${message}\n`);
 const warn = (role: ClusterRole, message: string, name: string = role): void => void process.stderr.write(`${paint(COLORS[role], `[${name}]`)} ${message}\n`);
 
-function printBox(title: string, lines: [string, string][]): void {
-  const keyWidth = Math.max(...lines.map(([key]) => key.length));
-  const rows = lines.map(([key, value]) => `${key.padEnd(keyWidth)}  ${value}`);
-  const width = Math.max(title.length, ...rows.map((row) => row.length));
-  const row = (text: string): string => `│ ${text.padEnd(width)} │`;
-  const out = [`┌${'─'.repeat(width + 2)}┐`, row(title), `├${'─'.repeat(width + 2)}┤`, ...rows.map(row), `└${'─'.repeat(width + 2)}┘`];
-  process.stdout.write(`\n${paint('1', out.join('\n'))}\n\n`);
-}
-
-async function ensurePortFree(port: number, what: string, hint: string): Promise<void> {
-  if (await isPortInUse(port)) throw new Error(`port ${port} (${what}) is already in use — is another Bellows running? ${hint}`);
-}
 
 async function main(): Promise<void> {
   const dataDir = path.resolve(repoRoot, process.env.BELLOWS_DATA_DIR ?? '.data');

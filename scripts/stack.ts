@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { isPortInUse, randomBase62, signalChild, sleep, stopChild } from './process-utils';
+import { randomBase62, signalChild, sleep, stopChild } from './process-utils';
 import { registerSearchAttributes, resolveTemporalCli, startTemporalDevServer, type TemporalDevServer } from './temporal-cli';
+import { builtEntry, ensurePortFree, paint, printBox, readOrCreate, repoRoot, useColor } from './launcher';
 
 // `npm start`: one command from a fresh clone to a working Bellows — PostgreSQL, Temporal, API,
 // worker and a local agent — with state kept in the data dir so a restart picks up where it left off.
@@ -13,9 +14,7 @@ import { registerSearchAttributes, resolveTemporalCli, startTemporalDevServer, t
 type Role = 'api' | 'worker' | 'agent' | 'temporal' | 'postgres' | 'bellows';
 type ManagedChild = { role: Role; child: ChildProcess };
 
-const useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 const COLORS: Record<Role, string> = { api: '36', worker: '35', agent: '32', temporal: '33', postgres: '34', bellows: '1' };
-const paint = (code: string, text: string): string => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
 const prefix = (role: Role): string => paint(COLORS[role], `[${role}]`);
 const say = (role: Role, message: string): void => {
   process.stdout.write(`${prefix(role)} ${message}\n`);
@@ -24,7 +23,6 @@ const warn = (role: Role, message: string): void => {
   process.stderr.write(`${prefix(role)} ${message}\n`);
 };
 
-const repoRoot = path.resolve(__dirname, '..', '..');
 const dataDir = path.resolve(repoRoot, process.env.BELLOWS_DATA_DIR ?? '.data');
 
 const children: ManagedChild[] = [];
@@ -39,27 +37,13 @@ let temporalServer: TemporalDevServer | null = null;
 let shuttingDown: Promise<never> | null = null;
 let forceKill = false;
 
-function readOrCreateSecret(file: string, create: () => string | Promise<string>): Promise<string> {
-  try {
-    const existing = fs.readFileSync(file, 'utf8').trim();
-    if (existing) return Promise.resolve(existing);
-  } catch {
-    // Not created yet.
-  }
-  return Promise.resolve(create()).then((value) => {
-    fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
-    return value;
-  });
-}
-
 function pipeWithPrefix(role: Role, stream: NodeJS.ReadableStream | null, target: NodeJS.WriteStream): void {
   if (!stream) return;
   readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => target.write(`${prefix(role)} ${line}\n`));
 }
 
 function spawnNode(role: Role, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const entry = path.join(repoRoot, 'dist', script);
-  if (!fs.existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing — run \`npm run build\``);
+  const entry = builtEntry(script);
   const child = spawn(process.execPath, [entry, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env, ...(useColor ? { FORCE_COLOR: '1' } : {}) },
@@ -131,10 +115,6 @@ function installSignalHandlers(): void {
   process.on('exit', () => {
     for (const { child } of children) signalChild(child, 'SIGKILL', true);
   });
-}
-
-async function ensurePortFree(port: number, what: string, hint: string): Promise<void> {
-  if (await isPortInUse(port)) throw new Error(`port ${port} (${what}) is already in use — is another Bellows stack running? ${hint}`);
 }
 
 async function startPostgres(): Promise<string> {
@@ -245,19 +225,6 @@ function localAgentLabels(): string | null {
   return setting;
 }
 
-function printBox(lines: [string, string][]): void {
-  const width = Math.max(...lines.map(([key, value]) => key.length + value.length + 2), 'Bellows is running'.length);
-  const row = (text: string): string => `│ ${text.padEnd(width)} │`;
-  const out = [
-    `┌${'─'.repeat(width + 2)}┐`,
-    row('Bellows is running'),
-    `├${'─'.repeat(width + 2)}┤`,
-    ...lines.map(([key, value]) => row(`${key}  ${value}`)),
-    `└${'─'.repeat(width + 2)}┘`,
-  ];
-  process.stdout.write(`\n${paint('1', out.join('\n'))}\n\n`);
-}
-
 async function main(): Promise<void> {
   installSignalHandlers();
   fs.mkdirSync(dataDir, { recursive: true });
@@ -266,7 +233,7 @@ async function main(): Promise<void> {
   const taskQueue = process.env.BELLOWS_TASK_QUEUE ?? 'bellows-runs';
   await ensurePortFree(apiPort, 'API', 'Set PORT to use another one.');
 
-  const adminToken = process.env.BELLOWS_ADMIN_TOKEN ?? (await readOrCreateSecret(path.join(dataDir, 'admin-token'), () => `bel_${randomBase62(40, crypto.randomBytes)}`));
+  const adminToken = process.env.BELLOWS_ADMIN_TOKEN ?? (await readOrCreate(path.join(dataDir, 'admin-token'), () => `bel_${randomBase62(40, crypto.randomBytes)}`));
   const databaseUrl = await startPostgres();
   const temporal = await startTemporal(namespace);
   const shared = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: namespace, BELLOWS_TASK_QUEUE: taskQueue };
@@ -279,19 +246,19 @@ async function main(): Promise<void> {
 
   const labels = localAgentLabels();
   if (labels !== null) {
-    const token = await readOrCreateSecret(path.join(dataDir, 'local-agent-token'), () => createAgentToken(`http://127.0.0.1:${apiPort}`, adminToken, 'local'));
+    const token = await readOrCreate(path.join(dataDir, 'local-agent-token'), () => createAgentToken(`http://127.0.0.1:${apiPort}`, adminToken, 'local'));
     const workDir = path.join(dataDir, 'agents', 'local');
     fs.mkdirSync(workDir, { recursive: true });
     spawnNode('agent', 'agent/main.js', ['--url', `http://127.0.0.1:${apiPort}`, '--token', token, '--labels', labels, '--name', 'local', '--work-dir', workDir], {});
   }
 
-  printBox([
-    ['API & UI      ', apiUrl],
-    ['API docs      ', `${apiUrl}/api/docs`],
-    ['Temporal UI   ', temporal.uiUrl ?? `(external Temporal at ${temporal.address})`],
-    ['Admin token   ', adminToken],
-    ['Data dir      ', dataDir],
-    ['Local agent   ', labels ?? 'off (BELLOWS_LOCAL_AGENT=off)'],
+  printBox('Bellows is running', [
+    ['API & UI', apiUrl],
+    ['API docs', `${apiUrl}/api/docs`],
+    ['Temporal UI', temporal.uiUrl ?? `(external Temporal at ${temporal.address})`],
+    ['Admin token', adminToken],
+    ['Data dir', dataDir],
+    ['Local agent', labels ?? 'off (BELLOWS_LOCAL_AGENT=off)'],
   ]);
   say('bellows', 'Press Ctrl-C to stop.');
 }

@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { beforeEach, inject } from 'vitest';
 import { findFreePort, isRunning, randomBase62, signalChild, sleep, stopChild, tailFile, type ExitInfo } from '../../scripts/process-utils';
+import { builtEntry, repoRoot, withDatabase } from '../../scripts/launcher';
 
 // Integration-test harness: each startStack() gets its own database, Temporal namespace and task
 // queue on the shared servers from global-setup.ts, and runs the real built processes from dist/.
@@ -94,19 +95,6 @@ const MAX_CAPTURE = 2 * 1024 * 1024;
 const liveChildren = new Set<ChildProcess>();
 const activeStacks = new Set<Stack>();
 
-function findRepoRoot(): string {
-  // Not __dirname: vitest evaluates this file as ESM, where it does not exist.
-  let dir = process.cwd();
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'scripts', 'bootstrap.js'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the Bellows repository root above ${process.cwd()}`);
-    dir = parent;
-  }
-}
-
-const repoRoot = findRepoRoot();
-
 function killAllChildren(): void {
   for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
 }
@@ -175,12 +163,6 @@ export function claimNamespace(): string {
   throw new Error(`all ${namespaces.length} test namespaces are claimed; raise TEST_NAMESPACE_COUNT in test/support/global-setup.ts`);
 }
 
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('postgresAdminUrl');
   const name = `bellows_${crypto.randomBytes(6).toString('hex')}`;
@@ -221,8 +203,7 @@ function inheritedEnv(): NodeJS.ProcessEnv {
 }
 
 function spawnLogged(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ProcessHandle {
-  const entry = path.join(repoRoot, 'dist', script);
-  if (!fs.existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing — run \`npm run build\` (npm test does it for you)`);
+  const entry = builtEntry(script);
   const log = fs.createWriteStream(logFile, { flags: 'a' });
   log.write(`--- ${new Date().toISOString()} ${name} starting: node ${path.relative(repoRoot, entry)} ${args.join(' ')}\n`);
   const child = spawn(process.execPath, [entry, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
