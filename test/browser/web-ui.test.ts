@@ -220,7 +220,8 @@ describe('web UI in Chromium', () => {
   }, 120_000);
 
   it('finds an artifact by name and downloads it with matching SHA-256', async () => {
-    await put('report', { content: 'head -c 200000 /dev/urandom > "$BELLOWS_ARTIFACTS_DIR/coverage-report.bin"; echo stored', labels: ['os=linux'] });
+    // A second artifact the search must leave out: before the search the table lists both.
+    await put('report', { content: 'head -c 200000 /dev/urandom > "$BELLOWS_ARTIFACTS_DIR/coverage-report.bin"; echo other > "$BELLOWS_ARTIFACTS_DIR/unrelated.txt"; echo stored', labels: ['os=linux'] });
     const run = await trigger('report');
     expect((await finished(run.id)).status).toBe('succeeded');
     const listed = (await stack.request<{ artifacts: { name: string; sha256: string; size: number }[] }>('GET', `/api/v1/artifacts?runId=${run.id}`)).body.artifacts;
@@ -232,8 +233,8 @@ describe('web UI in Chromium', () => {
     await page.getByPlaceholder('Search by name').fill('coverage-rep');
     await page.getByRole('button', { name: 'Search' }).click();
     const row = page.locator('.artifacts-table tbody tr', { hasText: 'coverage-report.bin' });
-    await row.waitFor();
-    expect(await page.locator('.artifacts-table tbody tr').count()).toBe(1);
+    // The search replaces the list (for a moment there is none): wait for the filtered one, not any.
+    await expect.poll(() => page.locator('.artifacts-table tbody tr').allTextContents(), { timeout: 30_000 }).toEqual([expect.stringContaining('coverage-report.bin')]);
     expect(await row.getByTestId('sha256').textContent()).toBe(artifact.sha256);
     await screenshot(page, 'artifacts');
 
