@@ -35,6 +35,20 @@ function makeRemote(): { work: string; url: string; main: string; feature: strin
   return { work: repo.clone, url: repo.url, main, feature, repo };
 }
 
+/** A one-commit repository served over smart HTTP that only user alice (token s3cret-token) may read. */
+async function withPrivateRemote(test: (remote: { url: string; sha: string }) => Promise<void>): Promise<void> {
+  const repo = createTestRepository('private');
+  leftovers.push(() => repo.remove());
+  const sha = repo.commit({ README: 'private\n' }, 'one');
+  repo.push('main');
+  const server = await startGitHttpServer(repo.root, { alice: 's3cret-token' });
+  try {
+    await test({ url: `${server.base}/private.git`, sha });
+  } finally {
+    await server.close();
+  }
+}
+
 describe('repository rules', () => {
   it('accepts https, ssh, scp-style and git URLs; file:// only where allowed', () => {
     for (const url of ['https://github.com/a/b.git', 'http://127.0.0.1:8080/x.git', 'ssh://git@host/x.git', 'git@github.com:a/b.git', 'git://host/x']) {
@@ -203,13 +217,7 @@ describe('git mirrors', () => {
   });
 
   it('keeps credentials out of the workspace and the mirror configuration', async () => {
-    const repo = createTestRepository('private');
-    leftovers.push(() => repo.remove());
-    const sha = repo.commit({ README: 'private\n' }, 'one');
-    repo.push('main');
-    const server = await startGitHttpServer(repo.root, { alice: 's3cret-token' });
-    try {
-      const url = `${server.base}/private.git`;
+    await withPrivateRemote(async ({ url, sha }) => {
       const mirrors = new GitMirrors(tempDir('bellows-mirrors-'));
       expect(await mirrors.ensureCommit(url, sha, { auth: { type: 'basic', username: 'alice', password: 's3cret-token' } })).toBe(true);
       const workspace = join(tempDir('bellows-jobs-'), 'w');
@@ -220,19 +228,11 @@ describe('git mirrors', () => {
         expect(text).not.toContain('s3cret-token');
         expect(text).not.toContain(Buffer.from('alice:s3cret-token').toString('base64'));
       }
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('keeps one set of mirrors per project: the same URL in two projects is two mirrors, and B must prove access itself', async () => {
-    const repo = createTestRepository('private');
-    leftovers.push(() => repo.remove());
-    const sha = repo.commit({ README: 'private\n' }, 'one');
-    repo.push('main');
-    const server = await startGitHttpServer(repo.root, { alice: 's3cret-token' });
-    try {
-      const url = `${server.base}/private.git`;
+    await withPrivateRemote(async ({ url, sha }) => {
       const projects = new ProjectMirrors(tempDir('bellows-mirrors-'));
       const a = projects.of('11111111-aaaa-4aaa-8aaa-111111111111');
       const b = projects.of('22222222-bbbb-4bbb-8bbb-222222222222');
@@ -247,9 +247,7 @@ describe('git mirrors', () => {
       await expect(b.ensureCommit(url, sha)).rejects.toMatchObject({ kind: 'auth' });
       await expect(b.ensureCommit(url, sha, { auth: { type: 'basic', username: 'alice', password: 'wrong-token' } })).rejects.toMatchObject({ kind: 'auth' });
       expect(await b.hasCommit(url, sha)).toBe(false);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('a sync with maxAge 0 that arrives while an older fetch runs waits for one more fetch, shared by all that arrived meanwhile', async () => {
