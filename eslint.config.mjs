@@ -15,6 +15,16 @@ export default tseslint.config(
     },
   },
   {
+    // The contract is shared by the server, the browser, the CLI and the agent: zod and its own files only.
+    files: ['contract/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!zod$|\\./).*', message: 'contract/ may import only zod and its own files (it runs in the browser too).' }] },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: only the workflow SDK and type-only imports of activities.
     files: ['workflows/**/*.ts'],
     rules: {
