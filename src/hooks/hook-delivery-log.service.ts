@@ -1,7 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { z } from 'zod';
+import type { api } from '../../contract';
+import type { HookDelivery, HookDeliveryDetail, HookDeliveryList } from '../../contract/hooks.contract';
+import type { RouteQuery } from '../../contract/http';
 import type { TokenPrincipal } from '../auth/principal';
-import { badRequest, notFound } from '../common/api-error';
-import { pageLimit } from '../common/validation';
+import { notFound } from '../common/api-error';
 import { HooksRepository, type DeliveryRow, type DeliveryVerdict, type HookRow } from './hooks.repository';
 import { HooksService } from './hooks.service';
 
@@ -31,16 +34,13 @@ export class HookDeliveryLog {
     private readonly hookAccess: HooksService,
   ) {}
 
-  async deliveries(principal: TokenPrincipal, hookId: string, query: { cursor?: string; limit?: string }) {
+  async deliveries(principal: TokenPrincipal, hookId: string, { cursor: beforeId, limit }: RouteQuery<typeof api.hooks.deliveries>): Promise<z.output<typeof HookDeliveryList>> {
     await this.hookAccess.load(principal, hookId);
-    const limit = pageLimit(query.limit, 50, 200);
-    const beforeId = query.cursor === undefined ? null : Number(query.cursor);
-    if (beforeId !== null && (!Number.isSafeInteger(beforeId) || beforeId < 1)) throw badRequest('cursor is not valid; pass the nextCursor of a previous page.');
     const rows = await this.hooks.listDeliveries(hookId, beforeId, limit);
     return { deliveries: rows.map(deliveryView), nextCursor: rows.length === limit ? String(rows[rows.length - 1].id) : null };
   }
 
-  async delivery(principal: TokenPrincipal, hookId: string, id: number) {
+  async delivery(principal: TokenPrincipal, hookId: string, id: number): Promise<z.output<typeof HookDeliveryDetail>> {
     await this.hookAccess.load(principal, hookId);
     const row = await this.hooks.getDelivery(hookId, id);
     if (!row) throw notFound('delivery', id);
@@ -78,7 +78,7 @@ export class HookDeliveryLog {
 
 }
 
-export function deliveryView(row: DeliveryRow) {
+export function deliveryView(row: DeliveryRow): z.output<typeof HookDelivery> {
   return {
     id: row.id,
     deliveryId: row.deliveryId,

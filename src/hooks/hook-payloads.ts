@@ -1,7 +1,9 @@
 // What a verified delivery asks for: a run (with ref, commit and inputs), nothing (filtered, ping,
 // deleted branch), or an explanation of why its payload is unusable. Pure, so every rule is unit-tested.
 
-export type HookFormat = 'github' | 'standard' | 'token';
+import type { HookFormat } from '../../contract/hooks.contract';
+
+export type { HookFormat } from '../../contract/hooks.contract';
 
 export type HookFilters = { events: string[]; branches: string[] };
 

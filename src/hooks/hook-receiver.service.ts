@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import type { z } from 'zod';
+import type { DeliveryResult, Redelivery } from '../../contract/hooks.contract';
 import { hasScope, type TokenPrincipal } from '../auth/principal';
 import { hashToken } from '../auth/token-codec';
 import { ApiError, conflict, notFound, type ErrorBody } from '../common/api-error';
@@ -19,7 +21,7 @@ import { verifyGithubSignature, verifyStandardSignature } from './webhook-signat
 export type IncomingDelivery = { hookId: string; body: Buffer | null; bodyBytes: number; headers: IncomingHttpHeaders };
 
 /** The HTTP answer to a delivery; error answers carry the API's usual `{error: {code, message}}` body. */
-export type DeliveryAnswer = { status: number; body: Record<string, unknown> | ErrorBody };
+export type DeliveryAnswer = { status: number; body: z.output<typeof DeliveryResult> | ErrorBody };
 
 type Outcome = DeliveryAnswer & { verdict: DeliveryVerdict; reason: string | null; runId: number | null };
 
@@ -60,7 +62,7 @@ export class HookReceiver {
    * answers with that run (use rerun for a new attempt); one that failed or was filtered out may start one now.
    * Only deliveries that proved their origin on arrival qualify, so a forged request can never be replayed into a run.
    */
-  async redeliver(principal: TokenPrincipal, hookId: string, id: number) {
+  async redeliver(principal: TokenPrincipal, hookId: string, id: number): Promise<z.output<typeof Redelivery>> {
     const hook = await this.hookAccess.load(principal, hookId);
     const original = await this.log.find(hookId, id);
     if (!original) throw notFound('delivery', id);

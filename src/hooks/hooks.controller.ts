@@ -1,23 +1,22 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CurrentToken, Public, RequireScope } from '../auth/auth.decorators';
+import { api } from '../../contract';
+import type { RouteBody, RouteParams, RouteQuery, RouteResult } from '../../contract/http';
+import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
+import { bodyOf, paramsOf, queryOf, Route } from '../common/contract-route';
 import type { HookRequest } from './hook-body.middleware';
-import { CreateHookDto } from './hooks.dto';
 import { HookDeliveryLog } from './hook-delivery-log.service';
-import { HookReceiver } from './hook-receiver.service';
+import { HookReceiver, type DeliveryAnswer } from './hook-receiver.service';
 import { HooksService } from './hooks.service';
-import { idParam } from '../common/validation';
 
-const deliveryId = idParam('delivery');
+const routes = api.hooks;
 
 function baseUrlOf(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
-@ApiTags('hooks')
-@Controller('api/v1')
+@Controller()
 export class HooksController {
   constructor(
     private readonly hooks: HooksService,
@@ -25,26 +24,25 @@ export class HooksController {
     private readonly deliveryLog: HookDeliveryLog,
   ) {}
 
-  @Post('projects/:slug/hooks')
-  @ApiBearerAuth()
-  @RequireScope('write')
-  @ApiOperation({ summary: 'Create a webhook; the answer holds its URL and, once, its secret (or token).' })
-  create(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Body() body: CreateHookDto, @Req() req: Request) {
+  @Route(routes.create)
+  create(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param('slug') slug: string,
+    @Body(bodyOf(routes.create)) body: RouteBody<typeof routes.create>,
+    @Req() req: Request,
+  ): Promise<RouteResult<typeof routes.create>> {
     return this.hooks.create(principal, slug, body, baseUrlOf(req));
   }
 
-  @Get('projects/:slug/hooks')
-  @ApiBearerAuth()
-  @RequireScope('read')
-  list(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Req() req: Request) {
+  @Route(routes.list)
+  list(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Req() req: Request): Promise<RouteResult<typeof routes.list>> {
     return this.hooks.list(principal, slug, baseUrlOf(req));
   }
 
   // Public: the caller is authenticated by the delivery's signature (or bearer token, for token hooks).
-  @Post('hooks/:hookId')
-  @Public()
-  @ApiOperation({ summary: 'Receive a delivery: 201 run started, 200 duplicate/skipped/ping, 401 bad signature.' })
-  async deliver(@Param('hookId') hookId: string, @Req() req: HookRequest, @Res({ passthrough: true }) res: Response) {
+  // The answer's status is the outcome's (201 run started, 200 duplicate/skipped/ping, 4xx refused).
+  @Route(routes.deliver)
+  async deliver(@Param('hookId') hookId: string, @Req() req: HookRequest, @Res({ passthrough: true }) res: Response): Promise<DeliveryAnswer['body']> {
     const body = req.hookBody;
     const answer = await this.receiver.receive({
       hookId,
@@ -56,43 +54,32 @@ export class HooksController {
     return answer.body;
   }
 
-  @Get('hooks/:hookId')
-  @ApiBearerAuth()
-  @RequireScope('read')
-  get(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Req() req: Request) {
+  @Route(routes.get)
+  get(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Req() req: Request): Promise<RouteResult<typeof routes.get>> {
     return this.hooks.get(principal, hookId, baseUrlOf(req));
   }
 
-  @Delete('hooks/:hookId')
-  @ApiBearerAuth()
-  @RequireScope('write')
-  @HttpCode(204)
-  async remove(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string) {
+  @Route(routes.delete)
+  async remove(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string): Promise<void> {
     await this.hooks.remove(principal, hookId);
   }
 
-  @Get('hooks/:hookId/deliveries')
-  @ApiBearerAuth()
-  @RequireScope('read')
-  @ApiQuery({ name: 'cursor', required: false })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
-  deliveries(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Query() query: { cursor?: string; limit?: string }) {
+  @Route(routes.deliveries)
+  deliveries(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param('hookId') hookId: string,
+    @Query(queryOf(routes.deliveries)) query: RouteQuery<typeof routes.deliveries>,
+  ): Promise<RouteResult<typeof routes.deliveries>> {
     return this.deliveryLog.deliveries(principal, hookId, query);
   }
 
-  @Get('hooks/:hookId/deliveries/:id')
-  @ApiBearerAuth()
-  @RequireScope('read')
-  delivery(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Param('id', deliveryId) id: number) {
-    return this.deliveryLog.delivery(principal, hookId, id);
+  @Route(routes.delivery)
+  delivery(@CurrentToken() principal: TokenPrincipal, @Param(paramsOf(routes.delivery)) params: RouteParams<typeof routes.delivery>): Promise<RouteResult<typeof routes.delivery>> {
+    return this.deliveryLog.delivery(principal, params.hookId, params.id);
   }
 
-  @Post('hooks/:hookId/deliveries/:id/redeliver')
-  @ApiBearerAuth()
-  @RequireScope('write')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Process a stored, verified delivery again under its original delivery id.' })
-  redeliver(@CurrentToken() principal: TokenPrincipal, @Param('hookId') hookId: string, @Param('id', deliveryId) id: number) {
-    return this.receiver.redeliver(principal, hookId, id);
+  @Route(routes.redeliver)
+  redeliver(@CurrentToken() principal: TokenPrincipal, @Param(paramsOf(routes.redeliver)) params: RouteParams<typeof routes.redeliver>): Promise<RouteResult<typeof routes.redeliver>> {
+    return this.receiver.redeliver(principal, params.hookId, params.id);
   }
 }

@@ -1,6 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { DeliveryVerdict } from '../../contract/hooks.contract';
 import { SQL, type Sql } from '../database/sql';
 import type { HookFormat } from './hook-payloads';
+
+export type { DeliveryVerdict } from '../../contract/hooks.contract';
 
 export type HookRow = {
   id: string;
@@ -16,8 +19,6 @@ export type HookRow = {
   createdBy: string;
   createdAt: Date;
 };
-
-export type DeliveryVerdict = 'accepted' | 'duplicate' | 'skipped' | 'rejected' | 'failed';
 
 export type DeliveryRecord = {
   hookId: string;

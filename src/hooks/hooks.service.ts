@@ -1,4 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import type { api } from '../../contract';
+import type { CreatedHook, Hook, HookList } from '../../contract/hooks.contract';
+import type { RouteBody } from '../../contract/http';
 import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import { generateToken, hashToken } from '../auth/token-codec';
@@ -10,7 +14,6 @@ import { ProjectsService } from '../projects/projects.service';
 import { SecretBox } from '../secrets/secret-box';
 import { TokensRepository } from '../tokens/tokens.repository';
 import { defaultEvents } from './hook-payloads';
-import type { CreateHookDto } from './hooks.dto';
 import { HooksRepository, type HookRow } from './hooks.repository';
 import { generateHookSecret, standardSecretProblem } from './webhook-signatures';
 
@@ -27,7 +30,7 @@ export class HooksService {
     private readonly box: SecretBox,
   ) {}
 
-  async create(principal: TokenPrincipal, slug: string, body: CreateHookDto, requestBaseUrl: string) {
+  async create(principal: TokenPrincipal, slug: string, body: RouteBody<typeof api.hooks.create>, requestBaseUrl: string): Promise<z.output<typeof CreatedHook>> {
     const project = await this.projects.get(principal, slug);
     await this.pipelines.get(project, body.pipeline, null);
     let secret: string | null = null;
@@ -62,12 +65,12 @@ export class HooksService {
     return { ...this.view(hook, requestBaseUrl), ...(secret !== null ? { secret } : {}), ...(token ? { token: token.value } : {}) };
   }
 
-  async list(principal: TokenPrincipal, slug: string, requestBaseUrl: string) {
+  async list(principal: TokenPrincipal, slug: string, requestBaseUrl: string): Promise<z.output<typeof HookList>> {
     const project = await this.projects.get(principal, slug);
     return { hooks: (await this.hooks.listForProject(project.id)).map((hook) => this.view(hook, requestBaseUrl)) };
   }
 
-  async get(principal: TokenPrincipal, hookId: string, requestBaseUrl: string) {
+  async get(principal: TokenPrincipal, hookId: string, requestBaseUrl: string): Promise<z.output<typeof Hook>> {
     return this.view(await this.load(principal, hookId), requestBaseUrl);
   }
 
@@ -87,7 +90,7 @@ export class HooksService {
     return hook;
   }
 
-  private view(hook: HookRow, requestBaseUrl: string) {
+  private view(hook: HookRow, requestBaseUrl: string): z.output<typeof Hook> {
     const base = (this.config.publicUrl ?? requestBaseUrl).replace(/\/+$/, '');
     return {
       id: hook.id,

@@ -1,43 +1,22 @@
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import {
+  TIMEOUT_MINUTES,
+  type InputDefinition,
+  type JobDefinition,
+  type MatrixValue,
+  type PipelineDefinition as PipelineDefinitionSchema,
+  type PipelineKind,
+} from '../../contract/pipelines.contract';
 import { parseAct, validateAct } from '../../agent/act';
-import { LABEL_PATTERN, LABEL_RULE, type PipelineKind } from '../agents/agent-protocol';
+import { LABEL_PATTERN, LABEL_RULE } from '../agents/agent-protocol';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
 
-export type InputDefinition = {
-  description?: string;
-  default?: string;
-  required?: boolean;
-  /** Found in the graph rather than declared: required, but does not make the pipeline's inputs a closed list. */
-  fromGraph?: boolean;
-};
+export type { InputDefinition, JobDefinition, MatrixValue } from '../../contract/pipelines.contract';
 
-export type JobDefinition = {
-  name: string;
-  kind?: PipelineKind;
-  content?: string;
-  labels?: string[];
-  needs?: string[];
-  matrix?: Record<string, MatrixValue[]>;
-  env?: Record<string, string>;
-  timeoutMinutes?: number;
-};
-
-export type MatrixValue = string | number | boolean;
-
-export type PipelineDefinition = {
-  kind: PipelineKind;
-  /** Stored content; empty for a repository pipeline, whose content is read at each run's commit. */
-  content: string;
-  /** A repository pipeline's file, relative to the repository root. */
-  path: string | null;
-  labels: string[];
-  matrix: Record<string, MatrixValue[]>;
-  env: Record<string, string>;
-  inputs: Record<string, InputDefinition>;
-  timeoutMinutes: number;
-  jobs: JobDefinition[] | null;
-};
+/** What a pipeline version stores (the contract's shape, as pushed and checked). */
+export type PipelineDefinition = z.output<typeof PipelineDefinitionSchema>;
 
 export type JobSpec = {
   key: string;
@@ -175,8 +154,8 @@ function validateJobs(def: PipelineDefinition): string[] {
     const kind = job.kind ?? (job.content !== undefined ? inferKind(job.content) : def.kind);
     if (kind === 'act' && job.content !== undefined) problems.push(...validateActShape(job.content, `${where}.content`));
     problems.push(...validateLabels(job.labels ?? [], `${where}.labels`), ...validateMatrix(job.matrix ?? {}, `${where}.matrix`), ...validateEnv(job.env ?? {}, `${where}.env`));
-    if (job.timeoutMinutes !== undefined && !(Number.isInteger(job.timeoutMinutes) && job.timeoutMinutes >= 1 && job.timeoutMinutes <= 4320)) {
-      problems.push(`${where}.timeoutMinutes: an integer from 1 to 4320`);
+    if (job.timeoutMinutes !== undefined && !(Number.isInteger(job.timeoutMinutes) && job.timeoutMinutes >= TIMEOUT_MINUTES.min && job.timeoutMinutes <= TIMEOUT_MINUTES.max)) {
+      problems.push(`${where}.timeoutMinutes: an integer from ${TIMEOUT_MINUTES.min} to ${TIMEOUT_MINUTES.max}`);
     }
   }
   for (const [i, job] of jobs.entries()) {

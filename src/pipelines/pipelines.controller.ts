@@ -1,51 +1,49 @@
-import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { CurrentToken, RequireScope } from '../auth/auth.decorators';
+import { Body, Controller, Param, Query } from '@nestjs/common';
+import { api } from '../../contract';
+import type { RouteBody, RouteQuery, RouteResult } from '../../contract/http';
+import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { badRequest } from '../common/api-error';
+import { bodyOf, queryOf, Route } from '../common/contract-route';
 import { ProjectsService } from '../projects/projects.service';
-import { PutPipelineDto } from './pipelines.dto';
 import { PipelinesService } from './pipelines.service';
 
-@ApiTags('pipelines')
-@ApiBearerAuth()
-@Controller('api/v1/projects/:slug/pipelines')
+const routes = api.pipelines;
+
+@Controller()
 export class PipelinesController {
   constructor(
     private readonly projects: ProjectsService,
     private readonly pipelines: PipelinesService,
   ) {}
 
-  @Put(':name')
-  @RequireScope('write')
-  async put(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Param('name') name: string, @Body() body: PutPipelineDto) {
+  @Route(routes.put)
+  async put(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param('slug') slug: string,
+    @Param('name') name: string,
+    @Body(bodyOf(routes.put)) body: RouteBody<typeof routes.put>,
+  ): Promise<RouteResult<typeof routes.put>> {
     return this.pipelines.put(await this.projects.get(principal, slug), name, body);
   }
 
-  @Get()
-  @RequireScope('read')
-  async list(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string) {
+  @Route(routes.list)
+  async list(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string): Promise<RouteResult<typeof routes.list>> {
     return { pipelines: await this.pipelines.list(await this.projects.get(principal, slug)) };
   }
 
-  @Get(':name')
-  @RequireScope('read')
-  @ApiQuery({ name: 'version', required: false, type: Number })
-  async get(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Param('name') name: string, @Query('version') version?: string) {
-    const { pipelineId: _pipelineId, ...view } = await this.pipelines.get(await this.projects.get(principal, slug), name, parseVersion(version));
+  @Route(routes.get)
+  async get(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param('slug') slug: string,
+    @Param('name') name: string,
+    @Query(queryOf(routes.get)) query: RouteQuery<typeof routes.get>,
+  ): Promise<RouteResult<typeof routes.get>> {
+    const { pipelineId: _pipelineId, ...view } = await this.pipelines.get(await this.projects.get(principal, slug), name, query.version);
     return view;
   }
 
-  @Get(':name/versions')
-  @RequireScope('read')
-  async versions(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Param('name') name: string) {
+  @Route(routes.versions)
+  async versions(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Param('name') name: string): Promise<RouteResult<typeof routes.versions>> {
     return { versions: await this.pipelines.versions(await this.projects.get(principal, slug), name) };
   }
-}
-
-function parseVersion(raw: string | undefined): number | null {
-  if (raw === undefined) return null;
-  const version = Number(raw);
-  if (!Number.isInteger(version) || version < 1) throw badRequest(`version must be a positive integer, got "${raw}".`);
-  return version;
 }

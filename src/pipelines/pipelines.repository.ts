@@ -1,16 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import type { PipelineSummary as PipelineSummaryView, PipelineVersion as PipelineVersionView, PipelineVersionSummary } from '../../contract/pipelines.contract';
 import { SQL, type Sql } from '../database/sql';
 import type { PipelineDefinition } from './pipeline-spec';
 
-export type PipelineSummary = { id: string; name: string; latestVersion: number; kind: string; path: string | null; createdAt: Date; updatedAt: Date };
+export type PipelineSummary = z.output<typeof PipelineSummaryView>;
 
-export type PipelineVersion = PipelineDefinition & {
-  pipelineId: string;
-  name: string;
-  version: number;
-  sha256: string;
-  createdAt: Date;
-};
+/** A version as the API shows it, and the pipeline's id for what follows from it (runs, versions). */
+export type PipelineVersion = z.output<typeof PipelineVersionView> & { pipelineId: string };
 
 @Injectable()
 export class PipelinesRepository {
@@ -58,8 +55,8 @@ export class PipelinesRepository {
     return row;
   }
 
-  async listVersions(pipelineId: string): Promise<{ version: number; sha256: string; kind: string; createdAt: Date }[]> {
-    return this.sql<{ version: number; sha256: string; kind: string; createdAt: Date }[]>`
+  async listVersions(pipelineId: string): Promise<z.output<typeof PipelineVersionSummary>[]> {
+    return this.sql<z.output<typeof PipelineVersionSummary>[]>`
       select version, sha256, kind, created_at as "createdAt" from pipeline_versions
       where pipeline_id = ${pipelineId} order by version desc`;
   }

@@ -1,23 +1,28 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import type { api } from '../../contract';
+import type { RouteBody } from '../../contract/http';
+import { PIPELINE_NAME, PIPELINE_NAME_RULE, TIMEOUT_MINUTES, type PipelinePut } from '../../contract/pipelines.contract';
 import { ApiError, badRequest, notFound } from '../common/api-error';
 import type { Project } from '../projects/projects.repository';
 import { noRepository } from '../repositories/repositories.service';
 import { pipelinePathProblem } from '../repositories/repository-spec';
-import { PIPELINE_NAME } from './pipeline-name';
 import { inferKind, kindOfPath, validateDefinition, withGraphInputs, type InputDefinition, type PipelineDefinition } from './pipeline-spec';
-import type { PutPipelineDto } from './pipelines.dto';
 import { PipelinesRepository, type PipelineVersion } from './pipelines.repository';
 
+type PutPipelineBody = RouteBody<typeof api.pipelines.put>;
 
 @Injectable()
 export class PipelinesService {
   constructor(private readonly pipelines: PipelinesRepository) {}
 
-  async put(project: Project, name: string, body: PutPipelineDto): Promise<{ name: string; version: number; sha256: string; kind: string }> {
-    if (!PIPELINE_NAME.test(name)) throw badRequest(`Pipeline name "${name}" must be 1-100 letters, digits, dot, dash or underscore.`, 'invalid_pipeline_name');
+  async put(project: Project, name: string, body: PutPipelineBody): Promise<z.output<typeof PipelinePut>> {
+    if (!PIPELINE_NAME.test(name)) throw badRequest(`Pipeline name "${name}" must be ${PIPELINE_NAME_RULE}.`, 'invalid_pipeline_name');
     const source = pipelineSource(project, body);
-    const def: PipelineDefinition = {
+    // The body schema only checks that matrix, env, inputs and jobs are objects (lists): what is in
+    // them is checked below, all at once, so one 422 names every problem.
+    const def = {
       kind: body.kind ?? (source.path !== null ? kindOfPath(source.path) : inferKind(source.content)),
       content: source.content,
       path: source.path,
@@ -25,9 +30,9 @@ export class PipelinesService {
       matrix: body.matrix ?? {},
       env: body.env ?? {},
       inputs: body.inputs ?? {},
-      timeoutMinutes: body.timeoutMinutes ?? 60,
+      timeoutMinutes: body.timeoutMinutes ?? TIMEOUT_MINUTES.fallback,
       jobs: body.jobs ?? null,
-    };
+    } as PipelineDefinition;
     def.inputs = checkedInputs(def, 'Invalid pipeline');
     // A repository pipeline's versions differ by their definition; its content has a digest per run.
     const sha256 = createHash('sha256').update(def.path === null ? def.content : `path:${def.path}`).digest('hex');
@@ -52,7 +57,7 @@ export class PipelinesService {
 }
 
 /** Exactly one of `content` (stored) and `path` (a file of the project's repository). */
-function pipelineSource(project: Project, body: PutPipelineDto): { content: string; path: string | null } {
+function pipelineSource(project: Project, body: PutPipelineBody): { content: string; path: string | null } {
   if (body.content !== undefined && body.path !== undefined) throw badRequest('Give either content or path, not both.', 'invalid_pipeline');
   if (body.path !== undefined) {
     const problem = pipelinePathProblem(body.path);

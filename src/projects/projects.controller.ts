@@ -1,37 +1,34 @@
-import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentToken, RequireScope } from '../auth/auth.decorators';
+import { Body, Controller, Param } from '@nestjs/common';
+import { api } from '../../contract';
+import type { RouteBody, RouteResult } from '../../contract/http';
+import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { CreateProjectDto, UpdateProjectDto } from './projects.dto';
+import { bodyOf, Route } from '../common/contract-route';
 import { ProjectsService } from './projects.service';
 
-@ApiTags('projects')
-@ApiBearerAuth()
-@Controller('api/v1/projects')
+const routes = api.projects;
+
+@Controller()
 export class ProjectsController {
   constructor(private readonly projects: ProjectsService) {}
 
-  @Post()
-  @RequireScope('write')
-  create(@CurrentToken() principal: TokenPrincipal, @Body() body: CreateProjectDto) {
-    return this.projects.create(principal, body.slug, body.name, body.repository);
+  @Route(routes.create)
+  create(@CurrentToken() principal: TokenPrincipal, @Body(bodyOf(routes.create)) body: RouteBody<typeof routes.create>): Promise<RouteResult<typeof routes.create>> {
+    return this.projects.create(principal, body);
   }
 
-  @Get()
-  @RequireScope('read')
-  async list(@CurrentToken() principal: TokenPrincipal) {
+  @Route(routes.list)
+  async list(@CurrentToken() principal: TokenPrincipal): Promise<RouteResult<typeof routes.list>> {
     return { projects: await this.projects.list(principal) };
   }
 
-  @Get(':slug')
-  @RequireScope('read')
-  get(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string) {
+  @Route(routes.get)
+  get(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string): Promise<RouteResult<typeof routes.get>> {
     return this.projects.get(principal, slug);
   }
 
-  @Patch(':slug')
-  @RequireScope('write')
-  update(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Body() body: UpdateProjectDto) {
+  @Route(routes.update)
+  update(@CurrentToken() principal: TokenPrincipal, @Param('slug') slug: string, @Body(bodyOf(routes.update)) body: RouteBody<typeof routes.update>): Promise<RouteResult<typeof routes.update>> {
     return this.projects.update(principal, slug, body);
   }
 }

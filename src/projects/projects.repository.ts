@@ -1,8 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import type { Project as ProjectView } from '../../contract/projects.contract';
+import type { RepositoryConfig } from '../../contract/repositories.contract';
 import { SQL, type Sql } from '../database/sql';
-import type { RepositoryConfig } from '../repositories/repository-api';
 
-export type Project = { id: string; slug: string; name: string; createdAt: Date; repository: RepositoryConfig | null };
+/** A project as the API answers it: the row is the view. */
+export type Project = z.output<typeof ProjectView>;
 
 type ProjectRow = Omit<Project, 'repository'> & { repositoryUrl: string | null; repositoryDefaultBranch: string | null; repositoryCredentialsSecret: string | null };
 

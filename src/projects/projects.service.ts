@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { api } from '../../contract';
+import type { RouteBody } from '../../contract/http';
 import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import { conflict, forbidden, notFound, unprocessable } from '../common/api-error';
@@ -13,14 +15,14 @@ export class ProjectsService {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  async create(principal: TokenPrincipal, slug: string, name: string, repository?: RepositoryInput): Promise<Project> {
+  async create(principal: TokenPrincipal, { slug, name, repository }: RouteBody<typeof api.projects.create>): Promise<Project> {
     if (principal.projectId !== null) throw forbidden('A project-bound token cannot create projects.');
     const project = await this.projects.insert(slug, name, repository === undefined ? null : this.repository(repository));
     if (!project) throw conflict(`A project with slug "${slug}" already exists.`, 'project_exists');
     return project;
   }
 
-  async update(principal: TokenPrincipal, slug: string, changes: { name?: string; repository?: RepositoryInput | null }): Promise<Project> {
+  async update(principal: TokenPrincipal, slug: string, changes: RouteBody<typeof api.projects.update>): Promise<Project> {
     const project = await this.get(principal, slug);
     const repository = changes.repository === undefined || changes.repository === null ? changes.repository : this.repository(changes.repository);
     return this.projects.update(project.id, { name: changes.name, repository });

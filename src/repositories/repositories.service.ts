@@ -2,13 +2,15 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { ProjectMirrors, type GitMirrors } from '../../agent/git/git-mirror';
 import { GitError, type GitAuth } from '../../agent/git/git';
+import type { z } from 'zod';
+import type { api } from '../../contract';
+import type { RouteQuery } from '../../contract/http';
+import type { BranchList, GitRef, PipelineFiles, RefList } from '../../contract/repositories.contract';
 import { ApiError, badRequest, unprocessable } from '../common/api-error';
-import { pageLimit } from '../common/validation';
 import { CONFIG, type Config } from '../config/config';
 import { isPipelineFile, kindOfPath } from '../pipelines/pipeline-spec';
 import type { Project } from '../projects/projects.repository';
 import { SecretsService } from '../secrets/secrets.service';
-import type { BranchList, GitRef, GitRefKind, PipelineFiles, RefList } from './repository-api';
 import { RepositoriesRepository } from './repositories.repository';
 import { FULL_SHA, credentialsFor, credentialsProblem, displayUrl, pipelinePathProblem, refProblem, type RepositoryConfig } from './repository-spec';
 
@@ -46,7 +48,7 @@ export class RepositoriesService {
     this.mirrors = new ProjectMirrors(join(config.dataDir, 'git-mirrors'), { lock: (key, work) => this.locks.withLock(key, work) });
   }
 
-  async branches(project: Project): Promise<BranchList> {
+  async branches(project: Project): Promise<z.output<typeof BranchList>> {
     const access = this.open(project);
     const refs = await this.listRefs(access);
     return {
@@ -55,12 +57,9 @@ export class RepositoriesService {
     };
   }
 
-  /** Branches and tags (or only one kind) whose name contains `q` (ignoring case); `limit` as the query gave it. */
-  async refs(project: Project, query: { q?: string; kind?: string; limit?: string }): Promise<RefList> {
-    const limit = pageLimit(query.limit, 100, 1000);
-    if (query.kind !== undefined && query.kind !== 'branch' && query.kind !== 'tag') throw badRequest(`kind must be "branch" or "tag"; got "${query.kind}".`);
-    const kind = query.kind as GitRefKind | undefined;
-    const needle = (query.q ?? '').toLowerCase();
+  /** Branches and tags (or only one kind) whose name contains `q` (ignoring case), at most `limit`. */
+  async refs(project: Project, { q, kind, limit }: RouteQuery<typeof api.repositories.refs>): Promise<z.output<typeof RefList>> {
+    const needle = (q ?? '').toLowerCase();
     const refs = (await this.listRefs(this.open(project))).filter((ref) => (kind === undefined || ref.kind === kind) && ref.name.toLowerCase().includes(needle));
     return { refs: refs.slice(0, limit) };
   }
@@ -95,7 +94,7 @@ export class RepositoriesService {
   }
 
   /** The pipeline files under .bellows/ on the default branch, for the project page. */
-  async pipelineFiles(project: Project): Promise<PipelineFiles> {
+  async pipelineFiles(project: Project): Promise<z.output<typeof PipelineFiles>> {
     const access = this.open(project);
     const refs = await this.listRefs(access);
     const ref = await this.defaultBranch(access);
@@ -177,7 +176,7 @@ export class RepositoriesService {
     return content;
   }
 
-  private async listRefs(access: Access): Promise<GitRef[]> {
+  private async listRefs(access: Access): Promise<z.output<typeof GitRef>[]> {
     const auth = await access.auth();
     await this.git(access, () => access.mirrors.sync(access.url, { auth, maxAgeMs: REF_LIST_MAX_AGE_MS }));
     return this.git(access, () => access.mirrors.refs(access.url));

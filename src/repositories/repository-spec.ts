@@ -2,14 +2,16 @@
 // well-formed, and how a project secret becomes git credentials. Unit-tested without git or a database.
 
 import { posix } from 'node:path';
+import type { z } from 'zod';
+import type { RepositoryInput as RepositoryInputSchema } from '../../contract/projects.contract';
+import type { RepositoryConfig } from '../../contract/repositories.contract';
+import { SECRET_NAME } from '../../contract/secrets.contract';
 import { splitUrlCredentials, transportOf, type GitAuth } from '../../agent/git/git';
-import { SECRET_NAME } from '../secrets/secrets.service';
-import type { RepositoryConfig } from './repository-api';
 
-export type { RepositoryConfig } from './repository-api';
+export type { RepositoryConfig } from '../../contract/repositories.contract';
 
 /** As a request body gives it: checked field by field, since JSON may hold anything there. */
-export type RepositoryInput = { url: unknown; defaultBranch?: unknown; credentialsSecret?: unknown };
+export type RepositoryInput = z.output<typeof RepositoryInputSchema>;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
 

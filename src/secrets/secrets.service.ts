@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import { SECRET_NAME, type SecretName } from '../../contract/secrets.contract';
 import { badRequest, notFound } from '../common/api-error';
 import { SecretBox } from './secret-box';
 import { SecretsRepository } from './secrets.repository';
-
-export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 @Injectable()
 export class SecretsService {
@@ -17,7 +17,7 @@ export class SecretsService {
     await this.secrets.upsert(projectId, name, this.box.seal(value));
   }
 
-  listNames(projectId: string) {
+  listNames(projectId: string): Promise<z.output<typeof SecretName>[]> {
     return this.secrets.listNames(projectId);
   }
 

@@ -1,45 +1,42 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorators';
-import { CreateAgentTokenDto, CreateTokenDto } from './tokens.dto';
+import { Body, Controller, Param } from '@nestjs/common';
+import { api } from '../../contract';
+import type { RouteBody, RouteResult } from '../../contract/http';
+import { bodyOf, Route } from '../common/contract-route';
 import { TokensService } from './tokens.service';
 
-@ApiTags('tokens')
-@ApiBearerAuth()
-@RequireScope('admin')
-@Controller('api/v1')
+const routes = api.tokens;
+
+@Controller()
 export class TokensController {
   constructor(private readonly tokens: TokensService) {}
 
-  @Post('tokens')
-  create(@Body() body: CreateTokenDto) {
+  @Route(routes.create)
+  create(@Body(bodyOf(routes.create)) body: RouteBody<typeof routes.create>): Promise<RouteResult<typeof routes.create>> {
     return this.tokens.createApiToken(body);
   }
 
-  @Get('tokens')
-  async list() {
+  @Route(routes.list)
+  async list(): Promise<RouteResult<typeof routes.list>> {
     return { tokens: await this.tokens.list('api') };
   }
 
-  @Delete('tokens/:id')
-  @HttpCode(204)
-  async revoke(@Param('id') id: string) {
+  @Route(routes.revoke)
+  async revoke(@Param('id') id: string): Promise<void> {
     await this.tokens.revoke(id);
   }
 
-  @Post('agent-tokens')
-  createAgentToken(@Body() body: CreateAgentTokenDto) {
+  @Route(routes.createAgentToken)
+  createAgentToken(@Body(bodyOf(routes.createAgentToken)) body: RouteBody<typeof routes.createAgentToken>): Promise<RouteResult<typeof routes.createAgentToken>> {
     return this.tokens.createAgentToken(body.name);
   }
 
-  @Get('agent-tokens')
-  async listAgentTokens() {
+  @Route(routes.listAgentTokens)
+  async listAgentTokens(): Promise<RouteResult<typeof routes.listAgentTokens>> {
     return { tokens: (await this.tokens.list('agent')).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt })) };
   }
 
-  @Delete('agent-tokens/:id')
-  @HttpCode(204)
-  async revokeAgentToken(@Param('id') id: string) {
+  @Route(routes.revokeAgentToken)
+  async revokeAgentToken(@Param('id') id: string): Promise<void> {
     await this.tokens.revoke(id);
   }
 }

@@ -1,12 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { z } from 'zod';
+import type { api } from '../../contract';
+import type { RouteBody } from '../../contract/http';
+import type { CreatedAgentToken, CreatedToken, Token } from '../../contract/tokens.contract';
 import { generateToken, hashToken } from '../auth/token-codec';
-import type { Scope } from '../auth/principal';
 import { notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
 import { ProjectsRepository } from '../projects/projects.repository';
 import { TokensRepository, type TokenRecord } from './tokens.repository';
 
-export type TokenView = { id: string; name: string; scopes: Scope[]; project: string | null; createdAt: Date; lastUsedAt: Date | null };
+export type TokenView = z.output<typeof Token>;
 
 @Injectable()
 export class TokensService implements OnApplicationBootstrap {
@@ -26,7 +29,7 @@ export class TokensService implements OnApplicationBootstrap {
     await this.tokens.ensure({ kind: 'api', name: 'admin', hash: hashToken(this.config.adminToken), scopes: ['admin'] });
   }
 
-  async createApiToken(input: { name: string; scopes: Scope[]; project?: string }): Promise<TokenView & { token: string }> {
+  async createApiToken(input: RouteBody<typeof api.tokens.create>): Promise<z.output<typeof CreatedToken>> {
     let projectId: string | null = null;
     if (input.project) {
       const project = await this.projects.findBySlug(input.project);
@@ -38,7 +41,7 @@ export class TokensService implements OnApplicationBootstrap {
     return { ...this.view(record, input.project ?? null), token };
   }
 
-  async createAgentToken(name: string): Promise<{ id: string; name: string; createdAt: Date; token: string }> {
+  async createAgentToken(name: string): Promise<z.output<typeof CreatedAgentToken>> {
     const token = generateToken('bela_');
     const record = await this.tokens.insert({ kind: 'agent', name, hash: hashToken(token), scopes: [], projectId: null });
     return { id: record.id, name: record.name, createdAt: record.createdAt, token };
