@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,8 +5,13 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { beforeEach, inject } from 'vitest';
-import { findFreePort, isRunning, randomBase62, signalChild, sleep, stopChild, tailFile, type ExitInfo } from '../../scripts/process-utils';
-import { builtEntry, repoRoot, withDatabase } from '../../scripts/launcher';
+import { createApiClient, type ApiClient } from '../../contract/api-client';
+import { findFreePort, randomBase62, tailFile, type ExitInfo } from '../../scripts/process-utils';
+import { withDatabase } from '../../scripts/launcher';
+import { ChildGroup, conditionReady, httpReady, killAllChildren, waitUntil, type SupervisedChild } from '../../scripts/supervisor';
+
+// Tests call typed routes as `stack.api.call(api.runs.get, …)`; importing `api` from here saves a second import.
+export { api } from '../../contract';
 
 // Integration-test harness: each startStack() gets its own database, Temporal namespace and task
 // queue on the shared servers from global-setup.ts, and runs the real built processes from dist/.
@@ -80,6 +84,8 @@ export type Stack = {
   /** Directory with api.log, worker.log and agent-<name>.log. */
   logDir: string;
   request<T = unknown>(method: string, urlPath: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+  /** Typed client on the contract, as the admin, answers checked against their schemas: `stack.api.call(api.runs.get, { params: { id } })`. */
+  api: ApiClient;
   createAgentToken(name?: string): Promise<string>;
   startAgent(spec: AgentSpec): Promise<AgentHandle>;
   agents: AgentHandle[];
@@ -92,16 +98,10 @@ export type Stack = {
 };
 
 const MAX_CAPTURE = 2 * 1024 * 1024;
-const liveChildren = new Set<ChildProcess>();
 const activeStacks = new Set<Stack>();
 
-function killAllChildren(): void {
-  for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
-}
-
 // Children run in their own process groups (so we can take down the jobs an agent started); that
-// means nobody else kills them if this worker process goes away, so we must.
-process.once('exit', killAllChildren);
+// means nobody else kills them if this worker process goes away, so we must (supervisor.ts does it on exit).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     killAllChildren();
@@ -130,22 +130,12 @@ try {
 
 export async function waitFor<T>(predicate: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
   const { timeoutMs = 30_000, intervalMs = 200, message = 'condition' } = options;
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown = null;
-  for (;;) {
-    try {
-      const value = await predicate();
-      if (value) return value as NonNullable<T>;
-      lastError = null;
-    } catch (error) {
-      // A throwing predicate counts as "not yet" (e.g. the API is restarting), but is reported on timeout.
-      lastError = error;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    }
-    await sleep(intervalMs);
-  }
+  // A throwing predicate counts as "not yet" (e.g. the API is restarting), but is reported on timeout.
+  return waitUntil(predicate, {
+    timeoutMs,
+    intervalMs,
+    timeoutMessage: (lastError) => `Timed out after ${timeoutMs} ms waiting for ${message}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+  });
 }
 
 /** Takes one of the namespaces global setup created; claims are atomic across test worker processes. */
@@ -202,63 +192,28 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
 }
 
-function spawnLogged(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ProcessHandle {
-  const entry = builtEntry(script);
-  const log = fs.createWriteStream(logFile, { flags: 'a' });
-  log.write(`--- ${new Date().toISOString()} ${name} starting: node ${path.relative(repoRoot, entry)} ${args.join(' ')}\n`);
-  const child = spawn(process.execPath, [entry, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  liveChildren.add(child);
-  let captured = '';
-  const capture = (chunk: Buffer): void => {
-    log.write(chunk);
-    captured += chunk.toString('utf8');
-    if (captured.length > MAX_CAPTURE) captured = captured.slice(-MAX_CAPTURE);
-  };
-  child.stdout?.on('data', capture);
-  child.stderr?.on('data', capture);
-  const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('error', (error) => {
-      capture(Buffer.from(`spawn error: ${error.message}\n`));
-      resolve({ code: null, signal: null });
-    });
-    child.once('exit', (code, signal) => {
-      liveChildren.delete(child);
-      log.end(`--- ${new Date().toISOString()} ${name} exited (${signal ?? `code ${code}`})\n`);
-      resolve({ code, signal });
-    });
-  });
-  const handle: ProcessHandle & { child: ChildProcess } = {
-    name,
-    pid: child.pid ?? -1,
-    logFile,
+/** The handle tests hold: one incarnation of a supervised child. */
+function handleOf(child: SupervisedChild): ProcessHandle {
+  const exited = child.exited();
+  return {
+    name: child.name,
+    pid: child.pid() ?? -1,
+    logFile: child.logFile ?? '',
     exited,
-    child,
-    running: () => isRunning(child),
-    output: () => captured,
+    running: () => child.running(),
+    output: () => child.output(),
     waitForOutput: (pattern, options = {}) =>
       waitFor(
         () => {
+          const captured = child.output();
           const match = typeof pattern === 'string' ? captured.includes(pattern) : pattern.test(captured);
-          if (!match && !isRunning(child)) throw new Error(`${name} exited without printing ${String(pattern)}`);
+          if (!match && !child.running()) throw new Error(`${child.name} exited without printing ${String(pattern)}`);
           return match ? captured : null;
         },
-        { message: `${name} to print ${String(pattern)}`, ...options },
+        { message: `${child.name} to print ${String(pattern)}`, ...options },
       ),
-    kill: (signal = 'SIGTERM') => {
-      signalChild(child, signal, false);
-      return exited;
-    },
+    kill: (signal = 'SIGTERM') => child.kill(signal),
   };
-  return handle;
-}
-
-function childOf(handle: ProcessHandle): ChildProcess {
-  return (handle as ProcessHandle & { child: ChildProcess }).child;
-}
-
-async function stopHandle(handle: ProcessHandle | null, graceMs: number): Promise<void> {
-  if (!handle) return;
-  await stopChild(childOf(handle), { signal: 'SIGTERM', graceMs, group: true });
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -276,6 +231,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const port = await findFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;
   const sql = postgres(database.url, { max: 4, onnotice: () => undefined });
+  // Agents go first on the way down (all together), then the worker, then the API.
+  const children = new ChildGroup({ logDir, graceMs: 5000, maxCapture: MAX_CAPTURE });
 
   const baseEnv: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
@@ -292,8 +249,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   };
 
-  let api: ProcessHandle | null = null;
-  let worker: ProcessHandle | null = null;
   const agents: AgentHandle[] = [];
   let stopped: Promise<void> | null = null;
 
@@ -323,54 +278,51 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { status: response.status, body: parsed as T, headers: Object.fromEntries(response.headers.entries()) };
   };
 
-  const startApi = async (): Promise<void> => {
-    if (api?.running()) throw new Error('the API is already running');
-    const handle = spawnLogged('api', 'src/main.js', [], { ...baseEnv, PORT: String(port) }, path.join(logDir, 'api.log'));
-    api = handle;
-    await waitFor(
-      async () => {
-        if (!handle.running()) throw new Error(`the API exited during startup:\n${handle.output().slice(-3000)}`);
-        const response = await fetch(`${apiUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
-        return response.status === 200;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, message: `API health at ${apiUrl} (log: ${handle.logFile})` },
-    ).catch(async (error: unknown) => {
-      await stopHandle(handle, 2000);
-      throw error;
-    });
-  };
+  const apiChild = children.add({
+    name: 'api',
+    label: 'the API',
+    entry: 'src/main.js',
+    env: { ...baseEnv, PORT: String(port) },
+    ready: httpReady(`${apiUrl}/api/v1/health`, { timeoutMs: 60_000, intervalMs: 250 }),
+  });
+  let apiStarted = false;
+  const workerChild = children.add({ name: 'worker', label: 'the worker', entry: 'worker/main.js', env: baseEnv });
+  let workerStarted = false;
 
-  const waitForWorkerPolling = async (handle: ProcessHandle, spawnedAt: number): Promise<void> => {
-    const connection = await Connection.connect({ address: temporalAddress });
-    try {
-      await waitFor(
-        async () => {
-          if (!handle.running()) throw new Error(`the worker exited during startup:\n${handle.output().slice(-3000)}`);
-          const queue = await connection.workflowService.describeTaskQueue({
-            namespace,
-            taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
-            taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-          });
-          // Temporal lists pollers seen in the last minutes, including a worker we just killed:
-          // only a poll that started after the spawn proves the new worker is up.
-          return (queue.pollers ?? []).some((poller) => {
-            const at = poller.lastAccessTime;
-            return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt : false;
-          });
-        },
-        { timeoutMs: 60_000, intervalMs: 250, message: `the worker to poll task queue ${taskQueue} (log: ${handle.logFile})` },
-      );
-    } finally {
-      await connection.close();
-    }
+  const startApi = async (): Promise<void> => {
+    if (apiChild.running()) throw new Error('the API is already running');
+    apiStarted = true;
+    await apiChild.start();
   };
 
   const startWorker = async (): Promise<void> => {
-    if (worker?.running()) throw new Error('the worker is already running');
-    const spawnedAt = Date.now();
-    const handle = spawnLogged('worker', 'worker/main.js', [], baseEnv, path.join(logDir, 'worker.log'));
-    worker = handle;
-    if (options.waitForWorker !== false) await waitForWorkerPolling(handle, spawnedAt);
+    if (workerChild.running()) throw new Error('the worker is already running');
+    workerStarted = true;
+    if (options.waitForWorker === false) return workerChild.start({ ready: null });
+    const connection = await Connection.connect({ address: temporalAddress });
+    try {
+      await workerChild.start({
+        ready: conditionReady(
+          `poll task queue ${taskQueue}`,
+          async (_child, spawnedAt) => {
+            const queue = await connection.workflowService.describeTaskQueue({
+              namespace,
+              taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
+              taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+            });
+            // Temporal lists pollers seen in the last minutes, including a worker we just killed:
+            // only a poll that started after the spawn proves the new worker is up.
+            return (queue.pollers ?? []).some((poller) => {
+              const at = poller.lastAccessTime;
+              return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt : false;
+            });
+          },
+          { timeoutMs: 60_000, intervalMs: 250 },
+        ),
+      });
+    } finally {
+      await connection.close();
+    }
   };
 
   const createAgentToken = async (name = `agent-${crypto.randomBytes(3).toString('hex')}`): Promise<string> => {
@@ -388,17 +340,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     fs.mkdirSync(workDir, { recursive: true });
     const args = ['--url', apiUrl, '--token', token, '--name', spec.name, '--work-dir', workDir];
     if (labels) args.push('--labels', labels);
-    const handle = spawnLogged(`agent ${spec.name}`, 'agent/main.js', args, { ...baseEnv, ...spec.env }, path.join(logDir, `agent-${spec.name}.log`));
-    const agent: AgentHandle = Object.assign(handle, { token, labels, workDir });
+    const child = children.add({
+      name: `agent ${spec.name}`,
+      role: 'agent',
+      stopTogether: true,
+      entry: 'agent/main.js',
+      args,
+      env: { ...baseEnv, ...spec.env },
+      logFile: path.join(logDir, `agent-${spec.name}.log`),
+    });
+    await child.start();
+    const agent: AgentHandle = Object.assign(handleOf(child), { token, labels, workDir });
     agents.push(agent);
     return agent;
   };
 
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      await Promise.all(agents.map((agent) => stopHandle(agent, 5000)));
-      await stopHandle(worker, 5000);
-      await stopHandle(api, 5000);
+      await children.stopAll();
       activeStacks.delete(stack);
       await sql.end({ timeout: 5 }).catch(() => undefined);
       // BELLOWS_TEST_KEEP=1 leaves the database and the data/work dirs behind for a post-mortem.
@@ -419,19 +378,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     sql,
     logDir,
     request,
+    api: createApiClient({ baseUrl: apiUrl, token: () => adminToken, checkResponses: true }),
     createAgentToken,
     startAgent,
     agents,
     killApi: async (signal = 'SIGTERM') => {
-      if (!api) throw new Error('the API was never started');
-      const child = childOf(api);
-      return signal === 'SIGTERM' ? stopChild(child, { signal, graceMs: 10_000 }) : api.kill(signal);
+      if (!apiStarted) throw new Error('the API was never started');
+      return signal === 'SIGTERM' ? apiChild.stop(10_000) : apiChild.kill(signal);
     },
     startApi,
     killWorker: async (signal = 'SIGTERM') => {
-      if (!worker) throw new Error('the worker was never started');
-      const child = childOf(worker);
-      return signal === 'SIGTERM' ? stopChild(child, { signal, graceMs: 10_000 }) : worker.kill(signal);
+      if (!workerStarted) throw new Error('the worker was never started');
+      return signal === 'SIGTERM' ? workerChild.stop(10_000) : workerChild.kill(signal);
     },
     startWorker,
     waitFor,

@@ -1,0 +1,374 @@
+// The child supervision every launcher shares (npm start, npm run cluster, the test harness, the bench):
+// spawning a process with its log file, noticing a crash, waiting until it is ready, and stopping
+// everything in reverse start order. Each launcher only declares what it starts (see launcher.ts).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { builtEntry, repoRoot } from './launcher';
+import { signalChild, sleep, stopChild, type ExitInfo } from './process-utils';
+
+// Children run in their own process groups (a terminal Ctrl-C reaches only the launcher, which stops
+// them in order); nobody else would kill them if the launcher went away, so it must.
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', killAllChildren);
+
+/** SIGKILL to every live child of every group, and to their process groups (crash of the launcher). */
+export function killAllChildren(): void {
+  for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
+}
+
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+export type WaitUntilOptions = {
+  timeoutMs: number;
+  intervalMs?: number;
+  /** Aborting rejects the wait at its next poll. */
+  signal?: AbortSignal;
+  /** A reason to give up before the timeout (the process being waited for has exited). */
+  failIf?: () => string | null;
+  /** The error message on timeout; `lastError` is what the check last threw, if it threw. */
+  timeoutMessage: (lastError: unknown) => string;
+};
+
+/** Polls `check` until it returns something truthy; a throw counts as "not yet" and is kept for the timeout message. */
+export async function waitUntil<T>(check: () => T | Promise<T>, options: WaitUntilOptions): Promise<NonNullable<T>> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown = null;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const failure = options.failIf?.();
+    if (failure) throw new Error(failure);
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+      lastError = null;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) throw new Error(options.timeoutMessage(lastError));
+    await sleep(options.intervalMs ?? 200);
+  }
+}
+
+export type Readiness = {
+  /** What the child does once ready, completing "<child> did not …": `answer http://…/api/v1/health`. */
+  what: string;
+  /** Truthy once ready; a throw counts as not yet. `spawnedAt` lets it ignore what an earlier incarnation left. */
+  check: (child: SupervisedChild, spawnedAt: number) => unknown;
+  timeoutMs?: number;
+  intervalMs?: number;
+};
+
+/** Ready once `url` answers 200. */
+export function httpReady(url: string, options: { timeoutMs?: number; intervalMs?: number } = {}): Readiness {
+  return {
+    what: `answer ${url}`,
+    check: async () => {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status !== 200) throw new Error(`${response.status} ${(await response.text()).slice(0, 300)}`);
+      return true;
+    },
+    ...options,
+  };
+}
+
+/** Ready once the child's output (this incarnation's) matches `pattern`. */
+export function lineReady(pattern: RegExp | string, options: { timeoutMs?: number } = {}): Readiness {
+  return {
+    what: `print ${String(pattern)}`,
+    check: (child) => (typeof pattern === 'string' ? child.output().includes(pattern) : pattern.test(child.output())),
+    ...options,
+  };
+}
+
+/** Ready once `check` is truthy: a task queue polled, a registration seen. */
+export function conditionReady(what: string, check: Readiness['check'], options: { timeoutMs?: number; intervalMs?: number } = {}): Readiness {
+  return { what, check, ...options };
+}
+
+export type ChildSpec = {
+  name: string;
+  /** How messages name it ("the API"); default the name. */
+  label?: string;
+  /** Free tag for the launcher's callbacks (a role: api, worker, agent). */
+  role?: string;
+  /** Children of the same role added one after another stop together (in parallel) instead of one by one. */
+  stopTogether?: boolean;
+  /** A built script under dist/ run with this Node (`src/main.js`); or `command` for another binary. */
+  entry?: string;
+  command?: string;
+  args?: string[];
+  /** The child's whole environment (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Default <group logDir>/<name>.log; null (or no logDir) keeps no log file. */
+  logFile?: string | null;
+  ready?: Readiness;
+  /** Aborting stops a readiness wait. */
+  signal?: AbortSignal;
+  /** SIGTERM, then SIGKILL to the process group after this long (default: the group's). */
+  graceMs?: number;
+  /** Pass its output lines to the group's onLine (default true). */
+  echo?: boolean;
+};
+
+export type ChildGroupOptions = {
+  logDir?: string;
+  /** Own process groups (default true): signals from the terminal reach only the launcher. */
+  detached?: boolean;
+  /** Default 10 s. */
+  graceMs?: number;
+  /** How much output each incarnation keeps in memory (default 1 MB). */
+  maxCapture?: number;
+  onLine?: (child: SupervisedChild, line: string, stream: 'stdout' | 'stderr') => void;
+  /** A child exited without being asked to (not during start(), kill(), stop() or stopAll()). */
+  onUnexpectedExit?: (child: SupervisedChild, info: ExitInfo) => void;
+  /** A stop step failed; stopAll() goes on with the others. Default: a line on stderr. */
+  onStopError?: (name: string, error: Error) => void;
+};
+
+/** One supervised process; start() again after an exit starts a new incarnation with the same log file. */
+export class SupervisedChild {
+  readonly name: string;
+  readonly label: string;
+  readonly role: string | undefined;
+  readonly logFile: string | null;
+  private child: ChildProcess | null = null;
+  private ended = true;
+  private captured = '';
+  private exit: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
+  private expectedExit = false;
+  // An exit during start() is start()'s failure, reported by its rejection, not as a crash.
+  private starting = false;
+
+  constructor(
+    private readonly spec: ChildSpec,
+    private readonly group: ChildGroup,
+  ) {
+    this.name = spec.name;
+    this.label = spec.label ?? spec.name;
+    this.role = spec.role;
+    this.logFile = spec.logFile === undefined ? (group.logDir ? path.join(group.logDir, `${spec.name}.log`) : null) : spec.logFile;
+  }
+
+  pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  running(): boolean {
+    return this.child !== null && !this.ended && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** What this incarnation wrote to stdout and stderr (the most recent maxCapture bytes). */
+  output(): string {
+    return this.captured;
+  }
+
+  /** The last `count` lines of output, for error messages. */
+  lastLines(count = 30): string {
+    const lines = this.captured.replace(/\n$/, '').split('\n');
+    return lines.slice(-count).join('\n').slice(-4000);
+  }
+
+  /** Resolves when this incarnation exits. */
+  exited(): Promise<ExitInfo> {
+    return this.exit;
+  }
+
+  /** Spawns a new incarnation and resolves once it is ready; stops it again when it does not get there. */
+  async start(options: { ready?: Readiness | null } = {}): Promise<void> {
+    if (this.running()) throw new Error(`${this.label} is already running`);
+    const spawnedAt = Date.now();
+    this.starting = true;
+    try {
+      this.spawnOnce();
+      const ready = options.ready === undefined ? this.spec.ready : options.ready;
+      if (ready) await this.waitReady(ready, spawnedAt);
+    } catch (error) {
+      await this.stop(2000);
+      throw error;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** Sends `signal` to the process only (a crash, a restart test) and resolves when it has exited. */
+  kill(signal: NodeJS.Signals): Promise<ExitInfo> {
+    if (!this.running() || !this.child) return this.exit;
+    this.expectedExit = true;
+    signalChild(this.child, signal, false);
+    return this.exit;
+  }
+
+  /** SIGTERM, then SIGKILL to its process group after `graceMs`. */
+  stop(graceMs = this.spec.graceMs ?? this.group.graceMs): Promise<ExitInfo> {
+    if (!this.running() || !this.child) return this.exit;
+    this.expectedExit = true;
+    return stopChild(this.child, { signal: 'SIGTERM', graceMs, group: this.group.detached });
+  }
+
+  /** "its last lines (log: x):\n…", or nothing when it printed nothing. */
+  describeOutput(): string {
+    const where = this.logFile ? ` (log: ${this.logFile})` : '';
+    return this.captured ? `; its last lines${where}:\n${this.lastLines()}` : `; it printed nothing${where}`;
+  }
+
+  private async waitReady(ready: Readiness, spawnedAt: number): Promise<void> {
+    const timeoutMs = ready.timeoutMs ?? 60_000;
+    await waitUntil(() => ready.check(this, spawnedAt), {
+      timeoutMs,
+      intervalMs: ready.intervalMs,
+      signal: this.spec.signal,
+      failIf: () => (this.running() ? null : `${this.label} exited during startup (${this.describeExit()})${this.describeOutput()}`),
+      timeoutMessage: (lastError) =>
+        `${this.label} did not ${ready.what} within ${seconds(timeoutMs)}${lastError ? ` (last error: ${(lastError as Error).message ?? String(lastError)})` : ''}${this.describeOutput()}`,
+    });
+  }
+
+  private describeExit(): string {
+    const child = this.child;
+    if (!child) return 'never started';
+    if (child.signalCode) return child.signalCode;
+    return child.exitCode === null ? 'failed to spawn' : `code ${child.exitCode}`;
+  }
+
+  private spawnOnce(): void {
+    const { spec, group } = this;
+    const command = spec.command ?? process.execPath;
+    const args = spec.entry ? [builtEntry(spec.entry), ...(spec.args ?? [])] : (spec.args ?? []);
+    let log: fs.WriteStream | null = null;
+    if (this.logFile) {
+      fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
+      log = fs.createWriteStream(this.logFile, { flags: 'a' });
+      const shown = spec.entry ? `node ${path.relative(repoRoot, args[0])} ${args.slice(1).join(' ')}` : `${path.basename(command)} ${args.join(' ')}`;
+      log.write(`--- ${new Date().toISOString()} ${spec.name} starting: ${shown}\n`);
+    }
+    const child = spawn(command, args, { cwd: repoRoot, env: spec.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: group.detached });
+    this.child = child;
+    this.ended = false;
+    this.captured = '';
+    this.expectedExit = false;
+    liveChildren.add(child);
+    const capture = (text: string): void => {
+      this.captured += text;
+      if (this.captured.length > group.maxCapture) this.captured = this.captured.slice(-group.maxCapture);
+    };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream];
+      if (!source) continue;
+      source.on('data', (chunk: Buffer) => {
+        log?.write(chunk);
+        capture(chunk.toString('utf8'));
+      });
+      const onLine = group.options.onLine;
+      if (onLine && spec.echo !== false) readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => onLine(this, line, stream));
+    }
+    this.exit = new Promise<ExitInfo>((resolve) => {
+      const ended = (info: ExitInfo, note: string): void => {
+        if (this.child !== child || this.ended) return;
+        this.ended = true;
+        liveChildren.delete(child);
+        log?.end(`--- ${new Date().toISOString()} ${spec.name} ${note}\n`);
+        if (!this.expectedExit && !this.starting && !group.stopping) group.options.onUnexpectedExit?.(this, info);
+        resolve(info);
+      };
+      // A spawn failure (ENOENT, EACCES) may come without an exit event.
+      child.once('error', (error) => {
+        capture(`spawn error: ${error.message}\n`);
+        if (child.pid === undefined) ended({ code: null, signal: null }, `failed to start: ${error.message}`);
+      });
+      child.once('exit', (code, signal) => ended({ code, signal }, `exited (${signal ?? `code ${code}`})`));
+    });
+  }
+}
+
+type StopStep = { name: string; run: () => Promise<unknown>; together?: string };
+
+/**
+ * The processes (and other resources: servers, pools, databases) a launcher started, stopped by
+ * stopAll() in reverse order of registration — later ones depend on earlier ones — going on past
+ * a step that fails, so nothing is left running.
+ */
+export class ChildGroup {
+  readonly logDir: string | undefined;
+  readonly detached: boolean;
+  readonly graceMs: number;
+  readonly maxCapture: number;
+  private readonly steps: StopStep[] = [];
+  private readonly children: SupervisedChild[] = [];
+  private stopped: Promise<void> | null = null;
+
+  constructor(readonly options: ChildGroupOptions = {}) {
+    this.logDir = options.logDir;
+    this.detached = options.detached ?? true;
+    this.graceMs = options.graceMs ?? 10_000;
+    this.maxCapture = options.maxCapture ?? 1024 * 1024;
+  }
+
+  /** True once stopAll() began: exits from then on are expected. */
+  get stopping(): boolean {
+    return this.stopped !== null;
+  }
+
+  /** Declares a child (registered for stopAll() right away) without starting it. */
+  add(spec: ChildSpec): SupervisedChild {
+    const child = new SupervisedChild(spec, this);
+    this.children.push(child);
+    this.steps.push({ name: child.label, run: () => child.stop(), together: spec.stopTogether ? (spec.role ?? spec.name) : undefined });
+    return child;
+  }
+
+  /** add() and start(): resolves once the child is ready. */
+  async start(spec: ChildSpec): Promise<SupervisedChild> {
+    const child = this.add(spec);
+    await child.start();
+    return child;
+  }
+
+  /** Something else to stop in the same sequence (a server, a pool, a database to drop). */
+  defer(name: string, run: () => Promise<unknown>): void {
+    this.steps.push({ name, run });
+  }
+
+  /** SIGKILL to every running child now, without waiting (a second Ctrl-C). */
+  killAll(): void {
+    for (const child of this.children) void child.kill('SIGKILL');
+  }
+
+  /** Every step in reverse order; runs once, later calls wait for the same run. */
+  stopAll(): Promise<void> {
+    return (this.stopped ??= (async () => {
+      while (this.steps.length) {
+        const last = this.steps.pop()!;
+        const batch = [last];
+        while (last.together && this.steps.at(-1)?.together === last.together) batch.push(this.steps.pop()!);
+        await Promise.all(batch.map((step) => step.run().catch((error: unknown) => this.reportStopError(step.name, error))));
+      }
+    })());
+  }
+
+  private reportStopError(name: string, error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    if (this.options.onStopError) this.options.onStopError(name, failure);
+    else process.stderr.write(`stopping ${name} failed: ${failure.message}\n`);
+  }
+}
+
+/**
+ * Ctrl-C for a launcher in a terminal: the first signal stops, copies relayed within 2 s (npm, the
+ * shell and bootstrap.js all pass the same Ctrl-C on) are ignored, a deliberate later one is `again`.
+ */
+export function onStopSignals(handlers: { stopping: () => boolean; stop: (signal: NodeJS.Signals) => void; again: (signal: NodeJS.Signals) => void }): void {
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!handlers.stopping()) {
+      firstSignalAt = Date.now();
+      handlers.stop(signal);
+      return;
+    }
+    if (Date.now() - firstSignalAt < 2000) return;
+    handlers.again(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+}
