@@ -1,7 +1,8 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { getToken, clearToken, onTokenChange } from './api/session';
 import { closeLiveClient, liveClient } from './live/live-client';
-import { useConnectionState } from './live/hooks';
+import { useConnectionState, useLiveCacheSync } from './live/hooks';
 import { href, useRoute, type Route } from './router';
 import { SessionContext, type Session } from './session-context';
 import { AgentsPage } from './pages/AgentsPage';
@@ -26,12 +27,27 @@ export function App() {
     [],
   );
   const session = useMemo<Session | null>(() => (token ? { token, live: liveClient(token), signOut: () => clearToken() } : null), [token]);
-  if (!session) return <SignInPage reason={signOutReason} />;
+  // One cache per session: what one token could read is not shown to the next.
+  const queryClient = useMemo(() => (token ? newQueryClient() : null), [token]);
+  if (!session || !queryClient) return <SignInPage reason={signOutReason} />;
   return (
     <SessionContext.Provider value={session}>
-      <Shell />
+      <QueryClientProvider client={queryClient}>
+        <Shell />
+      </QueryClientProvider>
     </SessionContext.Provider>
   );
+}
+
+function newQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      // Live events (and polling while they are down) say when to read again; an error is shown at once
+      // (an unknown run is not retried three times first).
+      queries: { retry: false, refetchOnWindowFocus: false },
+      mutations: { retry: false },
+    },
+  });
 }
 
 const NAV: { label: string; path: string; pages: Route['page'][] }[] = [
@@ -55,6 +71,7 @@ function ConnectionIndicator() {
 
 function Shell() {
   const route = useRoute();
+  useLiveCacheSync();
   return (
     <div className="shell">
       <header className="topbar">

@@ -54,5 +54,15 @@ export function navigate(path: string, replace = false): void {
 }
 
 export const href = (path: string) => `#${path}`;
+
+/** `path` with the non-empty values as its query string. */
+export function withQuery(path: string, params: Record<string, string | number | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `${path}?${text}` : path;
+}
 export const runPath = (runId: number, jobId?: number | null, attempt?: number | null) =>
   `/runs/${runId}${jobId ? `/jobs/${jobId}` : ''}${attempt ? `?attempt=${attempt}` : ''}`;

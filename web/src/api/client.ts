@@ -1,75 +1,22 @@
-// REST access: every call carries the session's token; failures become ApiError with the API's message.
+// REST access: the contract's typed client with the session's token; a 401 signs the session out.
+// Routes are called as `client.call(api.runs.get, { params: { id } })`.
+import { createApiClient } from '../../../contract/api-client';
+import { ApiError, type RouteDef, type RouteInput } from '../../../contract/http';
 import { clearToken, getToken } from './session';
 
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError };
+export { api } from '../../../contract/index';
 
-type RequestOptions = { method?: string; body?: unknown; signal?: AbortSignal; headers?: Record<string, string> };
-
-async function errorOf(response: Response): Promise<ApiError> {
-  let message = `${response.status} ${response.statusText}`;
-  let code = 'http_error';
-  try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string } };
-    if (body.error?.message) message = body.error.message;
-    if (body.error?.code) code = body.error.code;
-  } catch {
-    // not JSON: keep the status line
-  }
-  return new ApiError(message, response.status, code);
-}
-
-async function send(path: string, options: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...options.headers };
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method: options.method ?? 'GET',
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
-    });
-  } catch (error) {
-    if ((error as Error).name === 'AbortError') throw error;
-    throw new ApiError('Cannot reach the Bellows server.', 0, 'unreachable');
-  }
-  if (!response.ok) {
-    const error = await errorOf(response);
-    if (response.status === 401) clearToken(error.message);
-    throw error;
-  }
-  return response;
-}
-
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const response = await send(path.startsWith('/') ? path : `/api/v1/${path}`, options);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
-}
-
-/** Builds a query string from the non-empty values. */
-export function query(params: Record<string, string | number | null | undefined>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : '';
-}
+export const client = createApiClient({
+  token: () => getToken() ?? undefined,
+  onError: (error) => {
+    if (error.status === 401) clearToken(error.message);
+  },
+});
 
 /** Downloads with the token (a plain link cannot send the header): fetch → blob → a temporary link. */
-export async function downloadWithToken(path: string, fallbackName: string): Promise<void> {
-  const response = await send(path);
+export async function downloadWithToken<R extends RouteDef>(route: R, input: RouteInput<R>, fallbackName: string): Promise<void> {
+  const response = await client.raw(route, input);
   const blob = await response.blob();
   const disposition = response.headers.get('content-disposition') ?? '';
   const match = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(disposition);
@@ -82,4 +29,14 @@ export async function downloadWithToken(path: string, fallbackName: string): Pro
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** The sentence to show for a failure: the API's own message for an error answer. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A query's error as a sentence, or null. */
+export function errorText(error: unknown): string | null {
+  return error ? errorMessage(error) : null;
 }

@@ -1,27 +1,11 @@
-// A project's git repository as the UI reads it: branches, refs (branches and tags) by name, and the
-// pipeline files under .bellows/; and defining a pipeline that is one of those files.
-import { api, query } from './client';
+// Naming a pipeline after a repository file, and defining it: the project page's "Run…" on a file of
+// .bellows/ that no pipeline names yet. (Reads of the repository are queries in ./queries.)
+import { api, client } from './client';
 import { PIPELINE_NAME } from '../../../src/pipelines/pipeline-name';
-import type { BranchList, GitRef, PipelineFiles, RefList } from './types';
-
-const projectPath = (slug: string) => `projects/${encodeURIComponent(slug)}`;
-
-export function fetchBranches(slug: string): Promise<BranchList> {
-  return api<BranchList>(`${projectPath(slug)}/branches`);
-}
-
-/** Branches and tags whose name contains `q` (ignoring case). */
-export async function searchRefs(slug: string, q: string, kind?: GitRef['kind'], limit = 100): Promise<GitRef[]> {
-  return (await api<RefList>(`${projectPath(slug)}/refs${query({ q, kind, limit })}`)).refs;
-}
-
-export function fetchPipelineFiles(slug: string): Promise<PipelineFiles> {
-  return api<PipelineFiles>(`${projectPath(slug)}/pipeline-files`);
-}
 
 /** Defines (or re-versions) pipeline `name` as the repository file `path`. */
-export function defineRepositoryPipeline(slug: string, name: string, path: string): Promise<{ name: string; version: number; kind: string }> {
-  return api(`${projectPath(slug)}/pipelines/${encodeURIComponent(name)}`, { method: 'PUT', body: { path } });
+export function defineRepositoryPipeline(slug: string, name: string, path: string) {
+  return client.call(api.pipelines.put, { params: { slug, name }, body: { path } });
 }
 
 /**

@@ -1,11 +1,12 @@
 // The ref field of a project with a repository: a combobox offering its branches (the default one
 // first chosen), filtered as the user types, with matching tags from the refs search. Anything else
 // typed (a commit, a ref not listed) is kept as it is: the server resolves it when the run starts.
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { searchRefs, fetchBranches } from '../api/repositories';
-import type { GitRef } from '../api/types';
+import { errorText } from '../api/client';
+import { queries } from '../api/queries';
+import type { GitRef } from '../api/wire';
 import { ErrorBanner } from './common';
-import { errorMessage, useAsync } from './use-async';
 import { useDebounced } from './use-debounced';
 
 /** Options rendered at once; the rest are reached by typing. */
@@ -13,17 +14,13 @@ const MAX_OPTIONS = 50;
 
 type RefPickerProps = { project: string; value: string; onChange: (ref: string) => void; invalid?: boolean };
 
-type TagResult = { q: string; refs: GitRef[] };
-
 export function RefPicker({ project, value, onChange, invalid = false }: RefPickerProps) {
   const listId = useId();
-  const branches = useAsync(() => fetchBranches(project), project);
+  const branches = useQuery(queries.branches(project));
   // What the list is filtered by: null shows every branch (nothing typed since the last choice).
   const [filter, setFilter] = useState<string | null>(null);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(-1);
-  const [tags, setTags] = useState<TagResult | null>(null);
-  const [tagError, setTagError] = useState<string | null>(null);
   const touched = useRef(false);
   const latestOnChange = useRef(onChange);
   latestOnChange.current = onChange;
@@ -35,22 +32,11 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
   }, [defaultBranch]);
 
   // Tags come from the server's search, as the typing settles.
+  // The last answer stays while the next is asked: it says which text it answers.
   const typed = useDebounced((filter ?? '').trim(), 250);
-  useEffect(() => {
-    if (!typed) return;
-    let stale = false;
-    searchRefs(project, typed, 'tag').then(
-      (refs) => {
-        if (stale) return;
-        setTags({ q: typed, refs });
-        setTagError(null);
-      },
-      (failure: unknown) => !stale && setTagError(errorMessage(failure)),
-    );
-    return () => {
-      stale = true;
-    };
-  }, [project, typed]);
+  const tagSearch = useQuery({ ...queries.refs(project, typed, 'tag'), enabled: Boolean(typed), placeholderData: keepPreviousData });
+  const tags = tagSearch.data ?? null;
+  const tagError = errorText(tagSearch.error);
 
   const options = useMemo(() => {
     const needle = (filter ?? '').trim().toLowerCase();
@@ -67,7 +53,7 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
   const shown = options.slice(0, MAX_OPTIONS);
   // "Nothing matches" is said once the tag search for the typed text has answered, not while it runs.
   const searched = Boolean(filter?.trim()) && tags?.q === filter?.trim();
-  const expanded = open && (shown.length > 0 || branches.loading);
+  const expanded = open && (shown.length > 0 || branches.isPending);
 
   const choose = (ref: GitRef) => {
     touched.current = true;
@@ -112,7 +98,7 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
             autoComplete="off"
             spellCheck={false}
             value={value}
-            placeholder={branches.loading ? 'Loading branches…' : (defaultBranch ?? 'branch, tag or commit')}
+            placeholder={branches.isPending ? 'Loading branches…' : (defaultBranch ?? 'branch, tag or commit')}
             onChange={(event) => {
               touched.current = true;
               onChange(event.target.value);
@@ -128,7 +114,7 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
         </label>
         {expanded && (
           <ul className="ref-options" role="listbox" id={listId} aria-label="Branches and tags">
-            {branches.loading && !branches.data && <li className="ref-option-note muted small">Loading branches…</li>}
+            {branches.isPending && <li className="ref-option-note muted small">Loading branches…</li>}
             {shown.map((ref, index) => (
               <li
                 key={`${ref.kind}:${ref.name}`}
@@ -158,7 +144,7 @@ export function RefPicker({ project, value, onChange, invalid = false }: RefPick
       {searched && options.length === 0 && branches.data && (
         <p className="muted small ref-hint">No branch or tag matches; the run uses “{value.trim()}” as typed (a ref or a commit).</p>
       )}
-      <ErrorBanner error={branches.error ? `Cannot list the repository's branches: ${branches.error} Type a ref instead.` : tagError ? `Cannot search tags: ${tagError}` : null} />
+      <ErrorBanner error={branches.error ? `Cannot list the repository's branches: ${errorText(branches.error)} Type a ref instead.` : tagError ? `Cannot search tags: ${tagError}` : null} />
     </div>
   );
 }

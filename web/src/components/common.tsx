@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import type { Trigger } from '../api/types';
+import type { Trigger } from '../api/wire';
 
 export function StatusBadge({ status }: { status: string }) {
   return (

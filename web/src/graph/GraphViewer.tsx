@@ -1,7 +1,7 @@
 // SVG view of an `.act` job: nodes at their positions, exec (solid) and data (dashed) edges, pan
 // (drag) and zoom (wheel), live node states; clicking a node selects its log section.
 import { useEffect, useMemo, useRef, useState, type PointerEvent, type WheelEvent } from 'react';
-import type { JobGraph, NodeState } from '../api/types';
+import type { JobGraph, NodeState } from '../api/wire';
 import { GROUP_SHADOW, layoutGraph, NODE_HEIGHT, NODE_WIDTH, type PlacedNode } from './graph-layout';
 
 type View = { x: number; y: number; scale: number };

@@ -1,6 +1,6 @@
 // Geometry of an `.act` graph: nodes at their editor positions, edges as curves from the source's
 // right side to the target's left side that bow around nodes they would otherwise run behind.
-import type { ActGraphDoc, GraphEdge, GraphNode } from '../api/types';
+import type { ActGraphDoc, GraphEdge, GraphNode } from '../api/wire';
 
 export const NODE_WIDTH = 180;
 export const NODE_HEIGHT = 54;

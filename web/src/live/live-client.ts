@@ -2,7 +2,7 @@
 // every (re)connect; job rooms ask for replay after the last seq their viewer holds, so a dropped
 // connection resumes with no gap (replay) and no duplicate (viewers dedupe by seq).
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, LiveRoom, ServerToClientEvents, SubscribeReply } from '../api/types';
+import type { ClientToServerEvents, LiveRoom, ServerToClientEvents, SubscribeReply } from '../api/wire';
 
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type EventName = keyof ServerToClientEvents;

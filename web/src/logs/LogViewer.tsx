@@ -1,10 +1,9 @@
 // Virtualised, live log of one job: ANSI colours, per-node sections, tail following, search, raw download.
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { downloadWithToken } from '../api/client';
-import type { JobStatus } from '../api/types';
+import { api, downloadWithToken, errorMessage } from '../api/client';
+import type { JobStatus } from '../api/wire';
 import { ErrorBanner } from '../components/common';
-import { errorMessage } from '../components/use-async';
 import { AnsiLine } from './AnsiLine';
 import { nodeMatches, plainText, type LogLine } from './log-lines';
 import { useJobLog } from './use-job-log';
@@ -97,7 +96,7 @@ export function LogViewer({ jobId, jobName, jobStatus, nodeFilter, onNodeFilter 
 
   const download = () => {
     setDownloadError(null);
-    downloadWithToken(`/api/v1/jobs/${jobId}/logs?format=text`, `job-${jobId}.log`).catch((error: unknown) => setDownloadError(errorMessage(error)));
+    downloadWithToken(api.jobs.logText, { params: { id: jobId }, query: { format: 'text' } }, `job-${jobId}.log`).catch((error: unknown) => setDownloadError(errorMessage(error)));
   };
 
   return (

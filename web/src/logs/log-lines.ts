@@ -1,7 +1,7 @@
 // The log model: chunks (numbered by seq, per job) split into display lines. Append-only and mutable
 // for speed; React re-renders through a version counter.
 import Anser from 'anser';
-import type { LogChunk } from '../api/types';
+import type { LogChunk } from '../api/wire';
 
 export type LogLine = { seq: number; node: string | null; stream: LogChunk['stream']; text: string; plainText?: string };
 

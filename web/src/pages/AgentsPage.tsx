@@ -1,16 +1,16 @@
-import { api } from '../api/client';
-import type { Agent } from '../api/types';
+import { useQuery } from '@tanstack/react-query';
+import { errorText } from '../api/client';
+import { queries } from '../api/queries';
 import { Empty, ErrorBanner, Labels, PageHeader, StatusBadge } from '../components/common';
-import { useAsync } from '../components/use-async';
 import { agoInterval, useNow } from '../components/use-now';
 import { formatAgo } from '../format';
-import { useLiveRefetch } from '../live/hooks';
+import { useLiveRooms } from '../live/hooks';
 
 const ORDER = { busy: 0, online: 1, offline: 2 };
 
 export function AgentsPage() {
-  const agents = useAsync(() => api<{ agents: Agent[] }>('agents'), 'agents');
-  useLiveRefetch(['agents'], ['agent.updated'], agents.reload);
+  const agents = useQuery(queries.agents());
+  useLiveRooms(['agents']);
   const list = [...(agents.data?.agents ?? [])].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.name.localeCompare(b.name));
   // Connected agents report every few seconds, so their "last seen" is always seconds old and ticks.
   const now = useNow(list.length ? agoInterval(list.map((agent) => agent.lastSeenAt)) : null);
@@ -22,7 +22,7 @@ export function AgentsPage() {
           {counts.busy ?? 0} busy · {counts.online ?? 0} idle · {counts.offline ?? 0} offline
         </span>
       </PageHeader>
-      <ErrorBanner error={agents.error} />
+      <ErrorBanner error={errorText(agents.error)} />
       {agents.data && list.length === 0 && <Empty>No agents registered. Start one with npm run agent.</Empty>}
       {list.length > 0 && (
         <table className="table">

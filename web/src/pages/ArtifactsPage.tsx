@@ -1,19 +1,20 @@
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, downloadWithToken, query } from '../api/client';
-import type { Artifact, Project } from '../api/types';
+import { api, downloadWithToken, errorMessage, errorText } from '../api/client';
+import { queries, type ArtifactQuery } from '../api/queries';
+import type { Artifact, Project } from '../api/wire';
 import { Empty, ErrorBanner, PageHeader } from '../components/common';
-import { errorMessage, useAsync } from '../components/use-async';
 import { useDebounced } from '../components/use-debounced';
 import { formatBytes, formatTime } from '../format';
-import { useLiveRefetch } from '../live/hooks';
+import { useLiveRooms } from '../live/hooks';
 import { href, runPath } from '../router';
 
 type Filters = { q: string; project: string; pipeline: string; runId: string; from: string; to: string; minKiB: string; maxKiB: string };
 const EMPTY: Filters = { q: '', project: '', pipeline: '', runId: '', from: '', to: '', minKiB: '', maxKiB: '' };
 
-function toQuery(filters: Filters): string {
-  const kib = (value: string) => (value.trim() ? Math.round(Number(value) * 1024) : undefined);
-  return query({
+function toQuery(filters: Filters): ArtifactQuery {
+  const kib = (value: string) => (value.trim() ? String(Math.round(Number(value) * 1024)) : undefined);
+  const query: ArtifactQuery = {
     q: filters.q.trim(),
     project: filters.project,
     pipeline: filters.pipeline.trim(),
@@ -22,8 +23,10 @@ function toQuery(filters: Filters): string {
     to: filters.to ? new Date(`${filters.to}T23:59:59.999`).toISOString() : undefined,
     minSize: kib(filters.minKiB),
     maxSize: kib(filters.maxKiB),
-    limit: 100,
-  });
+    limit: '100',
+  };
+  // Only what is set is part of the query (and of its cache key).
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined && value !== '')) as ArtifactQuery;
 }
 
 function ArtifactFilters({ applied, projects, onApply }: { applied: Filters; projects: Project[]; onApply: (filters: Filters) => void }) {
@@ -95,7 +98,7 @@ function ArtifactRow({ artifact, onError }: { artifact: Artifact; onError: (mess
   const [busy, setBusy] = useState(false);
   const download = () => {
     setBusy(true);
-    downloadWithToken(artifact.downloadUrl, artifact.name)
+    downloadWithToken(api.artifacts.download, { params: { id: artifact.id } }, artifact.name)
       .catch((failure: unknown) => onError(errorMessage(failure)))
       .finally(() => setBusy(false));
   };
@@ -128,17 +131,16 @@ function ArtifactRow({ artifact, onError }: { artifact: Artifact; onError: (mess
 
 export function ArtifactsPage() {
   const [filters, setFilters] = useState<Filters>(EMPTY);
-  const key = toQuery(filters);
-  const projects = useAsync(() => api<{ projects: Project[] }>('projects'), 'projects');
-  const artifacts = useAsync(() => api<{ artifacts: Artifact[]; nextCursor: string | null }>(`artifacts${key}`), key);
+  const projects = useQuery(queries.projectList());
+  const artifacts = useQuery(queries.artifactList(toQuery(filters)));
   const [error, setError] = useState<string | null>(null);
-  useLiveRefetch(['artifacts'], ['artifact.created'], artifacts.reload, 0);
+  useLiveRooms(['artifacts'], 0);
 
   return (
     <>
       <PageHeader title="Artifacts" />
       <ArtifactFilters applied={filters} projects={projects.data?.projects ?? []} onApply={setFilters} />
-      <ErrorBanner error={error ?? artifacts.error} />
+      <ErrorBanner error={error ?? errorText(artifacts.error)} />
       {artifacts.data && artifacts.data.artifacts.length === 0 && <Empty>No artifacts match.</Empty>}
       {artifacts.data && artifacts.data.artifacts.length > 0 && (
         <table className="table artifacts-table">

@@ -1,11 +1,13 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, query } from '../api/client';
-import { defineRepositoryPipeline, fetchPipelineFiles, freePipelineName, pipelineNameForFile } from '../api/repositories';
-import type { PipelineFiles, PipelineSummary, Project, RunList } from '../api/types';
+import { errorMessage, errorText } from '../api/client';
+import { useDefineRepositoryPipeline } from '../api/mutations';
+import { queries } from '../api/queries';
+import { freePipelineName, pipelineNameForFile } from '../api/repositories';
+import type { PipelineFiles, PipelineSummary, Project } from '../api/wire';
 import { Empty, ErrorBanner, PageHeader } from '../components/common';
-import { errorMessage, useAsync } from '../components/use-async';
 import { formatTime } from '../format';
-import { useLiveRefetch } from '../live/hooks';
+import { useLiveRooms } from '../live/hooks';
 import { href } from '../router';
 import { RunDialog } from './RunDialog';
 import { RunsTable } from './RunsTable';
@@ -15,12 +17,12 @@ type RepositorySectionProps = {
   files: { data: PipelineFiles | null; error: string | null; loading: boolean };
   pipelines: PipelineSummary[] | null;
   onRun: (pipeline: string) => void;
-  onDefined: () => void;
 };
 
 /** The project's repository and the pipeline files under .bellows/ on its default branch, each ready to run. */
-function RepositorySection({ project, files, pipelines, onRun, onDefined }: RepositorySectionProps) {
-  const [busyPath, setBusyPath] = useState<string | null>(null);
+function RepositorySection({ project, files, pipelines, onRun }: RepositorySectionProps) {
+  const define = useDefineRepositoryPipeline(project.slug);
+  const busyPath = define.isPending ? define.variables.path : null;
   const [error, setError] = useState<string | null>(null);
   const repository = project.repository!;
   const defaultBranch = repository.defaultBranch ?? (files.data?.ref || null);
@@ -29,17 +31,13 @@ function RepositorySection({ project, files, pipelines, onRun, onDefined }: Repo
   const runFile = async (path: string) => {
     const existing = pipelines?.find((pipeline) => pipeline.path === path);
     if (existing) return onRun(existing.name);
-    setBusyPath(path);
     setError(null);
     try {
       const name = freePipelineName(pipelineNameForFile(path), new Set((pipelines ?? []).map((pipeline) => pipeline.name)));
-      const defined = await defineRepositoryPipeline(project.slug, name, path);
-      onDefined();
+      const defined = await define.mutateAsync({ name, path });
       onRun(defined.name);
     } catch (failure) {
       setError(`Cannot set up a pipeline for ${path}: ${errorMessage(failure)}`);
-    } finally {
-      setBusyPath(null);
     }
   };
 
@@ -130,13 +128,12 @@ function RepositorySection({ project, files, pipelines, onRun, onDefined }: Repo
 }
 
 export function ProjectPage({ slug }: { slug: string }) {
-  const project = useAsync(() => api<Project>(`projects/${encodeURIComponent(slug)}`), slug);
-  const pipelines = useAsync(() => api<{ pipelines: PipelineSummary[] }>(`projects/${encodeURIComponent(slug)}/pipelines`), slug);
-  const runs = useAsync(() => api<RunList>(`runs${query({ project: slug, limit: 20 })}`), slug);
-  const repositoryUrl = project.data?.repository?.url ?? null;
-  const files = useAsync(() => (repositoryUrl === null ? Promise.resolve(null) : fetchPipelineFiles(slug)), `${slug}\u0000${repositoryUrl ?? ''}`);
+  const project = useQuery(queries.project(slug));
+  const pipelines = useQuery(queries.pipelines(slug));
+  const runs = useQuery(queries.runList({ project: slug }, 20));
+  const files = useQuery({ ...queries.pipelineFiles(slug), enabled: Boolean(project.data?.repository) });
   const [dialogPipeline, setDialogPipeline] = useState<string | null>(null);
-  useLiveRefetch(['runs'], ['run.updated'], runs.reload);
+  useLiveRooms(['runs']);
 
   const names = pipelines.data?.pipelines.map((p) => p.name) ?? [];
   // A pipeline just defined from a file is offered before the list has reloaded.
@@ -157,9 +154,14 @@ export function ProjectPage({ slug }: { slug: string }) {
           Run
         </button>
       </PageHeader>
-      <ErrorBanner error={project.error ?? pipelines.error} />
+      <ErrorBanner error={errorText(project.error ?? pipelines.error)} />
       {project.data?.repository && (
-        <RepositorySection project={project.data} files={files} pipelines={pipelines.data?.pipelines ?? null} onRun={setDialogPipeline} onDefined={pipelines.reload} />
+        <RepositorySection
+          project={project.data}
+          files={{ data: files.data ?? null, error: errorText(files.error), loading: files.isLoading }}
+          pipelines={pipelines.data?.pipelines ?? null}
+          onRun={setDialogPipeline}
+        />
       )}
       <h2>Pipelines</h2>
       {pipelines.data && pipelines.data.pipelines.length === 0 && (
@@ -202,7 +204,7 @@ export function ProjectPage({ slug }: { slug: string }) {
         </table>
       )}
       <h2>Recent runs</h2>
-      <ErrorBanner error={runs.error} />
+      <ErrorBanner error={errorText(runs.error)} />
       {runs.data && <RunsTable runs={runs.data.runs} showProject={false} />}
       {dialogPipeline !== null && (
         <RunDialog

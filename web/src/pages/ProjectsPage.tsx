@@ -1,16 +1,16 @@
-import { api } from '../api/client';
-import type { Project } from '../api/types';
+import { useQuery } from '@tanstack/react-query';
+import { errorText } from '../api/client';
+import { queries } from '../api/queries';
 import { Empty, ErrorBanner, PageHeader } from '../components/common';
-import { useAsync } from '../components/use-async';
 import { formatTime } from '../format';
 import { href } from '../router';
 
 export function ProjectsPage() {
-  const { data, error } = useAsync(() => api<{ projects: Project[] }>('projects'), 'projects');
+  const { data, error } = useQuery(queries.projectList());
   return (
     <>
       <PageHeader title="Projects" />
-      <ErrorBanner error={error} />
+      <ErrorBanner error={errorText(error)} />
       {data && data.projects.length === 0 && <Empty>No projects yet. Create one with POST /api/v1/projects.</Empty>}
       {data && data.projects.length > 0 && (
         <table className="table">

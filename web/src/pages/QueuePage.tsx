@@ -1,27 +1,15 @@
 // Pending jobs in claim order (drag to reorder) and the jobs running now; either can be selected to cancel their runs in bulk.
+import { useQuery } from '@tanstack/react-query';
 import { useState, type DragEvent } from 'react';
-import { api, query } from '../api/client';
-import type { QueueEntry, RunDetail, RunList } from '../api/types';
+import { errorMessage, errorText } from '../api/client';
+import { useCancelRuns, useQueueMove } from '../api/mutations';
+import { queries, type RunningJob } from '../api/queries';
+import type { QueueEntry } from '../api/wire';
 import { ConfirmButton, Empty, ErrorBanner, Labels, PageHeader, StatusBadge } from '../components/common';
-import { errorMessage, useAsync } from '../components/use-async';
 import { useNow } from '../components/use-now';
 import { elapsedMs, formatAgo, formatDuration } from '../format';
-import { useLiveRefetch } from '../live/hooks';
+import { useLiveRooms } from '../live/hooks';
 import { href, runPath } from '../router';
-
-type RunningJob = { runId: number; runNumber: number; project: string; pipeline: string; jobId: number; name: string; agent: string | null; startedAt: string | null };
-
-async function loadRunning(): Promise<RunningJob[]> {
-  const list = await api<RunList>(`runs${query({ status: 'running', limit: 100 })}`);
-  const details = await Promise.all(list.runs.map((run) => api<RunDetail>(`runs/${run.id}`).catch(() => null)));
-  return details.flatMap((run) =>
-    run
-      ? run.jobs
-          .filter((job) => job.status === 'running')
-          .map((job) => ({ runId: run.id, runNumber: run.number, project: run.project, pipeline: run.pipeline, jobId: job.id, name: job.name, agent: job.agent, startedAt: job.startedAt }))
-      : [],
-  );
-}
 
 type DropTarget = { jobId: number; where: 'before' | 'after' };
 
@@ -162,19 +150,16 @@ function RunningTable({ jobs, selected, onToggle, now }: Selection & { jobs: Run
 }
 
 export function QueuePage() {
-  const queue = useAsync(() => api<{ jobs: QueueEntry[] }>('queue'), 'queue');
-  const running = useAsync(loadRunning, 'running');
-  const [optimistic, setOptimistic] = useState<QueueEntry[] | null>(null);
+  const queue = useQuery(queries.queue());
+  const running = useQuery(queries.runningJobs());
+  const moveJob = useQueueMove();
+  const cancelRuns = useCancelRuns();
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const refresh = () => {
-    queue.reload();
-    running.reload();
-  };
-  useLiveRefetch(['queue', 'agents', 'runs'], ['queue.changed', 'agent.updated', 'run.updated'], refresh);
+  useLiveRooms(['queue', 'agents', 'runs']);
 
-  const jobs = optimistic ?? queue.data?.jobs ?? [];
+  const jobs = queue.data?.jobs ?? [];
   const runningJobs = running.data ?? [];
   // Jobs that left both lists since they were ticked are no longer selected.
   const runOf = new Map([...jobs.map((job): [number, number] => [job.id, job.runId]), ...runningJobs.map((job): [number, number] => [job.jobId, job.runId])]);
@@ -183,31 +168,21 @@ export function QueuePage() {
   const now = useNow(jobs.length || runningJobs.length ? 1000 : null);
 
   const move = (jobId: number, target: DropTarget) => {
-    const moving = jobs.find((job) => job.id === jobId);
-    if (!moving) return;
-    const rest = jobs.filter((job) => job.id !== jobId);
-    const at = rest.findIndex((job) => job.id === target.jobId) + (target.where === 'after' ? 1 : 0);
-    setOptimistic([...rest.slice(0, at), moving, ...rest.slice(at)].map((job, index) => ({ ...job, position: index + 1 })));
+    if (!jobs.some((job) => job.id === jobId)) return;
     setError(null);
-    api<{ jobs: QueueEntry[] }>('queue/move', { method: 'POST', body: target.where === 'before' ? { jobId, beforeJobId: target.jobId } : { jobId, afterJobId: target.jobId } })
-      .catch((failure: unknown) => setError(errorMessage(failure)))
-      .finally(() => {
-        setOptimistic(null);
-        queue.reload();
-      });
+    moveJob.mutate({ jobId, where: target.where, otherJobId: target.jobId }, { onError: (failure) => setError(errorMessage(failure)) });
   };
 
   const cancelSelected = async () => {
     const runIds = chosenRuns;
     setError(null);
     try {
-      const result = await api<{ cancelled: number[]; skipped: { id: number; reason: string }[] }>('runs/cancel', { method: 'POST', body: { ids: runIds } });
+      const result = await cancelRuns.mutateAsync(runIds);
       setNotice(
         `Cancelled ${result.cancelled.length} run${result.cancelled.length === 1 ? '' : 's'}` +
           (result.skipped.length ? `; skipped ${result.skipped.map((s) => `${s.id} (${s.reason})`).join(', ')}` : '.'),
       );
       setSelected(new Set());
-      refresh();
     } catch (failure) {
       setError(errorMessage(failure));
     }
@@ -234,7 +209,7 @@ export function QueuePage() {
           Cancel selected runs{chosenRuns.length ? ` (${chosenRuns.length})` : ''}
         </ConfirmButton>
       </PageHeader>
-      <ErrorBanner error={error ?? queue.error ?? running.error} />
+      <ErrorBanner error={error ?? errorText(queue.error ?? running.error)} />
       {notice && (
         <div className="notice" role="status">
           {notice}

@@ -1,13 +1,15 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, downloadWithToken, query } from '../api/client';
-import type { Artifact, Attempt, Job, RunDetail } from '../api/types';
+import { api, downloadWithToken, errorMessage, errorText } from '../api/client';
+import { useRunAction, type RunAction } from '../api/mutations';
+import { queries } from '../api/queries';
+import type { Attempt, Job, RunDetail } from '../api/wire';
 import { ConfirmButton, CopyButton, ErrorBanner, Labels, PageHeader, StatusBadge, TriggerText } from '../components/common';
-import { errorMessage, useAsync } from '../components/use-async';
 import { useNow } from '../components/use-now';
 import { elapsedMs, formatBytes, formatDuration, formatTime, reasonText } from '../format';
 import { GraphViewer } from '../graph/GraphViewer';
 import { useJobGraph } from '../graph/use-job-graph';
-import { useLiveRefetch } from '../live/hooks';
+import { useLiveRooms } from '../live/hooks';
 import { LogViewer } from '../logs/LogViewer';
 import { href, navigate, runPath } from '../router';
 
@@ -39,26 +41,24 @@ function originOf(run: RunDetail, job: Job): Located | null {
 }
 
 function RunActions({ run, onDone }: { run: RunDetail; onDone: (error: string | null) => void }) {
-  const [busy, setBusy] = useState(false);
+  const action = useRunAction();
+  const busy = action.isPending;
   const ended = TERMINAL.includes(run.status);
-  const act = async (path: string, body: unknown, openNewAttempt: boolean) => {
-    setBusy(true);
+  const act = async (request: RunAction) => {
     try {
-      const next = await api<RunDetail>(path, { method: 'POST', body });
+      const next = await action.mutateAsync(request);
       onDone(null);
-      if (openNewAttempt) navigate(runPath(run.id, null, next.attempt));
+      if (request.action === 'rerun') navigate(runPath(run.id, null, next.attempt));
     } catch (failure) {
       onDone(errorMessage(failure));
-    } finally {
-      setBusy(false);
     }
   };
   return (
     <>
-      <button type="button" disabled={busy || !ended} onClick={() => act(`runs/${run.id}/rerun`, {}, true)}>
+      <button type="button" disabled={busy || !ended} onClick={() => act({ runId: run.id, action: 'rerun', failedOnly: false })}>
         Re-run all
       </button>
-      <button type="button" disabled={busy || !ended || run.status === 'succeeded'} onClick={() => act(`runs/${run.id}/rerun`, { failedOnly: true }, true)}>
+      <button type="button" disabled={busy || !ended || run.status === 'succeeded'} onClick={() => act({ runId: run.id, action: 'rerun', failedOnly: true })}>
         Re-run failed
       </button>
       <ConfirmButton
@@ -66,7 +66,7 @@ function RunActions({ run, onDone }: { run: RunDetail; onDone: (error: string | 
         disabled={busy || ended}
         question="Cancel this run? Queued jobs end now and running jobs are stopped."
         confirmLabel="Yes, cancel run"
-        onConfirm={() => act(`runs/${run.id}/cancel`, undefined, false)}
+        onConfirm={() => act({ runId: run.id, action: 'cancel' })}
       >
         Cancel
       </ConfirmButton>
@@ -181,8 +181,9 @@ function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
   );
 }
 
-function RunArtifacts({ runId, version }: { runId: number; version: string }) {
-  const artifacts = useAsync(() => api<{ artifacts: Artifact[] }>(`artifacts${query({ runId, limit: 200 })}`), `${runId}:${version}`);
+function RunArtifacts({ runId }: { runId: number }) {
+  // New ones are told by artifact.created in the run's room.
+  const artifacts = useQuery(queries.artifactList({ runId: String(runId), limit: '200' }));
   const [error, setError] = useState<string | null>(null);
   if (!artifacts.data?.artifacts.length) return null;
   return (
@@ -192,7 +193,7 @@ function RunArtifacts({ runId, version }: { runId: number; version: string }) {
       <ul className="artifact-list">
         {artifacts.data.artifacts.map((artifact) => (
           <li key={artifact.id}>
-            <button type="button" className="link-button" onClick={() => downloadWithToken(artifact.downloadUrl, artifact.name).catch((e: unknown) => setError(errorMessage(e)))}>
+            <button type="button" className="link-button" onClick={() => downloadWithToken(api.artifacts.download, { params: { id: artifact.id } }, artifact.name).catch((e: unknown) => setError(errorMessage(e)))}>
               {artifact.name}
             </button>{' '}
             <span className="muted">
@@ -206,13 +207,13 @@ function RunArtifacts({ runId, version }: { runId: number; version: string }) {
 }
 
 export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
-  const run = useAsync(() => api<RunDetail>(`runs/${runId}`), String(runId));
+  const run = useQuery(queries.run(runId));
   const [actionError, setActionError] = useState<string | null>(null);
   const ended = run.data ? TERMINAL.includes(run.data.status) : false;
   const now = useNow(run.data && !ended ? 1000 : null);
-  useLiveRefetch([`run:${runId}`], ['run.updated', 'job.updated', 'artifact.created'], run.reload, ended ? 0 : 2000);
+  useLiveRooms([`run:${runId}`], ended ? 0 : 2000);
 
-  if (!run.data) return <ErrorBanner error={run.error} />;
+  if (!run.data) return <ErrorBanner error={errorText(run.error)} />;
   const data = run.data;
   const shownAttempt = data.attempts.find((a) => a.attempt === attempt) ?? data.attempts.find((a) => a.attempt === data.attempt) ?? data.attempts[data.attempts.length - 1];
   const jobs = shownAttempt?.jobs ?? [];
@@ -230,12 +231,9 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
           </>
         }
       >
-        <RunActions run={data} onDone={(error) => {
-          setActionError(error);
-          run.reload();
-        }} />
+        <RunActions run={data} onDone={setActionError} />
       </PageHeader>
-      <ErrorBanner error={actionError ?? run.error} />
+      <ErrorBanner error={actionError ?? errorText(run.error)} />
       <dl className="facts">
         <dt>Ref</dt>
         <dd>
@@ -288,7 +286,7 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
       <AttemptTabs run={data} current={shownAttempt?.attempt ?? data.attempt} />
       {shownAttempt && <JobsTable run={data} attempt={shownAttempt} selected={job?.id} now={now} />}
       {job && <JobPanel key={job.id} run={data} job={job} />}
-      <RunArtifacts runId={runId} version={`${data.status}:${data.attempt}`} />
+      <RunArtifacts runId={runId} />
     </>
   );
 }

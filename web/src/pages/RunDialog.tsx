@@ -1,11 +1,12 @@
 // Asks for pipeline, ref and inputs (declared inputs prefilled), triggers the run and opens it. For a
 // project with a repository the ref is picked from its branches and tags (the default branch first).
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError } from '../api/client';
-import type { PipelineDetail, RunDetail } from '../api/types';
+import { ApiError, errorMessage, errorText } from '../api/client';
+import { useTriggerRun } from '../api/mutations';
+import { queries } from '../api/queries';
 import { ErrorBanner } from '../components/common';
 import { RefPicker } from '../components/RefPicker';
-import { errorMessage } from '../components/use-async';
 import { navigate, runPath } from '../router';
 
 type InputRow = { key: string; value: string; required: boolean; description: string | undefined };
@@ -30,49 +31,36 @@ export function RunDialog({ project, hasRepository, pipelines, initialPipeline, 
   const [rows, setRows] = useState<InputRow[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [refInvalid, setRefInvalid] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const trigger = useTriggerRun();
+  const detail = useQuery(queries.pipeline(project, pipeline));
 
   useEffect(() => {
     dialog.current?.showModal();
   }, []);
 
+  // The chosen pipeline's declared inputs, each time one is chosen.
+  const declaredInputs = detail.data?.inputs;
   useEffect(() => {
-    let stale = false;
-    api<PipelineDetail>(`projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}`).then(
-      (detail) => {
-        if (stale) return;
-        const declared = Object.entries(detail.inputs ?? {}).map(([key, def]) => ({ key, value: def.default ?? '', required: Boolean(def.required), description: def.description }));
-        // What must be filled in comes first; the sort is stable, so the pipeline's order holds within each group.
-        setRows(declared.sort((a, b) => Number(b.required) - Number(a.required)));
-      },
-      (failure: unknown) => !stale && setError(errorMessage(failure)),
-    );
-    return () => {
-      stale = true;
-    };
-  }, [project, pipeline]);
+    if (!declaredInputs) return;
+    const declared = Object.entries(declaredInputs).map(([key, def]) => ({ key, value: def.default ?? '', required: Boolean(def.required), description: def.description }));
+    // What must be filled in comes first; the sort is stable, so the pipeline's order holds within each group.
+    setRows(declared.sort((a, b) => Number(b.required) - Number(a.required)));
+  }, [declaredInputs]);
 
   const update = (index: number, patch: Partial<InputRow>) => setRows((current) => current.map((row, i) => (i === index ? { ...row, ...patch } : row)));
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
     setError(null);
     setRefInvalid(false);
     const inputs = Object.fromEntries(rows.filter((row) => row.key.trim()).map((row) => [row.key.trim(), row.value]));
     try {
-      const run = await api<RunDetail>(`projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/runs`, {
-        method: 'POST',
-        body: { ref: ref.trim() || undefined, inputs },
-        // A person pressed Run: the run is recorded as a manual trigger, not an API call.
-        headers: { 'x-bellows-trigger': 'manual' },
-      });
+      const run = await trigger.mutateAsync({ project, pipeline, ref: ref.trim() || undefined, inputs });
       onClose();
       navigate(runPath(run.id));
     } catch (failure) {
       setError(`The run did not start: ${errorMessage(failure)}`);
       setRefInvalid(failure instanceof ApiError && REF_ERRORS.includes(failure.code));
-      setBusy(false);
     }
   };
 
@@ -130,13 +118,13 @@ export function RunDialog({ project, hasRepository, pipelines, initialPipeline, 
             + Add input
           </button>
         </fieldset>
-        <ErrorBanner error={error} />
+        <ErrorBanner error={error ?? errorText(detail.error)} />
         <div className="dialog-actions">
           <button type="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Starting…' : 'Start run'}
+          <button type="submit" className="primary" disabled={trigger.isPending}>
+            {trigger.isPending ? 'Starting…' : 'Start run'}
           </button>
         </div>
       </form>

@@ -1,11 +1,12 @@
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { api, query } from '../api/client';
-import type { Project, RunList, RunSummary } from '../api/types';
+import { errorText } from '../api/client';
+import { queries } from '../api/queries';
+import type { Project, RunSummary } from '../api/wire';
 import { ErrorBanner, PageHeader } from '../components/common';
-import { errorMessage, useAsync } from '../components/use-async';
 import { useDebounced } from '../components/use-debounced';
-import { useLiveRefetch } from '../live/hooks';
-import { navigate } from '../router';
+import { useLiveRooms } from '../live/hooks';
+import { navigate, withQuery } from '../router';
 import { RunsTable } from './RunsTable';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -14,7 +15,7 @@ type Filters = { project: string; pipeline: string; status: string };
 
 function RunFilters({ filters, projects }: { filters: Filters; projects: Project[] }) {
   const [pipeline, setPipeline] = useState(filters.pipeline);
-  const apply = (next: Partial<Filters>) => navigate(`/runs${query({ ...filters, ...next })}`, true);
+  const apply = (next: Partial<Filters>) => navigate(withQuery('/runs', { ...filters, ...next }), true);
   const typed = useDebounced(pipeline.trim(), 300);
   useEffect(() => {
     if (typed !== filters.pipeline) apply({ pipeline: typed });
@@ -60,35 +61,29 @@ function RunFilters({ filters, projects }: { filters: Filters; projects: Project
   );
 }
 
+/** The filters the URL sets (an empty one filters nothing, and is not part of the query's key). */
+function definedFilters(filters: Filters): Partial<Filters> {
+  return Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== ''));
+}
+
 export function RunsPage({ params }: { params: URLSearchParams }) {
   const filters: Filters = { project: params.get('project') ?? '', pipeline: params.get('pipeline') ?? '', status: params.get('status') ?? '' };
-  const key = JSON.stringify(filters);
-  const projects = useAsync(() => api<{ projects: Project[] }>('projects'), 'projects');
-  const runs = useAsync(() => api<RunList>(`runs${query({ ...filters, limit: 50 })}`), key);
-  const [older, setOlder] = useState<{ key: string; runs: RunSummary[]; cursor: string | null } | null>(null);
-  const [moreError, setMoreError] = useState<string | null>(null);
-  useLiveRefetch(['runs'], ['run.updated'], runs.reload);
+  const projects = useQuery(queries.projectList());
+  const runs = useInfiniteQuery(queries.runPages(definedFilters(filters), 50));
+  useLiveRooms(['runs']);
 
-  const extra = older?.key === key ? older : null;
-  const cursor = extra ? extra.cursor : (runs.data?.nextCursor ?? null);
-  const loadMore = () => {
-    if (!cursor) return;
-    api<RunList>(`runs${query({ ...filters, limit: 50, cursor })}`).then(
-      (page) => setOlder({ key, runs: [...(extra?.runs ?? []), ...page.runs], cursor: page.nextCursor }),
-      (failure: unknown) => setMoreError(errorMessage(failure)),
-    );
-  };
-  const fresh = runs.data?.runs ?? [];
-  const all = [...fresh, ...(extra?.runs ?? []).filter((run) => !fresh.some((f) => f.id === run.id))];
+  // A run that moved to an older page while pages were read (new runs came in) is listed once.
+  const all = new Map<number, RunSummary>();
+  for (const page of runs.data?.pages ?? []) for (const run of page.runs) if (!all.has(run.id)) all.set(run.id, run);
 
   return (
     <>
       <PageHeader title="Runs" />
       <RunFilters filters={filters} projects={projects.data?.projects ?? []} />
-      <ErrorBanner error={runs.error ?? moreError} />
-      {runs.data && <RunsTable runs={all} />}
-      {cursor && (
-        <button type="button" className="load-more" onClick={loadMore}>
+      <ErrorBanner error={errorText(runs.error)} />
+      {runs.data && <RunsTable runs={[...all.values()]} />}
+      {runs.hasNextPage && (
+        <button type="button" className="load-more" onClick={() => void runs.fetchNextPage()}>
           Load older runs
         </button>
       )}

@@ -1,4 +1,4 @@
-import type { RunSummary } from '../api/types';
+import type { RunSummary } from '../api/wire';
 import { Empty, StatusBadge, TriggerText } from '../components/common';
 import { agoInterval, useNow } from '../components/use-now';
 import { elapsedMs, formatAgo, formatDuration } from '../format';

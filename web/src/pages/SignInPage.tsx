@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { ApiError } from '../api/client';
+import { createApiClient } from '../../../contract/api-client';
+import { api, ApiError } from '../api/client';
 import { setToken } from '../api/session';
 import { ErrorBanner } from '../components/common';
 
@@ -14,14 +15,12 @@ export function SignInPage({ reason }: { reason: string | null }) {
     setError(null);
     try {
       // Checked before it is kept: a wrong token is told here, not on the first page.
-      const response = await fetch('/api/v1/projects', { headers: { Authorization: `Bearer ${token.trim()}` } });
-      if (!response.ok) {
-        const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-        throw new ApiError(body.error?.message ?? `The server answered ${response.status}.`, response.status, 'sign_in');
-      }
+      // (Its own client: the session's would sign out on the 401 of a wrong token.)
+      await createApiClient({ token: () => token.trim() }).call(api.projects.list, {});
       setToken(token.trim());
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure.message : 'Cannot reach the Bellows server.');
+      if (!(failure instanceof ApiError) || failure.status === 0) setError('Cannot reach the Bellows server.');
+      else setError(failure.code === 'http_error' ? `The server answered ${failure.status}.` : failure.message);
     } finally {
       setBusy(false);
     }

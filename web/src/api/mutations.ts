@@ -1,0 +1,83 @@
+// Every REST write the UI makes, each invalidating what it changes (live events say so too, but the
+// page that acted should not wait for them).
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { api, client } from './client';
+import { keys } from './queries';
+import { defineRepositoryPipeline } from './repositories';
+import type { CancelManyResult, QueueList, RunDetail } from './wire';
+
+export type TriggerRun = { project: string; pipeline: string; ref: string | undefined; inputs: Record<string, string> };
+
+export function useTriggerRun() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ project, pipeline, ref, inputs }: TriggerRun) =>
+      client.call(
+        api.runs.trigger,
+        { params: { slug: project, name: pipeline }, body: { ref, inputs } },
+        // A person pressed Run: the run is recorded as a manual trigger, not an API call.
+        { headers: { 'x-bellows-trigger': 'manual' } },
+      ) as Promise<RunDetail>,
+    onSuccess: (run) => {
+      queryClient.setQueryData(keys.run(run.id), run);
+      return queryClient.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+export type RunAction = { runId: number; action: 'cancel' } | { runId: number; action: 'rerun'; failedOnly: boolean };
+
+/** Cancel or re-run one run; answers the run as it is now (a re-run: with its new attempt). */
+export function useRunAction() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (action: RunAction) =>
+      (action.action === 'cancel'
+        ? client.call(api.runs.cancel, { params: { id: action.runId } })
+        : client.call(api.runs.rerun, { params: { id: action.runId }, body: action.failedOnly ? { failedOnly: true } : {} })) as Promise<RunDetail>,
+    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.runs }),
+  });
+}
+
+export function useCancelRuns() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (ids: number[]) => client.call(api.runs.cancelMany, { body: { ids } }) as Promise<CancelManyResult>,
+    onSettled: () => Promise.all([queryClient.invalidateQueries({ queryKey: keys.runs }), queryClient.invalidateQueries({ queryKey: keys.queue })]),
+  });
+}
+
+export type QueueMove = { jobId: number; where: 'before' | 'after'; otherJobId: number };
+
+/** Moves a queued job; the queue shows the new order at once and the server's after it answers. */
+export function useQueueMove() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ jobId, where, otherJobId }: QueueMove) =>
+      client.call(api.queue.move, { body: where === 'before' ? { jobId, beforeJobId: otherJobId } : { jobId, afterJobId: otherJobId } }) as Promise<QueueList>,
+    onMutate: async ({ jobId, where, otherJobId }) => {
+      await queryClient.cancelQueries({ queryKey: keys.queue });
+      const before = queryClient.getQueryData<QueueList>(keys.queue);
+      if (before) {
+        const moving = before.jobs.find((job) => job.id === jobId);
+        const rest = before.jobs.filter((job) => job.id !== jobId);
+        const at = rest.findIndex((job) => job.id === otherJobId) + (where === 'after' ? 1 : 0);
+        if (moving) queryClient.setQueryData<QueueList>(keys.queue, { ...before, jobs: [...rest.slice(0, at), moving, ...rest.slice(at)].map((job, index) => ({ ...job, position: index + 1 })) });
+      }
+      return { before };
+    },
+    onError: (_error, _move, context) => {
+      if (context?.before) queryClient.setQueryData(keys.queue, context.before);
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.queue }),
+  });
+}
+
+/** Defines (or re-versions) a pipeline as a file of the project's repository. */
+export function useDefineRepositoryPipeline(slug: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ name, path }: { name: string; path: string }) => defineRepositoryPipeline(slug, name, path),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.pipelines(slug) }),
+  });
+}

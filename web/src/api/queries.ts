@@ -1,0 +1,130 @@
+// Every REST read the UI makes, in one place: the query keys (live events invalidate by them) and the
+// options of each query. Keys nest, so invalidating ['runs'] reaches every list and detail of runs.
+import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
+import { api, client } from './client';
+import type { AgentList, ArtifactList, GitRef, JobGraph, QueueList, RunDetail, RunList } from './wire';
+
+export type RunFilters = { project?: string; pipeline?: string; status?: string };
+export type ArtifactQuery = { q?: string; project?: string; pipeline?: string; runId?: string; from?: string; to?: string; minSize?: string; maxSize?: string; limit?: string };
+
+/** A job running now, as the Queue page lists it. */
+export type RunningJob = { runId: number; runNumber: number; project: string; pipeline: string; jobId: number; name: string; agent: string | null; startedAt: string | null };
+
+export const keys = {
+  runs: ['runs'] as const,
+  runList: (filters: RunFilters & { limit: number }) => ['runs', 'list', filters] as const,
+  runPages: (filters: RunFilters) => ['runs', 'pages', filters] as const,
+  run: (id: number) => ['runs', 'detail', id] as const,
+  /** The jobs running now, read from the running runs' details (the Queue page). */
+  runningJobs: ['runs', 'running-jobs'] as const,
+  job: (id: number) => ['jobs', id] as const,
+  jobGraph: (id: number) => ['jobs', id, 'graph'] as const,
+  queue: ['queue'] as const,
+  artifacts: ['artifacts'] as const,
+  artifactList: (filters: ArtifactQuery) => ['artifacts', 'list', filters] as const,
+  agents: ['agents'] as const,
+  projects: ['projects'] as const,
+  projectList: ['projects', 'list'] as const,
+  project: (slug: string) => ['projects', 'detail', slug] as const,
+  pipelines: (slug: string) => ['projects', 'detail', slug, 'pipelines'] as const,
+  pipeline: (slug: string, name: string) => ['projects', 'detail', slug, 'pipelines', name] as const,
+  branches: (slug: string) => ['projects', 'detail', slug, 'branches'] as const,
+  refs: (slug: string, q: string, kind: GitRef['kind'] | undefined) => ['projects', 'detail', slug, 'refs', q, kind ?? null] as const,
+  pipelineFiles: (slug: string) => ['projects', 'detail', slug, 'pipeline-files'] as const,
+};
+
+const text = (value: number | undefined) => (value === undefined ? undefined : String(value));
+
+// The `as` casts name the type wire.ts derives from the same route: the route's own answer once its
+// schema has landed, so they check nothing away; until then they supply the shape the server sends.
+export const queries = {
+  runList: (filters: RunFilters, limit: number) =>
+    queryOptions({
+      queryKey: keys.runList({ ...filters, limit }),
+      queryFn: ({ signal }) => client.call(api.runs.list, { query: { ...filters, limit: text(limit) } }, { signal }) as Promise<RunList>,
+    }),
+  /** Newest first, older pages appended by "Load older runs"; a refetch reads every page held again. */
+  runPages: (filters: RunFilters, limit: number) =>
+    infiniteQueryOptions({
+      queryKey: keys.runPages(filters),
+      initialPageParam: null as string | null,
+      queryFn: ({ signal, pageParam }) => client.call(api.runs.list, { query: { ...filters, limit: text(limit), cursor: pageParam ?? undefined } }, { signal }) as Promise<RunList>,
+      getNextPageParam: (page) => page.nextCursor,
+    }),
+  run: (id: number) =>
+    queryOptions({
+      queryKey: keys.run(id),
+      queryFn: ({ signal }) => client.call(api.runs.get, { params: { id } }, { signal }) as Promise<RunDetail>,
+    }),
+  runningJobs: () =>
+    queryOptions({
+      queryKey: keys.runningJobs,
+      queryFn: async ({ signal }): Promise<RunningJob[]> => {
+        const list = (await client.call(api.runs.list, { query: { status: 'running', limit: '100' } }, { signal })) as RunList;
+        const details = await Promise.all(list.runs.map((run) => (client.call(api.runs.get, { params: { id: run.id } }, { signal }) as Promise<RunDetail>).catch(() => null)));
+        return details.flatMap((run) =>
+          run
+            ? run.jobs
+                .filter((job) => job.status === 'running')
+                .map((job) => ({ runId: run.id, runNumber: run.number, project: run.project, pipeline: run.pipeline, jobId: job.id, name: job.name, agent: job.agent, startedAt: job.startedAt }))
+            : [],
+        );
+      },
+    }),
+  jobGraph: (id: number) =>
+    queryOptions({
+      queryKey: keys.jobGraph(id),
+      queryFn: ({ signal }) => client.call(api.jobs.graph, { params: { id } }, { signal }) as Promise<JobGraph>,
+    }),
+  queue: () =>
+    queryOptions({
+      queryKey: keys.queue,
+      queryFn: ({ signal }) => client.call(api.queue.list, {}, { signal }) as Promise<QueueList>,
+    }),
+  artifactList: (filters: ArtifactQuery) =>
+    queryOptions({
+      queryKey: keys.artifactList(filters),
+      queryFn: ({ signal }) => client.call(api.artifacts.list, { query: filters }, { signal }) as Promise<ArtifactList>,
+    }),
+  agents: () =>
+    queryOptions({
+      queryKey: keys.agents,
+      queryFn: ({ signal }) => client.call(api.agents.list, {}, { signal }) as Promise<AgentList>,
+    }),
+  projectList: () =>
+    queryOptions({
+      queryKey: keys.projectList,
+      queryFn: ({ signal }) => client.call(api.projects.list, {}, { signal }),
+    }),
+  project: (slug: string) =>
+    queryOptions({
+      queryKey: keys.project(slug),
+      queryFn: ({ signal }) => client.call(api.projects.get, { params: { slug } }, { signal }),
+    }),
+  pipelines: (slug: string) =>
+    queryOptions({
+      queryKey: keys.pipelines(slug),
+      queryFn: ({ signal }) => client.call(api.pipelines.list, { params: { slug } }, { signal }),
+    }),
+  pipeline: (slug: string, name: string) =>
+    queryOptions({
+      queryKey: keys.pipeline(slug, name),
+      queryFn: ({ signal }) => client.call(api.pipelines.get, { params: { slug, name } }, { signal }),
+    }),
+  branches: (slug: string) =>
+    queryOptions({
+      queryKey: keys.branches(slug),
+      queryFn: ({ signal }) => client.call(api.repositories.branches, { params: { slug } }, { signal }),
+    }),
+  /** Branches and tags whose name contains `q` (ignoring case), with the `q` they answer. */
+  refs: (slug: string, q: string, kind?: GitRef['kind'], limit = 100) =>
+    queryOptions({
+      queryKey: keys.refs(slug, q, kind),
+      queryFn: async ({ signal }) => ({ q, refs: (await client.call(api.repositories.refs, { params: { slug }, query: { q, kind, limit: String(limit) } }, { signal })).refs }),
+    }),
+  pipelineFiles: (slug: string) =>
+    queryOptions({
+      queryKey: keys.pipelineFiles(slug),
+      queryFn: ({ signal }) => client.call(api.repositories.pipelineFiles, { params: { slug } }, { signal }),
+    }),
+};
