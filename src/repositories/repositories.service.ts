@@ -5,6 +5,7 @@ import { GitError, type GitAuth } from '../../agent/git/git';
 import type { z } from 'zod';
 import type { api } from '../../contract';
 import type { RouteQuery } from '../../contract/http';
+import { MAX_PIPELINE_CONTENT_LENGTH } from '../../contract/pipelines.contract';
 import type { BranchList, GitRef, PipelineFiles, RefList } from '../../contract/repositories.contract';
 import { ApiError, badRequest, unprocessable } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
@@ -17,7 +18,7 @@ import { FULL_SHA, credentialsFor, credentialsProblem, displayUrl, pipelinePathP
 /** Branch lists are cached this long: a page load or a Run dialog does not fetch each time. */
 const REF_LIST_MAX_AGE_MS = 10_000;
 /** Pipeline files are read whole; the same limit as a pushed pipeline's content. */
-const MAX_PIPELINE_BYTES = 2 * 1024 * 1024;
+const MAX_PIPELINE_BYTES = MAX_PIPELINE_CONTENT_LENGTH;
 /** Where a repository keeps pipelines to offer on the project page. */
 export const PIPELINE_DIR = '.bellows';
 
