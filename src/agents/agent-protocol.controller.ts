@@ -1,111 +1,105 @@
 import { pipeline } from 'node:stream/promises';
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AgentOnly, CurrentAgent, CurrentRegistration, RegistrationOnly } from '../auth/auth.decorators';
+import { api } from '../../contract';
+import type { RouteBody, RouteParams, RouteQuery, RouteResult } from '../../contract/http';
+import { CurrentAgent, CurrentRegistration } from '../auth/auth.decorators';
 import type { AgentPrincipal, RegistrationPrincipal } from '../auth/principal';
-import { badRequest } from '../common/api-error';
+import { bodyOf, paramsOf, queryOf, Route } from '../common/contract-route';
 import { ArtifactsService } from '../artifacts/artifacts.service';
-import { ActiveNodesDto, FinishJobDto, HeartbeatDto, LogBatchDto, RegisterAgentDto } from './agents.dto';
-import { AGENT_API_PREFIX, AGENT_ROUTES } from './agent-protocol';
 import { AgentsService } from './agents.service';
-import { idParam } from '../common/validation';
 
-const jobId = idParam('job');
+const routes = api.agentProtocol;
 
-@ApiTags('agent protocol')
-@ApiBearerAuth()
-@Controller(AGENT_API_PREFIX)
+@Controller()
 export class AgentProtocolController {
   constructor(
     private readonly agents: AgentsService,
     private readonly artifacts: ArtifactsService,
   ) {}
 
-  @Post(AGENT_ROUTES.register.path)
-  @RegistrationOnly()
-  register(@CurrentRegistration() registration: RegistrationPrincipal, @Body() body: RegisterAgentDto) {
+  @Route(routes.register)
+  register(@CurrentRegistration() registration: RegistrationPrincipal, @Body(bodyOf(routes.register)) body: RouteBody<typeof routes.register>): Promise<RouteResult<typeof routes.register>> {
     return this.agents.register(registration, body);
   }
 
-  @Post(AGENT_ROUTES.heartbeat.path)
-  @AgentOnly()
-  @HttpCode(200)
-  heartbeat(@CurrentAgent() agent: AgentPrincipal, @Body() body: HeartbeatDto) {
+  @Route(routes.heartbeat)
+  heartbeat(@CurrentAgent() agent: AgentPrincipal, @Body(bodyOf(routes.heartbeat)) body: RouteBody<typeof routes.heartbeat>): Promise<RouteResult<typeof routes.heartbeat>> {
     return this.agents.heartbeat(agent, body.jobId ?? null);
   }
 
-  @Post(AGENT_ROUTES.signOff.path)
-  @AgentOnly()
-  @HttpCode(204)
-  signOff(@CurrentAgent() agent: AgentPrincipal) {
+  @Route(routes.signOff)
+  signOff(@CurrentAgent() agent: AgentPrincipal): Promise<void> {
     return this.agents.signOff(agent);
   }
 
-  @Post(AGENT_ROUTES.claim.path)
-  @AgentOnly()
-  async claim(@CurrentAgent() agent: AgentPrincipal, @Query('wait') wait: string | undefined, @Req() req: Request, @Res() res: Response) {
-    const waitSeconds = wait === undefined ? 30 : Number(wait);
-    if (!Number.isFinite(waitSeconds) || waitSeconds < 0 || waitSeconds > 60) throw badRequest('wait must be a number of seconds from 0 to 60.');
+  /** 200 with the job, or 204 when none came within the wait: the status depends on the outcome. */
+  @Route(routes.claim)
+  async claim(@CurrentAgent() agent: AgentPrincipal, @Query(queryOf(routes.claim)) query: RouteQuery<typeof routes.claim>, @Req() req: Request, @Res() res: Response) {
     let abandoned = false;
     req.on('close', () => (abandoned = !res.writableFinished));
-    const claimed = await this.agents.claim(agent, waitSeconds, () => abandoned);
+    const claimed = await this.agents.claim(agent, query.wait, () => abandoned);
     if (claimed) res.status(200).json(claimed);
     else res.status(204).end();
   }
 
-  @Post(AGENT_ROUTES.start.path)
-  @AgentOnly()
-  @HttpCode(200)
-  async start(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number) {
-    await this.agents.start(agent, id);
+  @Route(routes.start)
+  async start(@CurrentAgent() agent: AgentPrincipal, @Param(paramsOf(routes.start)) params: RouteParams<typeof routes.start>): Promise<RouteResult<typeof routes.start>> {
+    await this.agents.start(agent, params.id);
     return { ok: true };
   }
 
-  @Post(AGENT_ROUTES.logs.path)
-  @AgentOnly()
-  @HttpCode(200)
-  logs(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() body: LogBatchDto) {
-    return this.agents.appendLogs(agent, id, body);
+  @Route(routes.logs)
+  logs(
+    @CurrentAgent() agent: AgentPrincipal,
+    @Param(paramsOf(routes.logs)) params: RouteParams<typeof routes.logs>,
+    @Body(bodyOf(routes.logs)) body: RouteBody<typeof routes.logs>,
+  ): Promise<RouteResult<typeof routes.logs>> {
+    return this.agents.appendLogs(agent, params.id, body);
   }
 
-  @Post(AGENT_ROUTES.nodes.path)
-  @AgentOnly()
-  @HttpCode(200)
-  nodes(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() body: ActiveNodesDto) {
-    return this.agents.reportNodes(agent, id, body);
+  @Route(routes.nodes)
+  nodes(
+    @CurrentAgent() agent: AgentPrincipal,
+    @Param(paramsOf(routes.nodes)) params: RouteParams<typeof routes.nodes>,
+    @Body(bodyOf(routes.nodes)) body: RouteBody<typeof routes.nodes>,
+  ): Promise<RouteResult<typeof routes.nodes>> {
+    return this.agents.reportNodes(agent, params.id, body);
   }
 
-  @Put(AGENT_ROUTES.uploadArtifact.path)
-  @AgentOnly()
-  upload(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Param('name') name: string, @Req() req: Request) {
+  @Route(routes.uploadArtifact)
+  upload(@CurrentAgent() agent: AgentPrincipal, @Param(paramsOf(routes.uploadArtifact)) params: RouteParams<typeof routes.uploadArtifact>, @Req() req: Request): Promise<RouteResult<typeof routes.uploadArtifact>> {
     const length = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
     const checksum = req.headers['x-checksum-sha256'];
-    return this.artifacts.upload(agent, id, name, req, typeof checksum === 'string' ? checksum : undefined, length);
+    return this.artifacts.upload(agent, params.id, params.name, req, typeof checksum === 'string' ? checksum : undefined, length);
   }
 
-  @Get(AGENT_ROUTES.downloadArtifact.path)
-  @AgentOnly()
-  async download(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Param('name') name: string, @Query('run') run: string | undefined, @Res() res: Response) {
-    const row = await this.artifacts.findForAgent(agent, id, name, run);
+  @Route(routes.downloadArtifact)
+  async download(
+    @CurrentAgent() agent: AgentPrincipal,
+    @Param(paramsOf(routes.downloadArtifact)) params: RouteParams<typeof routes.downloadArtifact>,
+    @Query(queryOf(routes.downloadArtifact)) query: RouteQuery<typeof routes.downloadArtifact>,
+    @Res() res: Response,
+  ) {
+    const row = await this.artifacts.findForAgent(agent, params.id, params.name, query.run);
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(row.size));
     res.setHeader('X-Checksum-Sha256', row.sha256);
     await pipeline(await this.artifacts.open(row), res);
   }
 
-  @Post(AGENT_ROUTES.release.path)
-  @AgentOnly()
-  @HttpCode(200)
-  async release(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number) {
-    await this.agents.release(agent, id);
+  @Route(routes.release)
+  async release(@CurrentAgent() agent: AgentPrincipal, @Param(paramsOf(routes.release)) params: RouteParams<typeof routes.release>): Promise<RouteResult<typeof routes.release>> {
+    await this.agents.release(agent, params.id);
     return { ok: true };
   }
 
-  @Post(AGENT_ROUTES.finish.path)
-  @AgentOnly()
-  @HttpCode(200)
-  finish(@CurrentAgent() agent: AgentPrincipal, @Param('id', jobId) id: number, @Body() body: FinishJobDto) {
-    return this.agents.finish(agent, id, { status: body.status, exitCode: body.exitCode ?? null });
+  @Route(routes.finish)
+  finish(
+    @CurrentAgent() agent: AgentPrincipal,
+    @Param(paramsOf(routes.finish)) params: RouteParams<typeof routes.finish>,
+    @Body(bodyOf(routes.finish)) body: RouteBody<typeof routes.finish>,
+  ): Promise<RouteResult<typeof routes.finish>> {
+    return this.agents.finish(agent, params.id, { status: body.status, exitCode: body.exitCode ?? null });
   }
 }

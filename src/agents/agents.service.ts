@@ -13,14 +13,25 @@ import { SecretsService } from '../secrets/secrets.service';
 import { maskSecrets } from '../secrets/secret-masker';
 import { credentialsFor } from '../repositories/repository-spec';
 import { TemporalService } from '../temporal/temporal.service';
-import type { ActiveNodesRequest, ClaimedJob, FinishRequest, LogBatchRequest, LogBatchResponse, RegisterRequest, RegisterResponse } from './agent-protocol';
+import type { z } from 'zod';
+import type {
+  ActiveNodesRequest,
+  ActiveNodesResponse,
+  ClaimedJob,
+  FinishRequest,
+  FinishResponse,
+  HeartbeatResponse,
+  LogBatchRequest,
+  LogBatchResponse,
+  RegisterRequest,
+  RegisterResponse,
+} from '../../contract/agent-protocol.contract';
 import { AgentConnections } from './agent-connections';
 import { AgentsRepository } from './agents.repository';
 import { isUuid } from '../common/validation';
 
 const BUSY_HEARTBEAT_SECONDS = 1;
 const JOB_PROJECT_CACHE_SIZE = 10_000;
-const NODE_STATES = new Set(['running', 'succeeded', 'failed', 'skipped']);
 
 /** The agent protocol's rules: registration, leases, claims, logs and verdicts. */
 @Injectable()
@@ -42,7 +53,7 @@ export class AgentsService {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  async register(registration: RegistrationPrincipal, request: RegisterRequest): Promise<RegisterResponse> {
+  async register(registration: RegistrationPrincipal, request: z.output<typeof RegisterRequest>): Promise<z.output<typeof RegisterResponse>> {
     const secret = generateToken('bels_');
     const agent = await this.agents.register({
       name: request.name,
@@ -70,7 +81,7 @@ export class AgentsService {
     return agent && { kind: 'agent', agentId: agent.id, name: agent.name, labels: agent.labels };
   }
 
-  async heartbeat(agent: AgentPrincipal, jobId: number | null): Promise<{ cancelJobIds: number[] }> {
+  async heartbeat(agent: AgentPrincipal, jobId: number | null): Promise<z.output<typeof HeartbeatResponse>> {
     const cancelJobIds = await this.agents.heartbeat(agent.agentId, jobId, this.config.agentLostAfterSeconds);
     // Back from offline (or idle/busy drift): announced only when it differs from the last announcement.
     this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
@@ -84,7 +95,7 @@ export class AgentsService {
   }
 
   /** Long poll: answers with the first queued job this agent matches, or null when `waitSeconds` pass. */
-  async claim(agent: AgentPrincipal, waitSeconds: number, abandoned: () => boolean): Promise<ClaimedJob | null> {
+  async claim(agent: AgentPrincipal, waitSeconds: number, abandoned: () => boolean): Promise<z.output<typeof ClaimedJob> | null> {
     const deadline = Date.now() + waitSeconds * 1000;
     await this.agents.touch(agent.agentId);
     for (;;) {
@@ -118,7 +129,7 @@ export class AgentsService {
     this.live.jobsChanged([job.id]);
   }
 
-  async appendLogs(agent: AgentPrincipal, jobId: number, batch: LogBatchRequest): Promise<LogBatchResponse> {
+  async appendLogs(agent: AgentPrincipal, jobId: number, batch: z.output<typeof LogBatchRequest>): Promise<z.output<typeof LogBatchResponse>> {
     const projectId = await this.projectOf(jobId);
     if (!projectId) throw notFound('job', jobId);
     const secrets = await this.secretValues(projectId);
@@ -146,18 +157,16 @@ export class AgentsService {
   }
 
   /** The live graph view's source: which nodes execute now, and how each one ended. */
-  async reportNodes(agent: AgentPrincipal, jobId: number, report: ActiveNodesRequest): Promise<{ cancel: boolean }> {
+  async reportNodes(agent: AgentPrincipal, jobId: number, report: z.output<typeof ActiveNodesRequest>): Promise<z.output<typeof ActiveNodesResponse>> {
     const job = await this.owned(agent, jobId);
     const states = report.states ?? {};
-    const invalid = Object.entries(states).filter(([, state]) => !NODE_STATES.has(state));
-    if (invalid.length) throw badRequest(`Unknown node state for ${invalid.map(([node, state]) => `${node}: "${state}"`).join(', ')}; use running, succeeded, failed or skipped.`);
     const active = [...new Set(report.active)];
     await this.jobs.reportNodes(job.id, job.try, active, states);
     this.live.nodes(job.id, active, states);
     return { cancel: job.status !== 'running' || job.cancelRequested };
   }
 
-  async finish(agent: AgentPrincipal, jobId: number, request: FinishRequest): Promise<{ status: string }> {
+  async finish(agent: AgentPrincipal, jobId: number, request: Pick<z.output<typeof FinishRequest>, 'status'> & { exitCode: number | null }): Promise<z.output<typeof FinishResponse>> {
     const job = await this.owned(agent, jobId);
     if (job.status !== 'running') return { status: job.status };
     const finished = await this.jobs.finish(job.id, job.try, request.status, request.exitCode);
@@ -212,7 +221,7 @@ export class AgentsService {
     this.live.agentDeleted(id);
   }
 
-  private async toClaimedJob(row: ClaimedJobRow): Promise<ClaimedJob> {
+  private async toClaimedJob(row: ClaimedJobRow): Promise<z.output<typeof ClaimedJob>> {
     const secrets = await this.secrets.reveal(row.projectId);
     return {
       job: { id: row.id, name: row.name, try: row.try, labels: row.labels, timeoutMinutes: row.timeoutMinutes },
