@@ -1,15 +1,28 @@
+// The CLI's door to the API: the contract's typed client, with every failure turned into one sentence a
+// person can act on (and the exit code scripts rely on).
+import { createApiClient, type CallOptions } from '../contract/api-client';
+import { ApiError, ContractViolation, type RouteDef, type RouteInput, type RouteResponse } from '../contract/http';
 import { CliError, EXIT } from './cli-errors';
 
-/** An error answer of the API, carrying its `{error: {code, message}}`. */
+/** An error answer of the API, carrying its `{error: {code, message, …}}`. */
 export class ApiRequestError extends CliError {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message, EXIT.failed);
   }
 }
+
+export type ApiClient = {
+  readonly baseUrl: string;
+  /** Calls a JSON route; its answer is checked against the route's schema. */
+  call<R extends RouteDef>(route: R, input: RouteInput<R>, options?: CallOptions): Promise<RouteResponse<R>>;
+  /** Calls a route and hands back the successful Response unread (downloads). */
+  raw<R extends RouteDef>(route: R, input: RouteInput<R>, options?: CallOptions): Promise<Response>;
+};
 
 const CAUSES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -21,52 +34,52 @@ const CAUSES: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: 'timed out',
 };
 
-export class ApiClient {
-  constructor(
-    readonly baseUrl: string,
-    private readonly token: string,
-  ) {}
+/** Why fetch got no answer, in words: undici hides the system's code one or two levels down. */
+export function unreachableCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+  const code = cause?.code ?? cause?.errors?.[0]?.code;
+  return (code && CAUSES[code]) ?? code ?? cause?.message ?? (error as Error).message;
+}
 
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? {} : { 'content-type': 'application/json' });
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
+/** The CLI's sentence for an error answer: a refused pipeline lists one problem a line, a 401 says how to log in. */
+export function friendlyApiError(error: ApiError, baseUrl: string): ApiRequestError {
+  let message = error.message;
+  const { problems, summary } = error.details;
+  if (Array.isArray(problems) && problems.length > 0 && typeof summary === 'string') message = `${summary}:\n${problems.map((problem) => `  - ${String(problem)}`).join('\n')}`;
+  if (error.status === 401) message = `The server at ${baseUrl} refused the token (${message}); run \`bellows login\` with a valid token.`;
+  return new ApiRequestError(error.status, error.code, message, error.details);
+}
 
-  /** A streamed GET (downloads); the caller reads the body. */
-  async stream(path: string): Promise<Response> {
-    return this.send('GET', path, undefined, {});
-  }
+function translate(error: unknown, baseUrl: string): unknown {
+  if (error instanceof ApiError) return friendlyApiError(error, baseUrl);
+  // An answer of another shape means the server runs another version: say so rather than print undefined fields.
+  if (error instanceof ContractViolation) return new CliError(`The server at ${baseUrl} answered in a form this CLI does not know (${error.message}); use the bellows CLI of the server's version.`);
+  return error;
+}
 
-  private async send(method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<Response> {
-    const url = /^https?:\/\//.test(path) ? path : `${this.baseUrl}${path}`;
-    let response: Response;
-    try {
-      response = await fetch(url, { method, body, headers: { ...headers, authorization: `Bearer ${this.token}`, 'user-agent': 'bellows-cli' } });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
-      const code = cause?.code ?? cause?.errors?.[0]?.code;
-      const why = (code && CAUSES[code]) ?? code ?? cause?.message ?? (error as Error).message;
-      throw new CliError(`Cannot reach the Bellows server at ${this.baseUrl} (${why}).`, EXIT.unreachable);
-    }
-    if (response.ok) return response;
-    const text = await response.text().catch(() => '');
-    let code = 'error';
-    let message = text.trim() || `HTTP ${response.status}`;
-    try {
-      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string; problems?: unknown; summary?: unknown } };
-      code = parsed.error?.code ?? code;
-      message = parsed.error?.message ?? message;
-      // A refused pipeline lists every problem: one per line reads better than one long sentence.
-      const { problems, summary } = parsed.error ?? {};
-      if (Array.isArray(problems) && problems.length > 0 && typeof summary === 'string') message = `${summary}:\n${problems.map((problem) => `  - ${String(problem)}`).join('\n')}`;
-    } catch {
-      // Not our JSON (a proxy's error page): the status and the text are all there is.
-    }
-    if (response.status === 401) {
-      throw new ApiRequestError(401, code, `The server at ${this.baseUrl} refused the token (${message}); run \`bellows login\` with a valid token.`);
-    }
-    throw new ApiRequestError(response.status, code, message);
-  }
+export function connect(baseUrl: string, token: string): ApiClient {
+  const client = createApiClient({
+    baseUrl,
+    token: () => token,
+    headers: { 'user-agent': 'bellows-cli' },
+    checkResponses: true,
+    unreachable: (error) => new CliError(`Cannot reach the Bellows server at ${baseUrl} (${unreachableCause(error)}).`, EXIT.unreachable),
+  });
+  return {
+    baseUrl: client.baseUrl,
+    async call(route, input, options) {
+      try {
+        return await client.call(route, input, options);
+      } catch (error) {
+        throw translate(error, baseUrl);
+      }
+    },
+    async raw(route, input, options) {
+      try {
+        return await client.raw(route, input, options);
+      } catch (error) {
+        throw translate(error, baseUrl);
+      }
+    },
+  };
 }

@@ -3,10 +3,11 @@ import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { api } from '../contract';
 import type { ApiClient } from './api-client';
-import type { Artifact } from './api-types';
 import { CliError } from './cli-errors';
 import { progressLine } from './cli-output';
+import type { Artifact } from './wire';
 
 export type DownloadResult = { name: string; path: string; size: number; sha256: string };
 
@@ -32,7 +33,7 @@ export async function downloadArtifact(
   const path = targetPath(dir, fileName);
   mkdirSync(dirname(path), { recursive: true });
   const partial = `${path}.part`;
-  const response = await client.stream(artifact.downloadUrl);
+  const response = await client.raw(api.artifacts.download, { params: { id: artifact.id } });
   if (!response.body) throw new CliError(`The server sent no content for artifact "${artifact.name}".`);
   const hash = createHash('sha256');
   let done = 0;

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { ApiClient, ApiRequestError } from './api-client';
-import type { Artifact, BranchList, RunDetail, RunSummary } from './api-types';
+import { api } from '../contract';
+import type { RouteResponse } from '../contract/http';
+import type { PutPipeline } from '../contract/pipelines.contract';
+import { ApiRequestError, connect, type ApiClient } from './api-client';
 import { downloadArtifact, type DownloadResult } from './artifact-download';
 import { normaliseUrl, resolveConfig, writeConfigFile } from './cli-config';
 import { CliError, EXIT, usageError, type ExitCode } from './cli-errors';
 import { formatBytes, formatDuration, statusColour, table, type Colours } from './cli-output';
 import { printRunLogs } from './log-follower';
+import type { Artifact, ArtifactPage, RerunRun, RunDetail, RunPage, TriggeredRun } from './wire';
 
 export type Context = {
   env: NodeJS.ProcessEnv;
@@ -27,7 +30,7 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 const client = (ctx: Context): ApiClient => {
   const config = resolveConfig(ctx.flags, ctx.env);
-  return new ApiClient(config.url, config.token);
+  return connect(config.url, config.token);
 };
 
 const printJson = (ctx: Context, value: unknown) => ctx.out(JSON.stringify(value, null, 2) + '\n');
@@ -50,9 +53,9 @@ export function parsePairs(values: string[] | undefined, flag: string): Record<s
   return pairs;
 }
 
-async function loadRun(api: ApiClient, id: number): Promise<RunDetail> {
+async function loadRun(server: ApiClient, id: number): Promise<RunDetail> {
   try {
-    return await api.json<RunDetail>('GET', `/api/v1/runs/${id}`);
+    return (await server.call(api.runs.get, { params: { id } })) as RunDetail;
   } catch (error) {
     throw runError(error, id);
   }
@@ -79,8 +82,7 @@ export async function login(ctx: Context, positionals: string[], values: Values)
   // Reading the token from stdin keeps it out of shell history and process listings.
   if (token === undefined || token === '-') token = (await ctx.readStdin()).trim();
   if (!token) throw usageError('Pass the token with --token <token> or on stdin.');
-  const api = new ApiClient(url, token);
-  const projects = await api.json<{ projects: { slug: string }[] }>('GET', '/api/v1/projects');
+  const projects = await connect(url, token).call(api.projects.list, {});
   const file = writeConfigFile({ url, token }, ctx.env);
   if (ctx.json) printJson(ctx, { url, config: file, projects: projects.projects.map((p) => p.slug) });
   else ctx.out(`Logged in to ${url}; ${projects.projects.length} project(s) visible. Saved to ${file}.\n`);
@@ -94,15 +96,17 @@ export async function run(ctx: Context, positionals: string[], values: Values): 
   const match = /^([^/\s]+)\/([^/\s]+)$/.exec(target ?? '');
   if (!match) throw usageError('Usage: bellows run <project>/<pipeline> [--ref <branch|tag|commit>] [--input k=v]... [--follow]');
   const [, project, pipeline] = match;
-  const body: Record<string, unknown> = { inputs: parsePairs(values.input as string[] | undefined, 'input') };
-  if (typeof values.ref === 'string') body.ref = values.ref;
-  if (typeof values.commit === 'string') body.commitSha = values.commit;
   const env = parsePairs(values.env as string[] | undefined, 'env');
-  if (Object.keys(env).length) body.env = env;
-  const api = client(ctx);
-  let created: RunDetail;
+  const body = {
+    inputs: parsePairs(values.input as string[] | undefined, 'input'),
+    ...(typeof values.ref === 'string' ? { ref: values.ref } : {}),
+    ...(typeof values.commit === 'string' ? { commitSha: values.commit } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
+  };
+  const server = client(ctx);
+  let created: TriggeredRun;
   try {
-    created = await api.json<RunDetail>('POST', `/api/v1/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/runs`, body);
+    created = (await server.call(api.runs.trigger, { params: { slug: project, name: pipeline }, body })) as TriggeredRun;
   } catch (error) {
     if (error instanceof ApiRequestError && error.code === 'project_not_found') throw new CliError(`Project "${project}" does not exist.`);
     if (error instanceof ApiRequestError && error.code === 'pipeline_not_found') throw new CliError(`Pipeline "${pipeline}" does not exist in project "${project}".`);
@@ -114,20 +118,20 @@ export async function run(ctx: Context, positionals: string[], values: Values): 
     return EXIT.ok;
   }
   ctx.err(ctx.ce.dim(`Run #${created.number} of ${project}/${pipeline} (id ${created.id}) on ${where(created)}\n`));
-  return follow(ctx, api, created.id);
+  return follow(ctx, server, created.id);
 }
 
 /** `main`, or `main at 0123456789ab` when the run has a commit (a project with a repository resolves the ref to one). */
-function where(run: RunSummary): string {
+function where(run: { ref: string; commitSha: string | null }): string {
   return run.commitSha ? `${run.ref} at ${run.commitSha.slice(0, 12)}` : run.ref;
 }
 
 export async function rerun(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const id = parseRunId(positionals[0]);
-  const api = client(ctx);
-  let run: RunDetail;
+  const server = client(ctx);
+  let run: RerunRun;
   try {
-    run = await api.json<RunDetail>('POST', `/api/v1/runs/${id}/rerun`, { failedOnly: values.failed === true });
+    run = (await server.call(api.runs.rerun, { params: { id }, body: { failedOnly: values.failed === true } })) as RerunRun;
   } catch (error) {
     throw runError(error, id);
   }
@@ -136,25 +140,25 @@ export async function rerun(ctx: Context, positionals: string[], values: Values)
     else ctx.out(`Run ${id} attempt ${run.attempt} queued${values.failed ? ' (failed jobs only)' : ''}.\n`);
     return EXIT.ok;
   }
-  return follow(ctx, api, id);
+  return follow(ctx, server, id);
 }
 
 export async function logs(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const id = parseRunId(positionals[0]);
-  const api = client(ctx);
-  await loadRun(api, id);
-  if (values.follow) return follow(ctx, api, id);
-  await printRunLogs({ client: api, runId: id, write: ctx.out, colours: ctx.c, follow: false });
+  const server = client(ctx);
+  await loadRun(server, id);
+  if (values.follow) return follow(ctx, server, id);
+  await printRunLogs({ client: server, runId: id, write: ctx.out, colours: ctx.c, follow: false });
   return EXIT.ok;
 }
 
 /** Streams the run's logs until it ends; the exit code is the run's outcome. */
-async function follow(ctx: Context, api: ApiClient, id: number): Promise<ExitCode> {
+async function follow(ctx: Context, server: ApiClient, id: number): Promise<ExitCode> {
   // With --json, stdout carries only the final run; the log goes to stderr.
   const write = ctx.json ? ctx.err : ctx.out;
   let finished: RunDetail;
   try {
-    finished = await printRunLogs({ client: api, runId: id, write, colours: ctx.json ? ctx.ce : ctx.c, follow: true, signal: ctx.signal });
+    finished = await printRunLogs({ client: server, runId: id, write, colours: ctx.json ? ctx.ce : ctx.c, follow: true, signal: ctx.signal });
   } catch (error) {
     if (ctx.signal.aborted) {
       ctx.err(`\nStopped following run ${id}; it goes on on the server (bellows cancel ${id} stops it).\n`);
@@ -174,9 +178,9 @@ export async function branches(ctx: Context, positionals: string[]): Promise<Exi
   const [project, extra] = positionals;
   if (!project || extra !== undefined) throw usageError('Usage: bellows branches <project>');
   if (project.includes('/')) throw usageError(`"${project}" is not a project slug; name the project alone, e.g. \`bellows branches ${project.split('/')[0]}\`.`);
-  let list: BranchList;
+  let list: RouteResponse<typeof api.repositories.branches>;
   try {
-    list = await client(ctx).json<BranchList>('GET', `/api/v1/projects/${encodeURIComponent(project)}/branches`);
+    list = await client(ctx).call(api.repositories.branches, { params: { slug: project } });
   } catch (error) {
     if (error instanceof ApiRequestError && error.code === 'project_not_found') throw new CliError(`Project "${project}" does not exist.`);
     if (error instanceof ApiRequestError && error.code === 'no_repository') {
@@ -209,11 +213,12 @@ export async function branches(ctx: Context, positionals: string[]): Promise<Exi
 // ── runs, cancel ─────────────────────────────────────────────────────────────────────────────────────
 
 export async function runs(ctx: Context, _positionals: string[], values: Values): Promise<ExitCode> {
-  const query = new URLSearchParams();
+  const query: Record<string, string> = {};
   for (const key of ['project', 'pipeline', 'status', 'limit'] as const) {
-    if (typeof values[key] === 'string') query.set(key, values[key]);
+    const value = values[key];
+    if (typeof value === 'string') query[key] = value;
   }
-  const page = await client(ctx).json<{ runs: RunSummary[]; nextCursor: string | null }>('GET', `/api/v1/runs?${query}`);
+  const page = (await client(ctx).call(api.runs.list, { query })) as RunPage;
   if (ctx.json) {
     printJson(ctx, page);
     return EXIT.ok;
@@ -243,12 +248,12 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
 export async function cancel(ctx: Context, positionals: string[]): Promise<ExitCode> {
   if (positionals.length === 0) throw usageError('Usage: bellows cancel <run> [<run>...]');
   const ids = positionals.map(parseRunId);
-  const api = client(ctx);
+  const server = client(ctx);
   const cancelled: number[] = [];
   const failed: { id: number; message: string }[] = [];
   for (const id of ids) {
     try {
-      await api.json('POST', `/api/v1/runs/${id}/cancel`);
+      await server.call(api.runs.cancel, { params: { id } });
       cancelled.push(id);
       if (!ctx.json) ctx.out(`Run ${id} cancelled.\n`);
     } catch (error) {
@@ -265,18 +270,17 @@ export async function cancel(ctx: Context, positionals: string[]): Promise<ExitC
 // ── artifacts ────────────────────────────────────────────────────────────────────────────────────────
 
 /** The artifacts of the run's current attempt (a carried-over job's come from the attempt that ran it), last try each. */
-async function currentArtifacts(api: ApiClient, run: RunDetail): Promise<{ artifact: Artifact; fileName: string }[]> {
+async function currentArtifacts(server: ApiClient, run: RunDetail): Promise<{ artifact: Artifact; fileName: string }[]> {
   const all: Artifact[] = [];
   let cursor: string | null = null;
   do {
-    const query: string = `/api/v1/artifacts?runId=${run.id}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const page: { artifacts: Artifact[]; nextCursor: string | null } = await api.json('GET', query);
+    const page = (await server.call(api.artifacts.list, { query: { runId: String(run.id), limit: '200', cursor: cursor ?? undefined } })) as ArtifactPage;
     all.push(...page.artifacts);
     cursor = page.nextCursor;
   } while (cursor);
   const jobNames = new Map(run.jobs.map((job) => [job.carriedFromJobId ?? job.id, job.name]));
-  const latest = new Map<string, Artifact & { try?: number }>();
-  for (const artifact of all as (Artifact & { try?: number })[]) {
+  const latest = new Map<string, Artifact>();
+  for (const artifact of all) {
     if (!jobNames.has(artifact.jobId)) continue;
     const key = `${artifact.jobId}\u0000${artifact.name}`;
     const seen = latest.get(key);
@@ -298,9 +302,9 @@ function safeDirName(name: string): string {
 
 export async function artifacts(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const id = parseRunId(positionals[0]);
-  const api = client(ctx);
-  const run = await loadRun(api, id);
-  const items = await currentArtifacts(api, run);
+  const server = client(ctx);
+  const run = await loadRun(server, id);
+  const items = await currentArtifacts(server, run);
   const dir = typeof values.download === 'string' ? resolve(values.download) : null;
   if (dir === null) {
     if (ctx.json) printJson(ctx, items.map(({ artifact }) => artifact));
@@ -312,7 +316,7 @@ export async function artifacts(ctx: Context, positionals: string[], values: Val
   for (const { artifact, fileName } of items) {
     // The bar redraws one stderr line, only on a terminal; logs and pipes get one line per file.
     const progress = ctx.stderrIsTty && !ctx.json ? (line: string) => ctx.err(`\r\u001b[2K${line}`) : null;
-    const result = await downloadArtifact(api, artifact, dir, fileName, progress);
+    const result = await downloadArtifact(server, artifact, dir, fileName, progress);
     if (progress) ctx.err('\n');
     downloaded.push(result);
     if (!ctx.json) ctx.out(`${ctx.c.green('✓')} ${fileName}  ${formatBytes(result.size)}  sha256 ${result.sha256.slice(0, 12)}… verified\n`);
@@ -336,14 +340,14 @@ export async function pipelinePush(ctx: Context, positionals: string[], values: 
   }
   const extension = extname(file).toLowerCase();
   const name = typeof values.name === 'string' ? values.name : basename(file, extname(file));
-  const body: Record<string, unknown> = { content };
+  const body: PutPipeline = { content };
   if (extension === '.act') body.kind = 'act';
   else if (extension === '.sh' || extension === '.bash') body.kind = 'script';
   const labels = (values.label as string[] | undefined) ?? [];
   if (labels.length) body.labels = labels;
-  let result: { name: string; version: number; sha256: string; kind: string };
+  let result: RouteResponse<typeof api.pipelines.put>;
   try {
-    result = await client(ctx).json('PUT', `/api/v1/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(name)}`, body);
+    result = await client(ctx).call(api.pipelines.put, { params: { slug: project, name }, body });
   } catch (error) {
     if (error instanceof ApiRequestError && error.code === 'project_not_found') throw new CliError(`Project "${project}" does not exist.`);
     throw error;

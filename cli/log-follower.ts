@@ -1,6 +1,11 @@
+import { api } from '../contract';
 import type { ApiClient } from './api-client';
-import { isTerminal, type LogPage, type RunDetail, type RunJob } from './api-types';
 import { statusColour, type Colours } from './cli-output';
+import type { LogPage, RunDetail, RunJob } from './wire';
+
+// TODO(contract): the contract's TERMINAL/isTerminal once the run statuses are declared there.
+const TERMINAL: readonly string[] = ['succeeded', 'failed', 'cancelled'];
+const isTerminal = (status: string): boolean => TERMINAL.includes(status);
 
 export type FollowOptions = {
   client: ApiClient;
@@ -38,7 +43,7 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
 
   for (;;) {
     // The run is read before the logs: once it has ended, one more pass over the logs has everything.
-    const run = await client.json<RunDetail>('GET', `/api/v1/runs/${runId}`);
+    const run = (await client.call(api.runs.get, { params: { id: runId } })) as RunDetail;
     if (attempt !== null && run.attempt !== attempt) {
       write(c.bold(`\n── attempt ${run.attempt} ──\n`));
       after.clear();
@@ -55,7 +60,7 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
         continue;
       }
       for (;;) {
-        const page = await client.json<LogPage>('GET', `/api/v1/jobs/${job.id}/logs?after=${after.get(job.id) ?? 0}&limit=${PAGE}`);
+        const page = (await client.call(api.jobs.logs, { params: { id: job.id }, query: { after: String(after.get(job.id) ?? 0), limit: String(PAGE) } })) as LogPage;
         if (page.chunks.length) {
           if (current !== job.id) header(job);
           for (const chunk of page.chunks) write(chunk.text);

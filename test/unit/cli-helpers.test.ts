@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { api } from '../../contract';
+import type { RouteDef } from '../../contract/http';
 import type { ApiClient } from '../../cli/api-client';
 import { targetPath } from '../../cli/artifact-download';
 import { configPath, resolveConfig, writeConfigFile } from '../../cli/cli-config';
@@ -82,13 +84,14 @@ describe('log following', () => {
     ];
     let polls = 0;
     const fake = {
-      json: async (_method: string, path: string) => {
-        if (path.startsWith('/api/v1/runs/')) {
+      call: async (route: RouteDef, input: { query?: { after?: string } }) => {
+        if (route === api.runs.get) {
           polls++;
           const done = polls >= 3;
           return { id: 1, number: 1, attempt: 1, status: done ? 'succeeded' : 'running', jobs: [{ ...job, status: done ? 'succeeded' : 'running', exitCode: done ? 0 : null }] };
         }
-        const after = Number(new URL(path, 'http://x').searchParams.get('after'));
+        expect(route).toBe(api.jobs.logs);
+        const after = Number(input.query?.after);
         const visible = logs.slice(0, polls).filter((chunk) => chunk.seq > after);
         return { chunks: visible, nextSeq: visible.length ? visible[visible.length - 1].seq : after, complete: false };
       },
