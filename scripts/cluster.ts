@@ -1,16 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import readline from 'node:readline';
 import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { hashToken } from '../src/auth/token-codec';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer';
-import { findFreePort, isPortInUse, isRunning, randomBase62, signalChild, sleep, stopChild, type ExitInfo } from './process-utils';
-import { builtEntry, ensurePortFree, paint, printBox, readOrCreate, repoRoot, withDatabase } from './launcher';
+import { findFreePort, isPortInUse, randomBase62, type ExitInfo } from './process-utils';
+import { ensurePortFree, paint, printBox, readOrCreate, repoRoot, withDatabase } from './launcher';
+import { ChildGroup, conditionReady, httpReady, lineReady, onStopSignals, type SupervisedChild } from './supervisor';
 import {
   ensureNamespace,
   resolveTemporalServerBinaries,
@@ -124,125 +123,20 @@ export type Cluster = {
   stop(): Promise<void>;
 };
 
-const MAX_CAPTURE = 1024 * 1024;
-const liveChildren = new Set<ChildProcess>();
-
-// Detached children would outlive a crash of this process; take them down with us.
-process.once('exit', () => {
-  for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
-});
-
-type SpawnSpec = {
-  name: string;
-  role: ClusterRole;
-  command: string;
-  args: string[];
-  env?: NodeJS.ProcessEnv;
-  logFile: string;
-  /** Resolves when the fresh incarnation is ready; `spawnedAt` lets it ignore what an earlier one left behind. */
-  ready: (proc: ClusterProcess, spawnedAt: number) => Promise<void>;
-};
-
-type ProcessContext = Pick<StartClusterOptions, 'onLine' | 'onUnexpectedExit'> & { detached: boolean; stopping: () => boolean };
-
-function managedProcess(spec: SpawnSpec, context: ProcessContext): ClusterProcess {
-  let child: ChildProcess | null = null;
-  let captured = '';
-  let exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
-  let expectedExit = false;
-  // An exit during start() is start()'s failure, reported by its rejection, not as a crash.
-  let starting = false;
-
-  const spawnOnce = (): void => {
-    fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
-    const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
-    log.write(`--- ${new Date().toISOString()} ${spec.name} starting: ${path.basename(spec.command)} ${spec.args.join(' ')}\n`);
-    const spawned = spawn(spec.command, spec.args, { cwd: repoRoot, env: spec.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: context.detached });
-    child = spawned;
-    captured = '';
-    expectedExit = false;
-    liveChildren.add(spawned);
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const source = spawned[stream];
-      if (!source) continue;
-      source.on('data', (chunk: Buffer) => {
-        log.write(chunk);
-        captured += chunk.toString('utf8');
-        if (captured.length > MAX_CAPTURE) captured = captured.slice(-MAX_CAPTURE);
-      });
-      if (context.onLine) {
-        const onLine = context.onLine;
-        readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => onLine({ name: spec.name, role: spec.role }, line, stream));
-      }
-    }
-    exited = new Promise<ExitInfo>((resolve) => {
-      spawned.once('error', (error) => {
-        captured += `spawn error: ${error.message}\n`;
-        liveChildren.delete(spawned);
-        resolve({ code: null, signal: null });
-      });
-      spawned.once('exit', (code, signal) => {
-        liveChildren.delete(spawned);
-        log.end(`--- ${new Date().toISOString()} ${spec.name} exited (${signal ?? `code ${code}`})\n`);
-        if (!expectedExit && !starting && !context.stopping()) context.onUnexpectedExit?.(proc, { code, signal });
-        resolve({ code, signal });
-      });
-    });
+/** The public face of a supervised child: kill() defaults to SIGKILL (a crash), stop() to a 10 s grace. */
+function clusterProcess(child: SupervisedChild, role: ClusterRole): ClusterProcess {
+  return {
+    name: child.name,
+    role,
+    logFile: child.logFile ?? '',
+    pid: () => child.pid(),
+    running: () => child.running(),
+    output: () => child.output(),
+    exited: () => child.exited(),
+    start: () => child.start(),
+    kill: (signal = 'SIGKILL') => child.kill(signal),
+    stop: (graceMs = 10_000) => child.stop(graceMs),
   };
-
-  const proc: ClusterProcess = {
-    name: spec.name,
-    role: spec.role,
-    logFile: spec.logFile,
-    pid: () => child?.pid,
-    running: () => (child ? isRunning(child) : false),
-    output: () => captured,
-    exited: () => exited,
-    start: async () => {
-      if (child && isRunning(child)) throw new Error(`${spec.name} is already running`);
-      const spawnedAt = Date.now();
-      starting = true;
-      spawnOnce();
-      try {
-        await spec.ready(proc, spawnedAt);
-      } catch (error) {
-        await proc.stop(2000);
-        throw error;
-      } finally {
-        starting = false;
-      }
-    },
-    kill: async (signal = 'SIGKILL') => {
-      if (!child) return { code: null, signal: null };
-      expectedExit = true;
-      signalChild(child, signal, false);
-      return exited;
-    },
-    stop: async (graceMs = 10_000) => {
-      if (!child) return { code: null, signal: null };
-      expectedExit = true;
-      return stopChild(child, { signal: 'SIGTERM', graceMs, group: context.detached });
-    },
-  };
-  return proc;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, options: { timeoutMs: number; proc?: ClusterProcess }): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  let lastError: unknown = null;
-  while (Date.now() < deadline) {
-    if (options.proc && !options.proc.running()) {
-      throw new Error(`${options.proc.name} exited while starting (log: ${options.proc.logFile}):\n${options.proc.output().slice(-3000)}`);
-    }
-    try {
-      if (await check()) return;
-      lastError = null;
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
 }
 
 async function freePorts(count: number): Promise<number[]> {
@@ -318,17 +212,20 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
   fs.mkdirSync(logDir, { recursive: true });
   const namespace = options.namespace ?? 'default';
   const taskQueue = options.taskQueue ?? 'bellows-runs';
-  let stopping = false;
-  const context: ProcessContext = { onLine: options.onLine, onUnexpectedExit: options.onUnexpectedExit, detached, stopping: () => stopping };
-
-  // Teardown steps in start order; stop() runs them backwards, also after a failed start.
-  const teardown: { name: string; run: () => Promise<unknown> }[] = [];
-  const runTeardown = async (): Promise<void> => {
-    stopping = true;
-    while (teardown.length) {
-      const step = teardown.pop()!;
-      await step.run().catch((error: unknown) => progress('cluster', `stopping ${step.name} failed: ${(error as Error).message}`));
-    }
+  const processes = new Map<SupervisedChild, ClusterProcess>();
+  const onLine = options.onLine;
+  // Processes and resources in start order; stop() stops them backwards, also after a failed start.
+  const group = new ChildGroup({
+    detached,
+    onLine: onLine && ((child, line, stream) => onLine({ name: child.name, role: child.role as ClusterRole }, line, stream)),
+    onUnexpectedExit: (child, info) => options.onUnexpectedExit?.(processes.get(child)!, info),
+    onStopError: (name, error) => progress('cluster', `stopping ${name} failed: ${error.message}`),
+  });
+  const declare = (role: ClusterRole, spec: Parameters<ChildGroup['add']>[0]): ClusterProcess => {
+    const child = group.add({ ...spec, role });
+    const proc = clusterProcess(child, role);
+    processes.set(child, proc);
+    return proc;
   };
 
   const checkAborted = (): void => options.signal?.throwIfAborted();
@@ -358,7 +255,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
           onProgress: (message) => progress('postgres', message),
         });
       let server = await startPostgres();
-      teardown.push({ name: 'PostgreSQL', run: () => server.stop() });
+      group.defer('PostgreSQL', () => server.stop());
       // A fresh database cluster has no agent tokens; a token file left from an older one is stale.
       if (server.initialised) fs.rmSync(path.join(clusterDir, 'agent-token'), { force: true });
       // PostgreSQL's default of 100 connections is too few for this topology: the Temporal server's
@@ -370,7 +267,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       }
       const running = server;
       void running.exited.then(() => {
-        if (!stopping && running === server) progress('postgres', 'PostgreSQL exited unexpectedly: nothing works until it is back (see postgres.log)');
+        if (!group.stopping && running === server) progress('postgres', 'PostgreSQL exited unexpectedly: nothing works until it is back (see postgres.log)');
       });
       adminUrl = server.adminUrl;
       bellowsUrl = server.url;
@@ -389,25 +286,29 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const temporalDir = path.join(clusterDir, 'temporal');
     writeTemporalServerConfig({ dir: temporalDir, postgres: pg, ports, logLevel: 'warn' });
     const temporalAddress = `127.0.0.1:${ports.frontend}`;
-    const temporal = managedProcess(
-      {
-        name: 'temporal',
-        role: 'temporal',
-        command: binaries.server,
-        args: temporalServerArgs(temporalDir),
-        logFile: path.join(logDir, 'temporal.log'),
-        ready: (proc) =>
-          waitForTemporalFrontend(temporalAddress, {
+    const temporal = declare('temporal', {
+      name: 'temporal',
+      label: 'the Temporal server',
+      command: binaries.server,
+      args: temporalServerArgs(temporalDir),
+      logFile: path.join(logDir, 'temporal.log'),
+      // Temporal's output is zap JSON: it goes to temporal.log only, never to the terminal.
+      echo: false,
+      graceMs: 15_000,
+      ready: conditionReady(
+        `open its frontend at ${temporalAddress}`,
+        async (self) => {
+          await waitForTemporalFrontend(temporalAddress, {
             namespace: null,
             timeoutMs: 120_000,
-            isAlive: () => proc.running(),
-            describeFailure: () => `--- ${proc.logFile} (tail) ---\n${proc.output().slice(-3000)}`,
-          }),
-      },
-      // Temporal's output is zap JSON: it goes to temporal.log only, never to the terminal.
-      { ...context, onLine: undefined },
-    );
-    teardown.push({ name: 'Temporal server', run: () => temporal.stop(15_000) });
+            isAlive: () => self.running(),
+            describeFailure: () => `--- ${self.logFile} (tail) ---\n${self.output().slice(-3000)}`,
+          });
+          return true;
+        },
+        { timeoutMs: 120_000 },
+      ),
+    });
     started = Date.now();
     await temporal.start();
     await ensureNamespace(temporalAddress, namespace);
@@ -415,7 +316,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
 
     checkAborted();
     const sql = postgres(bellowsUrl, { max: 4, onnotice: () => undefined });
-    teardown.push({ name: 'SQL pool', run: () => sql.end({ timeout: 5 }) });
+    group.defer('SQL pool', () => sql.end({ timeout: 5 }));
 
     const env: NodeJS.ProcessEnv = {
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST'))),
@@ -428,7 +329,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       BELLOWS_SECRETS_KEY: secretsKey,
       ...options.env,
     };
-    const node = builtEntry;
 
     // API instances.
     const apiCount = options.apis ?? 2;
@@ -437,25 +337,15 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const apis: ClusterApi[] = apiPorts.slice(0, apiCount).map((port, index) => {
       const name = `api-${String.fromCharCode(97 + index)}`;
       const url = `http://127.0.0.1:${port}`;
-      const proc = managedProcess(
-        {
-          name,
-          role: 'api',
-          command: process.execPath,
-          args: [node('src/main.js')],
-          env: { ...env, PORT: String(port) },
-          logFile: path.join(logDir, `${name}.log`),
-          ready: (self) =>
-            waitUntil(`${name} health at ${url}`, async () => (await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2000) })).status === 200, {
-              timeoutMs: 90_000,
-              proc: self,
-            }),
-        },
-        context,
-      );
+      const proc = declare('api', {
+        name,
+        entry: 'src/main.js',
+        env: { ...env, PORT: String(port) },
+        logFile: path.join(logDir, `${name}.log`),
+        ready: httpReady(`${url}/api/v1/health`, { timeoutMs: 90_000 }),
+      });
       return Object.assign(proc, { url, port });
     });
-    for (const api of apis) teardown.push({ name: api.name, run: () => api.stop(10_000) });
     started = Date.now();
     // The first instance applies the migrations (under an advisory lock); the others then start together.
     await apis[0].start();
@@ -467,12 +357,12 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       apis.map((api) => ({ host: '127.0.0.1', port: api.port })),
       { port: options.balancerPort },
     );
-    teardown.push({ name: 'load balancer', run: () => balancer.close() });
+    group.defer('load balancer', () => balancer.close());
     progress('balancer', `round-robin over ${apis.length} API instance(s) at ${balancer.url}`);
 
     // Workers.
     const connection = await Connection.connect({ address: temporalAddress });
-    teardown.push({ name: 'Temporal client', run: () => connection.close() });
+    group.defer('Temporal client', () => connection.close());
     const workerPolling = async (spawnedAt: number): Promise<boolean> => {
       const queue = await connection.workflowService.describeTaskQueue({
         namespace,
@@ -487,25 +377,17 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     };
     const workers: ClusterProcess[] = Array.from({ length: options.workers ?? 2 }, (_, index) => {
       const name = `worker-${index + 1}`;
-      return managedProcess(
-        {
-          name,
-          role: 'worker',
-          command: process.execPath,
-          args: [node('worker/main.js')],
-          env,
-          logFile: path.join(logDir, `${name}.log`),
-          // With two workers the other one's polls would satisfy a shared check; the worker's own log line cannot.
-          ready: (self, spawnedAt) =>
-            waitUntil(`${name} to poll ${taskQueue}`, async () => self.output().includes('worker started') && (await workerPolling(spawnedAt)), {
-              timeoutMs: 90_000,
-              proc: self,
-            }),
-        },
-        context,
-      );
+      return declare('worker', {
+        name,
+        entry: 'worker/main.js',
+        env,
+        logFile: path.join(logDir, `${name}.log`),
+        // With two workers the other one's polls would satisfy a shared check; the worker's own log line cannot.
+        ready: conditionReady(`poll ${taskQueue}`, async (self, spawnedAt) => self.output().includes('worker started') && (await workerPolling(spawnedAt)), {
+          timeoutMs: 90_000,
+        }),
+      });
     });
-    for (const worker of workers) teardown.push({ name: worker.name, run: () => worker.stop(10_000) });
     started = Date.now();
     await Promise.all(workers.map((worker) => worker.start()));
     progress('worker', `${workers.length} worker(s) polling ${taskQueue} in ${Date.now() - started} ms`);
@@ -536,21 +418,17 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       const labels = spec.labels ?? options.agentLabels ?? defaultAgentLabels();
       const workDir = path.join(clusterDir, 'agents', spec.name);
       fs.mkdirSync(workDir, { recursive: true });
-      const proc = managedProcess(
-        {
-          name: spec.name,
-          role: 'agent',
-          command: process.execPath,
-          args: [node('agent/main.js'), '--url', url, '--token', agentToken, '--labels', labels, '--name', spec.name, '--work-dir', workDir],
-          env: { ...env, ...spec.env },
-          logFile: path.join(logDir, `agent-${spec.name}.log`),
-          ready: (self) => waitUntil(`agent ${spec.name} to register`, () => self.output().includes('Registered as agent'), { timeoutMs: 60_000, proc: self }),
-        },
-        context,
-      );
+      const proc = declare('agent', {
+        name: spec.name,
+        label: `agent ${spec.name}`,
+        entry: 'agent/main.js',
+        args: ['--url', url, '--token', agentToken, '--labels', labels, '--name', spec.name, '--work-dir', workDir],
+        env: { ...env, ...spec.env },
+        logFile: path.join(logDir, `agent-${spec.name}.log`),
+        ready: lineReady('Registered as agent', { timeoutMs: 60_000 }),
+      });
       const agent: ClusterAgent = Object.assign(proc, { url, labels });
       agents.push(agent);
-      teardown.push({ name: spec.name, run: () => agent.stop(10_000) });
       await agent.start();
       return agent;
     };
@@ -558,7 +436,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     await Promise.all(Array.from({ length: options.agents ?? 3 }, (_, index) => startAgent({ name: `cluster-agent-${index + 1}` })));
     progress('agent', `${agents.length} agent(s) registered through the load balancer in ${Date.now() - started} ms`);
 
-    let stopped: Promise<void> | null = null;
     return {
       dataDir,
       logDir,
@@ -577,10 +454,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       sql,
       agentToken,
       startAgent,
-      stop: () => (stopped ??= runTeardown()),
+      stop: () => group.stopAll(),
     };
   } catch (error) {
-    await runTeardown();
+    await group.stopAll();
     throw error;
   }
 }
@@ -606,7 +483,6 @@ async function main(): Promise<void> {
   let cluster: Cluster | null = null;
   let shuttingDown = false;
   const starting = new AbortController();
-  let firstSignalAt = 0;
   const shutdown = async (code: number): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
@@ -615,22 +491,18 @@ async function main(): Promise<void> {
     say('cluster', 'Stopped.');
     process.exit(code);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => {
-      if (!shuttingDown) {
-        firstSignalAt = Date.now();
-        // Still starting: startCluster stops at its next step and stops what it started.
-        if (!cluster) starting.abort(new Error(`interrupted by ${signal}`));
-        else void shutdown(0);
-        return;
-      }
-      // npm, the shell and bootstrap.js all relay the same Ctrl-C; only a deliberate second press forces.
-      if (Date.now() - firstSignalAt > 2000) {
-        warn('cluster', `${signal} again: killing everything without waiting`);
-        process.exit(130);
-      }
-    });
-  }
+  onStopSignals({
+    stopping: () => shuttingDown,
+    stop: (signal) => {
+      // Still starting: startCluster stops at its next step and stops what it started.
+      if (!cluster) starting.abort(new Error(`interrupted by ${signal}`));
+      else void shutdown(0);
+    },
+    again: (signal) => {
+      warn('cluster', `${signal} again: killing everything without waiting`);
+      process.exit(130);
+    },
+  });
 
   cluster = await startCluster({
     dataDir,

@@ -1,18 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { randomBase62, signalChild, sleep, stopChild } from './process-utils';
-import { registerSearchAttributes, resolveTemporalCli, startTemporalDevServer, type TemporalDevServer } from './temporal-cli';
-import { builtEntry, ensurePortFree, paint, printBox, readOrCreate, repoRoot, useColor } from './launcher';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { randomBase62 } from './process-utils';
+import { registerSearchAttributes, resolveTemporalCli, startTemporalDevServer } from './temporal-cli';
+import { ensurePortFree, paint, printBox, readOrCreate, repoRoot, useColor } from './launcher';
+import { ChildGroup, httpReady, onStopSignals, type ChildSpec, type Readiness } from './supervisor';
 
 // `npm start`: one command from a fresh clone to a working Bellows — PostgreSQL, Temporal, API,
 // worker and a local agent — with state kept in the data dir so a restart picks up where it left off.
 
 type Role = 'api' | 'worker' | 'agent' | 'temporal' | 'postgres' | 'bellows';
-type ManagedChild = { role: Role; child: ChildProcess };
 
 const COLORS: Record<Role, string> = { api: '36', worker: '35', agent: '32', temporal: '33', postgres: '34', bellows: '1' };
 const prefix = (role: Role): string => paint(COLORS[role], `[${role}]`);
@@ -25,66 +23,58 @@ const warn = (role: Role, message: string): void => {
 
 const dataDir = path.resolve(repoRoot, process.env.BELLOWS_DATA_DIR ?? '.data');
 
-const children: ManagedChild[] = [];
-
 /** Short path for messages: relative inside the repo, absolute elsewhere. */
 const displayPath = (file: string): string => {
   const relative = path.relative(repoRoot, file);
   return relative.startsWith('..') ? file : relative;
 };
-let postgresServer: EmbeddedPostgres | null = null;
-let temporalServer: TemporalDevServer | null = null;
 let shuttingDown: Promise<never> | null = null;
-let forceKill = false;
 
-function pipeWithPrefix(role: Role, stream: NodeJS.ReadableStream | null, target: NodeJS.WriteStream): void {
-  if (!stream) return;
-  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => target.write(`${prefix(role)} ${line}\n`));
+// Stopped in reverse: agents finish their jobs' cleanup while the API still accepts it; the API goes
+// before Temporal and PostgreSQL so it never reports them as down on the way out.
+const children = new ChildGroup({
+  onLine: (child, line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`${prefix(child.role as Role)} ${line}\n`),
+  onUnexpectedExit: (child, info) => {
+    warn(child.role as Role, `exited unexpectedly (${info.signal ?? `code ${info.code}`}); shutting the stack down`);
+    void shutdown(1);
+  },
+  onStopError: (name, error) => warn('bellows', `stopping ${name} failed: ${error.message}`),
+});
+
+/** A Bellows process: its output prefixed on the terminal, no log file (the terminal is the log). */
+function startNode(role: 'api' | 'worker' | 'agent', spec: Omit<ChildSpec, 'name' | 'role' | 'env'> & { env: NodeJS.ProcessEnv }): Promise<unknown> {
+  return children.start({
+    name: role,
+    role,
+    stopTogether: true,
+    ...spec,
+    env: { ...process.env, ...spec.env, ...(useColor ? { FORCE_COLOR: '1' } : {}) },
+  });
 }
 
-function spawnNode(role: Role, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const entry = builtEntry(script);
-  const child = spawn(process.execPath, [entry, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env, ...(useColor ? { FORCE_COLOR: '1' } : {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Own process group: a terminal Ctrl-C reaches only us, and we stop children in dependency order.
-    detached: true,
-  });
-  pipeWithPrefix(role, child.stdout, process.stdout);
-  pipeWithPrefix(role, child.stderr, process.stderr);
-  children.push({ role, child });
-  child.once('error', (error) => {
-    if (!shuttingDown) {
-      warn(role, `failed to start: ${error.message}`);
-      void shutdown(1);
-    }
-  });
-  child.once('exit', (code, signal) => {
-    if (!shuttingDown) {
-      warn(role, `exited unexpectedly (${signal ?? `code ${code}`}); shutting the stack down`);
-      void shutdown(1);
-    }
-  });
-  return child;
-}
-
-async function stopRole(role: Role): Promise<void> {
-  await Promise.all(
-    children
-      .filter((entry) => entry.role === role)
-      .map(({ child }) => stopChild(child, { signal: 'SIGTERM', graceMs: forceKill ? 0 : 10_000, group: true })),
-  );
+/** Says once, 15 s in, what the API still answers: a first start migrates the database, which takes a while. */
+function slowNotice(ready: Readiness): Readiness {
+  let reported = false;
+  return {
+    ...ready,
+    check: async (child, spawnedAt) => {
+      try {
+        return await ready.check(child, spawnedAt);
+      } catch (error) {
+        if (!reported && Date.now() - spawnedAt > 15_000) {
+          reported = true;
+          say('bellows', `still waiting for the API to become healthy (${(error as Error).message})…`);
+        }
+        throw error;
+      }
+    },
+  };
 }
 
 function shutdown(exitCode: number): Promise<never> {
   shuttingDown ??= (async () => {
     say('bellows', 'Shutting down…');
-    // Reverse dependency order: agents finish their jobs' cleanup while the API still accepts it;
-    // the API goes before Temporal and PostgreSQL so it never reports them as down on the way out.
-    for (const role of ['agent', 'worker', 'api'] as const) await stopRole(role);
-    if (temporalServer) await temporalServer.stop().catch((error: Error) => warn('temporal', `stop failed: ${error.message}`));
-    if (postgresServer) await postgresServer.stop().catch((error: Error) => warn('postgres', `stop failed: ${error.message}`));
+    await children.stopAll();
     say('bellows', 'Stopped.');
     process.exit(exitCode);
   })();
@@ -92,28 +82,16 @@ function shutdown(exitCode: number): Promise<never> {
 }
 
 function installSignalHandlers(): void {
-  let firstSignalAt = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    const now = Date.now();
-    if (!shuttingDown) {
-      firstSignalAt = now;
-      void shutdown(0);
-      return;
-    }
-    // npm, the shell and bootstrap.js all relay the same Ctrl-C; only a deliberate second press forces.
-    if (now - firstSignalAt < 2000) return;
-    if (!forceKill) {
-      forceKill = true;
+  let forced = false;
+  onStopSignals({
+    stopping: () => shuttingDown !== null,
+    stop: () => void shutdown(0),
+    again: (signal) => {
+      if (forced) process.exit(130);
+      forced = true;
       warn('bellows', `${signal} again: killing children without waiting`);
-      for (const { child } of children) signalChild(child, 'SIGKILL', true);
-      return;
-    }
-    process.exit(130);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
-  // Detached children would outlive a crash of this process; take them down with us.
-  process.on('exit', () => {
-    for (const { child } of children) signalChild(child, 'SIGKILL', true);
+      children.killAll();
+    },
   });
 }
 
@@ -126,7 +104,7 @@ async function startPostgres(): Promise<string> {
   await ensurePortFree(port, 'embedded PostgreSQL', 'Set BELLOWS_POSTGRES_PORT or DATABASE_URL.');
   const logFile = path.join(dataDir, 'postgres.log');
   const started = Date.now();
-  postgresServer = await startEmbeddedPostgres({
+  const postgresServer = await startEmbeddedPostgres({
     dataDir: path.join(dataDir, 'postgres'),
     port,
     database: 'bellows',
@@ -135,6 +113,7 @@ async function startPostgres(): Promise<string> {
     onProgress: (message) => say('postgres', message),
   });
   // A fresh cluster has no agent tokens; a token file left from the old one would lock the local agent out.
+  children.defer('PostgreSQL', () => postgresServer.stop().catch((error: Error) => warn('postgres', `stop failed: ${error.message}`)));
   if (postgresServer.initialised) fs.rmSync(path.join(dataDir, 'local-agent-token'), { force: true });
   say('postgres', `embedded PostgreSQL ready on 127.0.0.1:${port} in ${Date.now() - started} ms (log: ${displayPath(logFile)})`);
   postgresServer.exited.then(() => {
@@ -164,7 +143,7 @@ async function startTemporal(namespace: string): Promise<{ address: string; uiUr
   const cli = await resolveTemporalCli({ onProgress: (message) => say('temporal', message) });
   const logFile = path.join(dataDir, 'temporal.log');
   const started = Date.now();
-  temporalServer = await startTemporalDevServer({
+  const temporalServer = await startTemporalDevServer({
     cliPath: cli.path,
     port,
     uiPort,
@@ -173,6 +152,7 @@ async function startTemporal(namespace: string): Promise<{ address: string; uiUr
     logFile,
     detached: true,
   });
+  children.defer('Temporal', () => temporalServer.stop().catch((error: Error) => warn('temporal', `stop failed: ${error.message}`)));
   say('temporal', `dev server ready at ${temporalServer.address} in ${Date.now() - started} ms (log: ${displayPath(logFile)})`);
   temporalServer.exited.then(() => {
     if (!shuttingDown) {
@@ -181,28 +161,6 @@ async function startTemporal(namespace: string): Promise<{ address: string; uiUr
     }
   });
   return { address: temporalServer.address, uiUrl: temporalServer.uiUrl };
-}
-
-async function waitForHealth(apiUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no response';
-  let reported = false;
-  while (Date.now() < deadline) {
-    if (shuttingDown) await shuttingDown;
-    try {
-      const response = await fetch(`${apiUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
-      if (response.status === 200) return;
-      last = `${response.status} ${await response.text()}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (!reported && Date.now() > deadline - timeoutMs + 15_000) {
-      say('bellows', `still waiting for the API to become healthy (${last})…`);
-      reported = true;
-    }
-    await sleep(300);
-  }
-  throw new Error(`API did not become healthy within ${timeoutMs / 1000} s (last: ${last})`);
 }
 
 async function createAgentToken(apiUrl: string, adminToken: string, name: string): Promise<string> {
@@ -240,16 +198,25 @@ async function main(): Promise<void> {
 
   const apiUrl = `http://localhost:${apiPort}`;
   // Local repositories (file://) are fine on one's own machine; a shared server leaves them off.
-  spawnNode('api', 'src/main.js', [], { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true', ...shared, PORT: String(apiPort), BELLOWS_DATA_DIR: dataDir, BELLOWS_ADMIN_TOKEN: adminToken });
-  await waitForHealth(`http://127.0.0.1:${apiPort}`, 120_000);
-  spawnNode('worker', 'worker/main.js', [], shared);
+  await startNode('api', {
+    label: 'the API',
+    entry: 'src/main.js',
+    env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true', ...shared, PORT: String(apiPort), BELLOWS_DATA_DIR: dataDir, BELLOWS_ADMIN_TOKEN: adminToken },
+    ready: slowNotice(httpReady(`http://127.0.0.1:${apiPort}/api/v1/health`, { timeoutMs: 120_000, intervalMs: 300 })),
+  });
+  await startNode('worker', { label: 'the worker', entry: 'worker/main.js', env: shared });
 
   const labels = localAgentLabels();
   if (labels !== null) {
     const token = await readOrCreate(path.join(dataDir, 'local-agent-token'), () => createAgentToken(`http://127.0.0.1:${apiPort}`, adminToken, 'local'));
     const workDir = path.join(dataDir, 'agents', 'local');
     fs.mkdirSync(workDir, { recursive: true });
-    spawnNode('agent', 'agent/main.js', ['--url', `http://127.0.0.1:${apiPort}`, '--token', token, '--labels', labels, '--name', 'local', '--work-dir', workDir], {});
+    await startNode('agent', {
+      label: 'the local agent',
+      entry: 'agent/main.js',
+      args: ['--url', `http://127.0.0.1:${apiPort}`, '--token', token, '--labels', labels, '--name', 'local', '--work-dir', workDir],
+      env: {},
+    });
   }
 
   printBox('Bellows is running', [
