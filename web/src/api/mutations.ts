@@ -2,7 +2,7 @@
 // page that acted should not wait for them).
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, client } from './client';
-import { keys } from './queries';
+import { keys, rereadQueries } from './queries';
 import { defineRepositoryPipeline } from './repositories';
 import type { CancelManyResult, QueueList, RunDetail } from './wire';
 
@@ -20,7 +20,7 @@ export function useTriggerRun() {
       ) as Promise<RunDetail>,
     onSuccess: (run) => {
       queryClient.setQueryData(keys.run(run.id), run);
-      return queryClient.invalidateQueries({ queryKey: keys.runs });
+      return rereadQueries(queryClient, keys.runs);
     },
   });
 }
@@ -35,7 +35,7 @@ export function useRunAction() {
       (action.action === 'cancel'
         ? client.call(api.runs.cancel, { params: { id: action.runId } })
         : client.call(api.runs.rerun, { params: { id: action.runId }, body: action.failedOnly ? { failedOnly: true } : {} })) as Promise<RunDetail>,
-    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.runs }),
+    onSettled: () => rereadQueries(queryClient, keys.runs),
   });
 }
 
@@ -43,7 +43,7 @@ export function useCancelRuns() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (ids: number[]) => client.call(api.runs.cancelMany, { body: { ids } }) as Promise<CancelManyResult>,
-    onSettled: () => Promise.all([queryClient.invalidateQueries({ queryKey: keys.runs }), queryClient.invalidateQueries({ queryKey: keys.queue })]),
+    onSettled: () => Promise.all([rereadQueries(queryClient, keys.runs), rereadQueries(queryClient, keys.queue)]),
   });
 }
 
@@ -69,7 +69,7 @@ export function useQueueMove() {
     onError: (_error, _move, context) => {
       if (context?.before) queryClient.setQueryData(keys.queue, context.before);
     },
-    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.queue }),
+    onSettled: () => rereadQueries(queryClient, keys.queue),
   });
 }
 
@@ -78,6 +78,6 @@ export function useDefineRepositoryPipeline(slug: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: ({ name, path }: { name: string; path: string }) => defineRepositoryPipeline(slug, name, path),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.pipelines(slug) }),
+    onSuccess: () => rereadQueries(queryClient, keys.pipelines(slug)),
   });
 }

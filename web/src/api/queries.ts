@@ -1,6 +1,6 @@
 // Every REST read the UI makes, in one place: the query keys (live events invalidate by them) and the
 // options of each query. Keys nest, so invalidating ['runs'] reaches every list and detail of runs.
-import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
+import { infiniteQueryOptions, queryOptions, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { api, client } from './client';
 import type { AgentList, ArtifactList, GitRef, JobGraph, QueueList, RunDetail, RunList } from './wire';
 
@@ -32,6 +32,20 @@ export const keys = {
   refs: (slug: string, q: string, kind: GitRef['kind'] | undefined) => ['projects', 'detail', slug, 'refs', q, kind ?? null] as const,
   pipelineFiles: (slug: string) => ['projects', 'detail', slug, 'pipeline-files'] as const,
 };
+
+/**
+ * Marks the queries under `queryKey` stale and reads those in use again, never keeping an answer that
+ * was asked before this call. TanStack Query replaces a refetch in flight (cancelRefetch), but a first
+ * read still in flight is waited for instead of asked again: that one is cancelled first.
+ */
+export async function rereadQueries(queryClient: QueryClient, queryKey: QueryKey): Promise<void> {
+  const firstReads = queryClient
+    .getQueryCache()
+    .findAll({ queryKey })
+    .filter((query) => query.state.fetchStatus === 'fetching' && query.state.data === undefined);
+  await Promise.all(firstReads.map((query) => queryClient.cancelQueries({ queryKey: query.queryKey, exact: true })));
+  await queryClient.invalidateQueries({ queryKey });
+}
 
 const text = (value: number | undefined) => (value === undefined ? undefined : String(value));
 

@@ -1,9 +1,9 @@
 // The graph of an `.act` job with its live node states: `job.nodes` events in the job room write them
-// into the cached graph (live/hooks.ts), and reread it when a read in flight may predate them.
+// into the cached graph (live/cache-sync.ts), and reread it when a read in flight may predate them.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { errorText } from '../api/client';
-import { keys, queries } from '../api/queries';
+import { keys, queries, rereadQueries } from '../api/queries';
 import type { JobGraph, JobStatus } from '../api/wire';
 import { useLiveRooms } from '../live/hooks';
 
@@ -23,7 +23,7 @@ export function useJobGraph(jobId: number, jobStatus: JobStatus, kind: 'act' | '
   useEffect(() => {
     if (seenStatus.current === jobStatus) return;
     seenStatus.current = jobStatus;
-    if (!notAGraph && jobStatus !== 'waiting' && jobStatus !== 'queued') void queryClient.invalidateQueries({ queryKey: keys.jobGraph(jobId) });
+    if (!notAGraph && jobStatus !== 'waiting' && jobStatus !== 'queued') void rereadQueries(queryClient, keys.jobGraph(jobId));
   }, [jobStatus, jobId, notAGraph, queryClient]);
 
   return { graph: graph.data ?? null, notAGraph, error: errorText(graph.error) };

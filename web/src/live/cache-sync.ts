@@ -3,7 +3,7 @@
 // touches; TanStack Query refetches those in use, and a refetch replaces one still in flight, so an
 // answer older than an event never overwrites it.
 import type { QueryClient, QueryKey } from '@tanstack/react-query';
-import { keys } from '../api/queries';
+import { keys, rereadQueries } from '../api/queries';
 import type { JobGraph, LiveRoom, RunDetail } from '../api/wire';
 import type { LiveClient } from './live-client';
 
@@ -31,7 +31,7 @@ export function syncCache(live: Pick<LiveClient, 'on' | 'onSubscribed'>, queryCl
       timer = null;
       const batch = [...due.values()];
       due.clear();
-      for (const queryKey of batch) void queryClient.invalidateQueries({ queryKey });
+      for (const queryKey of batch) void rereadQueries(queryClient, queryKey);
     }, 150);
   };
   const offs = [
@@ -52,10 +52,10 @@ export function syncCache(live: Pick<LiveClient, 'on' | 'onSubscribed'>, queryCl
     live.on('job.nodes', (event) => {
       const key = keys.jobGraph(event.jobId);
       queryClient.setQueryData<JobGraph>(key, (graph) => (graph ? { ...graph, activeNodes: event.activeNodes, nodeStates: { ...graph.nodeStates, ...event.nodeStates } } : graph));
-      // A read still in flight (or none finished yet) may predate this event: read again after it
-      // (the refetch replaces the one in flight), so the view never sticks on a state older than an event.
+      // A read still in flight (or none finished yet) may predate this event: ask again at once (it
+      // replaces the one in flight), so the view never sticks on a state older than an event.
       const state = queryClient.getQueryState(key);
-      if (state && (state.fetchStatus === 'fetching' || state.data === undefined)) void queryClient.invalidateQueries({ queryKey: key });
+      if (state && (state.fetchStatus === 'fetching' || state.data === undefined)) void rereadQueries(queryClient, key);
     }),
     live.on('queue.changed', () => invalidate(keys.queue, keys.runningJobs)),
     live.on('agent.updated', () => invalidate(keys.agents, keys.queue)),
@@ -70,5 +70,5 @@ export function syncCache(live: Pick<LiveClient, 'on' | 'onSubscribed'>, queryCl
 
 /** Reads again what `rooms` show (polling while the live connection is down). */
 export function refetchRooms(queryClient: QueryClient, rooms: LiveRoom[]): void {
-  for (const room of rooms) for (const queryKey of keysOfRoom(room)) void queryClient.invalidateQueries({ queryKey });
+  for (const room of rooms) for (const queryKey of keysOfRoom(room)) void rereadQueries(queryClient, queryKey);
 }
