@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,9 +5,10 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
-import { findFreePort, isRunning, randomBase62, signalChild, sleep, stopChild, tailFile } from '../scripts/process-utils';
+import { findFreePort, randomBase62 } from '../scripts/process-utils';
 import { resolveTemporalCli, startTemporalDevServer } from '../scripts/temporal-cli';
-import { builtEntry, repoRoot } from '../scripts/launcher';
+import { withDatabase } from '../scripts/launcher';
+import { ChildGroup, conditionReady, httpReady } from '../scripts/supervisor';
 
 // The bench's own infrastructure, modelled on test/support/stack.ts: a private Temporal dev server
 // (in memory), a fresh database, and the real API and worker from dist/. Everything it starts is
@@ -43,72 +43,17 @@ export type StartBenchStackOptions = {
 };
 
 const NAMESPACE = 'bellows-bench';
-const liveChildren = new Set<ChildProcess>();
 
-// Children run in their own process groups (so a terminal Ctrl-C reaches only us and we stop them in
-// order); if this process dies some other way, nobody else would kill them.
-process.once('exit', () => {
-  for (const child of liveChildren) signalChild(child, 'SIGKILL', true);
-});
-
-/** LIFO teardown list: later resources depend on earlier ones (the API needs Postgres). */
-export type CleanupStack = { push(name: string, fn: () => Promise<unknown>): void; run(): Promise<void> };
+/**
+ * LIFO teardown list: later resources depend on earlier ones (the API needs Postgres). The bench's
+ * processes are started on `children`, so they stop in the same sequence.
+ */
+export type CleanupStack = { push(name: string, fn: () => Promise<unknown>): void; run(): Promise<void>; readonly children: ChildGroup };
 
 export function createCleanupStack(onProgress: (message: string) => void): CleanupStack {
-  const steps: { name: string; fn: () => Promise<unknown> }[] = [];
-  let running: Promise<void> | null = null;
-  return {
-    push: (name, fn) => void steps.push({ name, fn }),
-    run: () =>
-      (running ??= (async () => {
-        while (steps.length) {
-          const step = steps.pop()!;
-          try {
-            await step.fn();
-          } catch (error) {
-            // Keep going: one stuck resource must not leave the others running.
-            onProgress(`cleanup: ${step.name} failed: ${(error as Error).message}`);
-          }
-        }
-      })()),
-  };
-}
-
-type Spawned = { child: ChildProcess; logFile: string };
-
-function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): Spawned {
-  const entry = builtEntry(script);
-  const fd = fs.openSync(logFile, 'a');
-  try {
-    const child = spawn(process.execPath, [entry], { cwd: repoRoot, env, stdio: ['ignore', fd, fd], detached: true });
-    liveChildren.add(child);
-    child.once('exit', () => liveChildren.delete(child));
-    child.once('error', () => liveChildren.delete(child));
-    return { child, logFile };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, options: { timeoutMs: number; signal: AbortSignal; alive?: () => string | null }): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  let lastError: unknown = null;
-  while (Date.now() < deadline) {
-    options.signal.throwIfAborted();
-    const dead = options.alive?.();
-    if (dead) throw new Error(dead);
-    try {
-      if (await check()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-}
-
-function exitedMessage(name: string, spawned: Spawned): string | null {
-  return isRunning(spawned.child) ? null : `${name} exited during startup:\n${tailFile(spawned.logFile, 3000)}`;
+  // Keep going past a failed step: one stuck resource must not leave the others running.
+  const children = new ChildGroup({ graceMs: 5000, onStopError: (name, error) => onProgress(`cleanup: ${name} failed: ${error.message}`) });
+  return { children, push: (name, fn) => children.defer(name, fn), run: () => children.stopAll() };
 }
 
 export async function startBenchStack(cleanups: CleanupStack, options: StartBenchStackOptions): Promise<BenchStack> {
@@ -157,9 +102,7 @@ export async function startBenchStack(cleanups: CleanupStack, options: StartBenc
         await sql.end({ timeout: 5 });
       }
     });
-    const parsed = new URL(adminUrl);
-    parsed.pathname = `/${name}`;
-    databaseUrl = parsed.toString();
+    databaseUrl = withDatabase(adminUrl, name);
   } else {
     postgresSource = 'embedded';
     onProgress('starting embedded PostgreSQL…');
@@ -202,37 +145,43 @@ export async function startBenchStack(cleanups: CleanupStack, options: StartBenc
   };
 
   // API before worker: both apply migrations, and one at a time keeps their logs readable.
-  onProgress('starting API and worker…');
-  const api = spawnNode('api', 'src/main.js', { ...env, PORT: String(apiPort) }, path.join(logDir, 'api.log'));
-  cleanups.push('API', () => stopChild(api.child, { signal: 'SIGTERM', graceMs: 5000, group: true }));
-  await waitUntil(
-    `API health at ${apiUrl}`,
-    async () => (await fetch(`${apiUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) })).status === 200,
-    { timeoutMs: 60_000, signal, alive: () => exitedMessage('the API', api) },
-  );
-  const worker = spawnNode('worker', 'worker/main.js', env, path.join(logDir, 'worker.log'));
   // The worker goes before the API on the way down (LIFO): it may still be finishing an activity.
-  cleanups.push('worker', () => stopChild(worker.child, { signal: 'SIGTERM', graceMs: 5000, group: true }));
-
+  onProgress('starting API and worker…');
+  await cleanups.children.start({
+    name: 'api',
+    label: 'the API',
+    entry: 'src/main.js',
+    env: { ...env, PORT: String(apiPort) },
+    logFile: path.join(logDir, 'api.log'),
+    ready: httpReady(`${apiUrl}/api/v1/health`, { timeoutMs: 60_000 }),
+    signal,
+  });
   const connection = await Connection.connect({ address: temporalServer.address });
   cleanups.push('Temporal client', () => connection.close());
   const temporal = new Client({ connection, namespace: NAMESPACE });
-  const spawnedAt = Date.now();
-  await waitUntil(
-    `the worker to poll ${taskQueue}`,
-    async () => {
-      const queue = await connection.workflowService.describeTaskQueue({
-        namespace: NAMESPACE,
-        taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
-        taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-      });
-      return (queue.pollers ?? []).some((poller) => {
-        const at = poller.lastAccessTime;
-        return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt - 1000 : false;
-      });
-    },
-    { timeoutMs: 60_000, signal, alive: () => exitedMessage('the worker', worker) },
-  );
+  await cleanups.children.start({
+    name: 'worker',
+    label: 'the worker',
+    entry: 'worker/main.js',
+    env,
+    logFile: path.join(logDir, 'worker.log'),
+    ready: conditionReady(
+      `poll ${taskQueue}`,
+      async (_child, spawnedAt) => {
+        const queue = await connection.workflowService.describeTaskQueue({
+          namespace: NAMESPACE,
+          taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
+          taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+        });
+        return (queue.pollers ?? []).some((poller) => {
+          const at = poller.lastAccessTime;
+          return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt - 1000 : false;
+        });
+      },
+      { timeoutMs: 60_000 },
+    ),
+    signal,
+  });
 
   const request: BenchStack['request'] = async <T>(method: string, urlPath: string, requestOptions: { body?: unknown; token?: string | null } = {}) => {
     const token = requestOptions.token === undefined ? adminToken : requestOptions.token;
@@ -251,10 +200,10 @@ export async function startBenchStack(cleanups: CleanupStack, options: StartBenc
   const startAgent: BenchStack['startAgent'] = async (name, labels) => {
     const token = await request<{ token: string }>('POST', '/api/v1/agent-tokens', { body: { name } });
     if (token.status !== 201) throw new Error(`creating an agent token for ${name} failed: ${token.status}`);
-    const agent = spawnNode(
+    await cleanups.children.start({
       name,
-      'agent/main.js',
-      {
+      entry: 'agent/main.js',
+      env: {
         ...process.env,
         BELLOWS_URL: apiUrl,
         BELLOWS_AGENT_TOKEN: token.body.token,
@@ -262,9 +211,8 @@ export async function startBenchStack(cleanups: CleanupStack, options: StartBenc
         BELLOWS_AGENT_LABELS: labels.join(','),
         BELLOWS_AGENT_WORK_DIR: path.join(options.benchDir, 'agents', name),
       },
-      path.join(logDir, `${name}.log`),
-    );
-    cleanups.push(name, () => stopChild(agent.child, { signal: 'SIGTERM', graceMs: 5000, group: true }));
+      logFile: path.join(logDir, `${name}.log`),
+    });
   };
 
   return {
