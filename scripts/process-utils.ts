@@ -69,6 +69,16 @@ export function signalChild(child: ChildProcess, signal: NodeJS.Signals, group =
   }
 }
 
+/** SIGKILL to the process group a detached child led, even after the child itself has exited. */
+export function killProcessGroup(child: ChildProcess): void {
+  if (child.pid === undefined || process.platform === 'win32') return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // The group is empty already.
+  }
+}
+
 /** Polite stop: `signal`, then SIGKILL (to the group when `group`) after `graceMs`. */
 export async function stopChild(
   child: ChildProcess,
@@ -83,8 +93,9 @@ export async function stopChild(
     return await exited;
   } finally {
     clearTimeout(timer);
-    // Grandchildren of a detached child can outlive it; make sure the group is empty.
-    if (group) signalChild(child, 'SIGKILL', true);
+    // Grandchildren of a detached child can outlive it; make sure the group is empty. Not through
+    // signalChild: it skips a child that has exited, and by now this one has.
+    if (group) killProcessGroup(child);
   }
 }
 

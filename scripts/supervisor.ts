@@ -136,6 +136,7 @@ export class SupervisedChild {
   readonly logFile: string | null;
   private child: ChildProcess | null = null;
   private ended = true;
+  private spawnError: string | null = null;
   private captured = '';
   private exit: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
   private expectedExit = false;
@@ -157,7 +158,7 @@ export class SupervisedChild {
   }
 
   running(): boolean {
-    return this.child !== null && !this.ended && this.child.exitCode === null && this.child.signalCode === null;
+    return this.child !== null && !this.ended;
   }
 
   /** What this incarnation wrote to stdout and stderr (the most recent maxCapture bytes). */
@@ -205,7 +206,9 @@ export class SupervisedChild {
   stop(graceMs = this.spec.graceMs ?? this.group.graceMs): Promise<ExitInfo> {
     if (!this.running() || !this.child) return this.exit;
     this.expectedExit = true;
-    return stopChild(this.child, { signal: 'SIGTERM', graceMs, group: this.group.detached });
+    const exit = this.exit;
+    // Resolves with the incarnation's end (output read, log closed), which comes just after the process's exit.
+    return stopChild(this.child, { signal: 'SIGTERM', graceMs, group: this.group.detached }).then(() => exit);
   }
 
   /** "its last lines (log: x):\n…", or nothing when it printed nothing. */
@@ -229,6 +232,7 @@ export class SupervisedChild {
   private describeExit(): string {
     const child = this.child;
     if (!child) return 'never started';
+    if (this.spawnError) return `failed to spawn: ${this.spawnError}`;
     if (child.signalCode) return child.signalCode;
     return child.exitCode === null ? 'failed to spawn' : `code ${child.exitCode}`;
   }
@@ -247,6 +251,7 @@ export class SupervisedChild {
     const child = spawn(command, args, { cwd: repoRoot, env: spec.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: group.detached });
     this.child = child;
     this.ended = false;
+    this.spawnError = null;
     this.captured = '';
     this.expectedExit = false;
     liveChildren.add(child);
@@ -265,20 +270,37 @@ export class SupervisedChild {
       if (onLine && spec.echo !== false) readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => onLine(this, line, stream));
     }
     this.exit = new Promise<ExitInfo>((resolve) => {
+      let done = false;
       const ended = (info: ExitInfo, note: string): void => {
-        if (this.child !== child || this.ended) return;
-        this.ended = true;
+        if (done) return;
+        done = true;
         liveChildren.delete(child);
-        log?.end(`--- ${new Date().toISOString()} ${spec.name} ${note}\n`);
-        if (!this.expectedExit && !this.starting && !group.stopping) group.options.onUnexpectedExit?.(this, info);
+        const ending = log;
+        log = null;
+        ending?.end(`--- ${new Date().toISOString()} ${spec.name} ${note}\n`);
+        if (this.child === child) {
+          this.ended = true;
+          if (!this.expectedExit && !this.starting && !group.stopping) group.options.onUnexpectedExit?.(this, info);
+        }
         resolve(info);
       };
       // A spawn failure (ENOENT, EACCES) may come without an exit event.
       child.once('error', (error) => {
         capture(`spawn error: ${error.message}\n`);
+        if (child.pid === undefined) this.spawnError = error.message;
         if (child.pid === undefined) ended({ code: null, signal: null }, `failed to start: ${error.message}`);
       });
-      child.once('exit', (code, signal) => ended({ code, signal }, `exited (${signal ?? `code ${code}`})`));
+      child.once('exit', (code, signal) => {
+        // 'exit' can come before the last output is read; 'close' comes after it, unless a grandchild
+        // still holds the pipes open (a job an agent started), so do not wait for it long.
+        const finish = (): void => ended({ code, signal }, `exited (${signal ?? `code ${code}`})`);
+        const timer = setTimeout(finish, 500);
+        timer.unref();
+        child.once('close', () => {
+          clearTimeout(timer);
+          finish();
+        });
+      });
     });
   }
 }
