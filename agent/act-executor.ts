@@ -3,7 +3,8 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { agentPath, type NodeState } from '../src/agents/agent-protocol';
+import { api } from '../contract';
+import type { NodeState } from '../contract/agent-protocol.contract';
 import { formatProblems, parseAct, runAct, type ActHost } from './act';
 import { describeError, isSuccess, type ApiClient } from './api-client';
 import { hashFile } from './artifact-uploader';
@@ -41,14 +42,14 @@ export function createActExecutor(client: ApiClient): JobExecutor {
           const file = isAbsolute(path) ? path : resolve(context.workspaceDir, path);
           const { size, sha256 } = await hashFile(file);
           context.output.system(`Uploading artifact ${name} (${size} B)`);
-          const response = await client.upload(agentPath('uploadArtifact', { id: jobId, name }), { path: file, size, sha256 }, { signal: aborter.signal });
-          if (!isSuccess(response)) throw new Error(`upload of ${name} was refused: HTTP ${response.status}${describeError(response.body)}`);
+          const response = await client.upload({ params: { id: jobId, name } }, { path: file, size, sha256 }, { signal: aborter.signal });
+          if (!isSuccess(response)) throw new Error(`upload of ${name} was refused: HTTP ${response.status}${describeError(response)}`);
         },
         downloadArtifact: async (name, path, runId) => {
           const file = isAbsolute(path) ? path : resolve(context.workspaceDir, path);
           await mkdir(dirname(file), { recursive: true });
-          const response = await client.download(agentPath('downloadArtifact', { id: jobId, name }, { run: runId }), file, { signal: aborter.signal });
-          if (response.status !== 200) throw new Error(`download of ${name} failed: HTTP ${response.status}${describeError(response.body)}`);
+          const response = await client.download({ params: { id: jobId, name }, query: { run: runId === undefined ? undefined : String(runId) } }, file, { signal: aborter.signal });
+          if (!response.ok) throw new Error(`download of ${name} failed: HTTP ${response.status}${describeError(response)}`);
         },
       };
 
@@ -129,7 +130,7 @@ class NodeReporter {
       const states = this.pendingStates;
       this.pendingStates = {};
       try {
-        const response = await this.client.request('POST', `/agents/jobs/${this.jobId}/nodes`, { active: this.latest, states }, { retry: false, timeoutMs: 5000 });
+        const response = await this.client.call(api.agentProtocol.nodes, { params: { id: this.jobId }, body: { active: this.latest, states } }, { retry: false, timeoutMs: 5000 });
         if (response.status >= 500) throw new Error(`HTTP ${response.status}`);
       } catch {
         this.pendingStates = { ...states, ...this.pendingStates };

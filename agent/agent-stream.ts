@@ -3,7 +3,7 @@
 // fall back to HTTP, so this is an optimisation that can never lose or block output.
 
 import { io, type Socket } from 'socket.io-client';
-import { AGENT_STREAM_NAMESPACE, type AgentStreamClientEvents, type StreamedLogBatch, type StreamReply } from '../src/agents/agent-protocol';
+import { AGENT_STREAM_NAMESPACE, type AgentStreamClientEvents, type StreamedLogBatch, type StreamReply } from '../contract/agent-protocol.contract';
 import type { Logger } from './logger';
 
 /** Long enough for a slow commit, short enough that a silently dead connection costs little before HTTP takes over. */

@@ -3,20 +3,23 @@
 
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { agentPath, type RegisterRequest, type RegisterResponse } from '../src/agents/agent-protocol';
+import { api } from '../contract';
+import type { ClaimedJob, RegisterRequest, RegisterResponse } from '../contract/agent-protocol.contract';
 import { ApiClient, describeError, isSuccess } from './api-client';
 import { AbortError, backoffDelay, isAbortError, sleep, type BackoffOptions } from './backoff';
 import type { ExecutorRegistry } from './job-executor';
 import { JobRun } from './job-runner';
 import { errorMessage, type Logger } from './logger';
-import { parseClaimedJob, parseHeartbeatResponse, parseRegisterResponse } from './protocol-guards';
 import { createActExecutor } from './act-executor';
+import { withoutUrlCredentials } from './checkout';
 import { useScratchRoot } from './git/git';
 import { ProjectMirrors } from './git/git-mirror';
 import { createScriptExecutor } from './script-executor';
 import { AGENT_VERSION } from './version';
 
 export const CLAIM_WAIT_SECONDS = 30;
+
+const routes = api.agentProtocol;
 
 export type AgentOptions = {
   url: string;
@@ -108,20 +111,26 @@ export class Agent {
 
   /** Best effort, a few seconds at most: without it the agent shows online until its lease runs out. */
   private async signOff(): Promise<void> {
-    const response = await this.client.request('POST', agentPath('signOff'), undefined, { retry: false, timeoutMs: 3000 }).catch(() => undefined);
-    if (response && !isSuccess(response)) this.options.logger.warn(`Signing off was refused with HTTP ${response.status}${describeError(response.body)}`);
+    const response = await this.client.call(routes.signOff, {}, { retry: false, timeoutMs: 3000 }).catch(() => undefined);
+    if (response && !isSuccess(response)) this.options.logger.warn(`Signing off was refused with HTTP ${response.status}${describeError(response)}`);
   }
 
   private async register(signal: AbortSignal | undefined): Promise<void> {
     const { logger, name, labels } = this.options;
     const body: RegisterRequest = { name, labels, hostname: os.hostname(), os: process.platform, arch: process.arch, version: AGENT_VERSION };
-    const response = await this.client.request('POST', agentPath('register'), body, { signal, bearer: this.options.registrationToken });
-    if (!isSuccess(response)) {
-      throw new RegistrationRejectedError(`Registration was refused with HTTP ${response.status}${describeError(response.body)}`);
+    const response = await this.client.call(routes.register, { body }, { signal, bearer: this.options.registrationToken });
+    if (!response.ok) {
+      if (response.violation) throw new RegistrationRejectedError(`Registration reply is unusable: ${response.violation}`);
+      throw new RegistrationRejectedError(`Registration was refused with HTTP ${response.status}${describeError(response)}`);
     }
-    const registration = parseRegisterResponse(response.body);
-    if (!registration) throw new RegistrationRejectedError('Registration reply is missing agentId or secret');
-    this.registration = registration;
+    const registration = response.body;
+    if (registration.secret === '') throw new RegistrationRejectedError('Registration reply has an empty secret');
+    // Intervals of 0 (a misconfigured server) would make the heartbeat loop spin.
+    this.registration = {
+      ...registration,
+      heartbeatIntervalSeconds: positiveOr(registration.heartbeatIntervalSeconds, 15),
+      busyHeartbeatIntervalSeconds: positiveOr(registration.busyHeartbeatIntervalSeconds, 1),
+    };
     this.client.setSecret(registration.secret);
     logger.info(`Registered as agent ${registration.agentId} ("${name}") with labels ${registration.labels.join(',') || '(none)'}`);
   }
@@ -132,7 +141,7 @@ export class Agent {
     for (let failures = 0; !signal.aborted; ) {
       let response;
       try {
-        response = await this.client.request('POST', agentPath('claim', {}, { wait: CLAIM_WAIT_SECONDS }), {}, { signal, timeoutMs: (CLAIM_WAIT_SECONDS + 10) * 1000 });
+        response = await this.client.call(routes.claim, { query: { wait: String(CLAIM_WAIT_SECONDS) } }, { signal, timeoutMs: (CLAIM_WAIT_SECONDS + 10) * 1000 });
       } catch (error) {
         if (isAbortError(error)) return;
         throw error;
@@ -141,19 +150,28 @@ export class Agent {
         failures = 0;
         continue;
       }
-      const claimed = response.status === 200 ? parseClaimedJob(response.body) : undefined;
-      if (!claimed) {
-        logger.error(`Unexpected claim reply (HTTP ${response.status}${describeError(response.body)}); retrying`);
+      if (!response.ok) {
+        // A job we cannot read is handed back at once rather than left claimed until its lease runs out.
+        const jobId = claimedJobId(response.body);
+        logger.error(`Unexpected claim reply (HTTP ${response.status}${describeError(response)}); ${response.violation && jobId !== undefined ? `releasing job ${jobId} and ` : ''}retrying`);
+        if (response.violation && jobId !== undefined) await this.release(jobId);
         await sleep(backoffDelay(failures++, this.options.backoff), signal).catch(() => undefined);
         continue;
       }
       failures = 0;
-      await this.runJob(claimed);
+      // Credentials a URL carries become the checkout's auth here, so they reach no log, mirror or workspace.
+      await this.runJob({ ...response.body, repository: withoutUrlCredentials(response.body.repository) });
       if (this.options.once) return;
     }
   }
 
-  private async runJob(claimed: NonNullable<ReturnType<typeof parseClaimedJob>>): Promise<void> {
+  /** Best effort: the job's lease expiring gives it back too, only later. */
+  private async release(jobId: number): Promise<void> {
+    const response = await this.client.call(routes.release, { params: { id: jobId } }, { retry: false, timeoutMs: 10_000 }).catch(() => undefined);
+    if (response && !isSuccess(response)) this.options.logger.warn(`Releasing job ${jobId} was refused with HTTP ${response.status}${describeError(response)}`);
+  }
+
+  private async runJob(claimed: ClaimedJob): Promise<void> {
     const { options } = this;
     const run = new JobRun(claimed, {
       client: this.client,
@@ -200,13 +218,13 @@ export class Agent {
 
   private async heartbeat(job: JobRun | undefined): Promise<void> {
     try {
-      const response = await this.client.request('POST', agentPath('heartbeat'), job ? { jobId: job.jobId } : {}, {
+      const response = await this.client.call(routes.heartbeat, { body: job ? { jobId: job.jobId } : {} }, {
         retry: false,
         timeoutMs: 10_000,
         signal: this.heartbeatStop.signal,
       });
-      if (!isSuccess(response)) return;
-      const { cancelJobIds } = parseHeartbeatResponse(response.body);
+      if (!response.ok) return;
+      const { cancelJobIds } = response.body;
       const current = this.current;
       if (current && cancelJobIds.includes(current.jobId)) current.cancel('cancelled by the server');
     } catch (error) {
@@ -214,4 +232,15 @@ export class Agent {
       if (error instanceof RegistrationRejectedError) this.options.logger.error(errorMessage(error));
     }
   }
+}
+
+/** The job id of a claim reply the contract refused, when it has one to release. */
+function claimedJobId(body: unknown): number | undefined {
+  const job = typeof body === 'object' && body !== null ? (body as { job?: unknown }).job : undefined;
+  const id = typeof job === 'object' && job !== null ? (job as { id?: unknown }).id : undefined;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+function positiveOr(value: number, fallback: number): number {
+  return value > 0 ? value : fallback;
 }

@@ -1,19 +1,39 @@
 // HTTP to the Bellows API: bearer auth, JSON bodies, retry with backoff on outages, and re-registration
-// when the server stops recognising our secret. Callers get the status back and decide what a 4xx means.
+// when the server stops recognising our secret. Requests are built from the contract's routes and every
+// 2xx answer is checked against the route's schema here, at the edge: a malformed field is one clear
+// result for the caller to handle, never a crash deep inside a job. Callers decide what a 4xx means.
 
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { agentPath, type LogBatchRequest } from '../src/agents/agent-protocol';
+import { api } from '../contract';
+import type { LogBatchRequest } from '../contract/agent-protocol.contract';
+import { ContractViolation, describeIssues, ErrorBody, routeUrl, type RouteDef, type RouteInput, type RouteResponse } from '../contract/http';
 import { AgentStream } from './agent-stream';
 import { AbortError, backoffDelay, DEFAULT_BACKOFF, isAbortError, sleep, type BackoffOptions } from './backoff';
 import { errorMessage, type Logger } from './logger';
 
-export const API_BASE_PATH = '/api/v1';
-
+/** What came back, before the route's schema had its say. */
 export type ApiResponse = { status: number; body: unknown };
+
+/** Where the paths of the deprecated `request` are rooted. */
+const LEGACY_ROOT = '/api/v1';
+
+/**
+ * A route's answer: `ok` when it is the route's success, with a body its schema accepts. Anything else
+ * (an error status, a 204 where a body was due, a 2xx whose body breaks the schema: `violation` says how)
+ * keeps the raw body.
+ */
+export type CallResult<R extends RouteDef> =
+  | { ok: true; status: number; body: RouteResponse<R> }
+  | { ok: false; status: number; body: unknown; violation?: string };
+
+const routes = api.agentProtocol;
+
+/** Path parameters and query of a streamed route (its body is a file). */
+type StreamInput<R extends RouteDef> = Omit<RouteInput<R>, 'body'>;
 
 export type RequestOptions = {
   signal?: AbortSignal;
@@ -89,10 +109,10 @@ export class ApiClient {
   }
 
   /** One log batch: over the stream when it is up, else (or when it fails) as POST …/jobs/:id/logs. */
-  async sendLogBatch(jobId: number, batch: LogBatchRequest, options: RequestOptions = {}): Promise<ApiResponse> {
+  async sendLogBatch(jobId: number, batch: LogBatchRequest, options: RequestOptions = {}): Promise<CallResult<typeof routes.logs>> {
     const streamed = await this.stream?.sendLogBatch({ ...batch, jobId });
-    if (streamed) return streamed;
-    return this.request('POST', agentPath('logs', { id: jobId }), batch, options);
+    if (streamed) return checked(routes.logs, streamed);
+    return this.call(routes.logs, { params: { id: jobId }, body: batch }, options);
   }
 
   /** Called (once for a burst of concurrent 401s) to obtain a new secret; may throw to give up. */
@@ -100,14 +120,24 @@ export class ApiClient {
     this.reauthenticate = handler;
   }
 
-  request(method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<ApiResponse> {
+  /** Calls a JSON route of the agent protocol; the answer is checked against the route's schema. */
+  async call<R extends RouteDef>(route: R, input: RouteInput<R>, options: RequestOptions = {}): Promise<CallResult<R>> {
+    const { params, query, body } = input as { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown };
+    return checked(route, await this.request(route.method, routeUrl(route, params, query), body, options, ''));
+  }
+
+  /**
+   * A request by method and path, answered unchecked.
+   * @deprecated for bench/ until it calls routes; `path` is relative to /api/v1 unless `root` says otherwise.
+   */
+  request(method: string, path: string, body: unknown, options: RequestOptions = {}, root = LEGACY_ROOT): Promise<ApiResponse> {
     return this.withRetry(options, async (bearer) => {
       const timeout = AbortSignal.timeout(options.timeoutMs ?? this.defaultTimeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       const headers: Record<string, string> = { accept: 'application/json' };
       if (bearer) headers.authorization = `Bearer ${bearer}`;
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(this.url(path), {
+      const response = await fetch(`${this.baseUrl}${root}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -117,21 +147,24 @@ export class ApiClient {
     });
   }
 
-  /** PUT a file as a streamed body (fetch would need the whole file or duplex streams for that). */
-  upload(path: string, file: UploadFile, options: RequestOptions = {}): Promise<ApiResponse> {
-    return this.withRetry(options, (bearer) => this.putFile(path, file, bearer, options));
+  /** Uploads a file as a streamed body (fetch would need the whole file or duplex streams for that). */
+  async upload(input: StreamInput<typeof routes.uploadArtifact>, file: UploadFile, options: RequestOptions = {}): Promise<CallResult<typeof routes.uploadArtifact>> {
+    const path = routeUrl(routes.uploadArtifact, input.params);
+    return checked(routes.uploadArtifact, await this.withRetry(options, (bearer) => this.putFile(path, file, bearer, options)));
   }
 
   /**
-   * GET a file into `destination`, checking the server's X-Checksum-Sha256 while streaming.
-   * Resolves with the HTTP status (200 when the file was written and verified).
+   * Downloads an artifact into `destination`, checking the server's X-Checksum-Sha256 while streaming.
+   * `ok` when the file was written and verified.
    */
-  download(path: string, destination: string, options: RequestOptions = {}): Promise<ApiResponse> {
-    return this.withRetry(options, (bearer) => this.getFile(path, destination, bearer, options));
+  async download(input: StreamInput<typeof routes.downloadArtifact>, destination: string, options: RequestOptions = {}): Promise<ApiResponse & { ok: boolean }> {
+    const path = routeUrl(routes.downloadArtifact, input.params, input.query);
+    const response = await this.withRetry(options, (bearer) => this.getFile(path, destination, bearer, options));
+    return { ...response, ok: response.status === 200 };
   }
 
   private getFile(path: string, destination: string, bearer: string | undefined, options: RequestOptions): Promise<ApiResponse> {
-    const url = new URL(this.url(path));
+    const url = new URL(`${this.baseUrl}${path}`);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise<ApiResponse>((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { accept: 'application/octet-stream' };
@@ -181,7 +214,7 @@ export class ApiClient {
           if (attempt === 0) continue;
           failure = 'still unauthorized after re-registering';
         } else if (response.status >= 500 || response.status === 429) {
-          failure = `HTTP ${response.status}${describeError(response.body)}`;
+          failure = `HTTP ${response.status}${describeError(response)}`;
           if (!retry) {
             this.failed(failure);
             return response;
@@ -227,12 +260,8 @@ export class ApiClient {
     this.logger.info(`Bellows API reachable again after ${seconds} s`);
   }
 
-  private url(path: string): string {
-    return `${this.baseUrl}${API_BASE_PATH}${path}`;
-  }
-
   private putFile(path: string, file: UploadFile, bearer: string | undefined, options: RequestOptions): Promise<ApiResponse> {
-    const url = new URL(this.url(path));
+    const url = new URL(`${this.baseUrl}${path}`);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise<ApiResponse>((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = {
@@ -272,20 +301,33 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** `code` of an `{error: {code, message}}` body, if the body has that shape. */
+/** The answer as the route's result: its schema decides whether a 2xx is `ok`. */
+export function checked<R extends RouteDef>(route: R, response: ApiResponse): CallResult<R> {
+  const { status, body } = response;
+  if (status < 200 || status >= 300) return { ok: false, status, body };
+  if (typeof route.response === 'string') return { ok: true, status, body: body as RouteResponse<R> };
+  // Only the claim's long poll answers 204 on a route with a body: no job came.
+  if (status === 204) return { ok: false, status, body };
+  const parsed = route.response.safeParse(body);
+  if (parsed.success) return { ok: true, status, body: body as RouteResponse<R> };
+  return { ok: false, status, body, violation: new ContractViolation(route, describeIssues(parsed.error.issues)).message };
+}
+
+/** The `error` of an `{error: {code, message, …}}` body, if the body has that shape. */
+export function errorOf(body: unknown): ErrorBody['error'] | undefined {
+  const parsed = ErrorBody.safeParse(body);
+  return parsed.success ? parsed.data.error : undefined;
+}
+
 export function errorCode(body: unknown): string | undefined {
-  const error = isRecord(body) ? body.error : undefined;
-  return isRecord(error) && typeof error.code === 'string' ? error.code : undefined;
+  return errorOf(body)?.code;
 }
 
-export function describeError(body: unknown): string {
-  const error = isRecord(body) ? body.error : undefined;
-  if (isRecord(error) && typeof error.message === 'string') return `: ${error.message}`;
-  return '';
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** `: the server's sentence` for a log line, or the contract violation of a 2xx; '' when there is neither. */
+export function describeError(response: ApiResponse & { violation?: string }): string {
+  if (response.violation) return `: ${response.violation}`;
+  const error = errorOf(response.body);
+  return error ? `: ${error.message}` : '';
 }
 
 export function isSuccess(response: ApiResponse): boolean {

@@ -7,7 +7,6 @@ import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { formatBytes } from '../src/common/format-bytes';
 import { describeError, isJobGone, isSuccess, LocalFileError, type ApiClient } from './api-client';
-import { agentPath } from '../src/agents/agent-protocol';
 
 export { formatBytes };
 
@@ -34,19 +33,18 @@ export async function uploadArtifacts(options: UploadArtifactsOptions): Promise<
 
 async function uploadOne(options: UploadArtifactsOptions, file: ArtifactFile): Promise<UploadOutcome> {
   const { client, jobId, report } = options;
-  const path = agentPath('uploadArtifact', { id: jobId, name: file.relativePath });
   // One retry on 422: the file may have been rewritten between hashing and sending.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const { size, sha256 } = await hashFile(file.absolutePath);
       if (attempt === 0) report(`Uploading artifact ${file.relativePath} (${formatBytes(size)})`);
-      const response = await client.upload(path, { path: file.absolutePath, size, sha256 }, { signal: options.signal });
+      const response = await client.upload({ params: { id: jobId, name: file.relativePath } }, { path: file.absolutePath, size, sha256 }, { signal: options.signal });
       if (isSuccess(response)) return 'done';
       if (isJobGone(response) || response.status === 404) return 'job-gone';
       if (response.status === 422 && attempt === 0) continue;
       if (response.status === 413) report(`Artifact ${file.relativePath} is larger than the server accepts; skipped`);
       else if (response.status === 422) report(`Artifact ${file.relativePath} failed checksum verification twice; skipped`);
-      else report(`Artifact ${file.relativePath} was rejected (HTTP ${response.status}${describeError(response.body)}); skipped`);
+      else report(`Artifact ${file.relativePath} was rejected (HTTP ${response.status}${describeError(response)}); skipped`);
       return 'done';
     } catch (error) {
       if (!(error instanceof LocalFileError) && !isFsError(error)) throw error;

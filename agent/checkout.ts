@@ -3,15 +3,25 @@
 // fetch what is new and make their workspace a repository of its own that borrows the mirror's objects.
 
 import { performance } from 'node:perf_hooks';
-import type { CheckoutSpec } from '../src/agents/agent-protocol';
-import { GitError, authSecrets } from './git/git';
+import type { CheckoutSpec } from '../contract/agent-protocol.contract';
+import { GitError, authSecrets, splitUrlCredentials } from './git/git';
 import type { ProjectMirrors } from './git/git-mirror';
 import { redact } from './secret-masker';
 
 /** `cancelled`: the job's signal fired (cancel or timeout) while checking out. */
 export type CheckoutResult = { ok: true; ms: number } | { ok: false; cancelled: boolean; error: string };
 
-/** Checks `spec` out into `workspaceDir`; `spec.url` carries no credentials (parseCheckout took them out). */
+/**
+ * The checkout with its URL free of credentials from here on (the server sends none there, but whatever a
+ * URL carries becomes `auth` when no other is given, so it reaches no log, mirror config or workspace).
+ */
+export function withoutUrlCredentials(spec: CheckoutSpec | null): CheckoutSpec | null {
+  if (!spec) return null;
+  const { url, auth } = splitUrlCredentials(spec.url);
+  return { ...spec, url, auth: spec.auth ?? auth ?? null };
+}
+
+/** Checks `spec` out into `workspaceDir`; `spec.url` carries no credentials (withoutUrlCredentials took them out). */
 export async function checkoutWorkspace(
   spec: CheckoutSpec,
   workspaceDir: string,

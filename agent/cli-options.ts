@@ -4,7 +4,7 @@
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, LABEL_PATTERN, LABEL_RULE, MAX_AGENT_LABELS } from '../src/agents/agent-protocol';
+import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, LABEL_PATTERN, LABEL_RULE, MAX_AGENT_LABELS } from '../contract/agent-protocol.contract';
 
 export type CliOptions = {
   url: string;

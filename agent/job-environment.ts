@@ -1,6 +1,6 @@
 // Builds the job's environment. Pure, so precedence and naming are easy to pin down in tests.
 
-import type { ClaimedJob } from '../src/agents/agent-protocol';
+import type { ClaimedJob } from '../contract/agent-protocol.contract';
 
 /** Variables of the agent process that a job must never see. */
 const HIDDEN_AGENT_VARIABLES = ['BELLOWS_AGENT_TOKEN'];

@@ -1,7 +1,7 @@
 // The seam between "run this job" and "how": script jobs spawn bash; act jobs will be driven by the graph
 // engine. The runner owns everything around execution (workspace, logs, artifacts, finish).
 
-import type { ClaimedJob, LogStream, PipelineKind } from '../src/agents/agent-protocol';
+import type { ClaimedJob, LogStream, PipelineKind } from '../contract/agent-protocol.contract';
 
 export type OutputSink = {
   /** Raw process output; the sink does line splitting and masking per stream (and node). */

@@ -1,7 +1,7 @@
 // Connects raw process output to the log shipper: one line splitter per stream (and graph node), every
 // line masked, system lines from the agent stamped with their own stream.
 
-import type { LogChunkInput, LogStream } from '../src/agents/agent-protocol';
+import type { LogChunkInput, LogStream } from '../contract/agent-protocol.contract';
 import type { OutputSink } from './job-executor';
 import { IdleFlushingSplitter, MAX_LINE_BYTES, splitByBytes } from './line-splitter';
 import type { SecretMasker } from './secret-masker';

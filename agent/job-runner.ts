@@ -3,8 +3,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { agentPath, type ClaimedJob, type FinishRequest } from '../src/agents/agent-protocol';
-import { describeError, isJobGone, isSuccess, type ApiClient, type ApiResponse } from './api-client';
+import { api } from '../contract';
+import type { ClaimedJob, FinishRequest } from '../contract/agent-protocol.contract';
+import { describeError, isJobGone, isSuccess, type ApiClient, type CallResult } from './api-client';
 import { uploadArtifacts } from './artifact-uploader';
 import { backoffDelay, isAbortError, sleep } from './backoff';
 import { checkoutWorkspace } from './checkout';
@@ -16,6 +17,8 @@ import { createJobOutput, type JobOutput } from './job-output';
 import { LogShipper, type LogShipperOptions } from './log-shipper';
 import { errorMessage, type Logger } from './logger';
 import { createSecretMasker } from './secret-masker';
+
+const routes = api.agentProtocol;
 
 export type JobRunnerOptions = {
   client: ApiClient;
@@ -129,9 +132,10 @@ export class JobRun {
     const output = createJobOutput(shipper, masker, { idleFlushMs: this.options.idleFlushMs });
     this.output = output;
 
-    const started = await client.request('POST', agentPath('start', { id: job.id }), {}, { signal });
+    // The status decides here: the agent reads nothing from these answers but whether the job is still its own.
+    const started = await client.call(routes.start, { params: { id: job.id } }, { signal });
     if (!isSuccess(started)) {
-      this.lose(`start refused: HTTP ${started.status}${describeError(started.body)}`);
+      this.lose(`start refused: HTTP ${started.status}${describeError(started)}`);
       return 'job-gone';
     }
     logger.info(`Job ${job.id} "${job.name}" (run ${run.project}/${run.pipeline} #${run.number}, try ${job.try}) started`);
@@ -179,7 +183,7 @@ export class JobRun {
 
     if (this.cancelReason === SHUTDOWN_REASON) {
       // Not the job's fault: hand it back so the server queues it again for another agent.
-      const released = await client.request('POST', agentPath('release', { id: job.id }), {}, { signal: this.aborter.signal });
+      const released = await client.call(routes.release, { params: { id: job.id } }, { signal: this.aborter.signal });
       logger.info(`Job ${job.id} handed back to the server (HTTP ${released.status})`);
       return 'failed';
     }
@@ -190,7 +194,7 @@ export class JobRun {
     if (!succeeded && error !== undefined) finish.error = error;
     const finished = await this.finish(finish);
     if (isJobGone(finished)) {
-      this.lose(`finish refused: HTTP ${finished.status}${describeError(finished.body)}`);
+      this.lose(`finish refused: HTTP ${finished.status}${describeError(finished)}`);
       return 'job-gone';
     }
     logger.info(`Job ${job.id} finished: ${finish.status}${pipeline.kind === 'script' ? ` (${describeResult(result)})` : ''}`);
@@ -227,12 +231,12 @@ export class JobRun {
   }
 
   /** Retried until the server answers 2xx or says the job is not ours (409/410). */
-  private async finish(body: FinishRequest): Promise<ApiResponse> {
+  private async finish(body: FinishRequest): Promise<CallResult<typeof routes.finish>> {
     const { client, logger } = this.options;
     for (let attempt = 0; ; attempt++) {
-      const response = await client.request('POST', agentPath('finish', { id: this.jobId }), body, { signal: this.aborter.signal });
+      const response = await client.call(routes.finish, { params: { id: this.jobId }, body }, { signal: this.aborter.signal });
       if (isSuccess(response) || isJobGone(response)) return response;
-      logger.warn(`Finishing job ${this.jobId} failed with HTTP ${response.status}${describeError(response.body)}; retrying`);
+      logger.warn(`Finishing job ${this.jobId} failed with HTTP ${response.status}${describeError(response)}; retrying`);
       await sleep(backoffDelay(attempt), this.aborter.signal);
     }
   }

@@ -1,11 +1,10 @@
 // Ships job output to the API in numbered batches, strictly one at a time. Nothing is dropped on an API
 // outage: a batch stays buffered until acknowledged and new output keeps accumulating behind it.
 
-import type { LogBatchRequest, LogChunkInput } from '../src/agents/agent-protocol';
-import { describeError, errorCode, isJobGone, isSuccess, type ApiClient } from './api-client';
+import type { LogBatchRequest, LogChunkInput } from '../contract/agent-protocol.contract';
+import { describeError, errorOf, isJobGone, isSuccess, type ApiClient } from './api-client';
 import { backoffDelay, isAbortError, sleep } from './backoff';
 import { errorMessage, type Logger } from './logger';
-import { mismatchNextSeq, parseLogBatchResponse } from './protocol-guards';
 
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
 export const DEFAULT_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
@@ -155,15 +154,18 @@ export class LogShipper {
     const { jobId, client, logger } = this.options;
     const response = await client.sendLogBatch(jobId, inFlight.batch, { signal: this.options.signal });
     if (isSuccess(response)) {
-      const reply = parseLogBatchResponse(response.body);
+      // Accepted even when the reply is unreadable (a newer server's): the next batch follows this one.
+      const reply = response.ok ? response.body : undefined;
+      if (!response.ok && response.violation) logger.warn(`Job ${jobId}: log batch ${inFlight.batch.seq} accepted, but ${response.violation}`);
       this.inFlight = undefined;
       this.nextSeq = reply ? reply.nextSeq : inFlight.batch.seq + 1;
       if (reply?.cancel) this.options.onCancel?.();
       return false;
     }
-    const code = errorCode(response.body);
+    const error = errorOf(response.body);
+    const code = error?.code;
     if (response.status === 409 && code === 'log_seq_mismatch') {
-      const expected = mismatchNextSeq(response.body);
+      const expected = typeof error?.nextSeq === 'number' ? error.nextSeq : undefined;
       if (expected === undefined) return true;
       if (expected > inFlight.batch.seq) {
         // The server already has this batch (our earlier attempt landed but its reply was lost).
@@ -178,13 +180,13 @@ export class LogShipper {
       return true;
     }
     if (isJobGone(response) || response.status === 404) {
-      const reason = `HTTP ${response.status}${code ? ` ${code}` : ''}${describeError(response.body)}`;
+      const reason = `HTTP ${response.status}${code ? ` ${code}` : ''}${describeError(response)}`;
       this.discard();
       this.options.onJobGone?.(reason);
       return false;
     }
     // A batch the server will never accept (400/413/…) must not block everything after it.
-    logger.warn(`Job ${jobId}: log batch ${inFlight.batch.seq} rejected with HTTP ${response.status}${describeError(response.body)}; dropping it`);
+    logger.warn(`Job ${jobId}: log batch ${inFlight.batch.seq} rejected with HTTP ${response.status}${describeError(response)}; dropping it`);
     this.inFlight = undefined;
     this.nextSeq = inFlight.batch.seq;
     return false;

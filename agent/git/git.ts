@@ -18,7 +18,7 @@ import { statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { CheckoutAuth } from '../../src/agents/agent-protocol';
+import type { CheckoutAuth } from '../../contract/agent-protocol.contract';
 import { signalGroup } from '../process-group';
 import { redact } from '../secret-masker';
 

@@ -241,10 +241,10 @@ describe('agent protocol', () => {
       // The agent's own client: stream while it is up, HTTP when it is not, one numbering for both.
       const client = new ApiClient({ baseUrl: stack.apiUrl, logger: silentLogger });
       client.setSecret(agent.secret);
-      expect(await client.sendLogBatch(jobId, { seq: 1, chunks: [{ stream: 'stderr', text: 'over HTTP\n' }] })).toEqual({ status: 200, body: { nextSeq: 2, cancel: false } });
+      expect(await client.sendLogBatch(jobId, { seq: 1, chunks: [{ stream: 'stderr', text: 'over HTTP\n' }] })).toEqual({ ok: true, status: 200, body: { nextSeq: 2, cancel: false } });
       client.openStream();
       await waitFor(() => client.streamConnected, { message: 'the agent client to connect its log stream' });
-      expect(await client.sendLogBatch(jobId, { seq: 2, chunks: [{ stream: 'stdout', text: 'streamed again\n' }] })).toEqual({ status: 200, body: { nextSeq: 3, cancel: false } });
+      expect(await client.sendLogBatch(jobId, { seq: 2, chunks: [{ stream: 'stdout', text: 'streamed again\n' }] })).toEqual({ ok: true, status: 200, body: { nextSeq: 3, cancel: false } });
       client.close();
 
       const logs = await stack.request<{ chunks: { seq: number; text: string }[] }>('GET', `/api/v1/jobs/${jobId}/logs`);

@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimedJob, FinishRequest, LogBatchRequest, LogChunkInput } from '../../src/agents/agent-protocol';
+import type { ClaimedJob, FinishRequest, LogBatchRequest, LogChunkInput } from '../../contract/agent-protocol.contract';
 import { Agent } from '../../agent/agent';
-import { silentLogger } from '../../agent/logger';
-import { parseClaimedJob } from '../../agent/protocol-guards';
+import { withoutUrlCredentials } from '../../agent/checkout';
+import { silentLogger, type Logger } from '../../agent/logger';
 import { startGitHttpServer } from '../support/git-http-server';
 import { createTestRepository } from '../support/git-repository';
 
@@ -28,7 +28,8 @@ class FakeApi {
   cancelJobIds: number[] = [];
   unauthorizedClaims = 0;
   private nextSeq = 0;
-  private jobs: ClaimedJob[];
+  /** Claims as sent: a test may queue one the contract refuses. */
+  private jobs: unknown[];
   private server = http.createServer((req, res) => void this.handle(req, res));
 
   constructor(jobs: ClaimedJob[]) {
@@ -36,7 +37,7 @@ class FakeApi {
   }
 
   /** A job for the next claim. */
-  queue(job: ClaimedJob): void {
+  queue(job: ClaimedJob | unknown): void {
     this.jobs.push(job);
   }
 
@@ -93,7 +94,7 @@ class FakeApi {
     const [, id, action, name] = match;
     if (action === 'start') {
       this.started.push(Number(id));
-      return reply(200, {});
+      return reply(200, { ok: true });
     }
     if (action === 'logs') {
       const batch = JSON.parse(raw.toString('utf8')) as LogBatchRequest;
@@ -110,10 +111,11 @@ class FakeApi {
     }
     if (action === 'release') {
       this.released.push(Number(id));
-      return reply(200, {});
+      return reply(200, { ok: true });
     }
-    this.finished.push(JSON.parse(raw.toString('utf8')) as FinishRequest);
-    return reply(200, {});
+    const finish = JSON.parse(raw.toString('utf8')) as FinishRequest;
+    this.finished.push(finish);
+    return reply(200, { status: finish.status });
   }
 }
 
@@ -134,7 +136,7 @@ function scriptJob(id: number, content: string, overrides: Partial<ClaimedJob> =
 let api: FakeApi;
 let workDir: string;
 
-function agentFor(extra: { once?: boolean } = {}): Agent {
+function agentFor(extra: { once?: boolean; logger?: Logger } = {}): Agent {
   return new Agent({
     url: api.url,
     registrationToken: 'reg-token',
@@ -142,7 +144,7 @@ function agentFor(extra: { once?: boolean } = {}): Agent {
     name: 'test-agent',
     workDir,
     once: extra.once ?? true,
-    logger: silentLogger,
+    logger: extra.logger ?? silentLogger,
     cancelGraceMs: 500,
     keepWorkspace: false,
     backoff: { baseMs: 10, maxMs: 50 },
@@ -348,18 +350,46 @@ describe('agent checking out a job’s repository', () => {
   });
 });
 
-describe('a claim’s checkout, as parsed', () => {
-  const claim = (repository: unknown): unknown => ({ ...scriptJob(60, 'true'), repository });
+describe('a claim’s checkout, at the edge', () => {
+  const checkout = { projectId: 'p-1', ref: 'main', commitSha: 'a'.repeat(40) };
 
   it('takes credentials out of the URL (as auth, when no other is given) and keeps the project id', () => {
-    const parsed = parseClaimedJob(claim({ projectId: 'p-1', url: 'https://bob:p@ss@example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: null }));
-    expect(parsed?.repository).toEqual({ projectId: 'p-1', url: 'https://example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: { type: 'basic', username: 'bob', password: 'p@ss' } });
-    const given = parseClaimedJob(claim({ projectId: 'p-1', url: 'https://TOKEN@example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: { type: 'ssh', privateKey: 'KEY' } }));
-    expect(given?.repository).toMatchObject({ url: 'https://example.test/r.git', auth: { type: 'ssh', privateKey: 'KEY' } });
+    expect(withoutUrlCredentials({ ...checkout, url: 'https://bob:p@ss@example.test/r.git', auth: null })).toEqual({
+      ...checkout,
+      url: 'https://example.test/r.git',
+      auth: { type: 'basic', username: 'bob', password: 'p@ss' },
+    });
+    expect(withoutUrlCredentials({ ...checkout, url: 'https://TOKEN@example.test/r.git', auth: { type: 'ssh', privateKey: 'KEY' } })).toMatchObject({
+      url: 'https://example.test/r.git',
+      auth: { type: 'ssh', privateKey: 'KEY' },
+    });
+    expect(withoutUrlCredentials(null)).toBeNull();
   });
 
-  it('leaves a missing project id empty, for the checkout to refuse', () => {
-    expect(parseClaimedJob(claim({ url: 'https://example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: null }))?.repository?.projectId).toBe('');
+  it('runs the job with the credentials of its URL as auth, never the URL itself', async () => {
+    api = new FakeApi([scriptJob(62, 'echo ran', { repository: { ...checkout, projectId: '', url: 'https://bob:s3cr3t-pw@example.test/r.git', auth: null } })]);
+    await api.start();
+    await agentFor().run();
+    // The empty project id is refused before any git runs; what matters is that the log names the clean URL.
+    expect(api.finished).toEqual([{ status: 'failed', exitCode: null, error: 'checkout of https://example.test/r.git refused: the server named no project for it' }]);
+    expect(api.text()).not.toContain('s3cr3t-pw');
+  });
+});
+
+describe('a claim the contract refuses', () => {
+  it('is logged, handed back at once and skipped; the agent goes on to the next job', async () => {
+    const errors: string[] = [];
+    // No project id in the checkout: running it could share one project's mirror with another's jobs.
+    const malformed = { ...scriptJob(61, 'echo never'), repository: { url: 'https://example.test/r.git', ref: 'main', commitSha: 'a'.repeat(40), auth: null } };
+    api = new FakeApi([]);
+    api.queue(malformed);
+    api.queue(scriptJob(63, 'echo fine'));
+    await api.start();
+    expect(await agentFor({ logger: { ...silentLogger, error: (message) => errors.push(message) } }).run()).toBe(0);
+    expect(api.released).toEqual([61]);
+    expect(api.started).toEqual([63]);
+    expect(api.finished).toEqual([{ status: 'succeeded', exitCode: 0 }]);
+    expect(errors).toEqual([expect.stringMatching(/^Unexpected claim reply \(HTTP 200: POST \/api\/v1\/agents\/claim answered outside its contract: repository\.projectId: .*\); releasing job 61 and retrying$/)]);
   });
 });
 

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { LogBatchRequest } from '../../src/agents/agent-protocol';
+import type { LogBatchRequest } from '../../contract/agent-protocol.contract';
 import { ApiClient } from '../../agent/api-client';
 import { LogShipper } from '../../agent/log-shipper';
 import { silentLogger } from '../../agent/logger';
@@ -183,6 +183,26 @@ describe('LogShipper', () => {
     await shipper.flush();
     expect(server.received.map((batch) => batch.seq)).toEqual([0, 5, 3, 4]);
     expect(texts(server.accepted)).toEqual(['b\n', 'c\n']);
+  });
+
+  it('takes an accepted batch with an unreadable reply as accepted, and goes on from the next seq', async () => {
+    const server = await startServer((batch, state) => {
+      if (batch.seq !== 0) return undefined;
+      state.nextSeq = 1;
+      // A 2xx outside the contract (nextSeq a string): the agent must neither crash nor resend.
+      return { status: 200, body: { nextSeq: 'one', cancel: 'yes' } };
+    });
+    const onCancel = vi.fn();
+    const warnings: string[] = [];
+    const shipper = shipperFor(server.url, { onCancel, logger: { ...silentLogger, warn: (message: string) => warnings.push(message) } });
+    shipper.append({ stream: 'stdout', text: 'a\n' });
+    await shipper.flush();
+    shipper.append({ stream: 'stdout', text: 'b\n' });
+    await shipper.flush();
+    expect(server.received.map((batch) => batch.seq)).toEqual([0, 1]);
+    expect(texts(server.accepted)).toEqual(['b\n']);
+    expect(onCancel).not.toHaveBeenCalled();
+    expect(warnings).toEqual([expect.stringMatching(/^Job 7: log batch 0 accepted, but POST \/api\/v1\/agents\/jobs\/:id\/logs answered outside its contract: nextSeq: .*cancel: /)]);
   });
 
   it('reports cancel: true from the server', async () => {

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StreamedLogBatch, StreamReply } from '../../src/agents/agent-protocol';
+import type { StreamedLogBatch, StreamReply } from '../../contract/agent-protocol.contract';
 import { ApiClient } from '../../agent/api-client';
 import { silentLogger } from '../../agent/logger';
 import { waitFor } from '../support/stack';
@@ -72,7 +72,7 @@ describe('agent log stream', () => {
     const api = await startApi('ack');
     const client = clientFor(api);
     await waitFor(() => client.streamConnected, { message: 'the stream to connect' });
-    expect(await client.sendLogBatch(7, batch)).toEqual({ status: 200, body: { nextSeq: 1, cancel: false } });
+    expect(await client.sendLogBatch(7, batch)).toEqual({ ok: true, status: 200, body: { nextSeq: 1, cancel: false } });
     expect(api.streamed).toEqual([{ jobId: 7, ...batch }]);
     expect(api.posted).toEqual([]);
   });
