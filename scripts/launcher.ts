@@ -1,6 +1,7 @@
 // What every launcher shares — `npm start` (stack.ts), `npm run cluster` (cluster.ts), the test harness
 // (test/support/stack.ts) and the bench (bench/bench-stack.ts): where the checkout is, the built entry
-// points, ports, first-start secrets and the banner. Each launcher keeps only what it starts.
+// points, ports, first-start secrets and the banner; their children, readiness waits and ordered
+// shutdown are in supervisor.ts. Each launcher keeps only what it starts.
 
 import fs from 'node:fs';
 import path from 'node:path';
