@@ -1,5 +1,6 @@
 // Jobs: one unit an agent runs, its graph with live node states, and its log.
 import { z } from 'zod';
+import { numericId, pageLimit, stringMap, timestamp } from './common';
 import { defineRoute } from './http';
 
 /** Every status a job passes through: `waiting` for its needs, `queued` for an agent, then running to an end. */
@@ -24,14 +25,131 @@ export const PIPELINE_KINDS = ['act', 'script'] as const;
 export const PipelineKind = z.enum(PIPELINE_KINDS).meta({ id: 'PipelineKind' });
 export type PipelineKind = z.infer<typeof PipelineKind>;
 
-// TODO(schema): request and response schemas (replace every z.unknown()).
-const TODO = z.unknown();
+/** One try of a job: each claim by an agent is a try (a lost agent's job is tried again). */
+export const JobTry = z
+  .object({
+    try: z.number(),
+    agentId: z.string().nullable(),
+    agent: z.string().nullable(),
+    status: z.string(),
+    reason: z.string().nullable(),
+    exitCode: z.number().nullable(),
+    claimedAt: timestamp,
+    startedAt: timestamp.nullable(),
+    finishedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'JobTry' });
+export type JobTry = z.input<typeof JobTry>;
+
+const jobFields = {
+  id: z.number(),
+  name: z.string(),
+  key: z.string(),
+  /** Script jobs have no graph: the UI never asks for one. */
+  kind: PipelineKind,
+  status: JobStatus,
+  reason: z.string().nullable(),
+  labels: z.array(z.string()),
+  needs: z.array(z.string()),
+  matrix: stringMap,
+  agentId: z.string().nullable(),
+  agent: z.string().nullable(),
+  exitCode: z.number().nullable(),
+  try: z.number(),
+  /** In a failed-only re-run, the previous attempt's job this one stands in for (it succeeded there and did not run again). */
+  carriedFromJobId: z.number().nullable(),
+  queuedAt: timestamp.nullable(),
+  startedAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+};
+
+/** A job as a run's detail lists it, with its tries. */
+export const Job = z.object({ ...jobFields, durationMs: z.number().nullable(), tries: z.array(JobTry) }).meta({ id: 'Job' });
+export type Job = z.input<typeof Job>;
+
+/** A job on its own (GET /jobs/:id): which run and attempt it belongs to. */
+export const JobRecord = z.object({ ...jobFields, runId: z.number(), attempt: z.number(), createdAt: timestamp }).meta({ id: 'JobRecord' });
+export type JobRecord = z.input<typeof JobRecord>;
+
+export const LogChunk = z
+  .object({ seq: z.number(), try: z.number(), stream: LogStream, node: z.string().nullable(), text: z.string(), at: timestamp })
+  .meta({ id: 'LogChunk' });
+export type LogChunk = z.input<typeof LogChunk>;
+
+export const LogPage = z
+  .object({
+    chunks: z.array(LogChunk),
+    /** The `after` of the next page. */
+    nextSeq: z.number().meta({ description: 'The `after` of the next page.' }),
+    /** The job ended and every chunk was read. */
+    complete: z.boolean().meta({ description: 'The job ended and every chunk was read.' }),
+  })
+  .meta({ id: 'LogPage' });
+export type LogPage = z.input<typeof LogPage>;
+
+export const PortRef = z.looseObject({ node: z.string(), port: z.string() }).meta({ id: 'PortRef' });
+export type PortRef = z.input<typeof PortRef>;
+export const GraphEdge = z.looseObject({ src: PortRef, dst: PortRef }).meta({ id: 'GraphEdge' });
+export type GraphEdge = z.input<typeof GraphEdge>;
+
+export type GraphNode = { id: string; type?: string; position?: { x: number; y: number }; graph?: ActGraphDoc; inputs?: Record<string, unknown>; [field: string]: unknown };
+/** The `.act` document as the API parsed it from YAML (fields the view does not read pass through). */
+export type ActGraphDoc = { nodes?: GraphNode[]; connections?: GraphEdge[]; executions?: GraphEdge[]; [field: string]: unknown };
+
+export const GraphNode: z.ZodType<GraphNode> = z
+  .looseObject({
+    id: z.string(),
+    type: z.string().optional(),
+    position: z.looseObject({ x: z.number(), y: z.number() }).optional(),
+    get graph() {
+      return ActGraphDoc.optional();
+    },
+    inputs: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'GraphNode' });
+
+export const ActGraphDoc: z.ZodType<ActGraphDoc> = z
+  .looseObject({
+    nodes: z.array(GraphNode).optional(),
+    connections: z.array(GraphEdge).optional(),
+    executions: z.array(GraphEdge).optional(),
+  })
+  .meta({ id: 'ActGraphDoc' });
+
+export const JobGraph = z
+  .object({
+    jobId: z.number(),
+    status: JobStatus,
+    /** null when the pipeline's text is not a graph document. */
+    graph: ActGraphDoc.nullable().meta({ description: "null when the pipeline's text is not a graph document." }),
+    activeNodes: z.array(z.string()),
+    nodeStates: z.record(z.string(), NodeState),
+    reportedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'JobGraph' });
+export type JobGraph = z.input<typeof JobGraph>;
+
+/** `?after=`: chunks with a seq greater than this (0: from the start). */
+const afterSeq = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined) return 0;
+    const after = Number(raw);
+    if (/^[0-9]+$/.test(raw) && Number.isSafeInteger(after)) return after;
+    ctx.addIssue({ code: 'custom', message: `after must be a non-negative integer; got "${raw}"` });
+    return z.NEVER;
+  })
+  .meta({ description: 'Return chunks with seq greater than this.' });
+
+export const MAX_LOG_PAGE = 10_000;
 
 const tag = 'jobs';
+const params = z.object({ id: numericId('job') });
 
 export const jobRoutes = {
-  get: defineRoute({ method: 'GET', path: '/api/v1/jobs/:id', tag, summary: 'One job', auth: 'read', status: 200, response: TODO }),
-  graph: defineRoute({ method: 'GET', path: '/api/v1/jobs/:id/graph', tag, summary: "A job's graph and the nodes executing now", auth: 'read', status: 200, response: TODO }),
+  get: defineRoute({ method: 'GET', path: '/api/v1/jobs/:id', tag, summary: 'One job', auth: 'read', status: 200, params, response: JobRecord }),
+  graph: defineRoute({ method: 'GET', path: '/api/v1/jobs/:id/graph', tag, summary: "A job's graph and the nodes executing now", auth: 'read', status: 200, params, response: JobGraph }),
   logs: defineRoute({
     method: 'GET',
     path: '/api/v1/jobs/:id/logs',
@@ -39,8 +157,13 @@ export const jobRoutes = {
     summary: "A page of a job's log (chunks after ?after=)",
     auth: 'read',
     status: 200,
-    query: z.object({ after: z.string().optional(), limit: z.string().optional() }),
-    response: TODO,
+    params,
+    query: z.object({
+      after: afterSeq,
+      limit: pageLimit(1000, MAX_LOG_PAGE),
+      format: z.enum(['json', 'text'], { error: 'format must be json or text' }).optional().meta({ description: '`text`: the whole log as plain text (see logText).' }),
+    }),
+    response: LogPage,
   }),
   logText: defineRoute({
     method: 'GET',
@@ -49,6 +172,7 @@ export const jobRoutes = {
     summary: "A job's whole log as plain text (?format=text)",
     auth: 'read',
     status: 200,
+    params,
     query: z.object({ format: z.literal('text') }),
     response: 'text',
   }),

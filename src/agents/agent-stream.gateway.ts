@@ -2,10 +2,9 @@ import { BeforeApplicationShutdown, HttpException, Logger } from '@nestjs/common
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import type { AgentPrincipal } from '../auth/principal';
-import { validateMessage } from '../common/validation';
+import { AGENT_STREAM_NAMESPACE, StreamedLogBatch, type StreamReply } from '../../contract/agent-protocol.contract';
+import { parseOrReject } from '../common/contract-route';
 import { AgentConnections } from './agent-connections';
-import { AGENT_STREAM_NAMESPACE, type StreamReply } from './agent-protocol';
-import { StreamedLogBatchDto } from './agents.dto';
 import { AgentsService } from './agents.service';
 
 type AgentSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, { agent: AgentPrincipal }>;
@@ -55,7 +54,7 @@ export class AgentStreamGateway implements OnGatewayInit<Namespace>, OnGatewayCo
   @SubscribeMessage('logs')
   async logs(@ConnectedSocket() socket: AgentSocket, @MessageBody() body: unknown): Promise<StreamReply> {
     try {
-      const batch = await validateMessage(StreamedLogBatchDto, body);
+      const batch = parseOrReject(StreamedLogBatch, body, 'message');
       return { status: 200, body: await this.agents.appendLogs(socket.data.agent, batch.jobId, { seq: batch.seq, chunks: batch.chunks }) };
     } catch (error) {
       if (error instanceof HttpException) return { status: error.getStatus(), body: error.getResponse() };

@@ -1,31 +1,28 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorators';
-import { UpdateAgentDto } from './agents.dto';
+import { Body, Controller, Param } from '@nestjs/common';
+import { api } from '../../contract';
+import type { RouteBody, RouteResult } from '../../contract/http';
+import { bodyOf, Route } from '../common/contract-route';
 import { AgentsService } from './agents.service';
 
-@ApiTags('agents')
-@ApiBearerAuth()
-@Controller('api/v1/agents')
+const routes = api.agents;
+
+// Agent ids stay plain strings in the path: one that is not a UUID names no agent (404), as before.
+@Controller()
 export class AgentsController {
   constructor(private readonly agents: AgentsService) {}
 
-  @Get()
-  @RequireScope('read')
-  async list() {
+  @Route(routes.list)
+  async list(): Promise<RouteResult<typeof routes.list>> {
     return { agents: await this.agents.list() };
   }
 
-  @Patch(':id')
-  @RequireScope('admin')
-  update(@Param('id') id: string, @Body() body: UpdateAgentDto) {
+  @Route(routes.update)
+  update(@Param('id') id: string, @Body(bodyOf(routes.update)) body: RouteBody<typeof routes.update>): Promise<RouteResult<typeof routes.update>> {
     return this.agents.setLabels(id, body.labels ?? null);
   }
 
-  @Delete(':id')
-  @RequireScope('admin')
-  @HttpCode(204)
-  async delete(@Param('id') id: string) {
+  @Route(routes.delete)
+  async delete(@Param('id') id: string): Promise<void> {
     await this.agents.delete(id);
   }
 }

@@ -1,24 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import type { Agent } from '../../contract/agents.contract';
 import { SQL, type Sql } from '../database/sql';
 import { agentOffline } from './agent-liveness.sql';
 
-export type AgentStatus = 'online' | 'busy' | 'offline';
+export type { AgentStatus } from '../../contract/agents.contract';
 
-export type AgentView = {
-  id: string;
-  name: string;
-  labels: string[];
-  declaredLabels: string[];
-  labelsOverride: string[] | null;
-  status: AgentStatus;
-  hostname: string | null;
-  os: string | null;
-  arch: string | null;
-  version: string | null;
-  lastSeenAt: Date;
-  currentJobId: number | null;
-  createdAt: Date;
-};
+/** The row the views read: exactly the contract's Agent. */
+export type AgentView = z.output<typeof Agent>;
 
 export type ExpiredLease = { jobId: number; try: number; runId: number; attempt: number };
 

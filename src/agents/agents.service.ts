@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { generateToken, hashToken } from '../auth/token-codec';
 import type { AgentPrincipal, RegistrationPrincipal } from '../auth/principal';
-import { badRequest, conflict, gone, notFound } from '../common/api-error';
+import { conflict, gone, notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
 import { JobsRepository, type ClaimedJobRow, type OwnedJob } from '../jobs/jobs.repository';
@@ -26,6 +26,7 @@ import type {
   RegisterRequest,
   RegisterResponse,
 } from '../../contract/agent-protocol.contract';
+import type { Agent } from '../../contract/agents.contract';
 import { AgentConnections } from './agent-connections';
 import { AgentsRepository } from './agents.repository';
 import { isUuid } from '../common/validation';
@@ -205,11 +206,11 @@ export class AgentsService {
     return job;
   }
 
-  list() {
+  list(): Promise<z.output<typeof Agent>[]> {
     return this.agents.list(this.config.agentLostAfterSeconds);
   }
 
-  async setLabels(id: string, labels: string[] | null) {
+  async setLabels(id: string, labels: string[] | null): Promise<z.output<typeof Agent>> {
     if (!isUuid(id) || !(await this.agents.setLabelsOverride(id, labels === null ? null : [...new Set(labels)].sort()))) throw notFound('agent', id);
     this.live.agentChanged(id, this.config.agentLostAfterSeconds, true);
     return (await this.agents.get(id, this.config.agentLostAfterSeconds))!;

@@ -37,7 +37,11 @@ export function parseOrReject<S extends z.ZodType>(schema: S, value: unknown, wh
   return parsed.data;
 }
 
-const pipe = (schema: z.ZodType, where: 'body' | 'query' | 'path'): PipeTransform => ({ transform: (value: unknown) => parseOrReject(schema, value, where) });
+// A POST without a body (no Content-Type) reaches Nest as undefined; like the DTOs' ValidationPipe, it is
+// read as `{}`, so a route whose fields are all optional (rerun, trigger, heartbeat) may be called bare.
+const pipe = (schema: z.ZodType, where: 'body' | 'query' | 'path'): PipeTransform => ({
+  transform: (value: unknown) => parseOrReject(schema, where === 'body' && value === undefined ? {} : value, where),
+});
 
 /** `@Body(bodyOf(route))`: the body checked by the route's schema (unknown fields refused). */
 export function bodyOf(route: RouteDef): PipeTransform {

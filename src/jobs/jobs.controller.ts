@@ -1,49 +1,41 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { CurrentToken, RequireScope } from '../auth/auth.decorators';
+import { api } from '../../contract';
+import type { RouteParams, RouteQuery, RouteResult } from '../../contract/http';
+import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { badRequest } from '../common/api-error';
+import { paramsOf, queryOf, Route } from '../common/contract-route';
 import { JobsService } from './jobs.service';
-import { idParam } from '../common/validation';
 
-const jobId = idParam('job');
+const routes = api.jobs;
 
-@ApiTags('jobs')
-@ApiBearerAuth()
-@RequireScope('read')
-@Controller('api/v1/jobs')
+@Controller()
 export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
-  @Get(':id')
-  get(@CurrentToken() principal: TokenPrincipal, @Param('id', jobId) id: number) {
-    return this.jobs.get(principal, id);
+  @Route(routes.get)
+  get(@CurrentToken() principal: TokenPrincipal, @Param(paramsOf(routes.get)) params: RouteParams<typeof routes.get>): Promise<RouteResult<typeof routes.get>> {
+    return this.jobs.get(principal, params.id);
   }
 
-  @Get(':id/graph')
-  graph(@CurrentToken() principal: TokenPrincipal, @Param('id', jobId) id: number) {
-    return this.jobs.graph(principal, id);
+  @Route(routes.graph)
+  graph(@CurrentToken() principal: TokenPrincipal, @Param(paramsOf(routes.graph)) params: RouteParams<typeof routes.graph>): Promise<RouteResult<typeof routes.graph>> {
+    return this.jobs.graph(principal, params.id);
   }
 
-  @Get(':id/logs')
-  @ApiQuery({ name: 'after', required: false, type: Number, description: 'Return chunks with seq greater than this.' })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
-  @ApiQuery({ name: 'format', required: false, enum: ['json', 'text'] })
+  /** Serves api.jobs.logs (a JSON page) and api.jobs.logText (`?format=text`, the whole log streamed). */
+  @Route(routes.logs)
   async logs(
     @CurrentToken() principal: TokenPrincipal,
-    @Param('id', jobId) id: number,
-    @Query('after') after: string | undefined,
-    @Query('limit') limit: string | undefined,
-    @Query('format') format: string | undefined,
+    @Param(paramsOf(routes.logs)) params: RouteParams<typeof routes.logs>,
+    @Query(queryOf(routes.logs)) query: RouteQuery<typeof routes.logs>,
     @Res() res: Response,
   ) {
-    if (format !== undefined && format !== 'json' && format !== 'text') throw badRequest('format must be json or text.');
-    if (format !== 'text') {
-      res.json(await this.jobs.logs(principal, id, after, limit));
+    if (query.format !== 'text') {
+      res.json(await this.jobs.logs(principal, params.id, query.after, query.limit));
       return;
     }
-    const pages = this.jobs.text(principal, id);
+    const pages = this.jobs.text(principal, params.id);
     const first = await pages.next();
     res.type('text/plain; charset=utf-8');
     if (!first.done) res.write(first.value);

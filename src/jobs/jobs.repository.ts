@@ -2,46 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql, type TransactionSql } from '../database/sql';
 import type { JobSpec } from '../pipelines/pipeline-spec';
 import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
-import type { PipelineKind } from '../agents/agent-protocol';
+import type { z } from 'zod';
+import type { JobRecord, JobTry } from '../../contract/jobs.contract';
 
 export type JobState = { id: number; key: string; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number };
 export type JobStateWithLease = JobState & { leaseExpired: boolean };
 
-export type JobView = {
-  id: number;
-  runId: number;
-  attempt: number;
-  key: string;
-  name: string;
-  kind: PipelineKind;
-  status: JobStatus;
-  reason: string | null;
-  labels: string[];
-  needs: string[];
-  matrix: Record<string, string>;
-  agentId: string | null;
-  agent: string | null;
-  exitCode: number | null;
-  try: number;
-  carriedFromJobId: number | null;
-  queuedAt: Date | null;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  createdAt: Date;
-};
+/** A job's row as the API answers it (GET /jobs/:id). */
+export type JobView = z.output<typeof JobRecord>;
 
-export type JobTryView = {
-  jobId: number;
-  try: number;
-  agentId: string | null;
-  agent: string | null;
-  status: string;
-  reason: string | null;
-  exitCode: number | null;
-  claimedAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-};
+export type JobTryView = z.output<typeof JobTry> & { jobId: number };
 
 /** What an agent needs to run a job it just claimed. */
 export type ClaimedJobRow = {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
-import type { LogStream } from '../agents/agent-protocol';
+import type { LogStream } from '../../contract/jobs.contract';
 import type { JobStatus } from '../../workflows/messages';
 import { heldBy } from './jobs.repository';
 

@@ -1,69 +1,54 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { CurrentToken, RequireScope } from '../auth/auth.decorators';
+import { Body, Controller, Headers, Param, Query } from '@nestjs/common';
+import { api } from '../../contract';
+import type { RouteBody, RouteParams, RouteQuery, RouteResult } from '../../contract/http';
+import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { BulkCancelDto, RerunDto, TriggerRunDto } from './runs.dto';
+import { bodyOf, paramsOf, queryOf, Route } from '../common/contract-route';
 import { RunsService } from './runs.service';
-import { idParam } from '../common/validation';
 
-const runId = idParam('run');
+const routes = api.runs;
 
-@ApiTags('runs')
-@ApiBearerAuth()
-@Controller('api/v1')
+@Controller()
 export class RunsController {
   constructor(private readonly runs: RunsService) {}
 
-  @Post('projects/:slug/pipelines/:name/runs')
-  @RequireScope('trigger')
-  @ApiHeader({ name: 'X-Bellows-Trigger', required: false, description: '`manual` when a person started the run (the web UI sends it).' })
+  @Route(routes.trigger)
   trigger(
     @CurrentToken() principal: TokenPrincipal,
     @Param('slug') slug: string,
     @Param('name') name: string,
-    @Body() body: TriggerRunDto,
+    @Body(bodyOf(routes.trigger)) body: RouteBody<typeof routes.trigger>,
     @Headers('x-bellows-trigger') kind: string | undefined,
-  ) {
+  ): Promise<RouteResult<typeof routes.trigger>> {
     return this.runs.trigger(principal, slug, name, body, { kind: kind === 'manual' ? 'manual' : 'api', actor: principal.name, tokenId: principal.tokenId });
   }
 
-  @Get('runs')
-  @RequireScope('read')
-  @ApiQuery({ name: 'project', required: false })
-  @ApiQuery({ name: 'pipeline', required: false })
-  @ApiQuery({ name: 'status', required: false, enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] })
-  @ApiQuery({ name: 'cursor', required: false })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
-  list(
-    @CurrentToken() principal: TokenPrincipal,
-    @Query() query: { project?: string; pipeline?: string; status?: string; cursor?: string; limit?: string },
-  ) {
+  @Route(routes.list)
+  list(@CurrentToken() principal: TokenPrincipal, @Query(queryOf(routes.list)) query: RouteQuery<typeof routes.list>): Promise<RouteResult<typeof routes.list>> {
     return this.runs.list(principal, query);
   }
 
-  @Get('runs/:id')
-  @RequireScope('read')
-  get(@CurrentToken() principal: TokenPrincipal, @Param('id', runId) id: number) {
-    return this.runs.get(principal, id);
+  @Route(routes.get)
+  get(@CurrentToken() principal: TokenPrincipal, @Param(paramsOf(routes.get)) params: RouteParams<typeof routes.get>): Promise<RouteResult<typeof routes.get>> {
+    return this.runs.get(principal, params.id);
   }
 
-  @Post('runs/cancel')
-  @RequireScope('write')
-  @HttpCode(200)
-  cancelMany(@CurrentToken() principal: TokenPrincipal, @Body() body: BulkCancelDto) {
+  @Route(routes.cancelMany)
+  cancelMany(@CurrentToken() principal: TokenPrincipal, @Body(bodyOf(routes.cancelMany)) body: RouteBody<typeof routes.cancelMany>): Promise<RouteResult<typeof routes.cancelMany>> {
     return this.runs.cancelMany(principal, body.ids);
   }
 
-  @Post('runs/:id/cancel')
-  @RequireScope('write')
-  @HttpCode(200)
-  cancel(@CurrentToken() principal: TokenPrincipal, @Param('id', runId) id: number) {
-    return this.runs.cancel(principal, id);
+  @Route(routes.cancel)
+  cancel(@CurrentToken() principal: TokenPrincipal, @Param(paramsOf(routes.cancel)) params: RouteParams<typeof routes.cancel>): Promise<RouteResult<typeof routes.cancel>> {
+    return this.runs.cancel(principal, params.id);
   }
 
-  @Post('runs/:id/rerun')
-  @RequireScope('write')
-  rerun(@CurrentToken() principal: TokenPrincipal, @Param('id', runId) id: number, @Body() body: RerunDto) {
-    return this.runs.rerun(principal, id, body.failedOnly ?? false);
+  @Route(routes.rerun)
+  rerun(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param(paramsOf(routes.rerun)) params: RouteParams<typeof routes.rerun>,
+    @Body(bodyOf(routes.rerun)) body: RouteBody<typeof routes.rerun>,
+  ): Promise<RouteResult<typeof routes.rerun>> {
+    return this.runs.rerun(principal, params.id, body.failedOnly ?? false);
   }
 }

@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { z } from 'zod';
+import { isTerminal, RUN_STATUSES, type CancelManyResult, type RunDetail, type RunList, type RunSummary, type TriggerRun } from '../../contract/runs.contract';
+import type { Job } from '../../contract/jobs.contract';
 import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
-import { pageLimit } from '../common/validation';
 import { withIds } from '../common/log-fields';
 import { JobsRepository, type JobTryView, type JobView } from '../jobs/jobs.repository';
 import { LiveEvents } from '../live/live-events.service';
@@ -13,11 +15,12 @@ import type { Project } from '../projects/projects.repository';
 import { RepositoriesService, noRepository } from '../repositories/repositories.service';
 import type { PipelineVersion } from '../pipelines/pipelines.repository';
 import { TemporalService } from '../temporal/temporal.service';
-import { RunsRepository, type AttemptRow, type RunRow, type RunStatus, type TriggerInfo } from './runs.repository';
+import { RunsRepository, type AttemptRow, type RunRow, type TriggerInfo } from './runs.repository';
 
-export type RunView = ReturnType<RunsService['view']>;
+export type RunView = z.output<typeof RunDetail>;
 
-export type TriggerRequest = { ref?: string; commitSha?: string | null; inputs?: Record<string, string>; env?: Record<string, string> };
+/** A trigger's request; webhooks pass the commit they reported (or none). */
+export type TriggerRequest = Omit<z.output<typeof TriggerRun>, 'commitSha'> & { commitSha?: string | null };
 
 @Injectable()
 export class RunsService {
@@ -39,7 +42,7 @@ export class RunsService {
     pipelineName: string,
     request: TriggerRequest,
     trigger: TriggerInfo,
-  ) {
+  ): Promise<RunView> {
     return (await this.triggerOnce(principal, slug, pipelineName, request, trigger, null)).run;
   }
 
@@ -54,7 +57,7 @@ export class RunsService {
     request: TriggerRequest,
     trigger: TriggerInfo,
     idempotencyKey: string | null,
-  ) {
+  ): Promise<{ run: RunView; created: boolean }> {
     const project = await this.projects.get(principal, slug);
     if (idempotencyKey !== null) {
       // A repeat is answered before the pipeline's current inputs are checked: it asks for nothing new.
@@ -107,7 +110,7 @@ export class RunsService {
     return { ...source, inputs };
   }
 
-  async get(principal: TokenPrincipal, runId: number) {
+  async get(principal: TokenPrincipal, runId: number): Promise<RunView> {
     const run = await this.load(principal, runId);
     const [attempts, jobs] = await Promise.all([this.runs.attempts(runId), this.jobs.listForRun(runId)]);
     const tries = await this.jobs.listTries(jobs.map((job) => job.id));
@@ -116,24 +119,24 @@ export class RunsService {
 
   async list(
     principal: TokenPrincipal,
-    filter: { project?: string; pipeline?: string; status?: string; cursor?: string; limit?: string },
-  ) {
+    filter: { project?: string; pipeline?: string; status?: string; cursor?: string; limit: number },
+  ): Promise<z.output<typeof RunList>> {
     let projectId = principal.projectId;
     if (filter.project) {
       const project = await this.projects.get(principal, filter.project);
       projectId = project.id;
     }
-    const statuses: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-    if (filter.status && !statuses.includes(filter.status as RunStatus)) {
-      throw badRequest(`status must be one of ${statuses.join(', ')}; got "${filter.status}".`);
+    const statuses: readonly string[] = RUN_STATUSES;
+    if (filter.status && !statuses.includes(filter.status)) {
+      throw badRequest(`status must be one of ${RUN_STATUSES.join(', ')}; got "${filter.status}".`);
     }
-    const limit = pageLimit(filter.limit, 50, 200);
+    const limit = filter.limit;
     const beforeId = filter.cursor === undefined ? null : Number(filter.cursor);
     if (beforeId !== null && (!Number.isInteger(beforeId) || beforeId < 1)) throw badRequest('cursor is not valid; pass the nextCursor of a previous page.');
     const rows = await this.runs.list({
       projectId,
       pipeline: filter.pipeline ?? null,
-      status: (filter.status as RunStatus) ?? null,
+      status: (filter.status as z.output<typeof RunSummary>['status'] | undefined) ?? null,
       beforeId,
       limit,
     });
@@ -143,7 +146,7 @@ export class RunsService {
     };
   }
 
-  async cancel(principal: TokenPrincipal, runId: number) {
+  async cancel(principal: TokenPrincipal, runId: number): Promise<RunView> {
     const run = await this.load(principal, runId);
     if (isTerminal(run.status)) throw conflict(`Run ${runId} already ended ${run.status}; nothing to cancel.`, 'run_finished');
     // Queued jobs end at once in Postgres; the workflow then stops the running ones through their agents.
@@ -155,7 +158,7 @@ export class RunsService {
     return this.get(principal, runId);
   }
 
-  async cancelMany(principal: TokenPrincipal, ids: number[]) {
+  async cancelMany(principal: TokenPrincipal, ids: number[]): Promise<z.output<typeof CancelManyResult>> {
     const cancelled: number[] = [];
     const skipped: { id: number; reason: string }[] = [];
     for (const id of [...new Set(ids)]) {
@@ -170,7 +173,7 @@ export class RunsService {
     return { cancelled, skipped };
   }
 
-  async rerun(principal: TokenPrincipal, runId: number, failedOnly: boolean) {
+  async rerun(principal: TokenPrincipal, runId: number, failedOnly: boolean): Promise<RunView> {
     const run = await this.load(principal, runId);
     if (!isTerminal(run.status)) throw conflict(`Run ${runId} is still ${run.status}; re-run it once it has ended.`, 'run_in_progress');
     if (failedOnly && run.status === 'succeeded') throw conflict(`Run ${runId} succeeded; there are no failed jobs to re-run.`, 'nothing_failed');
@@ -201,7 +204,7 @@ export class RunsService {
     return run;
   }
 
-  summary(run: RunRow) {
+  summary(run: RunRow): z.output<typeof RunSummary> {
     return {
       id: run.id,
       number: run.number,
@@ -221,8 +224,8 @@ export class RunsService {
     };
   }
 
-  view(run: RunRow, attempts: AttemptRow[], jobs: JobView[], tries: JobTryView[]) {
-    const jobView = (job: JobView) => ({
+  view(run: RunRow, attempts: AttemptRow[], jobs: JobView[], tries: JobTryView[]): RunView {
+    const jobView = (job: JobView): z.output<typeof Job> => ({
       id: job.id,
       name: job.name,
       key: job.key,
@@ -262,10 +265,6 @@ export class RunsService {
       attempts: attemptViews,
     };
   }
-}
-
-export function isTerminal(status: RunStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
 }
 
 function durationMs(startedAt: Date | null, finishedAt: Date | null): number | null {
