@@ -1,6 +1,6 @@
-export type Scope = 'read' | 'trigger' | 'write' | 'admin';
+import type { Scope } from '../../contract/tokens.contract';
 
-export const SCOPES: readonly Scope[] = ['read', 'trigger', 'write', 'admin'];
+export type { Scope };
 
 export type TokenPrincipal = {
   kind: 'token';
