@@ -1,9 +1,33 @@
 // Artifacts: files jobs uploaded, with size and SHA-256, searchable across runs.
 import { z } from 'zod';
+import { timestamp } from './common';
 import { defineRoute } from './http';
 
-// TODO(schema): request and response schemas (replace every z.unknown()).
-const TODO = z.unknown();
+export const Artifact = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    size: z.number(),
+    sha256: z.string(),
+    runId: z.number(),
+    runNumber: z.number(),
+    jobId: z.number(),
+    attempt: z.number(),
+    try: z.number(),
+    project: z.string(),
+    pipeline: z.string(),
+    createdAt: timestamp,
+    downloadUrl: z.string(),
+  })
+  .meta({ id: 'Artifact' });
+export type Artifact = z.input<typeof Artifact>;
+
+export const ArtifactList = z
+  .object({ artifacts: z.array(Artifact), nextCursor: z.string().nullable().meta({ description: 'The `cursor` of the next page; null on the last.' }) })
+  .meta({ id: 'ArtifactList' });
+export type ArtifactList = z.input<typeof ArtifactList>;
+
+// The filters stay strings here: the service parses them and names the one it cannot read.
 
 const tag = 'artifacts';
 
@@ -16,19 +40,19 @@ export const artifactRoutes = {
     auth: 'read',
     status: 200,
     query: z.object({
-      q: z.string().optional(),
+      q: z.string().optional().meta({ description: 'Substring of the artifact name (case-insensitive).' }),
       project: z.string().optional(),
       pipeline: z.string().optional(),
       runId: z.string().optional(),
-      from: z.string().optional(),
-      to: z.string().optional(),
+      from: z.string().optional().meta({ description: 'ISO 8601' }),
+      to: z.string().optional().meta({ description: 'ISO 8601' }),
       minSize: z.string().optional(),
       maxSize: z.string().optional(),
       cursor: z.string().optional(),
       limit: z.string().optional(),
     }),
-    response: TODO,
+    response: ArtifactList,
   }),
-  get: defineRoute({ method: 'GET', path: '/api/v1/artifacts/:id', tag, summary: 'One artifact', auth: 'read', status: 200, response: TODO }),
+  get: defineRoute({ method: 'GET', path: '/api/v1/artifacts/:id', tag, summary: 'One artifact', auth: 'read', status: 200, response: Artifact }),
   download: defineRoute({ method: 'GET', path: '/api/v1/artifacts/:id/download', tag, summary: "An artifact's bytes (Range and ETag supported)", auth: 'read', status: 200, response: 'binary' }),
 };

@@ -1,40 +1,33 @@
 import { pipeline } from 'node:stream/promises';
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CurrentToken, RequireScope } from '../auth/auth.decorators';
+import { api } from '../../contract';
+import type { RouteQuery, RouteResult } from '../../contract/http';
+import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
+import { queryOf, Route } from '../common/contract-route';
 import { ArtifactsService } from './artifacts.service';
 
-@ApiTags('artifacts')
-@ApiBearerAuth()
-@RequireScope('read')
-@Controller('api/v1/artifacts')
+const routes = api.artifacts;
+
+// Artifact ids stay plain strings in the path: one that is not a UUID names no artifact (404).
+@Controller()
 export class ArtifactsController {
   constructor(private readonly artifacts: ArtifactsService) {}
 
-  @Get()
-  @ApiQuery({ name: 'q', required: false, description: 'Substring of the artifact name (case-insensitive).' })
-  @ApiQuery({ name: 'project', required: false })
-  @ApiQuery({ name: 'pipeline', required: false })
-  @ApiQuery({ name: 'runId', required: false, type: Number })
-  @ApiQuery({ name: 'from', required: false, description: 'ISO 8601' })
-  @ApiQuery({ name: 'to', required: false, description: 'ISO 8601' })
-  @ApiQuery({ name: 'minSize', required: false, type: Number })
-  @ApiQuery({ name: 'maxSize', required: false, type: Number })
-  @ApiQuery({ name: 'cursor', required: false })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
-  list(@CurrentToken() principal: TokenPrincipal, @Query() query: Record<string, string | undefined>) {
+  @Route(routes.list)
+  list(@CurrentToken() principal: TokenPrincipal, @Query(queryOf(routes.list)) query: RouteQuery<typeof routes.list>): Promise<RouteResult<typeof routes.list>> {
     return this.artifacts.list(principal, query);
   }
 
-  @Get(':id')
-  async get(@CurrentToken() principal: TokenPrincipal, @Param('id') id: string) {
+  @Route(routes.get)
+  async get(@CurrentToken() principal: TokenPrincipal, @Param('id') id: string): Promise<RouteResult<typeof routes.get>> {
     return this.artifacts.view(await this.artifacts.get(principal, id));
   }
 
-  @Get(':id/download')
+  /** Answers 200, 206 (a range), 304 (the ETag matched) or 416: the status depends on the request. */
+  @Route(routes.download)
   async download(@CurrentToken() principal: TokenPrincipal, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
     const row = await this.artifacts.get(principal, id);
     const etag = `"${row.sha256}"`;

@@ -1,3 +1,6 @@
+import type { z } from 'zod';
+import type { Artifact, ArtifactList } from '../../contract/artifacts.contract';
+import type { ArtifactUploadResponse } from '../../contract/agent-protocol.contract';
 import { createHash, randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
@@ -27,7 +30,7 @@ export class ArtifactsService {
   ) {}
 
   /** Streams the body to storage while measuring and hashing it; nothing is recorded unless it all arrived intact. */
-  async upload(agent: AgentPrincipal, jobId: number, name: string, body: Readable, expectedSha256: string | undefined, declaredLength: number | null) {
+  async upload(agent: AgentPrincipal, jobId: number, name: string, body: Readable, expectedSha256: string | undefined, declaredLength: number | null): Promise<z.output<typeof ArtifactUploadResponse>> {
     validateName(name);
     if (expectedSha256 !== undefined && !/^[0-9a-f]{64}$/i.test(expectedSha256)) throw badRequest('X-Checksum-Sha256 must be 64 hex characters.');
     if (declaredLength !== null && declaredLength > this.config.maxArtifactBytes) {
@@ -76,7 +79,7 @@ export class ArtifactsService {
     return row;
   }
 
-  async list(principal: TokenPrincipal, query: Record<string, string | undefined>) {
+  async list(principal: TokenPrincipal, query: Record<string, string | undefined>): Promise<z.output<typeof ArtifactList>> {
     let projectId = principal.projectId;
     if (query.project) projectId = (await this.projects.get(principal, query.project)).id;
     const limit = intParam(query.limit, 'limit', 50);
@@ -112,7 +115,7 @@ export class ArtifactsService {
     return this.storage.read(row.storageKey, range);
   }
 
-  view(row: ArtifactRow) {
+  view(row: ArtifactRow): z.output<typeof Artifact> {
     const base = this.config.publicUrl ?? '';
     return {
       id: row.id,

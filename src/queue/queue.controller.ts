@@ -1,26 +1,24 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentToken, RequireScope } from '../auth/auth.decorators';
+import { Body, Controller } from '@nestjs/common';
+import { api } from '../../contract';
+import type { RouteBody, RouteResult } from '../../contract/http';
+import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { MoveJobDto } from './queue.dto';
+import { bodyOf, Route } from '../common/contract-route';
 import { QueueService } from './queue.service';
 
-@ApiTags('queue')
-@ApiBearerAuth()
-@Controller('api/v1/queue')
+const routes = api.queue;
+
+@Controller()
 export class QueueController {
   constructor(private readonly queue: QueueService) {}
 
-  @Get()
-  @RequireScope('read')
-  list(@CurrentToken() principal: TokenPrincipal) {
+  @Route(routes.list)
+  list(@CurrentToken() principal: TokenPrincipal): Promise<RouteResult<typeof routes.list>> {
     return this.queue.list(principal);
   }
 
-  @Post('move')
-  @RequireScope('write')
-  @HttpCode(200)
-  move(@CurrentToken() principal: TokenPrincipal, @Body() body: MoveJobDto) {
+  @Route(routes.move)
+  move(@CurrentToken() principal: TokenPrincipal, @Body(bodyOf(routes.move)) body: RouteBody<typeof routes.move>): Promise<RouteResult<typeof routes.move>> {
     return this.queue.move(principal, body.jobId, { before: body.beforeJobId, after: body.afterJobId });
   }
 }

@@ -1,23 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import type { QueueEntry as QueueEntryView } from '../../contract/queue.contract';
 import { SQL, type Sql } from '../database/sql';
 import { agentOffline } from '../agents/agent-liveness.sql';
 import { notifyQueue, RANK_GAP, type ClaimedJobRow } from '../jobs/jobs.repository';
 
-export type QueueEntry = {
-  id: number;
-  runId: number;
-  runNumber: number;
-  name: string;
-  project: string;
-  pipeline: string;
-  labels: string[];
-  position: number;
-  queuedAt: Date;
-  matchingAgents: number;
-  /** Matching agents not running a job now. */
-  idleMatchingAgents: number;
-  onlineAgents: number;
-};
+/** A queued job as the repository reads it; the service adds why it waits (the contract's QueueEntry). */
+export type QueueEntry = Omit<z.output<typeof QueueEntryView>, 'waitingBecause'>;
 
 @Injectable()
 export class QueueRepository {

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TokenPrincipal } from '../auth/principal';
 import { assertProjectAccess } from '../auth/project-access';
+import type { z } from 'zod';
+import type { QueueList } from '../../contract/queue.contract';
 import { badRequest, conflict, notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
 import { LiveEvents } from '../live/live-events.service';
@@ -14,12 +16,12 @@ export class QueueService {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  async list(principal: TokenPrincipal) {
+  async list(principal: TokenPrincipal): Promise<z.output<typeof QueueList>> {
     const entries = await this.queue.list({ projectId: principal.projectId, onlineWithinSeconds: this.config.agentLostAfterSeconds, limit: 1000 });
     return { jobs: entries.map((entry) => ({ ...entry, waitingBecause: explain(entry) })) };
   }
 
-  async move(principal: TokenPrincipal, jobId: number, anchor: { before?: number; after?: number }) {
+  async move(principal: TokenPrincipal, jobId: number, anchor: { before?: number; after?: number }): Promise<z.output<typeof QueueList>> {
     if ((anchor.before === undefined) === (anchor.after === undefined)) throw badRequest('Give exactly one of beforeJobId or afterJobId.');
     const anchorId = (anchor.before ?? anchor.after)!;
     if (anchorId === jobId) throw badRequest('A job cannot be moved relative to itself.');
