@@ -4,7 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, client } from './client';
 import { keys, rereadQueries } from './queries';
 import { defineRepositoryPipeline } from './repositories';
-import type { CancelManyResult, QueueList, RunDetail } from './wire';
+import type { QueueList } from './wire';
 
 export type TriggerRun = { project: string; pipeline: string; ref: string | undefined; inputs: Record<string, string> };
 
@@ -17,7 +17,7 @@ export function useTriggerRun() {
         { params: { slug: project, name: pipeline }, body: { ref, inputs } },
         // A person pressed Run: the run is recorded as a manual trigger, not an API call.
         { headers: { 'x-bellows-trigger': 'manual' } },
-      ) as Promise<RunDetail>,
+      ),
     onSuccess: (run) => {
       queryClient.setQueryData(keys.run(run.id), run);
       return rereadQueries(queryClient, keys.runs);
@@ -32,9 +32,9 @@ export function useRunAction() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (action: RunAction) =>
-      (action.action === 'cancel'
+      action.action === 'cancel'
         ? client.call(api.runs.cancel, { params: { id: action.runId } })
-        : client.call(api.runs.rerun, { params: { id: action.runId }, body: action.failedOnly ? { failedOnly: true } : {} })) as Promise<RunDetail>,
+        : client.call(api.runs.rerun, { params: { id: action.runId }, body: action.failedOnly ? { failedOnly: true } : {} }),
     onSettled: () => rereadQueries(queryClient, keys.runs),
   });
 }
@@ -42,7 +42,7 @@ export function useRunAction() {
 export function useCancelRuns() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: (ids: number[]) => client.call(api.runs.cancelMany, { body: { ids } }) as Promise<CancelManyResult>,
+    mutationFn: (ids: number[]) => client.call(api.runs.cancelMany, { body: { ids } }),
     onSettled: () => Promise.all([rereadQueries(queryClient, keys.runs), rereadQueries(queryClient, keys.queue)]),
   });
 }
@@ -54,7 +54,7 @@ export function useQueueMove() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: ({ jobId, where, otherJobId }: QueueMove) =>
-      client.call(api.queue.move, { body: where === 'before' ? { jobId, beforeJobId: otherJobId } : { jobId, afterJobId: otherJobId } }) as Promise<QueueList>,
+      client.call(api.queue.move, { body: where === 'before' ? { jobId, beforeJobId: otherJobId } : { jobId, afterJobId: otherJobId } }),
     onMutate: async ({ jobId, where, otherJobId }) => {
       await queryClient.cancelQueries({ queryKey: keys.queue });
       const before = queryClient.getQueryData<QueueList>(keys.queue);

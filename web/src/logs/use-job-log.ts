@@ -3,7 +3,7 @@
 // duplicates), and a chunk beyond the next expected seq triggers a REST catch-up (no gaps).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, client, errorMessage } from '../api/client';
-import type { JobStatus, LogChunk, LogPage } from '../api/wire';
+import type { JobStatus, LogChunk } from '../api/wire';
 import { useConnectionState, useLive } from '../live/hooks';
 import { chunkLines, type LogLine } from './log-lines';
 
@@ -76,7 +76,7 @@ export function useJobLog(jobId: number, jobStatus: JobStatus): JobLog {
         again.current = false;
         for (;;) {
           const after = lastSeq.current;
-          const page = (await client.call(api.jobs.logs, { params: { id: jobId }, query: { after: String(after), limit: String(PAGE) } })) as LogPage;
+          const page = await client.call(api.jobs.logs, { params: { id: jobId }, query: { after: String(after), limit: String(PAGE) } });
           // Live chunks may have moved lastSeq on while this page was in flight: append() drops what
           // it already holds. Only a hole in storage itself (first seq beyond after + 1) is skipped over.
           const first = page.chunks[0]?.seq;
