@@ -4,10 +4,11 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { api } from '../contract';
+import type { Artifact } from '../contract/artifacts.contract';
 import type { ApiClient } from './api-client';
 import { CliError } from './cli-errors';
 import { progressLine } from './cli-output';
-import type { Artifact } from './wire';
+
 
 export type DownloadResult = { name: string; path: string; size: number; sha256: string };
 

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { api } from '../contract';
+import type { Artifact } from '../contract/artifacts.contract';
 import type { RouteResponse } from '../contract/http';
 import type { PutPipeline } from '../contract/pipelines.contract';
+import type { RunDetail, RunSummary, TriggerRun } from '../contract/runs.contract';
 import { ApiRequestError, connect, type ApiClient } from './api-client';
 import { downloadArtifact, type DownloadResult } from './artifact-download';
 import { normaliseUrl, resolveConfig, writeConfigFile } from './cli-config';
 import { CliError, EXIT, usageError, type ExitCode } from './cli-errors';
 import { formatBytes, formatDuration, statusColour, table, type Colours } from './cli-output';
 import { printRunLogs } from './log-follower';
-import type { Artifact, ArtifactPage, RerunRun, RunDetail, RunPage, TriggeredRun } from './wire';
 
 export type Context = {
   env: NodeJS.ProcessEnv;
@@ -55,7 +56,7 @@ export function parsePairs(values: string[] | undefined, flag: string): Record<s
 
 async function loadRun(server: ApiClient, id: number): Promise<RunDetail> {
   try {
-    return (await server.call(api.runs.get, { params: { id } })) as RunDetail;
+    return await server.call(api.runs.get, { params: { id } });
   } catch (error) {
     throw runError(error, id);
   }
@@ -97,16 +98,16 @@ export async function run(ctx: Context, positionals: string[], values: Values): 
   if (!match) throw usageError('Usage: bellows run <project>/<pipeline> [--ref <branch|tag|commit>] [--input k=v]... [--follow]');
   const [, project, pipeline] = match;
   const env = parsePairs(values.env as string[] | undefined, 'env');
-  const body = {
+  const body: TriggerRun = {
     inputs: parsePairs(values.input as string[] | undefined, 'input'),
     ...(typeof values.ref === 'string' ? { ref: values.ref } : {}),
     ...(typeof values.commit === 'string' ? { commitSha: values.commit } : {}),
     ...(Object.keys(env).length ? { env } : {}),
   };
   const server = client(ctx);
-  let created: TriggeredRun;
+  let created: RunDetail;
   try {
-    created = (await server.call(api.runs.trigger, { params: { slug: project, name: pipeline }, body })) as TriggeredRun;
+    created = await server.call(api.runs.trigger, { params: { slug: project, name: pipeline }, body });
   } catch (error) {
     if (error instanceof ApiRequestError && error.code === 'project_not_found') throw new CliError(`Project "${project}" does not exist.`);
     if (error instanceof ApiRequestError && error.code === 'pipeline_not_found') throw new CliError(`Pipeline "${pipeline}" does not exist in project "${project}".`);
@@ -129,9 +130,9 @@ function where(run: { ref: string; commitSha: string | null }): string {
 export async function rerun(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const id = parseRunId(positionals[0]);
   const server = client(ctx);
-  let run: RerunRun;
+  let run: RunDetail;
   try {
-    run = (await server.call(api.runs.rerun, { params: { id }, body: { failedOnly: values.failed === true } })) as RerunRun;
+    run = await server.call(api.runs.rerun, { params: { id }, body: { failedOnly: values.failed === true } });
   } catch (error) {
     throw runError(error, id);
   }
@@ -218,7 +219,7 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
     const value = values[key];
     if (typeof value === 'string') query[key] = value;
   }
-  const page = (await client(ctx).call(api.runs.list, { query })) as RunPage;
+  const page = await client(ctx).call(api.runs.list, { query });
   if (ctx.json) {
     printJson(ctx, page);
     return EXIT.ok;
@@ -235,7 +236,7 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
         `${r.project}/${r.pipeline}#${r.number}`,
         r.ref,
         statusColour(c, r.status)(r.status),
-        r.trigger.kind === 'webhook' ? `webhook ${String(r.trigger.event ?? '')}`.trim() : `${r.trigger.kind} ${r.trigger.actor}`,
+        triggerText(r.trigger),
         formatDuration(r.durationMs),
         new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
       ]),
@@ -243,6 +244,12 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
     ),
   );
   return EXIT.ok;
+}
+
+function triggerText(trigger: RunSummary['trigger']): string {
+  if (trigger === null) return '';
+  if (trigger.kind === 'webhook') return `webhook ${trigger.event ?? ''}`.trim();
+  return [trigger.kind, trigger.actor].filter(Boolean).join(' ');
 }
 
 export async function cancel(ctx: Context, positionals: string[]): Promise<ExitCode> {
@@ -274,7 +281,7 @@ async function currentArtifacts(server: ApiClient, run: RunDetail): Promise<{ ar
   const all: Artifact[] = [];
   let cursor: string | null = null;
   do {
-    const page = (await server.call(api.artifacts.list, { query: { runId: String(run.id), limit: '200', cursor: cursor ?? undefined } })) as ArtifactPage;
+    const page: RouteResponse<typeof api.artifacts.list> = await server.call(api.artifacts.list, { query: { runId: String(run.id), limit: '200', cursor: cursor ?? undefined } });
     all.push(...page.artifacts);
     cursor = page.nextCursor;
   } while (cursor);

@@ -1,11 +1,8 @@
 import { api } from '../contract';
+import { isTerminalJob, type Job } from '../contract/jobs.contract';
+import { isTerminal, type RunDetail } from '../contract/runs.contract';
 import type { ApiClient } from './api-client';
 import { statusColour, type Colours } from './cli-output';
-import type { LogPage, RunDetail, RunJob } from './wire';
-
-// TODO(contract): the contract's TERMINAL/isTerminal once the run statuses are declared there.
-const TERMINAL: readonly string[] = ['succeeded', 'failed', 'cancelled'];
-const isTerminal = (status: string): boolean => TERMINAL.includes(status);
 
 export type FollowOptions = {
   client: ApiClient;
@@ -34,7 +31,7 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
   let attempt: number | null = null;
   let lineOpen = false;
 
-  const header = (job: RunJob) => {
+  const header = (job: Job) => {
     if (lineOpen) write('\n');
     lineOpen = false;
     write(c.bold(c.cyan(`── ${job.name} ──`)) + '\n');
@@ -43,7 +40,7 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
 
   for (;;) {
     // The run is read before the logs: once it has ended, one more pass over the logs has everything.
-    const run = (await client.call(api.runs.get, { params: { id: runId } })) as RunDetail;
+    const run = await client.call(api.runs.get, { params: { id: runId } });
     if (attempt !== null && run.attempt !== attempt) {
       write(c.bold(`\n── attempt ${run.attempt} ──\n`));
       after.clear();
@@ -60,7 +57,7 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
         continue;
       }
       for (;;) {
-        const page = (await client.call(api.jobs.logs, { params: { id: job.id }, query: { after: String(after.get(job.id) ?? 0), limit: String(PAGE) } })) as LogPage;
+        const page = await client.call(api.jobs.logs, { params: { id: job.id }, query: { after: String(after.get(job.id) ?? 0), limit: String(PAGE) } });
         if (page.chunks.length) {
           if (current !== job.id) header(job);
           for (const chunk of page.chunks) write(chunk.text);
@@ -69,7 +66,7 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
         }
         if (page.chunks.length < PAGE) break;
       }
-      if (isTerminal(job.status) || job.status === 'skipped') {
+      if (isTerminalJob(job.status)) {
         if (!reported.has(job.id)) {
           reported.add(job.id);
           if (lineOpen) write('\n');
