@@ -305,7 +305,8 @@ export const agentProtocolRoutes = {
     tag,
     summary: 'Upload an artifact (streamed body, X-Checksum-Sha256)',
     auth: 'agent',
-    status: 201,
+    // 200, as the agent has always been answered (a second upload of the name replaces the first).
+    status: 200,
     headers: { 'X-Checksum-Sha256': 'The SHA-256 of the body (hex); the upload is refused when the bytes differ.' },
     params: artifactParams,
     body: 'binary',

@@ -1,6 +1,6 @@
 import type { StoredChunk } from '../jobs/logs.repository';
-import type { NodeState } from '../agents/agent-protocol';
-import type { ServerToClientEvents } from './live-events';
+import type { NodeState } from '../../contract/jobs.contract';
+import type { ServerToClientEvents } from '../../contract/live.contract';
 import { LiveRepository, type JobEventRow } from './live.repository';
 import { rooms } from './live-rooms';
 

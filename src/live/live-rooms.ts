@@ -1,4 +1,4 @@
-import type { LiveRoom } from './live-events';
+import type { LiveRoom } from '../../contract/live.contract';
 
 // Client room names (LiveRoom) are what a viewer asks for; the rooms sockets actually join can be
 // narrower. A project-bound token asking for `runs` joins `runs@<projectId>`, so events of other

@@ -9,7 +9,7 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import type { Server } from 'socket.io';
-import type { ClientToServerEvents, ServerToClientEvents, SubscribeReply } from './live-events';
+import type { ClientToServerEvents, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
 import { LiveError } from './live-auth';
 import { LiveService, type LiveSocket, type LiveSocketData } from './live.service';
 

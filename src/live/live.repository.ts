@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
 import { agentOffline } from '../agents/agent-liveness.sql';
-import type { JobStatus, RunStatus } from './live-events';
+import type { JobStatus, RunStatus } from '../../contract/live.contract';
 
 export type RunEventRow = { runId: number; projectId: string; project: string; pipeline: string; number: number; status: RunStatus; attempt: number };
 

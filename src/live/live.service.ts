@@ -4,7 +4,7 @@ import { JobsRepository } from '../jobs/jobs.repository';
 import { nodeStatesFor, parseGraph } from '../jobs/job-graph';
 import { LogsRepository } from '../jobs/logs.repository';
 import { DeliveryGate } from './delivery-gate';
-import type { ClientToServerEvents, LiveRoom, ServerToClientEvents, SubscribeReply } from './live-events';
+import type { ClientToServerEvents, LiveRoom, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
 import { LiveAuth, LiveError, type LivePrincipal } from './live-auth';
 import { toChunkEvent } from './live-publisher';
 import { joinedRoomFor, parseRoom, type ParsedRoom } from './live-rooms';

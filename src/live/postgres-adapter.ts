@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { Adapter, MessageType, type BroadcastOptions } from 'socket.io-adapter';
 import type { DeliveryGate, GatedAdapter } from './delivery-gate';
-import type { ServerToClientEvents } from './live-events';
+import type { ServerToClientEvents } from '../../contract/live.contract';
 
 export const SOCKET_IO_PATH = '/socket.io';
 
