@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { ActGraphDoc } from '../../web/src/api/types';
+import type { ActGraphDoc } from '../../web/src/api/wire';
 import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type Layout } from '../../web/src/graph/graph-layout';
 
 // The graph view must not suggest dependencies that are not there: an edge may touch only the
