@@ -1,15 +1,16 @@
 import 'reflect-metadata';
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { api } from '../contract';
+import { buildOpenApiDocument } from '../contract/openapi';
 import { AppModule } from './app.module';
 import { ApiError } from './common/api-error';
 import { createAppLogger } from './common/app-logger';
 import { ApiExceptionFilter } from './common/api-exception.filter';
-import { validationFailed } from './common/validation';
 import { CONFIG, loadConfig, type Config } from './config/config';
 import { hookDeliveryBody } from './hooks/hook-body.middleware';
 import { DeliveryGate } from './live/delivery-gate';
@@ -25,14 +26,6 @@ async function bootstrap(): Promise<void> {
   app.use(hookDeliveryBody(config.maxJsonBodyBytes));
   app.use(express.json({ limit: config.maxJsonBodyBytes, type: ['application/json', 'application/*+json'] }));
   app.use(namedBodyParserErrors);
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      exceptionFactory: validationFailed,
-    }),
-  );
   app.useGlobalFilters(new ApiExceptionFilter());
   app.enableShutdownHooks();
   // Live views: Socket.IO on this HTTP server, broadcasting to every instance through Postgres.
@@ -41,16 +34,13 @@ async function bootstrap(): Promise<void> {
     new PostgresIoAdapter(app, app.get(LivePool).pool, app.get(DeliveryGate), (error) => liveLogger.warn(`socket.io postgres adapter: ${error.message}`)),
   );
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Bellows API')
-      .setDescription('Runs, jobs, agents, logs and artifacts. Authenticate with `Authorization: Bearer <token>`.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  // The document comes from the contract, as the handlers do: request and response schemas for every route.
+  const document = buildOpenApiDocument(api, {
+    title: 'Bellows API',
+    version: '1',
+    description: 'Runs, jobs, agents, logs and artifacts. Authenticate with `Authorization: Bearer <token>`.',
+  });
+  SwaggerModule.setup('api/docs', app, document as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs-json' });
   // The web UI (built into dist/web): every other GET path falls back to its index.html.
   serveWebUi(app, resolve(__dirname, '..', 'web'));
 

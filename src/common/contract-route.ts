@@ -33,7 +33,11 @@ export function parseOrReject<S extends z.ZodType>(schema: S, value: unknown, wh
     }
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ApiError(400, where === 'path' ? 'bad_request' : 'validation_failed', describeIssues(parsed.error.issues));
+  if (!parsed.success) {
+    // A path parameter's message is a whole sentence naming what the id is for ("The run id must be …").
+    if (where === 'path') throw new ApiError(400, 'bad_request', parsed.error.issues.map((issue) => issue.message).join('; '));
+    throw new ApiError(400, 'validation_failed', describeIssues(parsed.error.issues));
+  }
   return parsed.data;
 }
 

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 // The image (Dockerfile) keeps only `dependencies` (npm prune --omit=dev); a package the running code
 // imports that is only a devDependency, or only there because something else pulls it in, works in
 // every test here and fails in production.
-const RUNTIME_CODE = ['src/**/*.ts', 'agent/**/*.ts', 'activities/**/*.ts', 'worker/**/*.ts', 'workflows/**/*.ts', 'cli/**/*.ts'];
+const RUNTIME_CODE = ['contract/**/*.ts', 'src/**/*.ts', 'agent/**/*.ts', 'activities/**/*.ts', 'worker/**/*.ts', 'workflows/**/*.ts', 'cli/**/*.ts'];
 
 function importedPackages(source: string): string[] {
   const specifiers: string[] = [];

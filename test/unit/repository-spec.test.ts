@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiError } from '../../src/common/api-error';
-import { pageLimit } from '../../src/common/validation';
 import { isPipelineFile, kindOfPath } from '../../src/pipelines/pipeline-spec';
 import { checkRepository, credentialsFor, credentialsProblem } from '../../src/repositories/repository-spec';
 
@@ -35,23 +33,5 @@ describe('pipeline files', () => {
     expect(kindOfPath('ci/BUILD.ACT')).toBe('act');
     expect(kindOfPath('ci/build.yml')).toBe('script');
     expect(['a.act', 'b.sh', 'c.BASH', 'd.yml', 'e.act.bak'].filter(isPipelineFile)).toEqual(['a.act', 'b.sh', 'c.BASH']);
-  });
-});
-
-describe('page limits', () => {
-  it('default when absent, and name the bounds otherwise', () => {
-    expect(pageLimit(undefined, 50, 200)).toBe(50);
-    expect(pageLimit('200', 50, 200)).toBe(200);
-    for (const raw of ['0', '201', '1.5', 'ten']) {
-      const error = (() => {
-        try {
-          pageLimit(raw, 50, 200);
-        } catch (thrown) {
-          return thrown as ApiError;
-        }
-      })();
-      expect(error?.getStatus()).toBe(400);
-      expect(error?.getResponse()).toMatchObject({ error: { message: `limit must be an integer from 1 to 200; got "${raw}".` } });
-    }
   });
 });
