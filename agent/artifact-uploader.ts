@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { formatBytes } from '../src/common/format-bytes';
+import { formatBytes } from '../contract/format';
 import { describeError, isJobGone, isSuccess, LocalFileError, type ApiClient } from './api-client';
 
 export { formatBytes };

@@ -1,4 +1,4 @@
-import { formatBytes } from '../src/common/format-bytes';
+import { formatBytes } from '../contract/format';
 // Terminal presentation: colours only on a terminal (and never with NO_COLOR), plain text otherwise,
 // so piped output and --json stay clean. Log text from jobs is printed as the job wrote it, colours included.
 

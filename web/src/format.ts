@@ -1,4 +1,4 @@
-export { formatBytes } from '../../src/common/format-bytes';
+export { formatBytes } from '../../contract/format';
 
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';

@@ -1,4 +1,4 @@
-// Human-readable sizes, shared by the agent's log lines, the CLI and the web UI (pure: no Node APIs).
+// Human-readable sizes, one rule for the agent's log lines, the CLI and the web UI (pure: it runs in the browser too).
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
