@@ -18,9 +18,6 @@ import { errorMessage, type Logger } from './logger';
 /** What came back, before the route's schema had its say. */
 export type ApiResponse = { status: number; body: unknown };
 
-/** Where the paths of the deprecated `request` are rooted. */
-const LEGACY_ROOT = '/api/v1';
-
 /**
  * A route's answer: `ok` when it is the route's success, with a body its schema accepts. Anything else
  * (an error status, a 204 where a body was due, a 2xx whose body breaks the schema: `violation` says how)
@@ -123,21 +120,18 @@ export class ApiClient {
   /** Calls a JSON route of the agent protocol; the answer is checked against the route's schema. */
   async call<R extends RouteDef>(route: R, input: RouteInput<R>, options: RequestOptions = {}): Promise<CallResult<R>> {
     const { params, query, body } = input as { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown };
-    return checked(route, await this.request(route.method, routeUrl(route, params, query), body, options, ''));
+    return checked(route, await this.send(route.method, routeUrl(route, params, query), body, options));
   }
 
-  /**
-   * A request by method and path, answered unchecked.
-   * @deprecated for bench/ until it calls routes; `path` is relative to /api/v1 unless `root` says otherwise.
-   */
-  request(method: string, path: string, body: unknown, options: RequestOptions = {}, root = LEGACY_ROOT): Promise<ApiResponse> {
+  /** A JSON request by method and full path, answered unchecked. */
+  private send(method: string, path: string, body: unknown, options: RequestOptions): Promise<ApiResponse> {
     return this.withRetry(options, async (bearer) => {
       const timeout = AbortSignal.timeout(options.timeoutMs ?? this.defaultTimeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       const headers: Record<string, string> = { accept: 'application/json' };
       if (bearer) headers.authorization = `Bearer ${bearer}`;
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${this.baseUrl}${root}${path}`, {
+      const response = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),

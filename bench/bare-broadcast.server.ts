@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import type { ClientToServerEvents, LogChunkEvent, ServerToClientEvents } from '../src/live/live-events';
+import type { ClientToServerEvents, LogChunkEvent, ServerToClientEvents } from '../contract/live.contract';
 
 // The fan-out baseline's server, in its own process as the API is: a bare Socket.IO server whose
 // writer socket's `lines` event is broadcast to room job:1. No auth, no storage, no adapter.

@@ -4,9 +4,8 @@ import type postgres from 'postgres';
 import { sleep } from '../scripts/process-utils';
 import { startClaimPool, type ClaimedJob, type ProtocolClient } from './protocol-client';
 import { summarize, wallClockMs, type Summary } from './stats';
-import { AGENT_API_PREFIX, agentPath } from '../src/agents/agent-protocol';
-
-const API_AGENTS = `/${AGENT_API_PREFIX}`;
+import { agentProtocolRoutes as routes } from '../contract/agent-protocol.contract';
+import { routeUrl } from '../contract/http';
 
 // Measurements of the cluster benchmark, each against a "target": the API address agents and
 // triggers use (one API, or the cluster's load balancer) and the Bellows database behind it.
@@ -99,7 +98,7 @@ export async function registerClients(target: BenchTarget, prefix: string, count
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, count - start) }, async (_, i) => {
         const name = `${prefix}-${start + i}`;
-        const registered = await api<{ secret: string }>(target, 'POST', agentPath('register', {}, {}, API_AGENTS), { name, labels }, tokenResponse.body.token);
+        const registered = await api<{ secret: string }>(target, 'POST', routeUrl(routes.register), { name, labels }, tokenResponse.body.token);
         if (registered.status !== 201) throw new Error(`registering ${name}: ${registered.status} ${JSON.stringify(registered.body)}`);
         const urls = target.spreadUrls ?? [target.url];
         return protocolClient(urls[(start + i) % urls.length], name, registered.body.secret);
@@ -126,14 +125,14 @@ function protocolClient(url: string, name: string, secret: string): ProtocolClie
   return {
     name,
     claim: async (waitSeconds, signal) => {
-      const response = await post(agentPath('claim', {}, { wait: waitSeconds }, API_AGENTS), signal);
+      const response = await post(routeUrl(routes.claim, undefined, { wait: waitSeconds }), signal);
       const receivedAt = wallClockMs();
       if (response.status === 204) return null;
       expectOk('claim', response);
       return { claimed: JSON.parse(response.text) as ClaimedJob, receivedAt };
     },
-    start: async (jobId) => expectOk('start', await post(agentPath('start', { id: jobId }, {}, API_AGENTS))),
-    finish: async (jobId) => expectOk('finish', await post(agentPath('finish', { id: jobId }, {}, API_AGENTS))),
+    start: async (jobId) => expectOk('start', await post(routeUrl(routes.start, { id: jobId }))),
+    finish: async (jobId) => expectOk('finish', await post(routeUrl(routes.finish, { id: jobId }))),
   };
 }
 

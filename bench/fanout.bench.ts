@@ -4,14 +4,15 @@ import { io, type Socket } from 'socket.io-client';
 import { ApiClient, isSuccess } from '../agent/api-client';
 import { silentLogger } from '../agent/logger';
 import { sleep } from '../scripts/process-utils';
-import type { ClientToServerEvents, LogChunkEvent, ServerToClientEvents } from '../src/live/live-events';
+import type { ClientToServerEvents, LogChunkEvent, ServerToClientEvents } from '../contract/live.contract';
 import type { BareWriterEvents } from './bare-broadcast.server';
 import type { BenchStack } from './bench-stack';
 import { deferred, putPipeline, triggerRun, within, type Deferred } from './bench-utils';
 import { summarize, wallClockMs, type Summary } from './stats';
-import { AGENT_API_PREFIX, agentPath } from '../src/agents/agent-protocol';
+import { api } from '../contract';
+import { routeUrl } from '../contract/http';
 
-const API_AGENTS = `/${AGENT_API_PREFIX}`;
+const routes = api.agentProtocol;
 
 // Log fan-out: an agent writes lines; N Socket.IO viewers subscribed to the job's room receive
 // them. The writer is the real agent's ApiClient, so batches take the agent's own path: its log
@@ -109,7 +110,7 @@ type Transport = 'stream' | 'http';
 async function startWritingAgent(stack: BenchStack, project: string, signal: AbortSignal) {
   await putPipeline(stack, project, 'fanout', LABELS);
   const tokenResponse = await stack.request<{ token: string }>('POST', '/api/v1/agent-tokens', { body: { name: 'bench-fanout' } });
-  const registered = await stack.request<{ secret: string }>('POST', agentPath('register', {}, {}, API_AGENTS), { token: tokenResponse.body.token, body: { name: 'bench-fanout-writer', labels: LABELS } });
+  const registered = await stack.request<{ secret: string }>('POST', routeUrl(routes.register), { token: tokenResponse.body.token, body: { name: 'bench-fanout-writer', labels: LABELS } });
   if (registered.status !== 201) throw new Error(`registering the fanout writer failed: ${registered.status}`);
   const client = new ApiClient({ baseUrl: stack.apiUrl, logger: silentLogger });
   client.setSecret(registered.body.secret);
@@ -117,28 +118,28 @@ async function startWritingAgent(stack: BenchStack, project: string, signal: Abo
   await triggerRun(stack, project, 'fanout');
   let jobId = 0;
   for (let i = 0; i < 10 && !jobId; i++) {
-    const response = await client.request('POST', agentPath('claim', {}, { wait: 10 }), {}, { signal });
-    if (response.status === 200) jobId = (response.body as { job: { id: number } }).job.id;
+    const response = await client.call(routes.claim, { query: { wait: '10' } }, { signal });
+    if (response.ok) jobId = response.body.job.id;
   }
   if (!jobId) throw new Error('the fanout writer could not claim its job');
-  await client.request('POST', agentPath('start', { id: jobId }), {}, { signal });
+  await client.call(routes.start, { params: { id: jobId } }, { signal });
   client.openStream();
   for (let i = 0; i < 100 && !client.streamConnected; i++) await sleep(50);
   if (!client.streamConnected) throw new Error('the fanout writer\'s log stream did not connect');
   // Busy agents heartbeat every second; without it the lease would lapse during a long bench.
-  const heartbeat = setInterval(() => void client.request('POST', agentPath('heartbeat'), { jobId }, { retry: false }).catch(() => undefined), 1000);
+  const heartbeat = setInterval(() => void client.call(routes.heartbeat, { body: { jobId } }, { retry: false }).catch(() => undefined), 1000);
   let batch = 0;
   return {
     jobId,
     writeBatch: async (chunks: { stream: 'stdout'; text: string }[], transport: Transport): Promise<void> => {
       const body = { seq: batch, chunks };
-      const response = transport === 'stream' ? await client.sendLogBatch(jobId, body) : await client.request('POST', agentPath('logs', { id: jobId }), body, { retry: false });
+      const response = transport === 'stream' ? await client.sendLogBatch(jobId, body) : await client.call(routes.logs, { params: { id: jobId }, body }, { retry: false });
       if (!isSuccess(response)) throw new Error(`log batch ${batch} answered ${response.status}: ${JSON.stringify(response.body)}`);
       batch++;
     },
     finish: async (): Promise<void> => {
       clearInterval(heartbeat);
-      await client.request('POST', agentPath('finish', { id: jobId }), { status: 'succeeded', exitCode: 0 }, { retry: false });
+      await client.call(routes.finish, { params: { id: jobId }, body: { status: 'succeeded', exitCode: 0 } }, { retry: false });
       client.close();
     },
   };

@@ -1,9 +1,10 @@
 import { sleep } from '../scripts/process-utils';
 import type { BenchStack } from './bench-stack';
 import { wallClockMs } from './stats';
-import { AGENT_API_PREFIX, agentPath } from '../src/agents/agent-protocol';
+import { api } from '../contract';
+import { routeUrl } from '../contract/http';
 
-const API_AGENTS = `/${AGENT_API_PREFIX}`;
+const routes = api.agentProtocol;
 
 // A minimal in-process agent (like registerClient in test/integration/queue.test.ts): it speaks the
 // claim/start/finish protocol over fetch (undici, keep-alive) and runs nothing, so what we time is the
@@ -25,7 +26,7 @@ export async function registerClients(stack: BenchStack, prefix: string, count: 
   const clients: ProtocolClient[] = [];
   for (let i = 0; i < count; i++) {
     const name = `${prefix}-${i}`;
-    const registered = await stack.request<{ secret: string }>('POST', agentPath('register', {}, {}, API_AGENTS), { token, body: { name, labels } });
+    const registered = await stack.request<{ secret: string }>('POST', routeUrl(routes.register), { token, body: { name, labels } });
     if (registered.status !== 201) throw new Error(`registering ${name} failed: ${registered.status} ${JSON.stringify(registered.body)}`);
     clients.push(protocolClient(stack.apiUrl, name, registered.body.secret));
   }
@@ -48,15 +49,15 @@ function protocolClient(apiUrl: string, name: string, secret: string): ProtocolC
   return {
     name,
     claim: async (waitSeconds, signal) => {
-      const response = await post(agentPath('claim', {}, { wait: waitSeconds }, API_AGENTS), {}, signal);
+      const response = await post(routeUrl(routes.claim, undefined, { wait: waitSeconds }), {}, signal);
       // "Received" is when the whole body is in, the moment a real agent could act on it.
       const receivedAt = wallClockMs();
       if (response.status === 204) return null;
       expectOk('claim', response);
       return { claimed: JSON.parse(response.text) as ClaimedJob, receivedAt };
     },
-    start: async (jobId) => expectOk('start', await post(agentPath('start', { id: jobId }, {}, API_AGENTS), {})),
-    finish: async (jobId) => expectOk('finish', await post(agentPath('finish', { id: jobId }, {}, API_AGENTS), { status: 'succeeded', exitCode: 0 })),
+    start: async (jobId) => expectOk('start', await post(routeUrl(routes.start, { id: jobId }), {})),
+    finish: async (jobId) => expectOk('finish', await post(routeUrl(routes.finish, { id: jobId }), { status: 'succeeded', exitCode: 0 })),
   };
 }
 

@@ -96,7 +96,7 @@ export type GraphNode = { id: string; type?: string; position?: { x: number; y: 
 /** The `.act` document as the API parsed it from YAML (fields the view does not read pass through). */
 export type ActGraphDoc = { nodes?: GraphNode[]; connections?: GraphEdge[]; executions?: GraphEdge[]; [field: string]: unknown };
 
-export const GraphNode: z.ZodType<GraphNode> = z
+export const GraphNode: z.ZodType<GraphNode, GraphNode> = z
   .looseObject({
     id: z.string(),
     type: z.string().optional(),
@@ -108,7 +108,7 @@ export const GraphNode: z.ZodType<GraphNode> = z
   })
   .meta({ id: 'GraphNode' });
 
-export const ActGraphDoc: z.ZodType<ActGraphDoc> = z
+export const ActGraphDoc: z.ZodType<ActGraphDoc, ActGraphDoc> = z
   .looseObject({
     nodes: z.array(GraphNode).optional(),
     connections: z.array(GraphEdge).optional(),

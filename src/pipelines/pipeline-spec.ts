@@ -9,7 +9,7 @@ import {
   type PipelineKind,
 } from '../../contract/pipelines.contract';
 import { parseAct, validateAct } from '../../agent/act';
-import { LABEL_PATTERN, LABEL_RULE } from '../agents/agent-protocol';
+import { LABEL_PATTERN, LABEL_RULE } from '../../contract/agent-protocol.contract';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
 

@@ -8,7 +8,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startCluster, type Cluster, type ClusterProcess } from '../../scripts/cluster';
 import { sleep } from '../../scripts/process-utils';
-import type { ClientToServerEvents, LiveRoom, LogChunkEvent, ServerToClientEvents, SubscribeReply } from '../../src/live/live-events';
+import type { ClientToServerEvents, LiveRoom, LogChunkEvent, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
 
 // The `npm run cluster` topology against failures: the real Temporal server on PostgreSQL, two API
 // instances behind the load balancer, two workers, three agents. Each failure test runs one job

@@ -3,7 +3,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../agent/api-client';
 import { silentLogger } from '../../agent/logger';
-import type { AgentStreamClientEvents, StreamReply } from '../../src/agents/agent-protocol';
+import type { AgentStreamClientEvents, StreamReply } from '../../contract/agent-protocol.contract';
 import { startStack, waitFor, type Stack } from '../support/stack';
 
 // The agent protocol's rules, driven by hand so every edge can be reached on purpose.

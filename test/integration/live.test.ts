@@ -4,7 +4,7 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, stopChild } from '../../scripts/process-utils';
-import type { ClientToServerEvents, LiveRoom, LogChunkEvent, ServerToClientEvents, SubscribeReply } from '../../src/live/live-events';
+import type { ClientToServerEvents, LiveRoom, LogChunkEvent, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
 import { startStack, waitFor, type Stack } from '../support/stack';
 
 // The live views' server side against a real stack: handshake auth, job-room replay + live logs

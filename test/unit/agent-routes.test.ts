@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../../contract';
 import { routeUrl } from '../../contract/http';
-import { agentPath } from '../../src/agents/agent-protocol';
 
 // The agent builds its paths from the contract's routes (which test/unit/contract-routes.test.ts proves
 // the server serves); these are the path-building cases: ids and names filled in and encoded, queries.
@@ -20,12 +19,5 @@ describe('agent API paths', () => {
 
   it('refuses a route whose parameter is missing', () => {
     expect(() => routeUrl(routes.finish)).toThrow('POST /api/v1/agents/jobs/:id/finish needs the path parameter "id".');
-  });
-
-  // Until agent/ and bench/ call routeUrl themselves: the old helper answers the same paths under /agents.
-  it('agentPath (transitional) answers the contract paths under its prefix', () => {
-    expect(agentPath('uploadArtifact', { id: 7, name: 'dist/app v1.tgz' })).toBe('/agents/jobs/7/artifacts/dist%2Fapp%20v1.tgz');
-    expect(agentPath('claim', {}, { wait: 30 }, '/api/v1/agents')).toBe('/api/v1/agents/claim?wait=30');
-    expect(agentPath('downloadArtifact', { id: 7, name: 'a.txt' }, { run: undefined })).toBe('/agents/jobs/7/artifacts/a.txt');
   });
 });

@@ -2,7 +2,7 @@
 // options of each query. Keys nest, so invalidating ['runs'] reaches every list and detail of runs.
 import { infiniteQueryOptions, queryOptions, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { api, client } from './client';
-import type { GitRef, JobGraph } from './wire';
+import type { GitRef } from './wire';
 
 export type RunFilters = { project?: string; pipeline?: string; status?: string };
 export type ArtifactQuery = { q?: string; project?: string; pipeline?: string; runId?: string; from?: string; to?: string; minSize?: string; maxSize?: string; limit?: string };
@@ -86,8 +86,7 @@ export const queries = {
   jobGraph: (id: number) =>
     queryOptions({
       queryKey: keys.jobGraph(id),
-      queryFn: ({ signal }) => // See JobGraph in ./wire: the contract's type of this answer has lost the graph document's shape.
-      client.call(api.jobs.graph, { params: { id } }, { signal }) as Promise<JobGraph>,
+      queryFn: ({ signal }) => client.call(api.jobs.graph, { params: { id } }, { signal }),
     }),
   queue: () =>
     queryOptions({

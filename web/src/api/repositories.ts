@@ -1,7 +1,7 @@
 // Naming a pipeline after a repository file, and defining it: the project page's "Run…" on a file of
 // .bellows/ that no pipeline names yet. (Reads of the repository are queries in ./queries.)
 import { api, client } from './client';
-import { PIPELINE_NAME } from '../../../src/pipelines/pipeline-name';
+import { PIPELINE_NAME } from '../../../contract/pipelines.contract';
 
 /** Defines (or re-versions) pipeline `name` as the repository file `path`. */
 export function defineRepositoryPipeline(slug: string, name: string, path: string) {

@@ -1,1 +1,0 @@
-export { PIPELINE_NAME } from '../../contract/pipelines.contract';

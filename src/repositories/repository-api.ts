@@ -1,1 +1,0 @@
-export type { BranchList, GitRef, GitRefKind, PipelineFile, PipelineFiles, RefList, RepositoryConfig } from '../../contract/repositories.contract';
