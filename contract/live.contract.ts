@@ -11,11 +11,10 @@ import { RunStatus } from './runs.contract';
 export { JobStatus, RunStatus };
 
 /** `runs` (every run of the token's projects), `run:<id>`, `job:<id>`, `queue`, `agents`, `artifacts`. */
-export const LiveRoom = z.union([
-  z.enum(['runs', 'queue', 'agents', 'artifacts']),
-  z.templateLiteral(['run:', z.number()]),
-  z.templateLiteral(['job:', z.number()]),
-]);
+export const LiveRoom = z.union(
+  [z.enum(['runs', 'queue', 'agents', 'artifacts']), z.templateLiteral(['run:', z.number()]), z.templateLiteral(['job:', z.number()])],
+  { error: 'room must be runs, queue, agents, artifacts, run:<id> or job:<id>' },
+);
 export type LiveRoom = z.infer<typeof LiveRoom>;
 
 /** A run was created or changed status/attempt (rooms `runs`, `run:<id>`). */
@@ -80,7 +79,11 @@ export type ServerToClientEvents = {
 };
 
 /** `afterSeq` (job rooms): the server first replays stored chunks after it, then streams live ones. */
-export const SubscribeRequest = z.object({ room: LiveRoom, afterSeq: z.number().int().min(0).optional() });
+const AFTER_SEQ_RULE = 'afterSeq must be a non-negative integer (the last seq you have)';
+export const SubscribeRequest = z.object({
+  room: LiveRoom,
+  afterSeq: z.number({ error: AFTER_SEQ_RULE }).int(AFTER_SEQ_RULE).min(0, AFTER_SEQ_RULE).optional(),
+});
 export type SubscribeRequest = z.infer<typeof SubscribeRequest>;
 
 export const SubscribeReply = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) })]);

@@ -9,7 +9,9 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import type { Server } from 'socket.io';
-import type { ClientToServerEvents, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
+import { SubscribeRequest, type ClientToServerEvents, type ServerToClientEvents, type SubscribeReply } from '../../contract/live.contract';
+import { ApiError, type ErrorBody } from '../common/api-error';
+import { parseOrReject } from '../common/contract-route';
 import { LiveError } from './live-auth';
 import { LiveService, type LiveSocket, type LiveSocketData } from './live.service';
 
@@ -46,7 +48,15 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayDisconne
   }
 
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: LiveSocket, @MessageBody() request: unknown): Promise<SubscribeReply> {
+  async subscribe(@ConnectedSocket() socket: LiveSocket, @MessageBody() message: unknown): Promise<SubscribeReply> {
+    let request: SubscribeRequest;
+    try {
+      request = parseOrReject(SubscribeRequest, message, 'message');
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      // A Socket.IO acknowledgement has no status: the refusal travels in the reply, as every refusal of a subscribe does.
+      return { ok: false, error: { code: 'invalid_room', message: (error.getResponse() as ErrorBody).error.message } };
+    }
     return this.live.subscribe(socket, request);
   }
 

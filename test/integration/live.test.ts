@@ -152,6 +152,10 @@ describe('handshake', () => {
     await connected(client);
     const reply = await subscribe(client, 'runs@someone' as LiveRoom);
     expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_room' } });
+    // The message is checked against the contract's SubscribeRequest; its refusals name the rule.
+    expect(await subscribe(client, 'job:1', -1)).toMatchObject({ ok: false, error: { code: 'invalid_room', message: expect.stringContaining('afterSeq must be a non-negative integer') } });
+    const notAnObject = await client.timeout(10_000).emitWithAck('subscribe', 'runs' as unknown as { room: LiveRoom });
+    expect(notAnObject).toMatchObject({ ok: false, error: { code: 'invalid_room', message: 'The message must be a JSON object.' } });
   });
 });
 
