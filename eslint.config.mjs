@@ -25,6 +25,16 @@ export default tseslint.config(
     },
   },
   {
+    // The web UI shares only the contract with the rest (the browser cannot run Nest or Node code).
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+(src|agent|cli|scripts|workflows|activities|worker)/', message: 'web/ may import only its own files, the contract and packages.' }] },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: only the workflow SDK and type-only imports of activities.
     files: ['workflows/**/*.ts'],
     rules: {

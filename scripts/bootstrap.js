@@ -9,12 +9,16 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const repoRoot = path.resolve(__dirname, '..');
-const BUILD_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'web/tsconfig.json', 'package.json'];
+/** Inputs no compiler tracks: a dependency change rebuilds everything. */
+const BUILD_INPUTS = ['package-lock.json', 'web/vite.config.mts'];
 /**
- * What the build reads: every folder tsconfig.build.json compiles (so a folder added there, like cli/
- * once was, cannot be left out here), the migrations the build copies and the web UI vite bundles.
+ * What tsc -b writes when it (re)compiles a project: its record of every input's version. Whether the
+ * TypeScript is current is tsc's call, from the project references, not a folder list kept here.
  */
-const SOURCE_DIRS = [...JSON.parse(fs.readFileSync(path.join(repoRoot, 'tsconfig.build.json'), 'utf8')).include, 'migrations', 'web'];
+const BUILD_INFO = {
+  server: path.join(repoRoot, 'dist', 'tsbuildinfo', 'build.tsbuildinfo'),
+  web: path.join(repoRoot, 'dist', 'tsbuildinfo', 'web.tsbuildinfo'),
+};
 const STAMP = path.join(repoRoot, 'dist', '.build-stamp');
 const MIN_NODE = [20, 19];
 const isWindows = process.platform === 'win32';
@@ -40,7 +44,7 @@ function mtime(file) {
   }
 }
 
-function newestUnder(dir, limit) {
+function newestUnder(dir, limit, accept) {
   // Early exit as soon as one file beats `limit`: we only need "is anything newer".
   let entries;
   try {
@@ -52,9 +56,9 @@ function newestUnder(dir, limit) {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      const found = newestUnder(full, limit);
+      const found = newestUnder(full, limit, accept);
       if (found) return found;
-    } else if ((mtime(full) || 0) > limit) {
+    } else if ((!accept || accept(entry.name)) && (mtime(full) || 0) > limit) {
       return full;
     }
   }
@@ -75,28 +79,49 @@ function ensureDependencies() {
   run('npm', ['ci', '--no-audit', '--no-fund'], 'npm ci');
 }
 
+/** The files under `dir` that no tsconfig covers (the web UI's CSS and HTML) newer than `limit`. */
+function newerAsset(dir, limit) {
+  const found = newestUnder(dir, limit, function (name) { return !/\.tsx?$/.test(name); });
+  return found ? path.relative(repoRoot, found) : null;
+}
+
+/** What the last successful build saw: the tsbuildinfo times it bundled from (the stamp file's content). */
+function readStamp() {
+  try {
+    return JSON.parse(fs.readFileSync(STAMP, 'utf8'));
+  } catch (_error) {
+    return null;
+  }
+}
+
+/**
+ * `tsc -b` first, every time (it compiles only what changed and takes about a second when nothing did);
+ * then the two bundles, each only when its inputs moved since the last successful build: the workflow
+ * bundle when tsc rewrote the server project, the web UI when it rewrote the web project or an asset
+ * (CSS, HTML) changed. The stamp's time is when that build started, so edits made during it count next time.
+ */
 function ensureBuild() {
   const stamp = mtime(STAMP);
-  let reason = null;
-  if (stamp === null) {
-    reason = 'no build yet';
-  } else {
-    for (const input of BUILD_INPUTS) {
-      if ((mtime(path.join(repoRoot, input)) || 0) > stamp) reason = `${input} changed`;
-    }
-    for (const dir of SOURCE_DIRS) {
-      if (reason) break;
-      const changed = newestUnder(path.join(repoRoot, dir), stamp);
-      if (changed) reason = `${path.relative(repoRoot, changed)} changed`;
-    }
-  }
-  if (!reason) return;
-  console.error(`bellows: building (${reason})…`);
-  // Stamp with the time the build started, so edits made during the build trigger the next one.
+  const last = stamp === null ? null : readStamp();
   const startedAt = new Date();
-  run('npm', ['run', 'build', '--silent'], 'npm run build');
+  run(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'tsconfig.build.json', 'web/tsconfig.json'], 'tsc -b');
+  const built = { server: mtime(BUILD_INFO.server), web: mtime(BUILD_INFO.web) };
+  const since = stamp === null ? -Infinity : stamp;
+  const dependencies = BUILD_INPUTS.filter(function (input) { return (mtime(path.join(repoRoot, input)) || 0) > since; });
+  const fresh = last === null || dependencies.length > 0;
+  const workflows = fresh || built.server !== last.server ? 'sources changed' : null;
+  const web = fresh || built.web !== last.web ? 'web/ changed' : newerAsset(path.join(repoRoot, 'web'), since);
+  if (workflows) {
+    console.error(`bellows: bundling workflows (${last === null ? 'no build yet' : workflows})…`);
+    run(process.execPath, [path.join(repoRoot, 'dist', 'scripts', 'bundle-workflows.js')], 'bundle-workflows');
+  }
+  if (web) {
+    console.error(`bellows: building the web UI (${last === null ? 'no build yet' : web})…`);
+    run(process.execPath, [path.join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.mts', '--logLevel', 'warn'], 'vite build');
+  }
+  if (!workflows && !web && stamp !== null) return;
   fs.mkdirSync(path.dirname(STAMP), { recursive: true });
-  fs.writeFileSync(STAMP, `${startedAt.toISOString()}\n`);
+  fs.writeFileSync(STAMP, `${JSON.stringify(built)}\n`);
   fs.utimesSync(STAMP, startedAt, startedAt);
 }
 
