@@ -8,7 +8,7 @@ import { hashToken } from '../src/auth/token-codec';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer';
 import { findFreePort, isPortInUse, randomBase62, type ExitInfo } from './process-utils';
-import { ensurePortFree, paint, printBox, readOrCreate, repoRoot, withDatabase } from './launcher';
+import { ensurePortFree, paint, printBox, readOrCreate, repoRoot, taskQueuePolledSince, withDatabase } from './launcher';
 import { ChildGroup, conditionReady, httpReady, lineReady, onStopSignals, type SupervisedChild } from './supervisor';
 import {
   ensureNamespace,
@@ -363,18 +363,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     // Workers.
     const connection = await Connection.connect({ address: temporalAddress });
     group.defer('Temporal client', () => connection.close());
-    const workerPolling = async (spawnedAt: number): Promise<boolean> => {
-      const queue = await connection.workflowService.describeTaskQueue({
-        namespace,
-        taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
-        taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-      });
-      // Pollers seen in the last minutes include dead workers: only a poll after the spawn proves this one.
-      return (queue.pollers ?? []).some((poller) => {
-        const at = poller.lastAccessTime;
-        return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt : false;
-      });
-    };
+    const workerPolling = (spawnedAt: number) => taskQueuePolledSince(connection, namespace, taskQueue, spawnedAt);
     const workers: ClusterProcess[] = Array.from({ length: options.workers ?? 2 }, (_, index) => {
       const name = `worker-${index + 1}`;
       return declare('worker', {

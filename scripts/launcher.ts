@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Connection } from '@temporalio/client';
 import { isPortInUse } from './process-utils';
 
 /** The checkout root: the nearest directory up from here (dist/scripts or scripts/) with Bellows' package.json. */
@@ -66,4 +67,21 @@ export function printBox(title: string, lines: [string, string][]): void {
   const row = (text: string): string => `│ ${text.padEnd(width)} │`;
   const out = [`┌${'─'.repeat(width + 2)}┐`, row(title), `├${'─'.repeat(width + 2)}┤`, ...rows.map(row), `└${'─'.repeat(width + 2)}┘`];
   process.stdout.write(`\n${paint('1', out.join('\n'))}\n\n`);
+}
+
+/**
+ * Whether a worker started at `spawnedAt` polls `taskQueue`: the readiness of a worker child. Temporal
+ * lists the pollers seen in the last minutes, a worker just killed among them, so only a poll that
+ * started after the spawn proves the new one is up.
+ */
+export async function taskQueuePolledSince(connection: Connection, namespace: string, taskQueue: string, spawnedAt: number): Promise<boolean> {
+  const queue = await connection.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
+    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+  });
+  return (queue.pollers ?? []).some((poller) => {
+    const at = poller.lastAccessTime;
+    return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt : false;
+  });
 }

@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { beforeEach, inject } from 'vitest';
 import { createApiClient, type ApiClient } from '../../contract/api-client';
 import { findFreePort, randomBase62, tailFile, type ExitInfo } from '../../scripts/process-utils';
-import { withDatabase } from '../../scripts/launcher';
+import { taskQueuePolledSince, withDatabase } from '../../scripts/launcher';
 import { ChildGroup, conditionReady, httpReady, killAllChildren, waitUntil, type SupervisedChild } from '../../scripts/supervisor';
 
 // Tests call typed routes as `stack.api.call(api.runs.get, …)`; importing `api` from here saves a second import.
@@ -304,19 +304,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await workerChild.start({
         ready: conditionReady(
           `poll task queue ${taskQueue}`,
-          async (_child, spawnedAt) => {
-            const queue = await connection.workflowService.describeTaskQueue({
-              namespace,
-              taskQueue: { name: taskQueue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
-              taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-            });
-            // Temporal lists pollers seen in the last minutes, including a worker we just killed:
-            // only a poll that started after the spawn proves the new worker is up.
-            return (queue.pollers ?? []).some((poller) => {
-              const at = poller.lastAccessTime;
-              return at ? Number(at.seconds ?? 0) * 1000 + (at.nanos ?? 0) / 1e6 >= spawnedAt : false;
-            });
-          },
+          (_child, spawnedAt) => taskQueuePolledSince(connection, namespace, taskQueue, spawnedAt),
           { timeoutMs: 60_000, intervalMs: 250 },
         ),
       });
