@@ -1,29 +1,33 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack';
-
-type Job = { id: number; name: string; key: string; status: string; reason: string | null; exitCode: number | null; try: number; agent: string | null; carriedFromJobId: number | null };
-type Run = { id: number; number: number; status: string; attempt: number; durationMs: number | null; jobs: Job[]; attempts: { attempt: number; status: string; jobs: Job[] }[] };
-type LogPage = { chunks: { seq: number; stream: string; text: string }[]; nextSeq: number; complete: boolean };
+import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import type { PutPipeline } from '../../contract/pipelines.contract';
+import type { RunDetail, RunStatus, TriggerRun } from '../../contract/runs.contract';
+import { api, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 
-async function putPipeline(name: string, body: Record<string, unknown>): Promise<void> {
-  const res = await stack.request('PUT', `/api/v1/projects/core/pipelines/${name}`, { body });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
+async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
+  const response = await stack.api.raw(route, input);
+  const text = await response.text();
+  expect(response.status, text).toBe(201);
+  return checkResponse(route, JSON.parse(text));
 }
 
-async function trigger(pipeline: string, body: Record<string, unknown> = {}): Promise<Run> {
-  const res = await stack.request<Run>('POST', `/api/v1/projects/core/pipelines/${pipeline}/runs`, { body });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
+async function putPipeline(name: string, body: PutPipeline): Promise<void> {
+  await stack.api.call(api.pipelines.put, { params: { slug: 'core', name }, body });
 }
 
-async function getRun(id: number): Promise<Run> {
-  return (await stack.request<Run>('GET', `/api/v1/runs/${id}`)).body;
+async function trigger(pipeline: string, body: TriggerRun = {}): Promise<RunDetail> {
+  return created(api.runs.trigger, { params: { slug: 'core', name: pipeline }, body });
 }
 
-async function waitForStatus(id: number, statuses: string[], timeoutMs = 60_000): Promise<Run> {
+async function getRun(id: number): Promise<RunDetail> {
+  return stack.api.call(api.runs.get, { params: { id } });
+}
+
+async function waitForStatus(id: number, statuses: RunStatus[], timeoutMs = 60_000): Promise<RunDetail> {
   return stack.waitFor(
     async () => {
       const run = await getRun(id);
@@ -34,14 +38,13 @@ async function waitForStatus(id: number, statuses: string[], timeoutMs = 60_000)
 }
 
 async function logText(jobId: number): Promise<string> {
-  const res = await stack.request<string>('GET', `/api/v1/jobs/${jobId}/logs?format=text`);
-  return res.body;
+  return (await stack.api.raw(api.jobs.logText, { params: { id: jobId }, query: { format: 'text' } })).text();
 }
 
 beforeAll(async () => {
   stack = await startStack({ agents: [{ name: 'linux-1', labels: 'os=linux' }] });
-  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'core', name: 'Core' } })).status).toBe(201);
-  expect((await stack.request('PUT', '/api/v1/projects/core/secrets/DEPLOY_TOKEN', { body: { value: 'tok-s3cret-123' } })).status).toBe(204);
+  await created(api.projects.create, { body: { slug: 'core', name: 'Core' } });
+  expect((await stack.api.raw(api.secrets.put, { params: { slug: 'core', name: 'DEPLOY_TOKEN' }, body: { value: 'tok-s3cret-123' } })).status).toBe(204);
 });
 
 afterAll(async () => {
@@ -81,18 +84,15 @@ describe('a script run end to end', () => {
     const stored = await stack.sql<{ text: string }[]>`select text from log_chunks where job_id = ${run.jobs[0].id}`;
     expect(stored.map((row) => row.text).join('')).not.toContain('tok-s3cret-123');
 
-    const page = (await stack.request<LogPage>('GET', `/api/v1/jobs/${run.jobs[0].id}/logs?after=0&limit=2`)).body;
+    const page = await stack.api.call(api.jobs.logs, { params: { id: run.jobs[0].id }, query: { after: '0', limit: '2' } });
     expect(page.chunks.map((c) => c.seq)).toEqual([1, 2]);
     expect(page.nextSeq).toBe(2);
     expect(page.complete).toBe(false);
-    const rest = (await stack.request<LogPage>('GET', `/api/v1/jobs/${run.jobs[0].id}/logs?after=${page.nextSeq}`)).body;
+    const rest = await stack.api.call(api.jobs.logs, { params: { id: run.jobs[0].id }, query: { after: String(page.nextSeq) } });
     expect(rest.chunks[0].seq).toBe(3);
     expect(rest.complete).toBe(true);
 
-    const artifacts = (await stack.request<{ artifacts: { id: string; name: string; size: number; sha256: string; downloadUrl: string }[] }>(
-      'GET',
-      `/api/v1/artifacts?runId=${run.id}`,
-    )).body.artifacts;
+    const { artifacts } = await stack.api.call(api.artifacts.list, { query: { runId: String(run.id) } });
     expect(artifacts.map((a) => a.name).sort()).toEqual(['nested/blob.bin', 'report.txt']);
     const report = artifacts.find((a) => a.name === 'report.txt')!;
     expect(report).toMatchObject({ size: 6, sha256: createHash('sha256').update('built\n').digest('hex') });
@@ -109,11 +109,11 @@ describe('a script run end to end', () => {
     expect(blob).toMatchObject({ size: 100000, sha256: createHash('sha256').update(Buffer.alloc(100000)).digest('hex') });
 
     // The pipeline filter matches part of the name, in any case.
-    const byPipeline = (query: string) => stack.request<{ artifacts: { name: string }[] }>('GET', `/api/v1/artifacts?runId=${run.id}&pipeline=${query}`);
-    expect((await byPipeline('UIL')).body.artifacts).toHaveLength(2);
-    expect((await byPipeline('deploy')).body.artifacts).toHaveLength(0);
-    const runs = await stack.request<{ runs: { id: number }[] }>('GET', '/api/v1/runs?project=core&pipeline=Bui');
-    expect(runs.body.runs.map((r) => r.id)).toContain(run.id);
+    const byPipeline = (pipeline: string) => stack.api.call(api.artifacts.list, { query: { runId: String(run.id), pipeline } });
+    expect((await byPipeline('UIL')).artifacts).toHaveLength(2);
+    expect((await byPipeline('deploy')).artifacts).toHaveLength(0);
+    const runs = await stack.api.call(api.runs.list, { query: { project: 'core', pipeline: 'Bui' } });
+    expect(runs.runs.map((r) => r.id)).toContain(run.id);
   });
 
   it('fails with the exit code of a failing script', async () => {
@@ -147,9 +147,8 @@ describe('cancel', () => {
     await putPipeline('needs-gpu', { content: 'echo never', labels: ['gpu=true'] });
     const run = await trigger('needs-gpu');
     await stack.waitFor(async () => (await getRun(run.id)).jobs[0]?.status === 'queued', { message: 'job queued' });
-    const res = await stack.request<Run>('POST', `/api/v1/runs/${run.id}/cancel`);
-    expect(res.status).toBe(200);
-    expect(res.body.jobs[0].status).toBe('cancelled');
+    const cancelled = await stack.api.call(api.runs.cancel, { params: { id: run.id } });
+    expect(cancelled.jobs[0].status).toBe('cancelled');
     const done = await waitForStatus(run.id, ['cancelled', 'failed', 'succeeded']);
     expect(done.status).toBe('cancelled');
     const again = await stack.request<{ error: { code: string } }>('POST', `/api/v1/runs/${run.id}/cancel`);
@@ -167,8 +166,7 @@ describe('cancel', () => {
       },
       { message: 'job running' },
     );
-    const res = await stack.request('POST', `/api/v1/runs/${run.id}/cancel`);
-    expect(res.status).toBe(200);
+    await stack.api.call(api.runs.cancel, { params: { id: run.id } });
     const done = await waitForStatus(run.id, ['cancelled', 'failed', 'succeeded'], 30_000);
     expect(done.status).toBe('cancelled');
     expect(done.jobs[0].status).toBe('cancelled');
@@ -180,12 +178,9 @@ describe('cancel', () => {
   it('bulk-cancels several runs and reports the ones it skipped', async () => {
     const first = await trigger('needs-gpu');
     const second = await trigger('needs-gpu');
-    const res = await stack.request<{ cancelled: number[]; skipped: { id: number; reason: string }[] }>('POST', '/api/v1/runs/cancel', {
-      body: { ids: [first.id, second.id, 999999] },
-    });
-    expect(res.status).toBe(200);
-    expect(res.body.cancelled.sort()).toEqual([first.id, second.id].sort());
-    expect(res.body.skipped).toEqual([{ id: 999999, reason: 'No run "999999" exists.' }]);
+    const res = await stack.api.call(api.runs.cancelMany, { body: { ids: [first.id, second.id, 999999] } });
+    expect(res.cancelled.sort()).toEqual([first.id, second.id].sort());
+    expect(res.skipped).toEqual([{ id: 999999, reason: 'No run "999999" exists.' }]);
     for (const id of [first.id, second.id]) expect((await waitForStatus(id, ['cancelled'])).status).toBe('cancelled');
   });
 });
@@ -193,9 +188,8 @@ describe('cancel', () => {
 describe('re-run', () => {
   it('re-runs everything as attempt 2 and keeps attempt 1 readable', async () => {
     const run = await waitForStatus((await trigger('broken')).id, ['failed']);
-    const res = await stack.request<Run>('POST', `/api/v1/runs/${run.id}/rerun`, { body: {} });
-    expect(res.status).toBe(201);
-    expect(res.body.attempt).toBe(2);
+    const rerun = await created(api.runs.rerun, { params: { id: run.id }, body: {} });
+    expect(rerun.attempt).toBe(2);
     const after = await waitForStatus(run.id, ['failed', 'succeeded']);
     expect(after.attempt).toBe(2);
     expect(after.attempts.map((a) => [a.attempt, a.status])).toEqual([
@@ -227,7 +221,7 @@ describe('re-run', () => {
     const conflict = await stack.request('POST', `/api/v1/runs/${(await trigger('build')).id}/rerun`, { body: { failedOnly: true } });
     expect(conflict.status).toBe(409);
 
-    expect((await stack.request('POST', `/api/v1/runs/${first.id}/rerun`, { body: { failedOnly: true } })).status).toBe(201);
+    await created(api.runs.rerun, { params: { id: first.id }, body: { failedOnly: true } });
     const second = await waitForStatus(first.id, ['failed', 'succeeded']);
     expect(second.status).toBe('succeeded');
     const [lint, test, deploy] = second.attempts[1].jobs;
