@@ -1,34 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack';
-
-type Run = { id: number; status: string; jobs: { id: number; status: string; agent: string | null }[] };
-type QueueEntry = { id: number; runId: number; position: number; labels: string[]; matchingAgents: number; waitingBecause: string | null };
+import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import type { PutPipeline } from '../../contract/pipelines.contract';
+import type { QueueEntry } from '../../contract/queue.contract';
+import { isTerminal, type RunDetail } from '../../contract/runs.contract';
+import { api, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 
 beforeAll(async () => {
   // Lost-agent detection is slowed down here: the exactly-once test's clients do not heartbeat.
   stack = await startStack({ env: { BELLOWS_AGENT_LOST_AFTER_SECONDS: '60' } });
-  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'q', name: 'Queue' } })).status).toBe(201);
+  await created(api.projects.create, { body: { slug: 'q', name: 'Queue' } });
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
 
-async function put(name: string, body: Record<string, unknown>) {
-  const res = await stack.request('PUT', `/api/v1/projects/q/pipelines/${name}`, { body });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+async function put(name: string, body: PutPipeline) {
+  await stack.api.call(api.pipelines.put, { params: { slug: 'q', name }, body });
 }
 
-async function trigger(name: string): Promise<Run> {
-  const res = await stack.request<Run>('POST', `/api/v1/projects/q/pipelines/${name}/runs`, { body: {} });
-  expect(res.status).toBe(201);
-  return res.body;
+// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
+async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
+  const response = await stack.api.raw(route, input);
+  const text = await response.text();
+  expect(response.status, text).toBe(201);
+  return checkResponse(route, JSON.parse(text));
+}
+
+async function trigger(name: string): Promise<RunDetail> {
+  return created(api.runs.trigger, { params: { slug: 'q', name }, body: {} });
 }
 
 async function queue(): Promise<QueueEntry[]> {
-  return (await stack.request<{ jobs: QueueEntry[] }>('GET', '/api/v1/queue')).body.jobs;
+  return (await stack.api.call(api.queue.list, {})).jobs;
 }
 
 async function waitQueued(count: number): Promise<QueueEntry[]> {
@@ -38,11 +44,11 @@ async function waitQueued(count: number): Promise<QueueEntry[]> {
   }, { message: `${count} queued jobs` });
 }
 
-async function finished(runId: number): Promise<Run> {
+async function finished(runId: number): Promise<RunDetail> {
   return stack.waitFor(
     async () => {
-      const run = (await stack.request<Run>('GET', `/api/v1/runs/${runId}`)).body;
-      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : null;
+      const run = await stack.api.call(api.runs.get, { params: { id: runId } });
+      return isTerminal(run.status) ? run : null;
     },
     { timeoutMs: 60_000, message: `run ${runId} to finish` },
   );
@@ -50,12 +56,12 @@ async function finished(runId: number): Promise<Run> {
 
 /** A minimal protocol client: registers as an agent and claims, for tests about the server's claim rules. */
 async function registerClient(token: string, name: string, labels: string[]) {
-  const res = await stack.request<{ secret: string }>('POST', '/api/v1/agents/register', { token, body: { name, labels } });
+  const res = await stack.request<RouteResponse<typeof api.agentProtocol.register>>('POST', '/api/v1/agents/register', { token, body: { name, labels } });
   expect(res.status).toBe(201);
   const secret = res.body.secret;
   return {
     claim: async (wait: number) =>
-      stack.request<{ job: { id: number; try: number } }>('POST', `/api/v1/agents/claim?wait=${wait}`, { token: secret }),
+      stack.request<RouteResponse<typeof api.agentProtocol.claim>>('POST', `/api/v1/agents/claim?wait=${wait}`, { token: secret }),
     finish: (jobId: number) => stack.request('POST', `/api/v1/agents/jobs/${jobId}/finish`, { token: secret, body: { status: 'succeeded', exitCode: 0 } }),
   };
 }
@@ -68,12 +74,11 @@ describe('queue order and label matching', () => {
     expect(jobs.map((j) => j.runId)).toEqual(runs.map((r) => r.id));
     expect(jobs[0].waitingBecause).toBe('No agent is online.');
 
-    const moved = await stack.request<{ jobs: QueueEntry[] }>('POST', '/api/v1/queue/move', { body: { jobId: jobs[2].id, beforeJobId: jobs[0].id } });
-    expect(moved.status).toBe(200);
-    expect(moved.body.jobs.map((j) => j.id)).toEqual([jobs[2].id, jobs[0].id, jobs[1].id]);
-    const after = await stack.request<{ jobs: QueueEntry[] }>('POST', '/api/v1/queue/move', { body: { jobId: jobs[0].id, afterJobId: jobs[1].id } });
-    expect(after.body.jobs.map((j) => j.id)).toEqual([jobs[2].id, jobs[1].id, jobs[0].id]);
-    expect(after.body.jobs.map((j) => j.position)).toEqual([1, 2, 3]);
+    const moved = await stack.api.call(api.queue.move, { body: { jobId: jobs[2].id, beforeJobId: jobs[0].id } });
+    expect(moved.jobs.map((j) => j.id)).toEqual([jobs[2].id, jobs[0].id, jobs[1].id]);
+    const after = await stack.api.call(api.queue.move, { body: { jobId: jobs[0].id, afterJobId: jobs[1].id } });
+    expect(after.jobs.map((j) => j.id)).toEqual([jobs[2].id, jobs[1].id, jobs[0].id]);
+    expect(after.jobs.map((j) => j.position)).toEqual([1, 2, 3]);
 
     const bad = await stack.request<{ error: { code: string } }>('POST', '/api/v1/queue/move', { body: { jobId: jobs[0].id } });
     expect(bad.status).toBe(400);

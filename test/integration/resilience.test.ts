@@ -1,49 +1,54 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack';
-
-type Try = { try: number; agent: string | null; status: string; reason: string | null };
-type Run = { id: number; status: string; jobs: { id: number; status: string; agent: string | null; try: number; reason: string | null; tries: Try[] }[] };
+import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import { isTerminal, type RunDetail } from '../../contract/runs.contract';
+import { api, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack();
-  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'r', name: 'Resilience' } })).status).toBe(201);
+  await created(api.projects.create, { body: { slug: 'r', name: 'Resilience' } });
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
 
+// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
+async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
+  const response = await stack.api.raw(route, input);
+  const text = await response.text();
+  expect(response.status, text).toBe(201);
+  return checkResponse(route, JSON.parse(text));
+}
+
 async function put(name: string, content: string, labels: string[]) {
-  expect((await stack.request('PUT', `/api/v1/projects/r/pipelines/${name}`, { body: { content, labels } })).status).toBe(200);
+  await stack.api.call(api.pipelines.put, { params: { slug: 'r', name }, body: { content, labels } });
 }
 
-async function trigger(name: string): Promise<Run> {
-  const res = await stack.request<Run>('POST', `/api/v1/projects/r/pipelines/${name}/runs`, { body: {} });
-  expect(res.status).toBe(201);
-  return res.body;
+async function trigger(name: string): Promise<RunDetail> {
+  return created(api.runs.trigger, { params: { slug: 'r', name }, body: {} });
 }
 
-async function run(id: number): Promise<Run> {
-  return (await stack.request<Run>('GET', `/api/v1/runs/${id}`)).body;
+async function run(id: number): Promise<RunDetail> {
+  return stack.api.call(api.runs.get, { params: { id } });
 }
 
-async function finished(id: number, timeoutMs = 90_000): Promise<Run> {
+async function finished(id: number, timeoutMs = 90_000): Promise<RunDetail> {
   return stack.waitFor(
     async () => {
       const current = await run(id).catch(() => null);
-      return current && ['succeeded', 'failed', 'cancelled'].includes(current.status) ? current : null;
+      return current && isTerminal(current.status) ? current : null;
     },
     { timeoutMs, intervalMs: 250, message: `run ${id} to finish` },
   );
 }
 
 async function logText(jobId: number): Promise<string> {
-  return (await stack.request<string>('GET', `/api/v1/jobs/${jobId}/logs?format=text`)).body;
+  return (await stack.api.raw(api.jobs.logText, { params: { id: jobId }, query: { format: 'text' } })).text();
 }
 
-async function waitForLog(runId: number, needle: string): Promise<Run> {
+async function waitForLog(runId: number, needle: string): Promise<RunDetail> {
   return stack.waitFor(
     async () => {
       const current = await run(runId).catch(() => null);
