@@ -4,15 +4,16 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, stopChild } from '../../scripts/process-utils';
+import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
 import type { ClientToServerEvents, LiveRoom, LogChunkEvent, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
-import { startStack, waitFor, type Stack } from '../support/stack';
+import { isTerminal, type RunDetail } from '../../contract/runs.contract';
+import { api, startStack, waitFor, type Stack } from '../support/stack';
 
 // The live views' server side against a real stack: handshake auth, job-room replay + live logs
 // with reconnect-resume, lifecycle events from API and worker, project scoping, and a second API
 // instance on the same database receiving what an agent posts to the first (the Postgres adapter).
 
 type LiveClient = Socket<ServerToClientEvents, ClientToServerEvents>;
-type Run = { id: number; status: string; jobs: { id: number; status: string }[] };
 
 let stack: Stack;
 const clients: LiveClient[] = [];
@@ -82,33 +83,38 @@ function printedLines(chunks: LogChunkEvent[]): string[] {
 
 const expectedLines = Array.from({ length: LINES }, (_, i) => `line ${i + 1}`);
 
-async function putPipeline(project: string, name: string, content: string, labels = ['os=linux']): Promise<void> {
-  const res = await stack.request('PUT', `/api/v1/projects/${project}/pipelines/${name}`, { body: { content, labels } });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
+async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
+  const response = await stack.api.raw(route, input);
+  const text = await response.text();
+  expect(response.status, text).toBe(201);
+  return checkResponse(route, JSON.parse(text));
 }
 
-async function trigger(project: string, pipeline: string): Promise<Run> {
-  const res = await stack.request<Run>('POST', `/api/v1/projects/${project}/pipelines/${pipeline}/runs`, { body: {} });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
+async function putPipeline(project: string, name: string, content: string, labels = ['os=linux']): Promise<void> {
+  await stack.api.call(api.pipelines.put, { params: { slug: project, name }, body: { content, labels } });
+}
+
+async function trigger(project: string, pipeline: string): Promise<RunDetail> {
+  return created(api.runs.trigger, { params: { slug: project, name: pipeline }, body: {} });
 }
 
 async function firstJobId(runId: number): Promise<number> {
   const run = await waitFor(
     async () => {
-      const res = await stack.request<Run>('GET', `/api/v1/runs/${runId}`);
-      return res.body.jobs.length ? res.body : null;
+      const current = await stack.api.call(api.runs.get, { params: { id: runId } });
+      return current.jobs.length ? current : null;
     },
     { message: `run ${runId} to have its job` },
   );
   return run.jobs[0].id;
 }
 
-async function waitForRunEnd(runId: number): Promise<Run> {
+async function waitForRunEnd(runId: number): Promise<RunDetail> {
   return waitFor(
     async () => {
-      const res = await stack.request<Run>('GET', `/api/v1/runs/${runId}`);
-      return ['succeeded', 'failed', 'cancelled'].includes(res.body.status) ? res.body : null;
+      const current = await stack.api.call(api.runs.get, { params: { id: runId } });
+      return isTerminal(current.status) ? current : null;
     },
     { timeoutMs: 60_000, message: `run ${runId} to end` },
   );
@@ -121,7 +127,7 @@ function linesScript(sleepSeconds: number): string {
 beforeAll(async () => {
   stack = await startStack({ agents: [{ name: 'live-1', labels: 'os=linux' }] });
   for (const slug of ['live', 'other']) {
-    expect((await stack.request('POST', '/api/v1/projects', { body: { slug, name: slug } })).status).toBe(201);
+    await created(api.projects.create, { body: { slug, name: slug } });
   }
   await putPipeline('live', 'lines', linesScript(0.01));
   await putPipeline('live', 'slow-lines', linesScript(0.03));
@@ -176,8 +182,8 @@ describe('job rooms', () => {
     expect(printedLines(logs.kept)).toEqual(expectedLines);
     expect(logs.gaps).toEqual([]);
     // Seqs match what REST serves: nothing invented, nothing renumbered.
-    const rest = await stack.request<{ chunks: { seq: number; text: string }[] }>('GET', `/api/v1/jobs/${jobId}/logs?limit=10000`);
-    expect(logs.kept.map((chunk) => [chunk.seq, chunk.text])).toEqual(rest.body.chunks.map((chunk) => [chunk.seq, chunk.text]));
+    const rest = await stack.api.call(api.jobs.logs, { params: { id: jobId }, query: { limit: '10000' } });
+    expect(logs.kept.map((chunk) => [chunk.seq, chunk.text])).toEqual(rest.chunks.map((chunk) => [chunk.seq, chunk.text]));
     // The agent sent them over its log stream (HTTP is only its fallback).
     expect(stack.agents[0].output()).toContain('Log stream connected');
   });
@@ -251,7 +257,7 @@ describe('lifecycle events', () => {
     expect(await subscribe(client, `run:${run.id}`)).toEqual({ ok: true });
     const jobId = await firstJobId(run.id);
     await waitFor(() => seen.includes('queue queued'), { message: 'queue.changed queued from the worker' });
-    expect((await stack.request('POST', `/api/v1/runs/${run.id}/cancel`)).status).toBeLessThan(300);
+    await stack.api.call(api.runs.cancel, { params: { id: run.id } });
     await waitFor(() => seen.includes(`job ${jobId} cancelled`) && seen.includes(`run ${run.id} cancelled`), {
       message: `cancel events (seen: ${seen.join('; ')})`,
     });
@@ -261,9 +267,8 @@ describe('lifecycle events', () => {
 
 describe('project-bound tokens', () => {
   it('cannot subscribe to another project’s run or job, and only see their project in `runs`', async () => {
-    const created = await stack.request<{ token: string }>('POST', '/api/v1/tokens', { body: { name: 'other-reader', scopes: ['read'], project: 'other' } });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const client = connect(created.body.token);
+    const reader = await created(api.tokens.create, { body: { name: 'other-reader', scopes: ['read'], project: 'other' } });
+    const client = connect(reader.token);
     await connected(client);
     const runs: number[] = [];
     client.on('run.updated', (e) => runs.push(e.runId));

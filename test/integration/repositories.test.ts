@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server';
 import { createTestRepository, git } from '../support/git-repository';
-import { startStack, type Stack } from '../support/stack';
-
-type Job = { id: number; status: string; exitCode: number | null };
-type Run = { id: number; status: string; ref: string; commitSha: string | null; pipelinePath: string | null; jobs: Job[] };
-type ErrorBody = { error: { code: string; message: string } };
+import { checkResponse, type ErrorBody, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import type { PutPipeline } from '../../contract/pipelines.contract';
+import { isTerminal, type RunDetail, type TriggerRun } from '../../contract/runs.contract';
+import { api, startStack, type Stack } from '../support/stack';
 
 const TOKEN = 'ghp-test-7d3f0a91c2e84b56';
 
@@ -30,17 +29,27 @@ async function request<T>(method: string, path: string, body?: unknown) {
   return stack.request<T>(method, path, body === undefined ? {} : { body });
 }
 
-async function trigger(project: string, pipeline: string, body: Record<string, unknown> = {}): Promise<Run> {
-  const res = await request<Run>('POST', `/api/v1/projects/${project}/pipelines/${pipeline}/runs`, body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
+// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
+async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
+  const response = await stack.api.raw(route, input);
+  const text = await response.text();
+  expect(response.status, text).toBe(201);
+  return checkResponse(route, JSON.parse(text));
 }
 
-async function finished(id: number): Promise<Run> {
+async function putPipeline(project: string, name: string, body: PutPipeline): Promise<void> {
+  await stack.api.call(api.pipelines.put, { params: { slug: project, name }, body });
+}
+
+async function trigger(project: string, pipeline: string, body: TriggerRun = {}): Promise<RunDetail> {
+  return created(api.runs.trigger, { params: { slug: project, name: pipeline }, body });
+}
+
+async function finished(id: number): Promise<RunDetail> {
   return stack.waitFor(
     async () => {
-      const run = (await request<Run>('GET', `/api/v1/runs/${id}`)).body;
-      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : null;
+      const run = await stack.api.call(api.runs.get, { params: { id } });
+      return isTerminal(run.status) ? run : null;
     },
     { timeoutMs: 90_000, message: `run ${id} to end` },
   );
@@ -63,8 +72,8 @@ function mirrorsUnder(root: string): string[] {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
-async function log(run: Run): Promise<string> {
-  return (await stack.request<string>('GET', `/api/v1/jobs/${run.jobs[0].id}/logs?format=text`)).body;
+async function log(run: RunDetail): Promise<string> {
+  return (await stack.api.raw(api.jobs.logText, { params: { id: run.jobs[0].id }, query: { format: 'text' } })).text();
 }
 
 beforeAll(async () => {
@@ -78,8 +87,8 @@ beforeAll(async () => {
   http = await startGitHttpServer(root, { 'x-access-token': TOKEN });
 
   stack = await startStack({ agents: [{ name: 'repo-agent', labels: 'os=linux' }], env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true' } });
-  expect((await request('POST', '/api/v1/projects', { slug: 'web', name: 'Web', repository: { url: `file://${bare}` } })).status).toBe(201);
-  expect((await request('PUT', '/api/v1/projects/web/pipelines/build', { path: '.bellows/build.sh' })).status).toBe(200);
+  await created(api.projects.create, { body: { slug: 'web', name: 'Web', repository: { url: `file://${bare}` } } });
+  await putPipeline('web', 'build', { path: '.bellows/build.sh' });
 });
 
 afterAll(async () => {
@@ -92,24 +101,23 @@ describe('projects with a repository', () => {
     // Before the first listing: lists are cached for 10 s, so a tag pushed after it would not show yet.
     git(work, 'tag', 'feature-tag');
     repo.push('feature-tag');
-    const branches = await request<{ defaultBranch: string; branches: { name: string; commitSha: string }[] }>('GET', '/api/v1/projects/web/branches');
-    expect(branches.status).toBe(200);
-    expect(branches.body).toEqual({
+    const branches = await stack.api.call(api.repositories.branches, { params: { slug: 'web' } });
+    expect(branches).toEqual({
       defaultBranch: 'main',
       branches: [
         { name: 'feature/x', commitSha: git(work, 'rev-parse', 'feature/x') },
         { name: 'main', commitSha: git(work, 'rev-parse', 'main') },
       ],
     });
-    const refs = await request<{ refs: { name: string; kind: string }[] }>('GET', '/api/v1/projects/web/refs?q=FEAT');
-    expect(refs.body.refs.map((ref) => ref.name)).toEqual(['feature-tag', 'feature/x']);
-    const onlyBranches = await request<{ refs: { name: string; kind: string }[] }>('GET', '/api/v1/projects/web/refs?q=feat&kind=branch');
-    expect(onlyBranches.body.refs.map((ref) => ref.name)).toEqual(['feature/x']);
-    const tags = await request<{ refs: { name: string; kind: string }[] }>('GET', '/api/v1/projects/web/refs?q=feat&kind=tag');
-    expect(tags.body.refs).toEqual([{ name: 'feature-tag', kind: 'tag', commitSha: git(work, 'rev-parse', 'main') }]);
+    const refs = await stack.api.call(api.repositories.refs, { params: { slug: 'web' }, query: { q: 'FEAT' } });
+    expect(refs.refs.map((ref) => ref.name)).toEqual(['feature-tag', 'feature/x']);
+    const onlyBranches = await stack.api.call(api.repositories.refs, { params: { slug: 'web' }, query: { q: 'feat', kind: 'branch' } });
+    expect(onlyBranches.refs.map((ref) => ref.name)).toEqual(['feature/x']);
+    const tags = await stack.api.call(api.repositories.refs, { params: { slug: 'web' }, query: { q: 'feat', kind: 'tag' } });
+    expect(tags.refs).toEqual([{ name: 'feature-tag', kind: 'tag', commitSha: git(work, 'rev-parse', 'main') }]);
     expect((await request<ErrorBody>('GET', '/api/v1/projects/web/refs?kind=commit')).status).toBe(400);
-    const files = await request<{ files: { path: string; kind: string }[] }>('GET', '/api/v1/projects/web/pipeline-files');
-    expect(files.body.files).toEqual([
+    const files = await stack.api.call(api.repositories.pipelineFiles, { params: { slug: 'web' } });
+    expect(files.files).toEqual([
       { path: '.bellows/build.sh', kind: 'script' },
       { path: '.bellows/graph.act', kind: 'act' },
     ]);
@@ -137,17 +145,16 @@ describe('projects with a repository', () => {
   });
 
   it('a .act graph from the repository runs too, and a re-run runs the same commit and content', async () => {
-    expect((await request('PUT', '/api/v1/projects/web/pipelines/graph', { path: '.bellows/graph.act' })).status).toBe(200);
+    await putPipeline('web', 'graph', { path: '.bellows/graph.act' });
     const first = await finished((await trigger('web', 'graph')).id);
     expect(first.status).toBe('succeeded');
     expect(await log(first)).toContain(`graph at ${first.commitSha}`);
     // main moves on; the re-run keeps the run's commit.
     repo.commit({ README: 'moved on' }, 'later');
     repo.push('main');
-    const rerun = await request<Run>('POST', `/api/v1/runs/${first.id}/rerun`, {});
-    expect(rerun.status, JSON.stringify(rerun.body)).toBe(201);
+    await created(api.runs.rerun, { params: { id: first.id }, body: {} });
     const again = await stack.waitFor(async () => {
-      const run = (await request<Run & { attempt: number }>('GET', `/api/v1/runs/${first.id}`)).body;
+      const run = await stack.api.call(api.runs.get, { params: { id: first.id } });
       return run.attempt === 2 && run.status === 'succeeded' ? run : null;
     });
     expect(again.commitSha).toBe(first.commitSha);
@@ -175,8 +182,8 @@ describe('projects with a repository', () => {
   });
 
   it('a push webhook runs the pushed commit', async () => {
-    const hook = await request<{ id: string; secret: string }>('POST', '/api/v1/projects/web/hooks', { pipeline: 'build', format: 'github' });
-    expect(hook.status).toBe(201);
+    const hook = await created(api.hooks.create, { params: { slug: 'web' }, body: { pipeline: 'build', format: 'github' } });
+    if (!hook.secret) throw new Error('a github hook is created with its signing secret');
     repo.checkout('feature/x');
     const pushed = repo.commit({ README: 'pushed readme' }, 'pushed');
     // The branch moves on before the delivery arrives: the run is of the pushed commit, not the tip.
@@ -184,8 +191,9 @@ describe('projects with a repository', () => {
     repo.push('feature/x');
     repo.checkout('main');
     const body = JSON.stringify({ ref: 'refs/heads/feature/x', after: pushed, before: '0'.repeat(40), deleted: false, pusher: { name: 'octocat' } });
-    const signature = `sha256=${createHmac('sha256', hook.body.secret).update(body).digest('hex')}`;
-    const delivery = await stack.request<{ runId: number }>('POST', `/api/v1/hooks/${hook.body.id}`, {
+    const signature = `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`;
+    // Raw: a delivery is signed bytes without a bearer token.
+    const delivery = await stack.request<{ runId: number }>('POST', `/api/v1/hooks/${hook.id}`, {
       token: null,
       rawBody: body,
       headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature },
@@ -200,8 +208,8 @@ describe('projects with a repository', () => {
 
   it('a branch force-pushed after the trigger still runs the recorded commit, or says plainly that it is gone', async () => {
     // Labels no agent has yet keep the runs queued while their branches move.
-    expect((await request('PUT', '/api/v1/projects/web/pipelines/late', { path: '.bellows/build.sh', labels: ['stage=late'] })).status).toBe(200);
-    expect((await request('PUT', '/api/v1/projects/web/pipelines/later', { path: '.bellows/build.sh', labels: ['stage=later'] })).status).toBe(200);
+    await putPipeline('web', 'late', { path: '.bellows/build.sh', labels: ['stage=late'] });
+    await putPipeline('web', 'later', { path: '.bellows/build.sh', labels: ['stage=later'] });
     const forcePush = (branch: string, readme: string): { recorded: string; replace(): void } => {
       repo.checkout(branch);
       const recorded = repo.commit({ README: readme }, 'to be replaced');
@@ -245,7 +253,7 @@ describe('projects with a repository', () => {
   });
 
   it('answer clearly for a missing file, an unknown ref, a path outside the repository and two cold triggers at once', async () => {
-    expect((await request('PUT', '/api/v1/projects/web/pipelines/missing', { path: '.bellows/none.act' })).status).toBe(200);
+    await putPipeline('web', 'missing', { path: '.bellows/none.act' });
     const missing = await request<ErrorBody>('POST', '/api/v1/projects/web/pipelines/missing/runs', {});
     expect(missing.status).toBe(422);
     expect(missing.body.error).toMatchObject({ code: 'pipeline_file_missing', message: expect.stringContaining('.bellows/none.act does not exist at commit') });
@@ -258,11 +266,10 @@ describe('projects with a repository', () => {
       expect(bad.body.error.code).toBe('invalid_path');
     }
     // A fresh project on the same repository has mirrors of its own: two triggers at once on a cold one.
-    const two = await request<{ id: string }>('POST', '/api/v1/projects', { slug: 'web-two', name: 'Web 2', repository: { url: `file://${bare}` } });
-    expect(two.status).toBe(201);
-    const serverMirrors = join(stack.logDir, 'data', 'git-mirrors', two.body.id);
+    const two = await created(api.projects.create, { body: { slug: 'web-two', name: 'Web 2', repository: { url: `file://${bare}` } } });
+    const serverMirrors = join(stack.logDir, 'data', 'git-mirrors', two.id);
     expect(mirrorsUnder(join(stack.logDir, 'data', 'git-mirrors')).filter((dir) => dir.startsWith(serverMirrors))).toEqual([]);
-    expect((await request('PUT', '/api/v1/projects/web-two/pipelines/build', { path: '.bellows/build.sh' })).status).toBe(200);
+    await putPipeline('web-two', 'build', { path: '.bellows/build.sh' });
     const both = await Promise.all([trigger('web-two', 'build'), trigger('web-two', 'build')]);
     expect(both[0].commitSha).toBe(git(work, 'rev-parse', 'main'));
     expect(both[1].commitSha).toBe(both[0].commitSha);
@@ -275,8 +282,8 @@ describe('a repository over https with credentials', () => {
   const url = (): string => `${http.base}/web.git`;
 
   beforeAll(async () => {
-    expect((await request('POST', '/api/v1/projects', { slug: 'private', name: 'Private', repository: { url: url(), credentialsSecret: 'GIT_TOKEN' } })).status).toBe(201);
-    expect((await request('PUT', '/api/v1/projects/private/pipelines/build', { path: '.bellows/build.sh', labels: ['os=linux'] })).status).toBe(200);
+    await created(api.projects.create, { body: { slug: 'private', name: 'Private', repository: { url: url(), credentialsSecret: 'GIT_TOKEN' } } });
+    await putPipeline('private', 'build', { path: '.bellows/build.sh', labels: ['os=linux'] });
   });
 
   it('refuses missing, wrong or unfit credentials with a clear error that never shows them', async () => {
@@ -284,7 +291,7 @@ describe('a repository over https with credentials', () => {
     const unset = await request<ErrorBody>('GET', '/api/v1/projects/private/branches');
     expect(unset.status).toBe(422);
     expect(unset.body.error.code).toBe('credentials_missing');
-    expect((await request('PUT', '/api/v1/projects/private/secrets/GIT_TOKEN', { value: 'wrong-token-123456' })).status).toBe(204);
+    expect((await stack.api.raw(api.secrets.put, { params: { slug: 'private', name: 'GIT_TOKEN' }, body: { value: 'wrong-token-123456' } })).status).toBe(204);
     const wrong = await request<ErrorBody>('GET', '/api/v1/projects/private/branches');
     expect(wrong.status).toBe(422);
     expect(wrong.body.error.code).toBe('repository_auth_failed');
@@ -292,7 +299,7 @@ describe('a repository over https with credentials', () => {
     expect(wrong.body.error.message).toContain('authentication failed');
     expect(JSON.stringify(wrong.body)).not.toContain('wrong-token-123456');
     const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
-    expect((await request('PUT', '/api/v1/projects/private/secrets/GIT_TOKEN', { value: key })).status).toBe(204);
+    expect((await stack.api.raw(api.secrets.put, { params: { slug: 'private', name: 'GIT_TOKEN' }, body: { value: key } })).status).toBe(204);
     const unfit = await request<ErrorBody>('POST', '/api/v1/projects/private/pipelines/build/runs', {});
     expect(unfit.status).toBe(422);
     expect(unfit.body.error).toMatchObject({ code: 'credentials_mismatch', message: expect.stringContaining('private key') });
@@ -300,11 +307,10 @@ describe('a repository over https with credentials', () => {
   });
 
   it('lists branches and runs checkouts with the right token, which no log, URL or file shows', async () => {
-    expect((await request('PUT', '/api/v1/projects/private/secrets/GIT_TOKEN', { value: TOKEN })).status).toBe(204);
-    const branches = await request<{ branches: { name: string; commitSha: string }[] }>('GET', '/api/v1/projects/private/branches');
-    expect(branches.status, JSON.stringify(branches.body)).toBe(200);
+    expect((await stack.api.raw(api.secrets.put, { params: { slug: 'private', name: 'GIT_TOKEN' }, body: { value: TOKEN } })).status).toBe(204);
+    const branches = await stack.api.call(api.repositories.branches, { params: { slug: 'private' } });
     const featureSha = git(work, 'rev-parse', 'feature/x');
-    expect(branches.body.branches).toContainEqual({ name: 'feature/x', commitSha: featureSha });
+    expect(branches.branches).toContainEqual({ name: 'feature/x', commitSha: featureSha });
     const first = await finished((await trigger('private', 'build', { ref: 'feature/x' })).id);
     const second = await finished((await trigger('private', 'build', { ref: 'feature/x' })).id);
     const texts = [await log(first), await log(second)];
@@ -314,8 +320,8 @@ describe('a repository over https with credentials', () => {
     }
     // The second checkout over https came out of the agent's mirror of this project.
     expect(texts[1]).toContain("from this agent's mirror");
-    const project = await request('GET', '/api/v1/projects/private');
-    expect(JSON.stringify(project.body)).not.toContain(TOKEN);
+    const project = await stack.api.call(api.projects.get, { params: { slug: 'private' } });
+    expect(JSON.stringify(project)).not.toContain(TOKEN);
     // Nothing the stack keeps on disk (logs, the server's and the agents' mirrors and workspaces, their
     // .git/config files) holds the token or its Basic-auth form.
     expect(filesMentioning(TOKEN, stack.logDir)).toEqual([]);
@@ -324,8 +330,8 @@ describe('a repository over https with credentials', () => {
 
   it('another project naming the same private repository gets nothing without its own credentials', async () => {
     // The token-holding project's mirrors have every commit; this one must still prove access.
-    expect((await request('POST', '/api/v1/projects', { slug: 'intruder', name: 'Intruder', repository: { url: url() } })).status).toBe(201);
-    expect((await request('PUT', '/api/v1/projects/intruder/pipelines/build', { path: '.bellows/build.sh', labels: ['os=linux'] })).status).toBe(200);
+    await created(api.projects.create, { body: { slug: 'intruder', name: 'Intruder', repository: { url: url() } } });
+    await putPipeline('intruder', 'build', { path: '.bellows/build.sh', labels: ['os=linux'] });
     const sha = git(work, 'rev-parse', 'feature/x');
     const branches = await request<ErrorBody>('GET', '/api/v1/projects/intruder/branches');
     expect(branches.status).toBe(422);
