@@ -4,7 +4,7 @@ import { JobsRepository } from '../jobs/jobs.repository';
 import { nodeStatesFor, parseGraph } from '../jobs/job-graph';
 import { LogsRepository } from '../jobs/logs.repository';
 import { DeliveryGate } from './delivery-gate';
-import type { ClientToServerEvents, LiveRoom, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
+import type { ClientToServerEvents, LiveRoom, ServerToClientEvents, SubscribeReply, SubscribeRequest } from '../../contract/live.contract';
 import { LiveAuth, LiveError, type LivePrincipal } from './live-auth';
 import { toChunkEvent } from './live-publisher';
 import { joinedRoomFor, parseRoom, type ParsedRoom } from './live-rooms';
@@ -39,10 +39,11 @@ export class LiveService {
    * the join can be missed, and everything arrives in seq order; chunks both replayed and held are
    * duplicates the viewer drops by seq.
    */
-  async subscribe(socket: LiveSocket, request: unknown): Promise<SubscribeReply> {
+  async subscribe(socket: LiveSocket, { room, afterSeq = 0 }: SubscribeRequest): Promise<SubscribeReply> {
     try {
-      const { room, afterSeq } = validate(request);
-      const parsed = parseRoom(room)!;
+      // The gateway checked the message's shape; the id must also be one a row can have (`run:-1` has the shape).
+      const parsed = parseRoom(room);
+      if (!parsed) throw new LiveError('invalid_room', `Unknown room ${JSON.stringify(room)}; use runs, queue, agents, artifacts, run:<id> or job:<id>.`);
       const principal = await this.auth.check(socket.data.principal.tokenHash);
       await this.authorize(principal, parsed);
       const joined = joinedRoomFor(parsed, principal.projectId);
@@ -109,15 +110,4 @@ export class LiveService {
     const nodeStates = state.kind === 'act' ? nodeStatesFor(parseGraph(state.content), state.nodeStates, ended) : {};
     socket.emit('job.nodes', { jobId, activeNodes: ended ? [] : state.activeNodes, nodeStates });
   }
-}
-
-function validate(request: unknown): { room: LiveRoom; afterSeq: number } {
-  const { room, afterSeq } = (typeof request === 'object' && request !== null ? request : {}) as { room?: unknown; afterSeq?: unknown };
-  if (!parseRoom(room)) {
-    throw new LiveError('invalid_room', `Unknown room ${JSON.stringify(room)}; use runs, queue, agents, artifacts, run:<id> or job:<id>.`);
-  }
-  if (afterSeq !== undefined && (typeof afterSeq !== 'number' || !Number.isSafeInteger(afterSeq) || afterSeq < 0)) {
-    throw new LiveError('invalid_room', 'afterSeq must be a non-negative integer (the last seq you have).');
-  }
-  return { room: room as LiveRoom, afterSeq: afterSeq ?? 0 };
 }
