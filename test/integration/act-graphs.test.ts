@@ -3,44 +3,54 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack';
+import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import type { JobGraph } from '../../contract/jobs.contract';
+import { isTerminal, type RunDetail, type TriggerRun } from '../../contract/runs.contract';
+import { api, startStack, type Stack } from '../support/stack';
 
 // Every example graph (test/fixtures/act, copied from the format's reference set) through the
 // real server and agent, checked against test/fixtures/act/EXPECTED.md.
-type Job = { id: number; status: string; reason: string | null; exitCode: number | null };
-type Run = { id: number; status: string; jobs: Job[] };
-type Graph = { graph: { nodes: { id: string }[] }; activeNodes: string[]; nodeStates: Record<string, string>; status: string };
 
 const fixtures = resolve('test/fixtures/act');
 let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ agents: [{ name: 'graph-runner', labels: 'os=linux' }] });
-  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 'act', name: 'Graphs' } })).status).toBe(201);
-  expect((await stack.request('PUT', '/api/v1/projects/act/secrets/DEPLOY_TOKEN', { body: { value: 'tok-9f8e7d6c' } })).status).toBe(204);
+  await created(api.projects.create, { body: { slug: 'act', name: 'Graphs' } });
+  expect((await stack.api.raw(api.secrets.put, { params: { slug: 'act', name: 'DEPLOY_TOKEN' }, body: { value: 'tok-9f8e7d6c' } })).status).toBe(204);
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
 
-async function runGraph(name: string, content: string, trigger: Record<string, unknown> = {}): Promise<{ run: Run; log: string; stored: string }> {
-  const put = await stack.request<{ kind: string }>('PUT', `/api/v1/projects/act/pipelines/${name}`, { body: { content } });
-  expect(put.status, JSON.stringify(put.body)).toBe(200);
-  expect(put.body.kind).toBe('act');
-  const created = await stack.request<Run>('POST', `/api/v1/projects/act/pipelines/${name}/runs`, { body: trigger });
-  expect(created.status).toBe(201);
-  const run = await finished(created.body.id);
-  const log = (await stack.request<string>('GET', `/api/v1/jobs/${run.jobs[0].id}/logs?format=text`)).body;
+// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
+async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
+  const response = await stack.api.raw(route, input);
+  const text = await response.text();
+  expect(response.status, text).toBe(201);
+  return checkResponse(route, JSON.parse(text));
+}
+
+async function logText(jobId: number): Promise<string> {
+  return (await stack.api.raw(api.jobs.logText, { params: { id: jobId }, query: { format: 'text' } })).text();
+}
+
+async function runGraph(name: string, content: string, trigger: TriggerRun = {}): Promise<{ run: RunDetail; log: string; stored: string }> {
+  const put = await stack.api.call(api.pipelines.put, { params: { slug: 'act', name }, body: { content } });
+  expect(put.kind).toBe('act');
+  const triggered = await created(api.runs.trigger, { params: { slug: 'act', name }, body: trigger });
+  const run = await finished(triggered.id);
+  const log = await logText(run.jobs[0].id);
   const rows = await stack.sql<{ text: string }[]>`select text from log_chunks where job_id = ${run.jobs[0].id} order by seq`;
   return { run, log, stored: rows.map((r) => r.text).join('') };
 }
 
-async function finished(id: number): Promise<Run> {
+async function finished(id: number): Promise<RunDetail> {
   return stack.waitFor(
     async () => {
-      const run = (await stack.request<Run>('GET', `/api/v1/runs/${id}`)).body;
-      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : null;
+      const run = await stack.api.call(api.runs.get, { params: { id } });
+      return isTerminal(run.status) ? run : null;
     },
     { timeoutMs: 60_000, message: `run ${id} to finish` },
   );
@@ -50,10 +60,8 @@ function fixture(file: string): string {
   return readFileSync(join(fixtures, file), 'utf8');
 }
 
-async function graphOf(jobId: number): Promise<Graph> {
-  const res = await stack.request<Graph>('GET', `/api/v1/jobs/${jobId}/graph`);
-  expect(res.status).toBe(200);
-  return res.body;
+async function graphOf(jobId: number): Promise<JobGraph> {
+  return stack.api.call(api.jobs.graph, { params: { id: jobId } });
 }
 
 describe('the example graphs', () => {
@@ -61,8 +69,8 @@ describe('the example graphs', () => {
     const { run, log } = await runGraph('hello', fixture('hello.act'), { inputs: { name: 'Ada' } });
     expect(run.status).toBe('succeeded');
     // The graph reads ${{ inputs.name }}: the pipeline asks for it, and a trigger without it is refused.
-    const pipeline = await stack.request<{ inputs: Record<string, { required?: boolean }> }>('GET', '/api/v1/projects/act/pipelines/hello');
-    expect(pipeline.body.inputs.name).toMatchObject({ required: true });
+    const pipeline = await stack.api.call(api.pipelines.get, { params: { slug: 'act', name: 'hello' } });
+    expect(pipeline.inputs.name).toMatchObject({ required: true });
     const missing = await stack.request<{ error: { message: string } }>('POST', '/api/v1/projects/act/pipelines/hello/runs', { body: {} });
     expect(missing.status).toBe(422);
     expect(missing.body.error.message).toContain('input "name" is required');
@@ -70,7 +78,7 @@ describe('the example graphs', () => {
     expect(log).toContain('to stderr');
     expect(log).toContain('finished');
     const graph = await graphOf(run.jobs[0].id);
-    expect(graph.graph.nodes.map((n) => n.id)).toEqual(['start', 'greet', 'done']);
+    expect(graph.graph?.nodes?.map((n) => n.id)).toEqual(['start', 'greet', 'done']);
     expect(graph.activeNodes).toEqual([]);
     expect(graph.nodeStates).toMatchObject({ greet: 'succeeded', done: 'succeeded' });
     const nodes = await stack.sql<{ node: string | null }[]>`select distinct node from log_chunks where job_id = ${run.jobs[0].id} and stream <> 'system'`;
@@ -123,8 +131,8 @@ describe('the example graphs', () => {
   it('artifact.act uploads report.txt and a 1 MiB blob with the right checksums', async () => {
     const { run } = await runGraph('artifact', fixture('artifact.act'));
     expect(run.status).toBe('succeeded');
-    const list = await stack.request<{ artifacts: { name: string; size: number; sha256: string; downloadUrl: string }[] }>('GET', `/api/v1/artifacts?runId=${run.id}`);
-    const byName = Object.fromEntries(list.body.artifacts.map((a) => [a.name, a]));
+    const list = await stack.api.call(api.artifacts.list, { query: { runId: String(run.id) } });
+    const byName = Object.fromEntries(list.artifacts.map((a) => [a.name, a]));
     expect(byName['report.txt']).toMatchObject({ size: 6, sha256: createHash('sha256').update('built\n').digest('hex') });
     expect(byName['blob.bin']).toMatchObject({ size: 1048576, sha256: '30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58' });
   });
@@ -187,10 +195,9 @@ executions:
 
   it('shows the executing node live, then stops every process of a cancelled concurrent graph', async () => {
     const content = fixture('concurrent.act').replace(/sleep 1; echo (\w+)-ok/g, 'echo $1-pid-$$$$; sleep 347; echo $1-ok');
-    const put = await stack.request('PUT', '/api/v1/projects/act/pipelines/long-concurrent', { body: { content } });
-    expect(put.status).toBe(200);
-    const runId = (await stack.request<Run>('POST', '/api/v1/projects/act/pipelines/long-concurrent/runs', { body: {} })).body.id;
-    const jobId = await stack.waitFor(async () => (await stack.request<Run>('GET', `/api/v1/runs/${runId}`)).body.jobs[0]?.id, { message: 'job created' });
+    await stack.api.call(api.pipelines.put, { params: { slug: 'act', name: 'long-concurrent' }, body: { content } });
+    const runId = (await stack.api.call(api.runs.trigger, { params: { slug: 'act', name: 'long-concurrent' }, body: {} })).id;
+    const jobId = await stack.waitFor(async () => (await stack.api.call(api.runs.get, { params: { id: runId } })).jobs[0]?.id, { message: 'job created' });
     const live = await stack.waitFor(
       async () => {
         const graph = await graphOf(jobId);
@@ -201,14 +208,14 @@ executions:
     expect(live.nodeStates).toMatchObject({ lint: 'running', unit: 'running', docs: 'running' });
     const log = await stack.waitFor(
       async () => {
-        const text = (await stack.request<string>('GET', `/api/v1/jobs/${jobId}/logs?format=text`)).body;
+        const text = await logText(jobId);
         return (text.match(/-pid-\d+/g) ?? []).length === 3 ? text : null;
       },
       { message: 'the three branch shells to print their pids' },
     );
     const pids = [...log.matchAll(/-pid-(\d+)/g)].map((m) => Number(m[1]));
 
-    expect((await stack.request('POST', `/api/v1/runs/${runId}/cancel`)).status).toBe(200);
+    expect((await stack.api.raw(api.runs.cancel, { params: { id: runId } })).status).toBe(200);
     const run = await finished(runId);
     expect(run.status).toBe('cancelled');
     const alive = (pid: number) => {

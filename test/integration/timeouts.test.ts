@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack';
+import { isTerminal } from '../../contract/runs.contract';
+import { api, startStack, type Stack } from '../support/stack';
 
 // Its own file (and stack) because it has to wait out a real one-minute job timeout.
 let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ agents: [{ name: 'slowpoke', labels: 'pool=slow' }] });
-  expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 't', name: 'Timeouts' } })).status).toBe(201);
+  const project = await stack.api.raw(api.projects.create, { body: { slug: 't', name: 'Timeouts' } });
+  expect(project.status).toBe(201);
 });
 
 afterAll(async () => {
@@ -14,22 +16,21 @@ afterAll(async () => {
 });
 
 it('fails a job that outlives its timeout with reason "timeout" and stops its processes', async () => {
-  const put = await stack.request('PUT', '/api/v1/projects/t/pipelines/slow', {
+  await stack.api.call(api.pipelines.put, {
+    params: { slug: 't', name: 'slow' },
     body: { content: 'echo "sleeping as $$"\nsleep 600\n', labels: ['pool=slow'], timeoutMinutes: 1 },
   });
-  expect(put.status).toBe(200);
-  const run = (await stack.request<{ id: number }>('POST', '/api/v1/projects/t/pipelines/slow/runs', { body: {} })).body;
-  type Run = { status: string; jobs: { id: number; status: string; reason: string | null; startedAt: string; finishedAt: string }[] };
+  const run = await stack.api.call(api.runs.trigger, { params: { slug: 't', name: 'slow' }, body: {} });
   const done = await stack.waitFor(
     async () => {
-      const current = (await stack.request<Run>('GET', `/api/v1/runs/${run.id}`)).body;
-      return ['succeeded', 'failed', 'cancelled'].includes(current.status) ? current : null;
+      const current = await stack.api.call(api.runs.get, { params: { id: run.id } });
+      return isTerminal(current.status) ? current : null;
     },
     { timeoutMs: 120_000, intervalMs: 1000, message: 'the run to time out' },
   );
   expect(done.status).toBe('failed');
   expect(done.jobs[0]).toMatchObject({ status: 'failed', reason: 'timeout' });
-  const log = (await stack.request<string>('GET', `/api/v1/jobs/${done.jobs[0].id}/logs?format=text`)).body;
+  const log = await (await stack.api.raw(api.jobs.logText, { params: { id: done.jobs[0].id }, query: { format: 'text' } })).text();
   const pid = Number(/sleeping as (\d+)/.exec(log)?.[1]);
   await stack.waitFor(() => {
     try {
