@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskArtifactStorage, type ArtifactStorage } from '../../src/artifacts/artifact-storage';
 import { S3ArtifactStorage } from '../../src/artifacts/s3-artifact-storage';
 import { startS3TestServer, type S3TestServer } from '../support/s3-test-server';
-import { startStack, type Stack } from '../support/stack';
+import { api, startStack, type Stack } from '../support/stack';
 
 // One contract, every backend: the disk store and an S3-compatible server must behave alike.
 let s3: S3TestServer;
@@ -103,17 +103,17 @@ describe('artifacts through the API on the S3 backend', () => {
   });
 
   it('uploads from an agent, lists, downloads whole and by range with the SHA-256 as ETag', async () => {
-    expect((await stack.request('POST', '/api/v1/projects', { body: { slug: 's3', name: 'S3' } })).status).toBe(201);
+    expect((await stack.api.raw(api.projects.create, { body: { slug: 's3', name: 'S3' } })).status).toBe(201);
     const content = 'printf "built\\n" > "$BELLOWS_ARTIFACTS_DIR/report.txt"\nhead -c 3000000 /dev/urandom > "$BELLOWS_ARTIFACTS_DIR/blob.bin"\n';
-    expect((await stack.request('PUT', '/api/v1/projects/s3/pipelines/build', { body: { content, labels: ['pool=s3'] } })).status).toBe(200);
-    const runId = (await stack.request<{ id: number }>('POST', '/api/v1/projects/s3/pipelines/build/runs', { body: {} })).body.id;
-    await stack.waitFor(async () => (await stack.request<{ status: string }>('GET', `/api/v1/runs/${runId}`)).body.status === 'succeeded', {
+    await stack.api.call(api.pipelines.put, { params: { slug: 's3', name: 'build' }, body: { content, labels: ['pool=s3'] } });
+    const runId = (await stack.api.call(api.runs.trigger, { params: { slug: 's3', name: 'build' }, body: {} })).id;
+    await stack.waitFor(async () => (await stack.api.call(api.runs.get, { params: { id: runId } })).status === 'succeeded', {
       timeoutMs: 60_000,
       message: 'the run to succeed',
     });
-    const listed = await stack.request<{ artifacts: { name: string; size: number; sha256: string; downloadUrl: string }[] }>('GET', `/api/v1/artifacts?runId=${runId}`);
-    const report = listed.body.artifacts.find((a) => a.name === 'report.txt')!;
-    const blob = listed.body.artifacts.find((a) => a.name === 'blob.bin')!;
+    const listed = await stack.api.call(api.artifacts.list, { query: { runId: String(runId) } });
+    const report = listed.artifacts.find((a) => a.name === 'report.txt')!;
+    const blob = listed.artifacts.find((a) => a.name === 'blob.bin')!;
     expect(report).toMatchObject({ size: 6, sha256: createHash('sha256').update('built\n').digest('hex') });
     expect(blob.size).toBe(3_000_000);
 
