@@ -3,7 +3,7 @@
 // fall back to HTTP, so this is an optimisation that can never lose or block output.
 
 import { io, type Socket } from 'socket.io-client';
-import { AGENT_STREAM_NAMESPACE, type AgentStreamClientEvents, type StreamedLogBatch, type StreamReply } from '../contract/agent-protocol.contract';
+import { AGENT_STREAM_NAMESPACE, StreamReply, type AgentStreamClientEvents, type StreamedLogBatch } from '../contract/agent-protocol.contract';
 import type { Logger } from './logger';
 
 /** Long enough for a slow commit, short enough that a silently dead connection costs little before HTTP takes over. */
@@ -52,9 +52,10 @@ export class AgentStream {
   async sendLogBatch(batch: StreamedLogBatch): Promise<StreamReply | undefined> {
     if (!this.socket.connected) return undefined;
     try {
-      const reply = await this.socket.timeout(this.ackTimeoutMs).emitWithAck('logs', batch);
-      // A server error is retried over HTTP, which has the backoff; everything else is the answer.
-      return reply.status >= 500 ? undefined : reply;
+      const reply = StreamReply.safeParse(await this.socket.timeout(this.ackTimeoutMs).emitWithAck('logs', batch));
+      // A server error, or an acknowledgement outside the contract, is retried over HTTP (which has the
+      // backoff and checks its answer); everything else is the answer.
+      return reply.success && reply.data.status < 500 ? reply.data : undefined;
     } catch {
       return undefined;
     }

@@ -242,7 +242,8 @@ export const StreamedLogBatch = LogBatchRequest.extend({
 export type StreamedLogBatch = z.input<typeof StreamedLogBatch>;
 
 /** The acknowledgement: exactly what the REST endpoint would have answered, status included. */
-export type StreamReply = { status: number; body: unknown };
+export const StreamReply = z.object({ status: z.number().int(), body: z.unknown() }).meta({ id: 'StreamReply' });
+export type StreamReply = z.infer<typeof StreamReply>;
 
 export type AgentStreamClientEvents = { logs: (batch: StreamedLogBatch, ack: (reply: StreamReply) => void) => void };
 

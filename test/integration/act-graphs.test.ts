@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
 import type { JobGraph } from '../../contract/jobs.contract';
 import { isTerminal, type RunDetail, type TriggerRun } from '../../contract/runs.contract';
 import { api, startStack, type Stack } from '../support/stack';
@@ -16,21 +15,13 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ agents: [{ name: 'graph-runner', labels: 'os=linux' }] });
-  await created(api.projects.create, { body: { slug: 'act', name: 'Graphs' } });
+  await stack.answered(201, api.projects.create, { body: { slug: 'act', name: 'Graphs' } });
   expect((await stack.api.raw(api.secrets.put, { params: { slug: 'act', name: 'DEPLOY_TOKEN' }, body: { value: 'tok-9f8e7d6c' } })).status).toBe(204);
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
-
-// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
-async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
-  const response = await stack.api.raw(route, input);
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return checkResponse(route, JSON.parse(text));
-}
 
 async function logText(jobId: number): Promise<string> {
   return (await stack.api.raw(api.jobs.logText, { params: { id: jobId }, query: { format: 'text' } })).text();
@@ -39,7 +30,7 @@ async function logText(jobId: number): Promise<string> {
 async function runGraph(name: string, content: string, trigger: TriggerRun = {}): Promise<{ run: RunDetail; log: string; stored: string }> {
   const put = await stack.api.call(api.pipelines.put, { params: { slug: 'act', name }, body: { content } });
   expect(put.kind).toBe('act');
-  const triggered = await created(api.runs.trigger, { params: { slug: 'act', name }, body: trigger });
+  const triggered = await stack.answered(201, api.runs.trigger, { params: { slug: 'act', name }, body: trigger });
   const run = await finished(triggered.id);
   const log = await logText(run.jobs[0].id);
   const rows = await stack.sql<{ text: string }[]>`select text from log_chunks where job_id = ${run.jobs[0].id} order by seq`;

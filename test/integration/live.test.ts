@@ -4,7 +4,6 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, stopChild } from '../../scripts/process-utils';
-import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
 import type { ClientToServerEvents, LiveRoom, LogChunkEvent, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
 import { isTerminal, type RunDetail } from '../../contract/runs.contract';
 import { api, startStack, waitFor, type Stack } from '../support/stack';
@@ -83,20 +82,12 @@ function printedLines(chunks: LogChunkEvent[]): string[] {
 
 const expectedLines = Array.from({ length: LINES }, (_, i) => `line ${i + 1}`);
 
-// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
-async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
-  const response = await stack.api.raw(route, input);
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return checkResponse(route, JSON.parse(text));
-}
-
 async function putPipeline(project: string, name: string, content: string, labels = ['os=linux']): Promise<void> {
   await stack.api.call(api.pipelines.put, { params: { slug: project, name }, body: { content, labels } });
 }
 
 async function trigger(project: string, pipeline: string): Promise<RunDetail> {
-  return created(api.runs.trigger, { params: { slug: project, name: pipeline }, body: {} });
+  return stack.answered(201, api.runs.trigger, { params: { slug: project, name: pipeline }, body: {} });
 }
 
 async function firstJobId(runId: number): Promise<number> {
@@ -127,7 +118,7 @@ function linesScript(sleepSeconds: number): string {
 beforeAll(async () => {
   stack = await startStack({ agents: [{ name: 'live-1', labels: 'os=linux' }] });
   for (const slug of ['live', 'other']) {
-    await created(api.projects.create, { body: { slug, name: slug } });
+    await stack.answered(201, api.projects.create, { body: { slug, name: slug } });
   }
   await putPipeline('live', 'lines', linesScript(0.01));
   await putPipeline('live', 'slow-lines', linesScript(0.03));
@@ -267,7 +258,7 @@ describe('lifecycle events', () => {
 
 describe('project-bound tokens', () => {
   it('cannot subscribe to another project’s run or job, and only see their project in `runs`', async () => {
-    const reader = await created(api.tokens.create, { body: { name: 'other-reader', scopes: ['read'], project: 'other' } });
+    const reader = await stack.answered(201, api.tokens.create, { body: { name: 'other-reader', scopes: ['read'], project: 'other' } });
     const client = connect(reader.token);
     await connected(client);
     const runs: number[] = [];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import type { RouteResponse } from '../../contract/http';
 import type { PutPipeline } from '../../contract/pipelines.contract';
 import type { QueueEntry } from '../../contract/queue.contract';
 import { isTerminal, type RunDetail } from '../../contract/runs.contract';
@@ -10,7 +10,7 @@ let stack: Stack;
 beforeAll(async () => {
   // Lost-agent detection is slowed down here: the exactly-once test's clients do not heartbeat.
   stack = await startStack({ env: { BELLOWS_AGENT_LOST_AFTER_SECONDS: '60' } });
-  await created(api.projects.create, { body: { slug: 'q', name: 'Queue' } });
+  await stack.answered(201, api.projects.create, { body: { slug: 'q', name: 'Queue' } });
 });
 
 afterAll(async () => {
@@ -21,16 +21,8 @@ async function put(name: string, body: PutPipeline) {
   await stack.api.call(api.pipelines.put, { params: { slug: 'q', name }, body });
 }
 
-// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
-async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
-  const response = await stack.api.raw(route, input);
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return checkResponse(route, JSON.parse(text));
-}
-
 async function trigger(name: string): Promise<RunDetail> {
-  return created(api.runs.trigger, { params: { slug: 'q', name }, body: {} });
+  return stack.answered(201, api.runs.trigger, { params: { slug: 'q', name }, body: {} });
 }
 
 async function queue(): Promise<QueueEntry[]> {

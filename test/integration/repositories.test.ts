@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server';
 import { createTestRepository, git } from '../support/git-repository';
-import { checkResponse, type ErrorBody, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import type { ErrorBody } from '../../contract/http';
 import type { PutPipeline } from '../../contract/pipelines.contract';
 import { isTerminal, type RunDetail, type TriggerRun } from '../../contract/runs.contract';
 import { api, startStack, type Stack } from '../support/stack';
@@ -29,20 +29,12 @@ async function request<T>(method: string, path: string, body?: unknown) {
   return stack.request<T>(method, path, body === undefined ? {} : { body });
 }
 
-// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
-async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
-  const response = await stack.api.raw(route, input);
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return checkResponse(route, JSON.parse(text));
-}
-
 async function putPipeline(project: string, name: string, body: PutPipeline): Promise<void> {
   await stack.api.call(api.pipelines.put, { params: { slug: project, name }, body });
 }
 
 async function trigger(project: string, pipeline: string, body: TriggerRun = {}): Promise<RunDetail> {
-  return created(api.runs.trigger, { params: { slug: project, name: pipeline }, body });
+  return stack.answered(201, api.runs.trigger, { params: { slug: project, name: pipeline }, body });
 }
 
 async function finished(id: number): Promise<RunDetail> {
@@ -87,7 +79,7 @@ beforeAll(async () => {
   http = await startGitHttpServer(root, { 'x-access-token': TOKEN });
 
   stack = await startStack({ agents: [{ name: 'repo-agent', labels: 'os=linux' }], env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true' } });
-  await created(api.projects.create, { body: { slug: 'web', name: 'Web', repository: { url: `file://${bare}` } } });
+  await stack.answered(201, api.projects.create, { body: { slug: 'web', name: 'Web', repository: { url: `file://${bare}` } } });
   await putPipeline('web', 'build', { path: '.bellows/build.sh' });
 });
 
@@ -152,7 +144,7 @@ describe('projects with a repository', () => {
     // main moves on; the re-run keeps the run's commit.
     repo.commit({ README: 'moved on' }, 'later');
     repo.push('main');
-    await created(api.runs.rerun, { params: { id: first.id }, body: {} });
+    await stack.answered(201, api.runs.rerun, { params: { id: first.id }, body: {} });
     const again = await stack.waitFor(async () => {
       const run = await stack.api.call(api.runs.get, { params: { id: first.id } });
       return run.attempt === 2 && run.status === 'succeeded' ? run : null;
@@ -182,7 +174,7 @@ describe('projects with a repository', () => {
   });
 
   it('a push webhook runs the pushed commit', async () => {
-    const hook = await created(api.hooks.create, { params: { slug: 'web' }, body: { pipeline: 'build', format: 'github' } });
+    const hook = await stack.answered(201, api.hooks.create, { params: { slug: 'web' }, body: { pipeline: 'build', format: 'github' } });
     if (!hook.secret) throw new Error('a github hook is created with its signing secret');
     repo.checkout('feature/x');
     const pushed = repo.commit({ README: 'pushed readme' }, 'pushed');
@@ -266,7 +258,7 @@ describe('projects with a repository', () => {
       expect(bad.body.error.code).toBe('invalid_path');
     }
     // A fresh project on the same repository has mirrors of its own: two triggers at once on a cold one.
-    const two = await created(api.projects.create, { body: { slug: 'web-two', name: 'Web 2', repository: { url: `file://${bare}` } } });
+    const two = await stack.answered(201, api.projects.create, { body: { slug: 'web-two', name: 'Web 2', repository: { url: `file://${bare}` } } });
     const serverMirrors = join(stack.logDir, 'data', 'git-mirrors', two.id);
     expect(mirrorsUnder(join(stack.logDir, 'data', 'git-mirrors')).filter((dir) => dir.startsWith(serverMirrors))).toEqual([]);
     await putPipeline('web-two', 'build', { path: '.bellows/build.sh' });
@@ -282,7 +274,7 @@ describe('a repository over https with credentials', () => {
   const url = (): string => `${http.base}/web.git`;
 
   beforeAll(async () => {
-    await created(api.projects.create, { body: { slug: 'private', name: 'Private', repository: { url: url(), credentialsSecret: 'GIT_TOKEN' } } });
+    await stack.answered(201, api.projects.create, { body: { slug: 'private', name: 'Private', repository: { url: url(), credentialsSecret: 'GIT_TOKEN' } } });
     await putPipeline('private', 'build', { path: '.bellows/build.sh', labels: ['os=linux'] });
   });
 
@@ -330,7 +322,7 @@ describe('a repository over https with credentials', () => {
 
   it('another project naming the same private repository gets nothing without its own credentials', async () => {
     // The token-holding project's mirrors have every commit; this one must still prove access.
-    await created(api.projects.create, { body: { slug: 'intruder', name: 'Intruder', repository: { url: url() } } });
+    await stack.answered(201, api.projects.create, { body: { slug: 'intruder', name: 'Intruder', repository: { url: url() } } });
     await putPipeline('intruder', 'build', { path: '.bellows/build.sh', labels: ['os=linux'] });
     const sha = git(work, 'rev-parse', 'feature/x');
     const branches = await request<ErrorBody>('GET', '/api/v1/projects/intruder/branches');

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
 import { isTerminal, type RunDetail } from '../../contract/runs.contract';
 import { api, startStack, type Stack } from '../support/stack';
 
@@ -7,27 +6,19 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack();
-  await created(api.projects.create, { body: { slug: 'r', name: 'Resilience' } });
+  await stack.answered(201, api.projects.create, { body: { slug: 'r', name: 'Resilience' } });
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
 
-// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
-async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
-  const response = await stack.api.raw(route, input);
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return checkResponse(route, JSON.parse(text));
-}
-
 async function put(name: string, content: string, labels: string[]) {
   await stack.api.call(api.pipelines.put, { params: { slug: 'r', name }, body: { content, labels } });
 }
 
 async function trigger(name: string): Promise<RunDetail> {
-  return created(api.runs.trigger, { params: { slug: 'r', name }, body: {} });
+  return stack.answered(201, api.runs.trigger, { params: { slug: 'r', name }, body: {} });
 }
 
 async function run(id: number): Promise<RunDetail> {

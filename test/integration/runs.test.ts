@@ -1,26 +1,17 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
 import type { PutPipeline } from '../../contract/pipelines.contract';
 import type { RunDetail, RunStatus, TriggerRun } from '../../contract/runs.contract';
 import { api, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 
-// The typed call rejects any non-2xx but cannot tell 201 from 200, which these routes promise.
-async function created<R extends RouteDef>(route: R, input: RouteInput<R>): Promise<RouteResponse<R>> {
-  const response = await stack.api.raw(route, input);
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return checkResponse(route, JSON.parse(text));
-}
-
 async function putPipeline(name: string, body: PutPipeline): Promise<void> {
   await stack.api.call(api.pipelines.put, { params: { slug: 'core', name }, body });
 }
 
 async function trigger(pipeline: string, body: TriggerRun = {}): Promise<RunDetail> {
-  return created(api.runs.trigger, { params: { slug: 'core', name: pipeline }, body });
+  return stack.answered(201, api.runs.trigger, { params: { slug: 'core', name: pipeline }, body });
 }
 
 async function getRun(id: number): Promise<RunDetail> {
@@ -43,7 +34,7 @@ async function logText(jobId: number): Promise<string> {
 
 beforeAll(async () => {
   stack = await startStack({ agents: [{ name: 'linux-1', labels: 'os=linux' }] });
-  await created(api.projects.create, { body: { slug: 'core', name: 'Core' } });
+  await stack.answered(201, api.projects.create, { body: { slug: 'core', name: 'Core' } });
   expect((await stack.api.raw(api.secrets.put, { params: { slug: 'core', name: 'DEPLOY_TOKEN' }, body: { value: 'tok-s3cret-123' } })).status).toBe(204);
 });
 
@@ -188,7 +179,7 @@ describe('cancel', () => {
 describe('re-run', () => {
   it('re-runs everything as attempt 2 and keeps attempt 1 readable', async () => {
     const run = await waitForStatus((await trigger('broken')).id, ['failed']);
-    const rerun = await created(api.runs.rerun, { params: { id: run.id }, body: {} });
+    const rerun = await stack.answered(201, api.runs.rerun, { params: { id: run.id }, body: {} });
     expect(rerun.attempt).toBe(2);
     const after = await waitForStatus(run.id, ['failed', 'succeeded']);
     expect(after.attempt).toBe(2);
@@ -221,7 +212,7 @@ describe('re-run', () => {
     const conflict = await stack.request('POST', `/api/v1/runs/${(await trigger('build')).id}/rerun`, { body: { failedOnly: true } });
     expect(conflict.status).toBe(409);
 
-    await created(api.runs.rerun, { params: { id: first.id }, body: { failedOnly: true } });
+    await stack.answered(201, api.runs.rerun, { params: { id: first.id }, body: { failedOnly: true } });
     const second = await waitForStatus(first.id, ['failed', 'succeeded']);
     expect(second.status).toBe('succeeded');
     const [lint, test, deploy] = second.attempts[1].jobs;

@@ -6,6 +6,7 @@ import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { beforeEach, inject } from 'vitest';
 import { createApiClient, type ApiClient } from '../../contract/api-client';
+import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
 import { findFreePort, randomBase62, tailFile, type ExitInfo } from '../../scripts/process-utils';
 import { taskQueuePolledSince, withDatabase } from '../../scripts/launcher';
 import { ChildGroup, conditionReady, httpReady, killAllChildren, waitUntil, type SupervisedChild } from '../../scripts/supervisor';
@@ -86,6 +87,8 @@ export type Stack = {
   request<T = unknown>(method: string, urlPath: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   /** Typed client on the contract, as the admin, answers checked against their schemas: `stack.api.call(api.runs.get, { params: { id } })`. */
   api: ApiClient;
+  /** A call that must answer exactly `status` (201 for a create): asserted, then the body checked against its schema. */
+  answered<R extends RouteDef>(status: number, route: R, input: RouteInput<R>): Promise<RouteResponse<R>>;
   createAgentToken(name?: string): Promise<string>;
   startAgent(spec: AgentSpec): Promise<AgentHandle>;
   agents: AgentHandle[];
@@ -356,6 +359,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }
     })());
 
+  const client = createApiClient({ baseUrl: apiUrl, token: () => adminToken, checkResponses: true });
   const stack: Stack = {
     apiUrl,
     adminToken,
@@ -366,7 +370,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     sql,
     logDir,
     request,
-    api: createApiClient({ baseUrl: apiUrl, token: () => adminToken, checkResponses: true }),
+    api: client,
+    async answered(status, route, input) {
+      const response = await client.raw(route, input);
+      const text = await response.text();
+      if (response.status !== status) throw new Error(`${route.method} ${route.path} answered ${response.status}, not ${status}: ${text}`);
+      return checkResponse(route, text ? JSON.parse(text) : undefined);
+    },
     createAgentToken,
     startAgent,
     agents,

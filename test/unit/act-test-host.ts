@@ -116,7 +116,8 @@ export function liveGroupMembers(pgid: number): number[] {
     .map(([pid]) => Number(pid));
 }
 
-export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+// Give-ups are 60 s: conditions here hold in milliseconds on an idle machine, so only a broken rule meets one on a loaded CI machine.
+export async function waitUntil(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -92,10 +92,10 @@ describe('ChildGroup', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1/health`;
       const keepRunning = "setInterval(() => {}, 1000)";
-      const slow = group.add(nodeChild('api', keepRunning, { label: 'the API', ready: httpReady(url, { timeoutMs: 300, intervalMs: 20 }) }));
-      await expect(slow.start()).rejects.toThrow(`the API did not answer ${url} within 0.3 s (last error: 503 migrating); it printed nothing`);
+      const slow = group.add(nodeChild('api', keepRunning, { label: 'the API', ready: httpReady(url, { timeoutMs: 3000, intervalMs: 20 }) }));
+      await expect(slow.start()).rejects.toThrow(`the API did not answer ${url} within 3 s (last error: 503 migrating); it printed nothing`);
       healthy = true;
-      const ready = group.add(nodeChild('api-2', keepRunning, { ready: httpReady(url, { timeoutMs: 5000, intervalMs: 20 }) }));
+      const ready = group.add(nodeChild('api-2', keepRunning, { ready: httpReady(url, { timeoutMs: 60_000, intervalMs: 20 }) }));
       await ready.start();
       expect(ready.running()).toBe(true);
     } finally {
@@ -156,7 +156,7 @@ describe('ChildGroup', () => {
     );
     const port = Number(/port (\d+)/.exec(parent.output())![1]);
     await parent.stop();
-    await waitUntil(async () => !(await isPortInUse(port)), { timeoutMs: 5000, timeoutMessage: () => `the grandchild on port ${port} survived its parent's stop` });
+    await waitUntil(async () => !(await isPortInUse(port)), { timeoutMs: 60_000, timeoutMessage: () => `the grandchild on port ${port} survived its parent's stop` });
   });
 });
 
