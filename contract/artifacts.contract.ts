@@ -1,6 +1,6 @@
 // Artifacts: files jobs uploaded, with size and SHA-256, searchable across runs.
 import { z } from 'zod';
-import { timestamp } from './common';
+import { countParam, dateParam, pageLimit, timestamp } from './common';
 import { defineRoute } from './http';
 
 export const Artifact = z
@@ -43,13 +43,13 @@ export const artifactRoutes = {
       q: z.string().optional().meta({ description: 'Substring of the artifact name (case-insensitive).' }),
       project: z.string().optional(),
       pipeline: z.string().optional(),
-      runId: z.string().optional(),
-      from: z.string().optional().meta({ description: 'ISO 8601' }),
-      to: z.string().optional().meta({ description: 'ISO 8601' }),
-      minSize: z.string().optional(),
-      maxSize: z.string().optional(),
-      cursor: z.string().optional(),
-      limit: z.string().optional(),
+      runId: countParam('runId'),
+      from: dateParam('from'),
+      to: dateParam('to'),
+      minSize: countParam('minSize').meta({ description: 'Bytes.' }),
+      maxSize: countParam('maxSize').meta({ description: 'Bytes.' }),
+      cursor: z.string().optional().meta({ description: 'The `nextCursor` of the previous page.' }),
+      limit: pageLimit(50, 200),
     }),
     response: ArtifactList,
   }),

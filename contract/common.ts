@@ -37,6 +37,33 @@ export const pageLimit = (fallback: number, max: number) =>
     })
     .meta({ description: `How many to answer, 1-${max} (default ${fallback}).` });
 
+/** A non-negative integer in a query (`minSize=1024`); empty counts as absent. */
+export const countParam = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === '') return undefined;
+      const value = Number(raw);
+      if (Number.isSafeInteger(value) && value >= 0) return value;
+      ctx.addIssue({ code: 'custom', message: `${name} must be a non-negative integer; got "${raw}".` });
+      return z.NEVER;
+    });
+
+/** A point in time in a query (`from=2026-12-01T00:00:00Z`), as `new Date` reads it; empty counts as absent. */
+export const dateParam = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === '') return undefined;
+      const date = new Date(raw);
+      if (!Number.isNaN(date.getTime())) return date;
+      ctx.addIssue({ code: 'custom', message: `${name} must be an ISO 8601 date; got "${raw}".` });
+      return z.NEVER;
+    })
+    .meta({ description: 'ISO 8601' });
+
 /** `{ok: true}`: an action that has nothing else to say. */
 export const Ok = z.object({ ok: z.literal(true) }).meta({ id: 'Ok' });
 

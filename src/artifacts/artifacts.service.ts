@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { Artifact, ArtifactList } from '../../contract/artifacts.contract';
 import type { ArtifactUploadResponse } from '../../contract/agent-protocol.contract';
+import type { api } from '../../contract';
+import type { RouteQuery } from '../../contract/http';
 import { createHash, randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
@@ -79,20 +81,19 @@ export class ArtifactsService {
     return row;
   }
 
-  async list(principal: TokenPrincipal, query: Record<string, string | undefined>): Promise<z.output<typeof ArtifactList>> {
+  async list(principal: TokenPrincipal, query: RouteQuery<typeof api.artifacts.list>): Promise<z.output<typeof ArtifactList>> {
     let projectId = principal.projectId;
     if (query.project) projectId = (await this.projects.get(principal, query.project)).id;
-    const limit = intParam(query.limit, 'limit', 50);
-    if (limit < 1 || limit > 200) throw badRequest('limit must be an integer from 1 to 200.');
+    const { limit } = query;
     const rows = await this.artifacts.list({
       projectId,
       q: query.q || null,
       pipeline: query.pipeline || null,
-      runId: query.runId ? intParam(query.runId, 'runId', 0) : null,
-      from: dateParam(query.from, 'from'),
-      to: dateParam(query.to, 'to'),
-      minSize: query.minSize ? intParam(query.minSize, 'minSize', 0) : null,
-      maxSize: query.maxSize ? intParam(query.maxSize, 'maxSize', 0) : null,
+      runId: query.runId ?? null,
+      from: query.from ?? null,
+      to: query.to ?? null,
+      minSize: query.minSize ?? null,
+      maxSize: query.maxSize ?? null,
       cursor: decodeCursor(query.cursor),
       limit,
     });
@@ -151,13 +152,6 @@ function intParam(raw: string | undefined, name: string, fallback: number): numb
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < 0) throw badRequest(`${name} must be a non-negative integer; got "${raw}".`);
   return value;
-}
-
-function dateParam(raw: string | undefined, name: string): Date | null {
-  if (!raw) return null;
-  const date = new Date(raw);
-  if (Number.isNaN(date.getTime())) throw badRequest(`${name} must be an ISO 8601 date; got "${raw}".`);
-  return date;
 }
 
 function decodeCursor(raw: string | undefined): { createdAt: Date; id: string } | null {

@@ -109,6 +109,15 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(pipeline.body).toMatchObject({ version: 1, content: 'echo ok' });
   });
 
+  it('names the bad query parameter of a list (the route schema checks it)', async () => {
+    expectError(await stack.request('GET', '/api/v1/artifacts?minSize=-1'), 400, 'validation_failed', /^minSize must be a non-negative integer; got "-1"\.$/);
+    expectError(await stack.request('GET', '/api/v1/artifacts?from=yesterday'), 400, 'validation_failed', /^from must be an ISO 8601 date; got "yesterday"\.$/);
+    expectError(await stack.request('GET', '/api/v1/artifacts?limit=500&runId=x'), 400, 'validation_failed', /runId must be a non-negative integer.*limit must be an integer from 1 to 200/);
+    const empty = await stack.request<{ artifacts: unknown[] }>('GET', '/api/v1/artifacts?minSize=&from=&runId=999999');
+    expect(empty.status).toBe(200);
+    expect(empty.body.artifacts).toEqual([]);
+  });
+
   it('refuses a broken .act graph at push with 422 naming every problem (node, type, port), storing nothing', async () => {
     const broken = [
       'entry: start',
