@@ -148,7 +148,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
       const path = issue.path.map(String).join('.');
       if (issue.code === 'unrecognized_keys') return `${path ? `${path}: ` : ''}unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
       // Our own messages name their field already ("limit must be …"): no second name in front.
-      return path && !issue.message.startsWith(path) ? `${path}: ${issue.message}` : issue.message;
+      return path && !issue.message.startsWith(`${path} `) ? `${path}: ${issue.message}` : issue.message;
     })
     .join('; ');
 }
