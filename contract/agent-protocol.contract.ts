@@ -67,6 +67,11 @@ export const RegisterResponse = z
     /** Server-side timing hints so agents need no separate configuration. */
     heartbeatIntervalSeconds: z.number(),
     busyHeartbeatIntervalSeconds: z.number(),
+    /**
+     * How long a claimed job's lease lasts without a heartbeat: past it the server queues the job
+     * again, so an agent that could not renew for this long must stop the job itself.
+     */
+    leaseSeconds: z.number().meta({ description: 'How long a job lease lasts without a heartbeat; an agent that cannot renew it for this long stops the job.' }),
   })
   .meta({ id: 'RegisterResponse' });
 export type RegisterResponse = z.input<typeof RegisterResponse>;

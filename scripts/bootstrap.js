@@ -178,7 +178,7 @@ function resolveTemporalCli() {
 function main() {
   checkNode();
   const [command, ...args] = process.argv.slice(2);
-  const commands = ['start', 'cluster', 'test', 'agent', 'bench', 'bench-cluster'];
+  const commands = ['start', 'cluster', 'test', 'test-stress', 'soak', 'agent', 'bench', 'bench-cluster'];
   if (!commands.includes(command)) fail(`usage: node scripts/bootstrap.js <${commands.join('|')}> [args…]`);
   ensureDependencies();
   ensureBuild();
@@ -201,6 +201,12 @@ function main() {
       Object.assign(env, resolveTemporalServer());
       return handOver('npx', ['--no-install', 'vitest', 'run', ...args], env);
     }
+    case 'test-stress':
+      // The whole suite, three times over, with both cores kept busy (scripts/test-stress.ts).
+      return handOver(process.execPath, [requireBuilt('scripts/test-stress.js'), ...args]);
+    case 'soak':
+      // Builds the Temporal server like `cluster` does: the soak runs on the cluster profile (scripts/soak.ts).
+      return handOver(process.execPath, [requireBuilt('scripts/soak.js'), ...args]);
     case 'agent':
       return handOver(process.execPath, [requireBuilt('agent/main.js'), ...args]);
     case 'bench':

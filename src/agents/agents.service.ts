@@ -73,6 +73,7 @@ export class AgentsService {
       labels: agent.labels,
       heartbeatIntervalSeconds: Math.max(1, Math.min(10, Math.floor(this.config.agentLostAfterSeconds / 3))),
       busyHeartbeatIntervalSeconds: BUSY_HEARTBEAT_SECONDS,
+      leaseSeconds: this.config.agentLostAfterSeconds,
     };
   }
 

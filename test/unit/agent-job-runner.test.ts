@@ -68,7 +68,7 @@ class FakeApi {
     if (path === '/api/v1/agents/register') {
       if (auth !== 'Bearer reg-token') return reply(401, { error: { code: 'unauthorized', message: 'bad token' } });
       this.registrations++;
-      return reply(201, { agentId: 'a1', secret: `secret-${this.registrations}`, labels: ['os=linux'], heartbeatIntervalSeconds: 1, busyHeartbeatIntervalSeconds: 1 });
+      return reply(201, { agentId: 'a1', secret: `secret-${this.registrations}`, labels: ['os=linux'], heartbeatIntervalSeconds: 1, busyHeartbeatIntervalSeconds: 1, leaseSeconds: 30 });
     }
     if (auth !== `Bearer secret-${this.registrations}`) return reply(401, { error: { code: 'unauthorized', message: 'unknown agent' } });
     if (path === '/api/v1/agents/heartbeat') {
