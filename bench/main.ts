@@ -10,13 +10,15 @@ import { ms, p50p95, ratio, renderTable } from './report';
 import { benchBareWorkflow, benchBellowsRuns, type BareRunsResult, type BellowsRunsResult } from './run-overhead.bench';
 import { benchBrowserLatency, chromiumAvailable, type BrowserLatencyResult } from './browser-latency.bench';
 import { benchRepository, type RepositoryResult } from './repository.bench';
+import { benchScale, type ScaleResult } from './scale.bench';
 
 // `npm run bench`: brings up a private stack (Temporal dev server, Postgres, API, worker), measures
 // Bellows next to a baseline in the same process tree, prints one table and saves JSON in .bench/.
 // Ratios matter more than absolute times: on a shared 2-core machine the latter drift run to run.
 
 type Mode = 'quick' | 'full';
-const SECTIONS = ['dispatch', 'runs', 'fanout', 'browser', 'repository'] as const;
+// scale goes last: it leaves 10,000 jobs in the queue and a thousand agents registered.
+const SECTIONS = ['dispatch', 'runs', 'fanout', 'browser', 'repository', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 type Sizes = {
@@ -31,15 +33,21 @@ type Sizes = {
   browserLines: number;
   repositoryCheckouts: number;
   repositoryTriggers: number;
+  scaleAgents: number;
+  scaleLabelSets: number;
+  scaleTriggers: number;
+  scaleSingleTriggers: number;
+  scaleQueuedJobs: number;
+  scaleQueueRequests: number;
 };
 
 // Full sizes take ~2.5–3 minutes on 2 cores; most of it is 2 × 150 sequential dispatch samples.
 const SIZES: Record<Mode, Sizes> = {
-  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3, fanoutSamples: 200, fanoutWarmup: 10, browserLines: 400, repositoryCheckouts: 5, repositoryTriggers: 30 },
-  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2, fanoutSamples: 40, fanoutWarmup: 5, browserLines: 100, repositoryCheckouts: 2, repositoryTriggers: 8 },
+  full: { dispatchSamples: 150, dispatchWarmup: 5, rawSamples: 300, rawWarmup: 10, runs: 50, runWarmup: 3, fanoutSamples: 200, fanoutWarmup: 10, browserLines: 400, repositoryCheckouts: 5, repositoryTriggers: 30, scaleAgents: 1000, scaleLabelSets: 50, scaleTriggers: 200, scaleSingleTriggers: 50, scaleQueuedJobs: 10_000, scaleQueueRequests: 30 },
+  quick: { dispatchSamples: 20, dispatchWarmup: 2, rawSamples: 50, rawWarmup: 5, runs: 8, runWarmup: 2, fanoutSamples: 40, fanoutWarmup: 5, browserLines: 100, repositoryCheckouts: 2, repositoryTriggers: 8, scaleAgents: 1000, scaleLabelSets: 50, scaleTriggers: 40, scaleSingleTriggers: 15, scaleQueuedJobs: 10_000, scaleQueueRequests: 10 },
 };
 
-const TARGETS = { dispatchP50Ms: 50, runOverheadRatio: 2, fanoutP99Ratio: 2, browserP95Ms: 1000, firstCheckoutRatio: 1.2, laterCheckoutRatio: 1.5, repositoryTriggerRatio: 2 } as const;
+const TARGETS = { claimAttemptsPerJob: 2, scaleDispatchRatio: 2, queueListP50Ms: 100, dispatchP50Ms: 50, runOverheadRatio: 2, fanoutP99Ratio: 2, browserP95Ms: 1000, firstCheckoutRatio: 1.2, laterCheckoutRatio: 1.5, repositoryTriggerRatio: 2 } as const;
 // The repository the issue sets the checkout targets against.
 const REPOSITORY_FILES = 5000;
 const REPOSITORY_COMMITS = 1000;
@@ -63,6 +71,7 @@ export type BenchResults = {
   /** Absent when Chromium is not installed. */
   browser?: BrowserLatencyResult;
   repository?: RepositoryResult;
+  scale?: ScaleResult;
   verdict: {
     dispatchP50OneAgentMs?: number;
     dispatchP50ManyAgentsMs?: number;
@@ -81,6 +90,12 @@ export type BenchResults = {
     laterCheckoutRatio?: number;
     repositoryTriggerRatio?: number;
     repositoryTargetsMet?: boolean;
+    claimAttemptsPerJob?: number;
+    dispatchP50Ms?: number;
+    singleAgentP50Ms?: number;
+    rssPerIdleAgentBytes?: number;
+    queueListP50Ms?: number;
+    scaleTargetsMet?: boolean;
   };
 };
 
@@ -114,7 +129,7 @@ function parseArgs(argv: string[]): Args {
 
 const progress = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
 
-type Measured = Pick<BenchResults, 'sizes' | 'sections' | 'dispatch' | 'runOverhead' | 'fanout' | 'browser' | 'repository'>;
+type Measured = Pick<BenchResults, 'sizes' | 'sections' | 'dispatch' | 'runOverhead' | 'fanout' | 'browser' | 'repository' | 'scale'>;
 
 async function measure(stack: BenchStack, mode: Mode, sections: Section[], signal: AbortSignal, benchDir: string): Promise<Measured> {
   const sizes = SIZES[mode];
@@ -180,11 +195,25 @@ async function measure(stack: BenchStack, mode: Mode, sections: Section[], signa
       onProgress: progress,
     });
   }
+
+  if (sections.includes('scale')) {
+    measured.scale = await benchScale(stack, {
+      project,
+      agents: sizes.scaleAgents,
+      labelSets: sizes.scaleLabelSets,
+      triggers: sizes.scaleTriggers,
+      singleAgentTriggers: sizes.scaleSingleTriggers,
+      queuedJobs: sizes.scaleQueuedJobs,
+      queueRequests: sizes.scaleQueueRequests,
+      signal,
+      onProgress: progress,
+    });
+  }
   return measured;
 }
 
 function verdictOf(results: Measured): BenchResults['verdict'] {
-  const { dispatch, runOverhead, fanout, browser, repository } = results;
+  const { dispatch, runOverhead, fanout, browser, repository, scale } = results;
   const verdict: BenchResults['verdict'] = {};
   if (dispatch) {
     verdict.dispatchP50OneAgentMs = dispatch.oneAgent.latency.p50;
@@ -213,6 +242,15 @@ function verdictOf(results: Measured): BenchResults['verdict'] {
     verdict.repositoryTargetsMet =
       verdict.firstCheckoutRatio <= TARGETS.firstCheckoutRatio && verdict.laterCheckoutRatio <= TARGETS.laterCheckoutRatio && verdict.repositoryTriggerRatio <= TARGETS.repositoryTriggerRatio;
   }
+  if (scale) {
+    verdict.claimAttemptsPerJob = scale.claimAttemptsPerJob;
+    verdict.dispatchP50Ms = scale.dispatchP50Ms;
+    verdict.singleAgentP50Ms = scale.singleAgentP50Ms;
+    verdict.rssPerIdleAgentBytes = scale.rssPerIdleAgentBytes;
+    verdict.queueListP50Ms = scale.queueListP50Ms;
+    verdict.scaleTargetsMet =
+      scale.claimAttemptsPerJob <= TARGETS.claimAttemptsPerJob && scale.dispatchRatio <= TARGETS.scaleDispatchRatio && scale.queueListP50Ms <= TARGETS.queueListP50Ms;
+  }
   return verdict;
 }
 
@@ -224,6 +262,7 @@ function report(results: BenchResults): string {
   if (results.fanout) parts.push(fanoutTable(results.fanout));
   if (results.browser) parts.push(browserTable(results.browser));
   if (results.repository) parts.push(repositoryTable(results.repository));
+  if (results.scale) parts.push(scaleTable(results.scale));
   const errors = (results.dispatch?.oneAgent.clientErrors ?? 0) + (results.dispatch?.manyAgents.clientErrors ?? 0);
   const footer = errors ? `note: protocol clients retried ${errors} transport error(s) during dispatch sampling.\n` : '';
   return `${parts.join('\n\n')}\n${footer}`;
@@ -372,6 +411,20 @@ function repositoryTable(repository: RepositoryResult): string {
       row('  agent: first checkout (mirror + clone --shared)', repository.firstCheckout.bellows, repository.firstCheckout.gitClone, 'git clone', TARGETS.firstCheckoutRatio),
       row('  agent: later checkout, same agent', repository.laterCheckout.bellows, repository.laterCheckout.worktreeAdd, 'git worktree add (warm mirror)', TARGETS.laterCheckoutRatio),
       row('  POST …/runs → job queued', repository.triggerToQueued.repository, repository.triggerToQueued.stored, 'stored pipeline', TARGETS.repositoryTriggerRatio),
+    ],
+  );
+}
+
+function scaleTable(scale: ScaleResult): string {
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+  return renderTable(
+    ['Scale: one API instance', 'n', 'p50', 'p95', 'Baseline', 'base p50', 'ratio', 'Target'],
+    [
+      `${scale.agents} idle agents in ${scale.labelSets} label sets (protocol clients), ${scale.triggers} one-job runs triggered one at a time, each matching one set`,
+      ['  claim attempts per job (after a wakeup)', String(scale.triggers), scale.claimAttemptsPerJob.toFixed(2), '', `all statements: ${scale.claimAttemptsPerJobAll.toFixed(2)}/job`, '', '', `≤ ${TARGETS.claimAttemptsPerJob}: ${check(scale.claimAttemptsPerJob <= TARGETS.claimAttemptsPerJob)}`],
+      ['  POST …/runs → claim received', String(scale.dispatch.n), ms(scale.dispatch.p50), ms(scale.dispatch.p95), `1 idle agent (n=${scale.singleAgent.n})`, ms(scale.singleAgent.p50), ratio(scale.dispatch.p50, scale.singleAgent.p50), `≤ ${TARGETS.scaleDispatchRatio}×: ${check(scale.dispatchRatio <= TARGETS.scaleDispatchRatio)}`],
+      ['  API RSS per idle agent', String(scale.agents), kib(scale.rssPerIdleAgentBytes), '', `RSS ${kib(scale.rssBeforeBytes)} → ${kib(scale.rssWithPollsBytes)}`, '', '', '(context)'],
+      [`  GET /api/v1/queue, ${scale.queuedJobs} queued (${scale.queuePageEntries} on the page)`, String(scale.queueList.n), ms(scale.queueList.p50), ms(scale.queueList.p95), '', '', '', `p50 ≤ ${TARGETS.queueListP50Ms} ms: ${check(scale.queueListP50Ms <= TARGETS.queueListP50Ms)}`],
     ],
   );
 }

@@ -75,7 +75,9 @@ export type ClaimPool = {
 export function startClaimPool(
   clients: ProtocolClient[],
   onJob: (client: ProtocolClient, claimed: ClaimedJob, receivedAt: number) => Promise<void>,
+  options: { waitSeconds?: number } = {},
 ): ClaimPool {
+  const waitSeconds = options.waitSeconds ?? 30;
   const controller = new AbortController();
   const errors: Error[] = [];
   let parked = 0;
@@ -84,7 +86,7 @@ export function startClaimPool(
       let result: Awaited<ReturnType<ProtocolClient['claim']>>;
       parked++;
       try {
-        result = await client.claim(30, controller.signal);
+        result = await client.claim(waitSeconds, controller.signal);
       } catch (error) {
         if (controller.signal.aborted) return;
         // A keep-alive socket the server closed between two polls shows up here; poll again.

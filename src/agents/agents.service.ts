@@ -100,10 +100,11 @@ export class AgentsService {
   async claim(agent: AgentPrincipal, waitSeconds: number, abandoned: () => boolean): Promise<z.output<typeof ClaimedJob> | null> {
     const deadline = Date.now() + waitSeconds * 1000;
     await this.agents.touch(agent.agentId);
-    for (;;) {
+    for (let round = 0; ; round++) {
       if (abandoned() || this.notifier.isClosing) return null;
       const waiter = this.notifier.arm();
       const row = await this.queue.claim(agent.agentId, agent.labels, this.config.agentLostAfterSeconds);
+      this.metrics.observeClaimAttempt(row ? 'claimed' : 'empty', round === 0 ? 'poll_start' : 'wakeup');
       if (row) {
         waiter.disarm();
         // The claim is committed; the workflow hears of it off the agent's critical path (and

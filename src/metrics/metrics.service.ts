@@ -18,6 +18,14 @@ export class MetricsService {
     registers: [this.registry],
   });
   private readonly claims = new Counter({ name: 'bellows_claims_total', help: 'Jobs handed to agents by this instance.', registers: [this.registry] });
+  // What a queued job costs in claim statements: the first attempt of each long poll (its re-check)
+  // and every attempt after a wakeup, apart, so targeted wakeups can be told from poll churn.
+  private readonly claimAttempts = new Counter({
+    name: 'bellows_claim_attempts_total',
+    help: 'Claim statements run for long-polling agents on this instance, by outcome and by what started them (poll_start: a new long poll; wakeup: a queue notification).',
+    labelNames: ['outcome', 'after'],
+    registers: [this.registry],
+  });
 
   constructor(
     private readonly repository: MetricsRepository,
@@ -68,6 +76,10 @@ export class MetricsService {
   observeClaim(queuedAt: Date | null): void {
     this.claims.inc();
     if (queuedAt) this.claimLatency.observe(Math.max(0, (Date.now() - queuedAt.getTime()) / 1000));
+  }
+
+  observeClaimAttempt(outcome: 'claimed' | 'empty', after: 'poll_start' | 'wakeup'): void {
+    this.claimAttempts.inc({ outcome, after });
   }
 
   render(): Promise<string> {
