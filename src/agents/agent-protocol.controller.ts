@@ -36,9 +36,12 @@ export class AgentProtocolController {
   /** 200 with the job, or 204 when none came within the wait: the status depends on the outcome. */
   @Route(routes.claim)
   async claim(@CurrentAgent() agent: AgentPrincipal, @Query(queryOf(routes.claim)) query: RouteQuery<typeof routes.claim>, @Req() req: Request, @Res() res: Response) {
-    let abandoned = false;
-    req.on('close', () => (abandoned = !res.writableFinished));
-    const claimed = await this.agents.claim(agent, query.wait, () => abandoned);
+    // A client gone mid-poll stops waiting at once: its wakeup would otherwise be spent on nobody.
+    const abandoned = new AbortController();
+    req.on('close', () => {
+      if (!res.writableFinished) abandoned.abort();
+    });
+    const claimed = await this.agents.claim(agent, query.wait, abandoned.signal);
     if (claimed) res.status(200).json(claimed);
     else res.status(204).end();
   }

@@ -8,6 +8,7 @@ import { JobsRepository, type ClaimedJobRow, type OwnedJob } from '../jobs/jobs.
 import { LogsRepository } from '../jobs/logs.repository';
 import { LiveEvents } from '../live/live-events.service';
 import { QueueNotifier } from '../queue/queue-notifier.service';
+import { owedAfterClaim, type QueuedJobRef } from '../queue/queue-wakeups';
 import { QueueRepository } from '../queue/queue.repository';
 import { SecretsService } from '../secrets/secrets.service';
 import { maskSecrets } from '../secrets/secret-masker';
@@ -96,33 +97,56 @@ export class AgentsService {
     this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
   }
 
-  /** Long poll: answers with the first queued job this agent matches, or null when `waitSeconds` pass. */
-  async claim(agent: AgentPrincipal, waitSeconds: number, abandoned: () => boolean): Promise<z.output<typeof ClaimedJob> | null> {
+  /**
+   * Long poll: answers with the first queued job this agent matches, or null when `waitSeconds` pass.
+   * A notification wakes this poll for a named job (QueueNotifier); a poll that then does not claim
+   * that job passes it on to the next matching waiter here (queue-wakeups.ts: owedAfterClaim), so a
+   * job cannot sit queued while a matching agent waits on this instance.
+   */
+  async claim(agent: AgentPrincipal, waitSeconds: number, abandoned: AbortSignal): Promise<z.output<typeof ClaimedJob> | null> {
     const deadline = Date.now() + waitSeconds * 1000;
     await this.agents.touch(agent.agentId);
-    for (let round = 0; ; round++) {
-      if (abandoned() || this.notifier.isClosing) return null;
-      const waiter = this.notifier.arm();
-      const row = await this.queue.claim(agent.agentId, agent.labels, this.config.agentLostAfterSeconds);
-      this.metrics.observeClaimAttempt(row ? 'claimed' : 'empty', round === 0 ? 'poll_start' : 'wakeup');
-      if (row) {
+    // The jobs this poll was woken for before its current claim statement began: that statement settles them.
+    let owed: QueuedJobRef[] = [];
+    try {
+      for (let round = 0; ; round++) {
+        if (abandoned.aborted || this.notifier.isClosing) return null;
+        const waiter = this.notifier.arm(agent.labels);
+        let row: ClaimedJobRow | undefined;
+        try {
+          row = await this.queue.claim(agent.agentId, agent.labels, this.config.agentLostAfterSeconds);
+        } catch (error) {
+          waiter.disarm();
+          owed = [...owed, ...waiter.wokenFor];
+          throw error;
+        }
+        this.metrics.observeClaimAttempt(row ? 'claimed' : 'empty', round === 0 ? 'poll_start' : 'wakeup');
+        if (row) {
+          waiter.disarm();
+          // A wakeup that came during the statement may be for the job it claimed, or for one still queued.
+          owed = owedAfterClaim([...owed, ...waiter.wokenFor], { claimedJobId: row.id });
+          // The claim is committed; the workflow hears of it off the agent's critical path (and
+          // reconciles with Postgres should this signal be lost).
+          void this.temporal.signalClaimed(row.runId, row.attempt, { jobId: row.id, try: row.try, agentId: agent.agentId });
+          this.metrics.observeClaim(row.queuedAt);
+          this.live.jobsChanged([row.id]);
+          this.live.runChanged(row.runId);
+          this.live.queueChanged('claimed');
+          this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
+          return this.toClaimedJob(row);
+        }
+        // Nothing to claim: what it was woken for went to someone else. A wakeup that came during the
+        // statement is not settled by it (its snapshot may predate that job): it is owed to the next one.
+        owed = owedAfterClaim(owed, 'empty');
+        const remaining = deadline - Date.now();
+        const woken = remaining > 0 && (await waiter.wait(remaining, abandoned));
         waiter.disarm();
-        // The claim is committed; the workflow hears of it off the agent's critical path (and
-        // reconciles with Postgres should this signal be lost).
-        void this.temporal.signalClaimed(row.runId, row.attempt, { jobId: row.id, try: row.try, agentId: agent.agentId });
-        this.metrics.observeClaim(row.queuedAt);
-        this.live.jobsChanged([row.id]);
-        this.live.runChanged(row.runId);
-        this.live.queueChanged('claimed');
-        this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
-        return this.toClaimedJob(row);
+        owed = [...waiter.wokenFor];
+        // Timed out or the client left: the agent's next poll begins with a claim of its own.
+        if (!woken) return null;
       }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        waiter.disarm();
-        return null;
-      }
-      await waiter.wait(remaining);
+    } finally {
+      this.notifier.passOn(owed);
     }
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql, type TransactionSql } from '../database/sql';
 import type { JobSpec } from '../pipelines/pipeline-spec';
+import { encodeNotification, QUEUE_CHANNEL, type QueuedJobRef } from '../queue/queue-wakeups';
 import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
 import type { z } from 'zod';
 import type { JobRecord, JobTry } from '../../contract/jobs.contract';
@@ -98,7 +99,7 @@ export class JobsRepository {
     options: { maxTries: number; cancelled: boolean },
   ): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
-      let queued = 0;
+      const queued: QueuedJobRef[] = [];
       for (const spec of specs) {
         const status: JobStatus = options.cancelled
           ? 'cancelled'
@@ -118,10 +119,10 @@ export class JobsRepository {
                   ${status === 'succeeded' || status === 'cancelled' ? tx`now()` : null},
                   ${status === 'cancelled' ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null})
           on conflict (run_id, attempt, key) do nothing
-          returning id`;
-        if (inserted.length && status === 'queued') queued++;
+          returning id, labels`;
+        if (inserted.length && status === 'queued') queued.push({ id: Number(inserted[0].id), labels: inserted[0].labels as string[] });
       }
-      if (queued) await notifyQueue(tx);
+      if (queued.length) await notifyQueue(tx, queued);
       return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where run_id = ${runId} and attempt = ${attempt} order by id`;
     });
   }
@@ -130,8 +131,8 @@ export class JobsRepository {
     return this.sql.begin(async (tx) => {
       const rows = await tx`
         update jobs j set status = 'queued', queued_at = now(), queue_rank = r.queue_base * ${RANK_GAP}
-        from runs r where r.id = j.run_id and j.id = any(${jobIds}::bigint[]) and j.status = 'waiting' returning j.id`;
-      if (rows.length) await notifyQueue(tx);
+        from runs r where r.id = j.run_id and j.id = any(${jobIds}::bigint[]) and j.status = 'waiting' returning j.id, j.labels`;
+      if (rows.length) await notifyQueue(tx, rows.map((row) => ({ id: Number(row.id), labels: row.labels as string[] })));
       return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = any(${jobIds}::bigint[])`;
     });
   }
@@ -149,10 +150,10 @@ export class JobsRepository {
       const rows = await tx`
         update jobs set status = 'queued', agent_id = null, lease_expires_at = null, started_at = null, queued_at = now(), active_nodes = '{}',
                         queue_rank = coalesce(queue_rank, (select queue_base * ${RANK_GAP} from runs where id = jobs.run_id))
-        where id = ${jobId} and try = ${tryNumber} and status = 'running' returning id`;
+        where id = ${jobId} and try = ${tryNumber} and status = 'running' returning id, labels`;
       if (rows.length) {
         await tx`update job_tries set status = 'lost', reason = 'agent_lost', finished_at = now() where job_id = ${jobId} and try = ${tryNumber}`;
-        await notifyQueue(tx);
+        await notifyQueue(tx, [{ id: jobId, labels: rows[0].labels as string[] }]);
       }
       const [state] = await tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = ${jobId}`;
       return state;
@@ -320,7 +321,10 @@ export class JobsRepository {
   }
 }
 
-export async function notifyQueue(tx: TransactionSql | Sql): Promise<void> {
-  // Delivered at commit, to every API instance: wakes long-polling agents at once.
-  await tx`select pg_notify('bellows_queue', '')`;
+/**
+ * Delivered at commit, to every API instance. With the jobs just queued each instance wakes one
+ * matching long poll per job; without them (a reorder, a cancel: no job named) every poll looks again.
+ */
+export async function notifyQueue(tx: TransactionSql | Sql, jobs?: QueuedJobRef[]): Promise<void> {
+  await tx`select pg_notify(${QUEUE_CHANNEL}, ${encodeNotification(jobs)})`;
 }

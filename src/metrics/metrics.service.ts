@@ -40,6 +40,20 @@ export class MetricsService {
         this.set(notifier.waiting);
       },
     });
+    new Counter({
+      name: 'bellows_queue_wakeups_total',
+      help: 'Long polls this instance woke, by kind (targeted: for a named job; all: one per wake-all; passed_on: a job a woken poll did not take, handed on; unmatched: a named job no poll here could take).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const counts = notifier.wakeups;
+        this.inc({ kind: 'targeted' }, counts.targeted);
+        this.inc({ kind: 'all' }, counts.all);
+        this.inc({ kind: 'passed_on' }, counts.passedOn);
+        this.inc({ kind: 'unmatched' }, counts.unmatched);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'bellows_' });
     const labelled = (name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => Promise<void>) =>
       new Gauge({
