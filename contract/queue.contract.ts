@@ -1,6 +1,6 @@
 // The queue: jobs waiting for an agent, in the order agents will claim them.
 import { z } from 'zod';
-import { timestamp } from './common';
+import { pageLimit, timestamp } from './common';
 import { defineRoute } from './http';
 
 export const QueueEntry = z
@@ -25,8 +25,43 @@ export const QueueEntry = z
   .meta({ id: 'QueueEntry' });
 export type QueueEntry = z.input<typeof QueueEntry>;
 
-export const QueueList = z.object({ jobs: z.array(QueueEntry) }).meta({ id: 'QueueList' });
+export const QueueList = z
+  .object({
+    jobs: z.array(QueueEntry),
+    nextCursor: z.string().nullable().meta({ description: 'The `cursor` of the next page; null on the last.' }),
+    /** Every queued job the caller may see, not just this page. */
+    total: z.number().meta({ description: 'Queued jobs the caller may see, on every page.' }),
+  })
+  .meta({ id: 'QueueList' });
 export type QueueList = z.input<typeof QueueList>;
+
+/** 100 per page by default: one screen, and ten thousand queued jobs answer in milliseconds (docs/performance.md). */
+export const QUEUE_PAGE_LIMIT = { fallback: 100, max: 500 } as const;
+
+/** Where a page starts: just after the job at (queue rank, id), the keyset the claim orders by. */
+export type QueueCursor = { rank: number; id: number };
+
+export function encodeQueueCursor(cursor: QueueCursor): string {
+  return `${cursor.rank}.${cursor.id}`;
+}
+
+const CURSOR_MESSAGE = 'cursor is not valid; pass the nextCursor of a previous page.';
+
+export const QueueListQuery = z.object({
+  cursor: z
+    .string()
+    .optional()
+    .transform((raw, ctx): QueueCursor | null => {
+      if (raw === undefined) return null;
+      const match = /^(-?[0-9]{1,18})\.([1-9][0-9]{0,17})$/.exec(raw);
+      const cursor = match && { rank: Number(match[1]), id: Number(match[2]) };
+      if (cursor && Number.isSafeInteger(cursor.rank) && Number.isSafeInteger(cursor.id)) return cursor;
+      ctx.addIssue({ code: 'custom', message: CURSOR_MESSAGE });
+      return z.NEVER;
+    })
+    .meta({ description: 'The nextCursor of the previous page. A page starts after that job\'s place, so a claim or a reorder in between neither fails nor repeats the page.' }),
+  limit: pageLimit(QUEUE_PAGE_LIMIT.fallback, QUEUE_PAGE_LIMIT.max),
+});
 
 const jobRef = (field: string) =>
   z.number({ error: `${field} must be a job id (a positive integer)` }).int(`${field} must be a job id (a positive integer)`).min(1, `${field} must be a job id (a positive integer)`);
@@ -40,6 +75,15 @@ export type MoveJob = z.input<typeof MoveJob>;
 const tag = 'queue';
 
 export const queueRoutes = {
-  list: defineRoute({ method: 'GET', path: '/api/v1/queue', tag, summary: 'Queued jobs in claim order, with why each waits', auth: 'read', status: 200, response: QueueList }),
+  list: defineRoute({
+    method: 'GET',
+    path: '/api/v1/queue',
+    tag,
+    summary: 'Queued jobs in claim order, with why each waits (a page at a time)',
+    auth: 'read',
+    status: 200,
+    query: QueueListQuery,
+    response: QueueList,
+  }),
   move: defineRoute({ method: 'POST', path: '/api/v1/queue/move', tag, summary: 'Move a queued job before or after another', auth: 'write', status: 200, body: MoveJob, response: QueueList }),
 };

@@ -1,9 +1,9 @@
-import { Body, Controller } from '@nestjs/common';
+import { Body, Controller, Query } from '@nestjs/common';
 import { api } from '../../contract';
-import type { RouteBody, RouteResult } from '../../contract/http';
+import type { RouteBody, RouteQuery, RouteResult } from '../../contract/http';
 import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { bodyOf, Route } from '../common/contract-route';
+import { bodyOf, queryOf, Route } from '../common/contract-route';
 import { QueueService } from './queue.service';
 
 const routes = api.queue;
@@ -13,8 +13,8 @@ export class QueueController {
   constructor(private readonly queue: QueueService) {}
 
   @Route(routes.list)
-  list(@CurrentToken() principal: TokenPrincipal): Promise<RouteResult<typeof routes.list>> {
-    return this.queue.list(principal);
+  list(@CurrentToken() principal: TokenPrincipal, @Query(queryOf(routes.list)) query: RouteQuery<typeof routes.list>): Promise<RouteResult<typeof routes.list>> {
+    return this.queue.list(principal, { cursor: query.cursor, limit: query.limit });
   }
 
   @Route(routes.move)

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { z } from 'zod';
-import type { QueueEntry as QueueEntryView } from '../../contract/queue.contract';
+import type { QueueCursor, QueueEntry as QueueEntryView } from '../../contract/queue.contract';
 import { SQL, type Sql } from '../database/sql';
 import { agentOffline } from '../agents/agent-liveness.sql';
 import { notifyQueue, RANK_GAP, type ClaimedJobRow } from '../jobs/jobs.repository';
 
 /** A queued job as the repository reads it; the service adds why it waits (the contract's QueueEntry). */
 export type QueueEntry = Omit<z.output<typeof QueueEntryView>, 'waitingBecause'>;
+
+export type QueuePage = { entries: QueueEntry[]; next: QueueCursor | null; total: number };
 
 @Injectable()
 export class QueueRepository {
@@ -53,27 +55,57 @@ export class QueueRepository {
     return row;
   }
 
-  /** Pending jobs in the order agents will get them, with how many agents could take each. */
-  async list(options: { projectId: string | null; onlineWithinSeconds: number; limit: number }): Promise<QueueEntry[]> {
-    return this.sql<QueueEntry[]>`
-      with online as (
+  /**
+   * One page of pending jobs in the order agents will get them, with how many agents could take each.
+   * Keyset on (queue_rank, id), the claim's order and the jobs_queue index: a page reads its rows and
+   * no more, and the agent counts are worked out for the page only (10,000 queued jobs: see
+   * docs/performance.md). Positions count every queued job before the entry, all projects.
+   */
+  async list(options: { projectId: string | null; onlineWithinSeconds: number; limit: number; after: QueueCursor | null }): Promise<QueuePage> {
+    const { after, projectId } = options;
+    const rows = await this.sql<(QueueEntry & { rank: number })[]>`
+      with page as (
+        select j.id, j.run_id, j.name, j.labels, j.queue_rank, j.queued_at, r.number as run_number, r.project_id, r.pipeline_id
+        from jobs j join runs r on r.id = j.run_id
+        where j.status = 'queued'
+          ${after ? this.sql`and (j.queue_rank, j.id) > (${after.rank}, ${after.id})` : this.sql``}
+          ${projectId ? this.sql`and r.project_id = ${projectId}` : this.sql``}
+        order by j.queue_rank, j.id
+        limit ${options.limit + 1}
+      ),
+      first as (select queue_rank, id from page order by queue_rank, id limit 1),
+      last as (select queue_rank, id from page order by queue_rank desc, id desc limit 1),
+      numbered as (
+        select x.id, row_number() over (order by x.queue_rank, x.id)
+                     + (select count(*) from jobs y, first f where y.status = 'queued' and (y.queue_rank, y.id) < (f.queue_rank, f.id)) as position
+        from jobs x, first f, last l
+        where x.status = 'queued' and (x.queue_rank, x.id) >= (f.queue_rank, f.id) and (x.queue_rank, x.id) <= (l.queue_rank, l.id)
+      ),
+      online as materialized (
         select coalesce(labels_override, declared_labels) as labels,
                exists (select 1 from jobs r where r.agent_id = a.id and r.status = 'running') as busy
         from agents a
         where a.deleted_at is null and not ${agentOffline(this.sql, options.onlineWithinSeconds)}
-      ),
-      queued as (
-        select j.*, row_number() over (order by j.queue_rank, j.id) as position from jobs j where j.status = 'queued'
       )
-      select q.id, q.run_id as "runId", r.number as "runNumber", q.name, p.slug as project, pl.name as pipeline, q.labels,
-             q.position::int as position, q.queued_at as "queuedAt",
+      select q.id, q.run_id as "runId", q.run_number as "runNumber", q.name, p.slug as project, pl.name as pipeline, q.labels,
+             n.position::int as position, q.queued_at as "queuedAt", q.queue_rank as rank,
              (select count(*)::int from online o where q.labels <@ o.labels) as "matchingAgents",
              (select count(*)::int from online o where q.labels <@ o.labels and not o.busy) as "idleMatchingAgents",
              (select count(*)::int from online) as "onlineAgents"
-      from queued q join runs r on r.id = q.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
-      where ${options.projectId}::uuid is null or r.project_id = ${options.projectId}
-      order by q.position
-      limit ${options.limit}`;
+      from page q join numbered n on n.id = q.id join projects p on p.id = q.project_id join pipelines pl on pl.id = q.pipeline_id
+      order by q.queue_rank, q.id`;
+    const more = rows.length > options.limit;
+    const entries = more ? rows.slice(0, options.limit) : rows;
+    const last = entries[entries.length - 1];
+    const [{ total }] = projectId
+      ? await this.sql<{ total: number }[]>`
+          select count(*)::int as total from jobs j join runs r on r.id = j.run_id where j.status = 'queued' and r.project_id = ${projectId}`
+      : await this.sql<{ total: number }[]>`select count(*)::int as total from jobs where status = 'queued'`;
+    return {
+      entries: entries.map(({ rank: _rank, ...entry }) => entry),
+      next: more && last ? { rank: last.rank, id: last.id } : null,
+      total,
+    };
   }
 
   async queuedJob(jobId: number): Promise<{ id: number; rank: number; projectId: string } | undefined> {

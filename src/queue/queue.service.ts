@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { TokenPrincipal } from '../auth/principal';
 import { assertProjectAccess } from '../auth/project-access';
 import type { z } from 'zod';
-import type { QueueList } from '../../contract/queue.contract';
+import { encodeQueueCursor, QUEUE_PAGE_LIMIT, type QueueCursor, type QueueList } from '../../contract/queue.contract';
 import { badRequest, conflict, notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
 import { LiveEvents } from '../live/live-events.service';
@@ -16,9 +16,13 @@ export class QueueService {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  async list(principal: TokenPrincipal): Promise<z.output<typeof QueueList>> {
-    const entries = await this.queue.list({ projectId: principal.projectId, onlineWithinSeconds: this.config.agentLostAfterSeconds, limit: 1000 });
-    return { jobs: entries.map((entry) => ({ ...entry, waitingBecause: explain(entry) })) };
+  async list(principal: TokenPrincipal, page: { cursor: QueueCursor | null; limit: number } = { cursor: null, limit: QUEUE_PAGE_LIMIT.fallback }): Promise<z.output<typeof QueueList>> {
+    const result = await this.queue.list({ projectId: principal.projectId, onlineWithinSeconds: this.config.agentLostAfterSeconds, limit: page.limit, after: page.cursor });
+    return {
+      jobs: result.entries.map((entry) => ({ ...entry, waitingBecause: explain(entry) })),
+      nextCursor: result.next && encodeQueueCursor(result.next),
+      total: result.total,
+    };
   }
 
   async move(principal: TokenPrincipal, jobId: number, anchor: { before?: number; after?: number }): Promise<z.output<typeof QueueList>> {

@@ -181,7 +181,7 @@ describe('QueueRepository.move and list', () => {
     expect(await queue.move(c, d, 'before')).toBe(true);
     expect(await queueOrder([a, b, c, d])).toEqual([c, d, b, a]);
 
-    const listed = await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 1000 });
+    const listed = (await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 1000, after: null })).entries;
     expect(listed.map((entry) => entry.id)).toEqual([c, d, b, a]);
     const positions = listed.map((entry) => entry.position);
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
@@ -244,16 +244,70 @@ describe('QueueRepository.move and list', () => {
     const busy = await scope.agent();
     expect((await queue.claim(busy, scope.labels(), LEASE_SECONDS))?.id).toBe(mine.ids.taken);
 
-    const listed = await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 1000 });
+    const listed = (await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 1000, after: null })).entries;
     expect(listed.map((entry) => [entry.id, entry.matchingAgents, entry.idleMatchingAgents])).toEqual([
       [mine.ids.a, 2, 1],
       [mine.ids.gpu, 1, 1],
     ]);
-    const all = await queue.list({ projectId: null, onlineWithinSeconds: 60, limit: 1000 });
+    const all = (await queue.list({ projectId: null, onlineWithinSeconds: 60, limit: 1000, after: null })).entries;
     const position = (id: number) => all.find((entry) => entry.id === id)?.position;
     expect(listed.map((entry) => entry.position)).toEqual([position(mine.ids.a), position(mine.ids.gpu)]);
     expect(position(theirs.ids.theirs)).toBeGreaterThan(position(mine.ids.gpu)!);
     expect(all.map((entry) => entry.position)).toEqual(all.map((_, i) => i + 1));
+  });
+});
+
+describe('QueueRepository.list pages', () => {
+  /** Every page of one project's queue, following nextCursor, with `between` run before each next page. */
+  async function allPages(projectId: string, limit: number, between: (page: number) => Promise<void> = async () => undefined) {
+    const pages: number[][] = [];
+    let after: { rank: number; id: number } | null = null;
+    for (;;) {
+      const page = await queue.list({ projectId, onlineWithinSeconds: 60, limit, after });
+      pages.push(page.entries.map((entry) => entry.id));
+      if (!page.next) return { pages, total: page.total };
+      expect(page.entries.length).toBe(limit);
+      after = page.next;
+      await between(pages.length);
+    }
+  }
+
+  it('cover every queued job exactly once, in claim order, with the total', async () => {
+    const scope = await newScope();
+    const first = await scope.run(Array.from({ length: 7 }, (_, i) => ({ key: `a${i}` })));
+    const second = await scope.run(Array.from({ length: 6 }, (_, i) => ({ key: `b${i}` })));
+    await queue.move(second.ids.b5, first.ids.a0, 'before');
+    const order = await queueOrder([...Object.values(first.ids), ...Object.values(second.ids)]);
+    expect(order).toHaveLength(13);
+    const { pages, total } = await allPages(scope.projectId, 5);
+    expect(pages.map((page) => page.length)).toEqual([5, 5, 3]);
+    expect(pages.flat()).toEqual(order);
+    expect(total).toBe(13);
+    // Positions run on across pages.
+    const page2 = await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 5, after: (await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 5, after: null })).next });
+    const all = (await queue.list({ projectId: null, onlineWithinSeconds: 60, limit: 500, after: null })).entries;
+    const position = (id: number) => all.find((entry) => entry.id === id)?.position;
+    expect(page2.entries.map((entry) => entry.position)).toEqual(page2.entries.map((entry) => position(entry.id)));
+  });
+
+  it('keep going after the job a cursor names is claimed or moved: no page fails, none repeats a job', async () => {
+    const scope = await newScope();
+    const { ids } = await scope.run(Array.from({ length: 9 }, (_, i) => ({ key: `j${i}` })));
+    const order = await queueOrder(Object.values(ids));
+    const agent = await scope.agent();
+    const { pages } = await allPages(scope.projectId, 3, async (page) => {
+      if (page === 1) {
+        // The cursor's own job (the last of page 1) and the head of the queue leave it.
+        expect((await queue.claim(agent, scope.labels(), LEASE_SECONDS))?.id).toBe(order[0]);
+        await sql`update jobs set status = 'cancelled' where id = ${order[2]}`;
+      }
+      // The first job of the next page moves behind the last one.
+      if (page === 2) expect(await queue.move(order[6], order[8], 'after')).toBe(true);
+    });
+    expect(pages[0]).toEqual(order.slice(0, 3));
+    expect(pages[1]).toEqual(order.slice(3, 6));
+    expect(pages.flat()).toEqual([...order.slice(0, 6), order[7], order[8], order[6]]);
+    expect(new Set(pages.flat()).size).toBe(pages.flat().length);
   });
 });
 

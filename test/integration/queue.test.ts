@@ -83,6 +83,37 @@ describe('queue order and label matching', () => {
     expect(claimOrder.map((row) => Number(row.jobId))).toEqual([jobs[2].id, jobs[1].id, jobs[0].id]);
   });
 
+  it('pages the queue: limit and cursor, the total, and a 400 naming a bad limit or cursor', async () => {
+    await put('paged', { content: 'true', labels: ['pool=paged'] });
+    const runs = [await trigger('paged'), await trigger('paged'), await trigger('paged')];
+    const all = (await waitQueued(runs.length)).filter((job) => runs.some((run) => run.id === job.runId));
+    expect(all).toHaveLength(3);
+    const pages: number[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const listed = await stack.api.call(api.queue.list, { query: { limit: '1', cursor } });
+      expect(listed.jobs.length).toBeLessThanOrEqual(1);
+      expect(listed.total).toBe(all.length);
+      pages.push(...listed.jobs.map((job) => job.id));
+      if (!listed.nextCursor) break;
+      cursor = listed.nextCursor;
+    }
+    expect(pages).toEqual(all.map((job) => job.id));
+
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=501', 'limit'],
+      ['limit=ten', 'limit'],
+      ['cursor=nope', 'cursor'],
+      ['cursor=12', 'cursor'],
+    ] as const) {
+      const bad = await stack.request<{ error: { code: string; message: string } }>('GET', `/api/v1/queue?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.body.error.message, query).toMatch(new RegExp(`^${field} `));
+    }
+    await stack.api.call(api.runs.cancelMany, { body: { ids: runs.map((run) => run.id) } });
+  });
+
   it('keeps a gpu job waiting while a plain agent takes the next job, then runs it on a gpu agent', async () => {
     await put('gpu', { content: 'echo gpu work', labels: ['gpu=true'] });
     await put('plain', { content: 'echo plain work', labels: ['pool=plain'] });

@@ -1,6 +1,6 @@
 // Every REST write the UI makes, each invalidating what it changes (live events say so too, but the
 // page that acted should not wait for them).
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { api, client } from './client';
 import { keys, rereadQueries } from './queries';
 import { defineRepositoryPipeline } from './repositories';
@@ -57,12 +57,24 @@ export function useQueueMove() {
       client.call(api.queue.move, { body: where === 'before' ? { jobId, beforeJobId: otherJobId } : { jobId, afterJobId: otherJobId } }),
     onMutate: async ({ jobId, where, otherJobId }) => {
       await queryClient.cancelQueries({ queryKey: keys.queue });
-      const before = queryClient.getQueryData<QueueList>(keys.queue);
+      const before = queryClient.getQueryData<InfiniteData<QueueList, string | null>>(keys.queue);
       if (before) {
-        const moving = before.jobs.find((job) => job.id === jobId);
-        const rest = before.jobs.filter((job) => job.id !== jobId);
+        // The loaded pages as one list: reordered, renumbered from the first page's first position, cut into the same page sizes.
+        const loaded = before.pages.flatMap((page) => page.jobs);
+        const moving = loaded.find((job) => job.id === jobId);
+        const rest = loaded.filter((job) => job.id !== jobId);
         const at = rest.findIndex((job) => job.id === otherJobId) + (where === 'after' ? 1 : 0);
-        if (moving) queryClient.setQueryData<QueueList>(keys.queue, { ...before, jobs: [...rest.slice(0, at), moving, ...rest.slice(at)].map((job, index) => ({ ...job, position: index + 1 })) });
+        if (moving && at >= (where === 'after' ? 1 : 0)) {
+          const first = loaded[0]?.position ?? 1;
+          const reordered = [...rest.slice(0, at), moving, ...rest.slice(at)].map((job, index) => ({ ...job, position: first + index }));
+          let offset = 0;
+          const pages = before.pages.map((page) => {
+            const jobs = reordered.slice(offset, offset + page.jobs.length);
+            offset += page.jobs.length;
+            return { ...page, jobs };
+          });
+          queryClient.setQueryData<InfiniteData<QueueList, string | null>>(keys.queue, { ...before, pages });
+        }
       }
       return { before };
     },

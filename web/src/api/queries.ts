@@ -88,10 +88,13 @@ export const queries = {
       queryKey: keys.jobGraph(id),
       queryFn: ({ signal }) => client.call(api.jobs.graph, { params: { id } }, { signal }),
     }),
-  queue: () =>
-    queryOptions({
+  /** The queue a page at a time (100 by default): ten thousand queued jobs are not one answer. */
+  queuePages: () =>
+    infiniteQueryOptions({
       queryKey: keys.queue,
-      queryFn: ({ signal }) => client.call(api.queue.list, {}, { signal }),
+      initialPageParam: null as string | null,
+      queryFn: ({ signal, pageParam }) => client.call(api.queue.list, { query: { cursor: pageParam ?? undefined } }, { signal }),
+      getNextPageParam: (page) => page.nextCursor,
     }),
   artifactList: (filters: ArtifactQuery) =>
     queryOptions({

@@ -1,5 +1,5 @@
 // Pending jobs in claim order (drag to reorder) and the jobs running now; either can be selected to cancel their runs in bulk.
-import { useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useState, type DragEvent } from 'react';
 import { errorMessage, errorText } from '../api/client';
 import { useCancelRuns, useQueueMove } from '../api/mutations';
@@ -150,7 +150,7 @@ function RunningTable({ jobs, selected, onToggle, now }: Selection & { jobs: Run
 }
 
 export function QueuePage() {
-  const queue = useQuery(queries.queue());
+  const queue = useInfiniteQuery(queries.queuePages());
   const running = useQuery(queries.runningJobs());
   const moveJob = useQueueMove();
   const cancelRuns = useCancelRuns();
@@ -159,7 +159,11 @@ export function QueuePage() {
   const [notice, setNotice] = useState<string | null>(null);
   useLiveRooms(['queue', 'agents', 'runs']);
 
-  const jobs = queue.data?.jobs ?? [];
+  // A job that moved to a later page while pages were read (a reorder in between) is listed once.
+  const loaded = new Map<number, QueueEntry>();
+  for (const page of queue.data?.pages ?? []) for (const job of page.jobs) if (!loaded.has(job.id)) loaded.set(job.id, job);
+  const jobs = [...loaded.values()];
+  const total = queue.data?.pages[0]?.total ?? 0;
   const runningJobs = running.data ?? [];
   // Jobs that left both lists since they were ticked are no longer selected.
   const runOf = new Map([...jobs.map((job): [number, number] => [job.id, job.runId]), ...runningJobs.map((job): [number, number] => [job.jobId, job.runId])]);
@@ -215,9 +219,14 @@ export function QueuePage() {
           {notice}
         </div>
       )}
-      <h2>Pending · {jobs.length}</h2>
+      <h2>Pending · {total}</h2>
       <p className="muted small">Agents take jobs top to bottom. Drag a row to change its place.</p>
       {queue.data && (jobs.length ? <PendingTable jobs={jobs} onMove={move} selected={selected} onToggle={toggle} now={now} /> : <Empty>The queue is empty.</Empty>)}
+      {queue.hasNextPage && (
+        <button type="button" className="load-more" disabled={queue.isFetchingNextPage} onClick={() => void queue.fetchNextPage()}>
+          Load more ({jobs.length} of {total} shown)
+        </button>
+      )}
       <h2>Running · {runningJobs.length}</h2>
       {running.data && <RunningTable jobs={running.data} selected={selected} onToggle={toggle} now={now} />}
     </>
