@@ -9,6 +9,7 @@ import { ApiClient, describeError, isSuccess } from './api-client';
 import { AbortError, backoffDelay, isAbortError, sleep, type BackoffOptions } from './backoff';
 import type { ExecutorRegistry } from './job-executor';
 import { JobRun } from './job-runner';
+import { heartbeatTimeoutMs, leaseState } from './lease';
 import { errorMessage, type Logger } from './logger';
 import { createActExecutor } from './act-executor';
 import { withoutUrlCredentials } from './checkout';
@@ -31,6 +32,8 @@ export type AgentOptions = {
   logger: Logger;
   cancelGraceMs: number;
   keepWorkspace: boolean;
+  /** The first stop request lets the running job finish (the second hands it back); without it the first hands it back. */
+  drain?: boolean;
   executors?: ExecutorRegistry;
   backoff?: BackoffOptions;
   /** The environment jobs inherit (BELLOWS_AGENT_TOKEN is removed from it). */
@@ -47,6 +50,10 @@ export class Agent {
   private readonly stopping = new AbortController();
   private readonly heartbeatStop = new AbortController();
   private stopRequests = 0;
+  /** When the running job's lease was last renewed (a heartbeat's send time, or the claim's reply). */
+  private leaseRenewedAt = 0;
+  /** Why the last heartbeat did not renew it ('server unreachable', 'server answered HTTP 503'); undefined after a success. */
+  private heartbeatTrouble: string | undefined;
   /** Repository mirrors outlive jobs: the second job of a repository fetches what is new instead of cloning. */
   private readonly mirrors: ProjectMirrors;
 
@@ -61,23 +68,40 @@ export class Agent {
   }
 
   /**
-   * SIGTERM/SIGINT: the first stops claiming and lets a running job finish; the second cancels the job
-   * ("agent shut down"); a third abandons it immediately. Returns how many stop requests there were.
+   * SIGTERM/SIGINT: the first stops claiming and hands the running job back at once (its processes are
+   * stopped and the server queues it again now, not after a lease); with `drain` the first lets the job
+   * finish and the second hands it back. One more abandons the job immediately. Returns how many stop
+   * requests there were; `stopRequestsToAbandon` says which one abandons.
    */
   requestStop(): number {
     this.stopRequests++;
     const { logger } = this.options;
+    const handBackAt = this.stopRequestsToHandBack;
+    const job = this.current;
     if (this.stopRequests === 1) {
-      logger.info(this.current ? `Stopping after job ${this.current.jobId} (signal again to cancel it)` : 'Stopping');
+      if (!job) logger.info('Stopping');
+      else if (handBackAt > 1) logger.info(`Stopping after job ${job.jobId} (--drain; signal again to hand it back)`);
       this.stopping.abort(new AbortError('agent stopping'));
-    } else if (this.stopRequests === 2 && this.current) {
-      logger.info(`Cancelling job ${this.current.jobId} because the agent is shutting down`);
-      this.current.shutdown();
-    } else if (this.current) {
-      logger.warn(`Abandoning job ${this.current.jobId}`);
-      this.current.abort();
+    }
+    if (!job) return this.stopRequests;
+    if (this.stopRequests === handBackAt) {
+      logger.info(`Handing job ${job.jobId} back because the agent is shutting down${handBackAt === 1 ? ' (start it with --drain to let jobs finish first)' : ''}`);
+      job.shutdown();
+    } else if (this.stopRequests > handBackAt) {
+      logger.warn(`Abandoning job ${job.jobId}`);
+      job.abort();
     }
     return this.stopRequests;
+  }
+
+  /** The stop request that hands a running job back: the first, or the second when draining. */
+  get stopRequestsToHandBack(): number {
+    return this.options.drain ? 2 : 1;
+  }
+
+  /** The stop request that gives up on a running job without waiting for anything. */
+  get stopRequestsToAbandon(): number {
+    return this.stopRequestsToHandBack + 1;
   }
 
   get busy(): boolean {
@@ -130,6 +154,7 @@ export class Agent {
       ...registration,
       heartbeatIntervalSeconds: positiveOr(registration.heartbeatIntervalSeconds, 15),
       busyHeartbeatIntervalSeconds: positiveOr(registration.busyHeartbeatIntervalSeconds, 1),
+      leaseSeconds: positiveOr(registration.leaseSeconds, 30),
     };
     this.client.setSecret(registration.secret);
     logger.info(`Registered as agent ${registration.agentId} ("${name}") with labels ${registration.labels.join(',') || '(none)'}`);
@@ -159,6 +184,8 @@ export class Agent {
         continue;
       }
       failures = 0;
+      // The claim set the lease just before answering: its reply is the first renewal.
+      this.leaseRenewedAt = Date.now();
       // Credentials a URL carries become the checkout's auth here, so they reach no log, mirror or workspace.
       await this.runJob({ ...response.body, repository: withoutUrlCredentials(response.body.repository) });
       if (this.options.once) return;
@@ -188,12 +215,30 @@ export class Agent {
     });
     this.current = run;
     // A stop request that raced with the claim still has to reach this job.
-    if (this.stopRequests >= 2) run.shutdown();
+    if (this.stopRequests >= this.stopRequestsToHandBack) run.shutdown();
+    const stopWatching = this.watchLease(run);
     try {
       await run.run();
     } finally {
+      stopWatching();
       this.current = undefined;
     }
+  }
+
+  /**
+   * Stops the job once no heartbeat renewed its lease for a lease period. A timer of its own, not the
+   * heartbeat loop: in a partition a heartbeat hangs until its timeout, and the deadline must not wait for it.
+   */
+  private watchLease(run: JobRun): () => void {
+    const leaseSeconds = this.registration?.leaseSeconds ?? 30;
+    // A tenth of the lease, at most 250 ms: the job outlives its lease by no more than that.
+    const timer = setInterval(() => {
+      const state = leaseState(this.leaseRenewedAt, Date.now(), leaseSeconds);
+      if (state.kind === 'held') return;
+      clearInterval(timer);
+      run.loseLease(Math.floor(state.silentMs / 1000), this.heartbeatTrouble ?? 'server unreachable');
+    }, Math.min(250, leaseSeconds * 100));
+    return () => clearInterval(timer);
   }
 
   private async heartbeatLoop(): Promise<void> {
@@ -217,17 +262,27 @@ export class Agent {
   }
 
   private async heartbeat(job: JobRun | undefined): Promise<void> {
+    // A job whose lease lapsed is not renewed: its processes are gone, and beating idle lets the server
+    // give it up at once should it still count it as ours.
+    const renewing = job && !job.leaseLost ? job : undefined;
+    const sentAt = Date.now();
     try {
-      const response = await this.client.call(routes.heartbeat, { body: job ? { jobId: job.jobId } : {} }, {
+      const response = await this.client.call(routes.heartbeat, { body: renewing ? { jobId: renewing.jobId } : {} }, {
         retry: false,
-        timeoutMs: 10_000,
+        timeoutMs: heartbeatTimeoutMs(this.registration?.leaseSeconds ?? 30),
         signal: this.heartbeatStop.signal,
       });
-      if (!response.ok) return;
+      if (!response.ok) {
+        this.heartbeatTrouble = `server answered HTTP ${response.status}`;
+        return;
+      }
+      this.heartbeatTrouble = undefined;
+      if (renewing && renewing === this.current) this.leaseRenewedAt = Math.max(this.leaseRenewedAt, sentAt);
       const { cancelJobIds } = response.body;
       const current = this.current;
       if (current && cancelJobIds.includes(current.jobId)) current.cancel('cancelled by the server');
     } catch (error) {
+      this.heartbeatTrouble = 'server unreachable';
       // Outages are reported once by the client; the next tick simply tries again.
       if (error instanceof RegistrationRejectedError) this.options.logger.error(errorMessage(error));
     }

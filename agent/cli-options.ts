@@ -15,11 +15,13 @@ export type CliOptions = {
   once: boolean;
   cancelGraceMs: number;
   keepWorkspace: boolean;
+  /** Ctrl-C lets the running job finish first (a second one hands it back). */
+  drain: boolean;
 };
 
 export type CliParseResult = { ok: true; options: CliOptions } | { ok: false; message: string } | { ok: false; help: true };
 
-export const USAGE = `Usage: bellows-agent --url URL --token TOKEN [--labels k=v,k=v] [--name NAME] [--work-dir DIR] [--once]
+export const USAGE = `Usage: bellows-agent --url URL --token TOKEN [--labels k=v,k=v] [--name NAME] [--work-dir DIR] [--once] [--drain]
 
   --url       Bellows server URL                 (env BELLOWS_URL)
   --token     agent registration token           (env BELLOWS_AGENT_TOKEN)
@@ -27,6 +29,11 @@ export const USAGE = `Usage: bellows-agent --url URL --token TOKEN [--labels k=v
   --name      agent name, default: hostname      (env BELLOWS_AGENT_NAME)
   --work-dir  job directories live here          (env BELLOWS_AGENT_WORK_DIR)
   --once      exit after one job
+  --drain     on SIGTERM/Ctrl-C finish the running job first  (env BELLOWS_AGENT_DRAIN=1)
+
+Stopping: the first SIGTERM/SIGINT stops the running job and hands it back to the server, which queues
+it again at once; a second abandons it. With --drain the first lets the job finish, the second hands it
+back, a third abandons it.
 `;
 
 const DEFAULT_CANCEL_GRACE_MS = 10_000;
@@ -45,6 +52,7 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
         name: { type: 'string' },
         'work-dir': { type: 'string' },
         once: { type: 'boolean', default: false },
+        drain: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -86,6 +94,7 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
       once: values.once,
       cancelGraceMs,
       keepWorkspace: env.BELLOWS_KEEP_WORKSPACE === '1',
+      drain: values.drain || env.BELLOWS_AGENT_DRAIN === '1',
     },
   };
 }

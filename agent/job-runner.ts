@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { api } from '../contract';
 import type { ClaimedJob, FinishRequest } from '../contract/agent-protocol.contract';
-import { describeError, isJobGone, isSuccess, type ApiClient, type CallResult } from './api-client';
+import { ApiNetworkError, describeError, errorCode, isJobGone, isSuccess, type ApiClient, type CallResult } from './api-client';
 import { uploadArtifacts } from './artifact-uploader';
 import { backoffDelay, isAbortError, sleep } from './backoff';
 import { checkoutWorkspace } from './checkout';
@@ -40,14 +40,19 @@ export type JobRunnerOptions = {
 
 
 const SHUTDOWN_REASON = 'agent shut down';
-/** `job-gone`: the server took the job away; it was dropped without calling finish. */
-export type JobOutcome = 'succeeded' | 'failed' | 'job-gone' | 'aborted';
+/**
+ * `job-gone`: the server took the job away; it was dropped without calling finish. `lease-lost`: the
+ * agent could not renew the job's lease and stopped it; it handed the job back (or was told it is gone).
+ */
+export type JobOutcome = 'succeeded' | 'failed' | 'job-gone' | 'lease-lost' | 'aborted';
 
 export class JobRun {
   readonly jobId: number;
   private execution: Execution | undefined;
   private cancelReason: string | undefined;
   private gone = false;
+  /** Set once the lease lapsed: the processes are killed and the job is never reported as finished. */
+  private leaseLostReason: string | undefined;
   private readonly aborter = new AbortController();
   /** Fires on abort and on cancel: a checkout has no process of its own to be sent SIGTERM. */
   private readonly checkoutAborter = new AbortController();
@@ -73,6 +78,26 @@ export class JobRun {
   shutdown(): void {
     if (this.cancelReason === undefined) this.output?.system('agent shut down; handing the job back');
     this.cancel(SHUTDOWN_REASON);
+  }
+
+  /** True once the lease lapsed (see loseLease): the job still delivers its log, but is no longer run. */
+  get leaseLost(): boolean {
+    return this.leaseLostReason !== undefined;
+  }
+
+  /**
+   * No heartbeat renewed the lease for a lease period: the server has queued (or will queue) the job
+   * again, so another agent may be running it now. Kill the whole process tree at once (no grace: the
+   * other copy is already running), then deliver what the log holds and hand the job back; the server
+   * refuses both with job_not_owned if the job is another's by then, and they change nothing.
+   */
+  loseLease(silentSeconds: number, cause: string): void {
+    if (this.gone || this.leaseLostReason !== undefined) return;
+    this.leaseLostReason = `lease not renewed for ${silentSeconds} s (${cause})`;
+    this.checkoutAborter.abort();
+    this.execution?.kill();
+    this.output?.system(`The agent could not renew this job's lease for ${silentSeconds} s (${cause}); it stopped the job's processes`);
+    this.options.logger.warn(`Job ${this.jobId}: ${this.leaseLostReason}; stopped its processes — the server will have queued it again`);
   }
 
   /** Gives up on everything at once (repeated signals): kill the tree, stop all API calls. */
@@ -154,12 +179,12 @@ export class JobRun {
     let result: ExecutionResult | undefined;
     try {
       const repository = this.claimed.repository;
-      if (repository && this.cancelReason === undefined) {
+      if (repository && this.cancelReason === undefined && this.leaseLostReason === undefined) {
         const checkout = await checkoutWorkspace(repository, workspaceDir, this.options.mirrors, (text) => output.system(text, 'checkout'), this.checkoutAborter.signal);
         if (!checkout.ok) {
           output.system(checkout.error, 'checkout');
           // Cancelled: the job ends for the cancel's reason, as a cancelled script does, not as a failed checkout.
-          result = { exitCode: null, signal: null, error: checkout.cancelled ? (this.cancelReason ?? checkout.error) : checkout.error };
+          result = { exitCode: null, signal: null, error: checkout.cancelled ? (this.cancelReason ?? this.leaseLostReason ?? checkout.error) : checkout.error };
         }
       }
       result ??= await this.execute(jobDir, workspaceDir, artifactsDir, output, (value) => masker.add(value));
@@ -170,7 +195,9 @@ export class JobRun {
     if (this.gone) return 'job-gone';
     output.system(describeResult(result));
 
-    if (this.cancelReason !== undefined) {
+    if (this.leaseLostReason !== undefined) {
+      output.system('Skipping artifact upload: the job lost its lease');
+    } else if (this.cancelReason !== undefined) {
       output.system('Skipping artifact upload: the job was cancelled');
     } else if ((await uploadArtifacts({ client, jobId: job.id, artifactsDir, report: (text) => output.system(text), signal })) === 'job-gone') {
       this.lose('artifact upload refused');
@@ -181,6 +208,7 @@ export class JobRun {
     await shipper.flush();
     if (this.gone) return 'job-gone';
 
+    if (this.leaseLostReason !== undefined) return this.handBackLost();
     if (this.cancelReason === SHUTDOWN_REASON) {
       // Not the job's fault: hand it back so the server queues it again for another agent.
       const released = await client.call(routes.release, { params: { id: job.id } }, { signal: this.aborter.signal });
@@ -193,6 +221,8 @@ export class JobRun {
     const error = this.cancelReason ?? result.error ?? (result.signal ? `killed by ${result.signal}` : undefined);
     if (!succeeded && error !== undefined) finish.error = error;
     const finished = await this.finish(finish);
+    // The lease lapsed while finish was being retried: the job may be running elsewhere already.
+    if (finished === 'lease-lost') return this.handBackLost();
     if (isJobGone(finished)) {
       this.lose(`finish refused: HTTP ${finished.status}${describeError(finished)}`);
       return 'job-gone';
@@ -203,6 +233,7 @@ export class JobRun {
 
   private async execute(jobDir: string, workspaceDir: string, artifactsDir: string, output: JobOutput, maskSecret: (value: string) => void): Promise<ExecutionResult> {
     const { pipeline } = this.claimed;
+    if (this.leaseLostReason !== undefined) return { exitCode: null, signal: null, error: this.leaseLostReason };
     if (this.cancelReason !== undefined) return { exitCode: null, signal: null, error: this.cancelReason };
     const executor = this.options.executors[pipeline.kind];
     if (!executor) {
@@ -225,20 +256,47 @@ export class JobRun {
       return { exitCode: null, signal: null, error: message };
     }
     // A cancel that arrived while the executor was starting up would otherwise be lost.
-    if (this.gone) this.execution.kill();
+    if (this.gone || this.leaseLostReason !== undefined) this.execution.kill();
     else if (this.cancelReason !== undefined) this.execution.cancel(this.cancelReason);
     return this.execution.done;
   }
 
-  /** Retried until the server answers 2xx or says the job is not ours (409/410). */
-  private async finish(body: FinishRequest): Promise<CallResult<typeof routes.finish>> {
+  /**
+   * Retried until the server answers 2xx or says the job is not ours (409/410), or the lease lapses
+   * meanwhile (then the job is handed back instead: a lapsed lease is never reported as succeeded).
+   */
+  private async finish(body: FinishRequest): Promise<CallResult<typeof routes.finish> | 'lease-lost'> {
     const { client, logger } = this.options;
     for (let attempt = 0; ; attempt++) {
-      const response = await client.call(routes.finish, { params: { id: this.jobId }, body }, { signal: this.aborter.signal });
+      // Checked before each attempt, so the client retries nothing by itself: an outage that outlasts the
+      // lease must end in a hand-back, not in a "succeeded" delivered once the link returns.
+      if (this.leaseLostReason !== undefined) return 'lease-lost';
+      let response;
+      try {
+        response = await client.call(routes.finish, { params: { id: this.jobId }, body }, { signal: this.aborter.signal, retry: false });
+      } catch (error) {
+        if (!(error instanceof ApiNetworkError)) throw error;
+        await sleep(backoffDelay(attempt), this.aborter.signal);
+        continue;
+      }
       if (isSuccess(response) || isJobGone(response)) return response;
-      logger.warn(`Finishing job ${this.jobId} failed with HTTP ${response.status}${describeError(response)}; retrying`);
+      // 5xx and 429 are an outage (the client logged it once); anything else is worth a line each time.
+      if (response.status < 500 && response.status !== 429) logger.warn(`Finishing job ${this.jobId} failed with HTTP ${response.status}${describeError(response)}; retrying`);
       await sleep(backoffDelay(attempt), this.aborter.signal);
     }
+  }
+
+  /**
+   * After a lapsed lease, once the log is delivered: give the job back so that, should the server still
+   * count it as ours (its reaper had not run yet), it is queued again at once as a lost try. Fenced like
+   * finish: job_not_owned (409) when another agent holds it, job_finished (410) when it ended.
+   */
+  private async handBackLost(): Promise<JobOutcome> {
+    const { client, logger } = this.options;
+    const released = await client.call(routes.release, { params: { id: this.jobId } }, { signal: this.aborter.signal });
+    if (isSuccess(released)) logger.info(`Job ${this.jobId}: handed back to the server after its lease lapsed`);
+    else logger.warn(`Job ${this.jobId}: the late hand-back was refused with HTTP ${released.status}${codeOf(released)}${describeError(released)}; dropped`);
+    return 'lease-lost';
   }
 
   /** The job is not ours any more: kill its processes, stop shipping, never call finish. */
@@ -262,6 +320,12 @@ export class JobRun {
       this.options.logger.warn(`Could not remove job directory ${jobDir}: ${errorMessage(error)}`);
     }
   }
+}
+
+/** ` job_not_owned` for a refusal that carries a code, so a log line names the fence that refused it. */
+function codeOf(response: { body: unknown }): string {
+  const code = errorCode(response.body);
+  return code ? ` ${code}` : '';
 }
 
 function describeResult(result: ExecutionResult): string {

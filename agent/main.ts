@@ -26,14 +26,16 @@ async function main(): Promise<number> {
     once: options.once,
     cancelGraceMs: options.cancelGraceMs,
     keepWorkspace: options.keepWorkspace,
+    drain: options.drain,
     logger,
   });
 
   const onSignal = (signal: NodeJS.Signals): void => {
     logger.info(`Received ${signal}`);
     const count = agent.requestStop();
-    // Without a job there is nothing to wait for on a repeated signal; with one, the third gives up.
-    if ((count >= 2 && !agent.busy) || count >= 3) process.exit(count >= 3 ? 1 : 0);
+    // Without a job there is nothing to wait for on a repeated signal; with one, the one that abandons
+    // it (the second, or the third with --drain) gives up at once.
+    if ((count >= 2 && !agent.busy) || count >= agent.stopRequestsToAbandon) process.exit(count >= agent.stopRequestsToAbandon ? 1 : 0);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCliOptions, parseLabels } from '../../agent/cli-options';
+import { parseCliOptions, parseLabels, USAGE } from '../../agent/cli-options';
 import { buildJobEnvironment, envKey } from '../../agent/job-environment';
 
 describe('parseCliOptions', () => {
@@ -35,6 +35,15 @@ describe('parseCliOptions', () => {
       expect(result.message).toMatch(message);
       expect(result.message).not.toContain('\n');
     }
+  });
+
+  it('hands jobs back on the first stop unless asked to drain (--drain or BELLOWS_AGENT_DRAIN=1)', () => {
+    const base = ['--url', 'http://x', '--token', 't'];
+    expect(parseCliOptions(base, {})).toMatchObject({ ok: true, options: { drain: false } });
+    expect(parseCliOptions([...base, '--drain'], {})).toMatchObject({ ok: true, options: { drain: true } });
+    expect(parseCliOptions(base, { BELLOWS_AGENT_DRAIN: '1' })).toMatchObject({ ok: true, options: { drain: true } });
+    expect(parseCliOptions(base, { BELLOWS_AGENT_DRAIN: '0' })).toMatchObject({ ok: true, options: { drain: false } });
+    expect(USAGE).toContain('--drain');
   });
 
   it('never echoes the token in error messages', () => {

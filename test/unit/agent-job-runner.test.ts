@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,15 @@ class FakeApi {
   heartbeats: Array<{ auth: string | undefined; body: unknown }> = [];
   cancelJobIds: number[] = [];
   unauthorizedClaims = 0;
+  /** What registration tells the agent its lease is. */
+  leaseSeconds = 30;
+  /** Answered to busy heartbeats (a job id in the body): 503 stands for an API that cannot renew leases. */
+  busyHeartbeatStatus = 200;
+  /** Log batches, finish and release are refused with 409 job_not_owned (another agent holds the job). */
+  notOwned = false;
+  refusedNotOwned: string[] = [];
+  private partitioned = false;
+  private held: Array<() => void> = [];
   private nextSeq = 0;
   /** Claims as sent: a test may queue one the contract refuses. */
   private jobs: unknown[];
@@ -51,6 +60,16 @@ class FakeApi {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** While cut, requests reach the server but get no answer until heal(): what an agent sees of a partition. */
+  cut(): void {
+    this.partitioned = true;
+  }
+
+  heal(): void {
+    this.partitioned = false;
+    for (const release of this.held.splice(0)) release();
+  }
+
   text(stream?: string): string {
     return this.logs.filter((chunk) => !stream || chunk.stream === stream).map((chunk) => chunk.text).join('');
   }
@@ -61,6 +80,7 @@ class FakeApi {
     const raw = Buffer.concat(parts);
     const path = (req.url ?? '').replace(/\?.*$/, '');
     const auth = req.headers.authorization;
+    if (this.partitioned) await new Promise<void>((resolve) => this.held.push(resolve));
     const reply = (status: number, body?: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(body === undefined ? '' : JSON.stringify(body));
@@ -68,11 +88,13 @@ class FakeApi {
     if (path === '/api/v1/agents/register') {
       if (auth !== 'Bearer reg-token') return reply(401, { error: { code: 'unauthorized', message: 'bad token' } });
       this.registrations++;
-      return reply(201, { agentId: 'a1', secret: `secret-${this.registrations}`, labels: ['os=linux'], heartbeatIntervalSeconds: 1, busyHeartbeatIntervalSeconds: 1, leaseSeconds: 30 });
+      return reply(201, { agentId: 'a1', secret: `secret-${this.registrations}`, labels: ['os=linux'], heartbeatIntervalSeconds: 1, busyHeartbeatIntervalSeconds: 1, leaseSeconds: this.leaseSeconds });
     }
     if (auth !== `Bearer secret-${this.registrations}`) return reply(401, { error: { code: 'unauthorized', message: 'unknown agent' } });
     if (path === '/api/v1/agents/heartbeat') {
-      this.heartbeats.push({ auth, body: JSON.parse(raw.toString('utf8') || '{}') });
+      const body = JSON.parse(raw.toString('utf8') || '{}') as { jobId?: number };
+      this.heartbeats.push({ auth, body });
+      if (body.jobId !== undefined && this.busyHeartbeatStatus !== 200) return reply(this.busyHeartbeatStatus, { error: { code: 'unavailable', message: 'database unreachable' } });
       return reply(200, { cancelJobIds: this.cancelJobIds });
     }
     if (path === '/api/v1/agents/claim') {
@@ -92,6 +114,10 @@ class FakeApi {
     const match = /^\/api\/v1\/agents\/jobs\/(\d+)\/(start|logs|finish|artifacts|release)(?:\/(.+))?$/.exec(path);
     if (!match) return reply(404, { error: { code: 'not_found', message: path } });
     const [, id, action, name] = match;
+    if (this.notOwned && action !== 'start') {
+      this.refusedNotOwned.push(action);
+      return reply(409, { error: { code: 'job_not_owned', message: `Job ${id} is not held by agent "test-agent" any more; drop it.` } });
+    }
     if (action === 'start') {
       this.started.push(Number(id));
       return reply(200, { ok: true });
@@ -136,7 +162,7 @@ function scriptJob(id: number, content: string, overrides: Partial<ClaimedJob> =
 let api: FakeApi;
 let workDir: string;
 
-function agentFor(extra: { once?: boolean; logger?: Logger } = {}): Agent {
+function agentFor(extra: { once?: boolean; logger?: Logger; drain?: boolean } = {}): Agent {
   return new Agent({
     url: api.url,
     registrationToken: 'reg-token',
@@ -147,6 +173,7 @@ function agentFor(extra: { once?: boolean; logger?: Logger } = {}): Agent {
     logger: extra.logger ?? silentLogger,
     cancelGraceMs: 500,
     keepWorkspace: false,
+    drain: extra.drain,
     backoff: { baseMs: 10, maxMs: 50 },
     env: { ...process.env, BELLOWS_AGENT_TOKEN: 'reg-token' },
   });
@@ -248,10 +275,25 @@ describe('agent running a script job', () => {
     expect(api.finished).toEqual([{ status: 'succeeded', exitCode: 0 }]);
   });
 
-  it('on a second stop request stops the running job and hands it back to the server', async () => {
-    api = new FakeApi([scriptJob(47, 'echo started\nsleep 100')]);
+  it('on the first stop request stops the running job and hands it back to the server at once', async () => {
+    api = new FakeApi([scriptJob(48, 'echo "started $$"\nsleep 100 &\necho "child $!"\nwait')]);
     await api.start();
     const agent = agentFor({ once: false });
+    const running = agent.run();
+    while (!api.text('stdout').includes('child')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const pids = processIds(api.text('stdout'));
+    agent.requestStop();
+    expect(await running).toBe(0);
+    expect(api.text('system')).toContain('agent shut down; handing the job back\n');
+    expect(api.finished).toEqual([]);
+    expect(api.released).toEqual([48]);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('with drain, lets the job finish on the first stop request and hands it back on the second', async () => {
+    api = new FakeApi([scriptJob(47, 'echo started\nsleep 100')]);
+    await api.start();
+    const agent = agentFor({ once: false, drain: true });
     const running = agent.run();
     while (!api.text('stdout').includes('started')) await new Promise((resolve) => setTimeout(resolve, 20));
     agent.requestStop();
@@ -393,3 +435,86 @@ describe('a claim the contract refuses', () => {
   });
 });
 
+
+/** The pids a job printed as "started <pid>" and "child <pid>". */
+function processIds(stdout: string): number[] {
+  return [...stdout.matchAll(/^(?:started|child) (\d+)$/gm)].map((match) => Number(match[1]));
+}
+
+/** Whether the process exists and is not a zombie (an orphan waits for a reaper that may be slow, or absent in a container). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('an agent that cannot renew its job’s lease', () => {
+  // The job's leader and a background child, both printing their pid; the child would outlive a plain kill of bash.
+  const SCRIPT = 'echo "started $$"\nsleep 100 &\necho "child $!"\nwait\necho never';
+
+  function recordingLogger(): Logger & { warnings: string[] } {
+    const warnings: string[] = [];
+    return { ...silentLogger, warn: (message: string) => void warnings.push(message), warnings };
+  }
+
+  it('kills the job’s whole process tree after one lease, ships its log, hands it back and never finishes it', async () => {
+    api = new FakeApi([scriptJob(70, SCRIPT)]);
+    api.leaseSeconds = 1;
+    api.busyHeartbeatStatus = 503;
+    await api.start();
+    const logger = recordingLogger();
+    expect(await agentFor({ logger }).run()).toBe(0);
+
+    const pids = processIds(api.text('stdout'));
+    expect(pids).toHaveLength(2);
+    expect(pids.filter(alive)).toEqual([]);
+    expect(api.text('stdout')).not.toContain('never');
+    expect(logger.warnings).toContain('Job 70: lease not renewed for 1 s (server answered HTTP 503); stopped its processes — the server will have queued it again');
+    expect(api.text('system')).toContain("The agent could not renew this job's lease for 1 s (server answered HTTP 503); it stopped the job's processes\n");
+    expect(api.text('system')).toContain('Skipping artifact upload: the job lost its lease\n');
+    expect(api.finished).toEqual([]);
+    expect(api.released).toEqual([70]);
+  });
+
+  it('cut off for a lease: stops the tree, and drops the job when its late log batches hear that another agent holds it', async () => {
+    api = new FakeApi([scriptJob(71, SCRIPT)]);
+    api.leaseSeconds = 1;
+    await api.start();
+    const logger = recordingLogger();
+    const running = agentFor({ logger }).run();
+    await waitUntil(() => api.text('stdout').includes('child'));
+    api.cut();
+    await waitUntil(() => logger.warnings.includes('Job 71: lease not renewed for 1 s (server unreachable); stopped its processes — the server will have queued it again'));
+    expect(processIds(api.text('stdout')).filter(alive)).toEqual([]);
+    // Meanwhile the server queued the job again and another agent took it; then the link returns.
+    api.notOwned = true;
+    api.heal();
+    expect(await running).toBe(0);
+
+    expect(processIds(api.text('stdout')).filter(alive)).toEqual([]);
+    expect(api.refusedNotOwned).toContain('logs');
+    expect(logger.warnings.some((line) => /^Job 71 no longer belongs to this agent \(HTTP 409 job_not_owned/.test(line))).toBe(true);
+    expect(api.finished).toEqual([]);
+    expect(api.released).toEqual([]);
+  });
+
+  it('keeps running a job whose heartbeats go through', async () => {
+    api = new FakeApi([scriptJob(72, 'sleep 2.5\necho done')]);
+    api.leaseSeconds = 1;
+    await api.start();
+    await agentFor().run();
+    expect(api.finished).toEqual([{ status: 'succeeded', exitCode: 0 }]);
+    expect(api.text('stdout')).toBe('done\n');
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
