@@ -8,7 +8,7 @@ import { beforeEach, inject } from 'vitest';
 import { createApiClient, type ApiClient } from '../../contract/api-client';
 import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
 import { findFreePort, randomBase62, tailFile, type ExitInfo } from '../../scripts/process-utils';
-import { taskQueuePolledSince, withDatabase } from '../../scripts/launcher';
+import { builtEntry, taskQueuePolledSince, withDatabase } from '../../scripts/launcher';
 import { ChildGroup, conditionReady, httpReady, killAllChildren, waitUntil, type SupervisedChild } from '../../scripts/supervisor';
 
 // Tests call typed routes as `stack.api.call(api.runs.get, …)`; importing `api` from here saves a second import.
@@ -27,7 +27,22 @@ export type AgentSpec = {
   token?: string;
   /** Defaults to <stack dir>/agents/<name>. */
   workDir?: string;
+  /** The API it talks to; defaults to the stack's (another instance's url, or an address a namespace can reach). */
+  url?: string;
+  /** Runs the agent under this command, e.g. ['ip', 'netns', 'exec', name] (scripts/netns.ts) to put it in a network namespace. */
+  commandPrefix?: string[];
 };
+
+export type ApiInstanceSpec = {
+  /** Names its log file (api-<name>.log) and its messages. */
+  name: string;
+  /** Its database URL, e.g. through a forwarder (scripts/netns.ts startTcpForwarder); defaults to the stack's. */
+  databaseUrl?: string;
+  /** Extra environment on top of the stack's. */
+  env?: Record<string, string>;
+};
+
+export type ApiInstanceHandle = ProcessHandle & { url: string; port: number };
 
 export type StackOptions = {
   agents?: AgentSpec[];
@@ -92,6 +107,8 @@ export type Stack = {
   createAgentToken(name?: string): Promise<string>;
   startAgent(spec: AgentSpec): Promise<AgentHandle>;
   agents: AgentHandle[];
+  /** One more API instance on the stack's database, namespace and task queue; stopped with the stack (before the first). */
+  startApiInstance(spec: ApiInstanceSpec): Promise<ApiInstanceHandle>;
   killApi(signal?: NodeJS.Signals): Promise<ExitInfo>;
   startApi(): Promise<void>;
   killWorker(signal?: NodeJS.Signals): Promise<ExitInfo>;
@@ -120,7 +137,8 @@ try {
         process.stderr.write(`\n[stack] logs of the failed test's stack: ${stack.logDir}\n`);
         // With dozens of agents, only the ones that died are worth the screen space.
         const agentLogs = stack.agents.length <= 3 ? stack.agents : stack.agents.filter((agent) => !agent.running());
-        const files = [path.join(stack.logDir, 'api.log'), path.join(stack.logDir, 'worker.log'), ...agentLogs.map((agent) => agent.logFile)];
+        const extraApis = fs.existsSync(stack.logDir) ? fs.readdirSync(stack.logDir).filter((file) => /^api-.+\.log$/.test(file)) : [];
+        const files = [path.join(stack.logDir, 'api.log'), ...extraApis.map((file) => path.join(stack.logDir, file)), path.join(stack.logDir, 'worker.log'), ...agentLogs.map((agent) => agent.logFile)];
         for (const file of new Set(files)) {
           if (fs.existsSync(file)) process.stderr.write(`--- ${path.basename(file)} (tail) ---\n${tailFile(file, 3000)}\n`);
         }
@@ -329,14 +347,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const labels = formatLabels(spec.labels);
     const workDir = spec.workDir ?? path.join(stackDir, 'agents', spec.name);
     fs.mkdirSync(workDir, { recursive: true });
-    const args = ['--url', apiUrl, '--token', token, '--name', spec.name, '--work-dir', workDir];
+    const args = ['--url', spec.url ?? apiUrl, '--token', token, '--name', spec.name, '--work-dir', workDir];
     if (labels) args.push('--labels', labels);
+    const prefix = spec.commandPrefix ?? [];
     const child = children.add({
       name: `agent ${spec.name}`,
       role: 'agent',
       stopTogether: true,
-      entry: 'agent/main.js',
-      args,
+      ...(prefix.length > 0 ? { command: prefix[0], args: [...prefix.slice(1), process.execPath, builtEntry('agent/main.js'), ...args] } : { entry: 'agent/main.js', args }),
       env: { ...baseEnv, ...spec.env },
       logFile: path.join(logDir, `agent-${spec.name}.log`),
     });
@@ -344,6 +362,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const agent: AgentHandle = Object.assign(handleOf(child), { token, labels, workDir });
     agents.push(agent);
     return agent;
+  };
+
+  const startApiInstance = async (spec: ApiInstanceSpec): Promise<ApiInstanceHandle> => {
+    const instancePort = await findFreePort();
+    const url = `http://127.0.0.1:${instancePort}`;
+    const child = children.add({
+      name: `api ${spec.name}`,
+      label: `API instance ${spec.name}`,
+      entry: 'src/main.js',
+      env: { ...baseEnv, ...spec.env, DATABASE_URL: spec.databaseUrl ?? database.url, PORT: String(instancePort) },
+      logFile: path.join(logDir, `api-${spec.name}.log`),
+      ready: httpReady(`${url}/api/v1/health`, { timeoutMs: 60_000, intervalMs: 250 }),
+    });
+    await child.start();
+    return Object.assign(handleOf(child), { url, port: instancePort });
   };
 
   const stop = (): Promise<void> =>
@@ -380,6 +413,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     createAgentToken,
     startAgent,
     agents,
+    startApiInstance,
     killApi: async (signal = 'SIGTERM') => {
       if (!apiStarted) throw new Error('the API was never started');
       return signal === 'SIGTERM' ? apiChild.stop(10_000) : apiChild.kill(signal);
