@@ -117,6 +117,42 @@ async function run(command: string, args: string[], runAs: RunAs, logFd: number 
   if (code !== 0) throw new Error(`${path.basename(command)} exited with ${code}`);
 }
 
+/**
+ * The first folder on the way to `dir` that `runAs` cannot enter, or null. Under root, PostgreSQL runs
+ * as the `postgres` user, and a data dir below a private folder (mkdtemp's 0700, /root) fails in
+ * initdb with nothing but "exited with 1".
+ */
+export function unreachableFolder(dir: string, runAs: { uid: number; gid: number }): string | null {
+  const folders: string[] = [];
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (fs.existsSync(current)) folders.unshift(current);
+    if (current === path.dirname(current)) break;
+  }
+  for (const folder of folders) {
+    if (spawnSync('test', ['-x', folder], { uid: runAs.uid, gid: runAs.gid, stdio: 'ignore' }).status !== 0) return folder;
+  }
+  return null;
+}
+
+function describeFolder(folder: string): string {
+  const stat = fs.statSync(folder);
+  const owner = stat.uid === 0 ? 'root' : `uid ${stat.uid}`;
+  return `${folder} (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}, owned by ${owner})`;
+}
+
+/** Fails with what to do when PostgreSQL's user cannot reach the data dir (see unreachableFolder). */
+function checkReachable(dataDir: string, runAs: RunAs): void {
+  // The data dir itself is PostgreSQL's (initialise hands it over); the folders above it must let it in.
+  const blocked = runAs && unreachableFolder(path.dirname(path.resolve(dataDir)), runAs);
+  if (blocked) {
+    throw new Error(
+      `PostgreSQL runs as the '${SUPERUSER}' system user when Bellows runs as root, and that user cannot enter ${describeFolder(blocked)}, ` +
+        `so it cannot use ${dataDir}. Put the data dir where it can (for example BELLOWS_DATA_DIR=/var/lib/bellows), ` +
+        `let it through with \`chmod o+x ${blocked}\`, or set DATABASE_URL to use your own PostgreSQL.`,
+    );
+  }
+}
+
 async function initialise(bins: PgBinaries, dataDir: string, runAs: RunAs, logFd: number | 'ignore'): Promise<string> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (fs.readdirSync(dataDir).length > 0) {
@@ -194,9 +230,16 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   try {
     let password: string;
     const initialised = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+    checkReachable(dataDir, runAs);
     if (initialised) {
       onProgress(`Initialising a PostgreSQL cluster in ${dataDir}…`);
-      password = await initialise(bins, dataDir, runAs, logFd);
+      try {
+        password = await initialise(bins, dataDir, runAs, logFd);
+      } catch (error) {
+        // "initdb exited with 1" alone says nothing: initdb's own words are in the log.
+        if (!logFile || !/ exited with /.test((error as Error).message)) throw error;
+        throw new Error(`${(error as Error).message}\n--- ${logFile} (tail) ---\n${tailFile(logFile)}`);
+      }
     } else {
       password = fs.readFileSync(path.join(dataDir, PASSWORD_FILE), 'utf8').trim();
     }

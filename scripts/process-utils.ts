@@ -79,7 +79,7 @@ export function killProcessGroup(child: ChildProcess): void {
   }
 }
 
-/** Polite stop: `signal`, then SIGKILL (to the group when `group`) after `graceMs`. */
+/** Polite stop: `signal`, then SIGKILL (to the group when `group`) after `graceMs` (Infinity: never). */
 export async function stopChild(
   child: ChildProcess,
   options: { signal?: NodeJS.Signals; graceMs?: number; group?: boolean } = {},
@@ -88,11 +88,12 @@ export async function stopChild(
   const exited = waitForExit(child);
   if (!isRunning(child)) return exited;
   signalChild(child, signal, false);
-  const timer = setTimeout(() => signalChild(child, 'SIGKILL', group), graceMs);
+  // Infinity: wait as long as it takes (an agent draining its job); setTimeout would fire at once.
+  const timer = Number.isFinite(graceMs) ? setTimeout(() => signalChild(child, 'SIGKILL', group), graceMs) : null;
   try {
     return await exited;
   } finally {
-    clearTimeout(timer);
+    if (timer) clearTimeout(timer);
     // Grandchildren of a detached child can outlive it; make sure the group is empty. Not through
     // signalChild: it skips a child that has exited, and by now this one has.
     if (group) killProcessGroup(child);

@@ -5,10 +5,12 @@ import { startEmbeddedPostgres } from './embedded-postgres';
 import { randomBase62 } from './process-utils';
 import { registerSearchAttributes, resolveTemporalCli, startTemporalDevServer } from './temporal-cli';
 import { ensurePortFree, paint, printBox, readOrCreate, repoRoot, useColor } from './launcher';
-import { ChildGroup, httpReady, onStopSignals, type ChildSpec, type Readiness } from './supervisor';
+import { ChildGroup, describeSupervision, httpReady, lineReady, onStopSignals, SupervisedService, type ChildSpec, type Readiness, type SupervisedChild, type SupervisionEvent } from './supervisor';
 
 // `npm start`: one command from a fresh clone to a working Bellows — PostgreSQL, Temporal, API,
 // worker and a local agent — with state kept in the data dir so a restart picks up where it left off.
+// Every child is supervised: one that dies is started again (0.5 s, 1 s, 2 s, 4 s… apart) while the
+// rest keep serving; one that crashes five times within a minute stops the stack, naming it and its log.
 
 type Role = 'api' | 'worker' | 'agent' | 'temporal' | 'postgres' | 'bellows';
 
@@ -23,6 +25,21 @@ const warn = (role: Role, message: string): void => {
 
 const dataDir = path.resolve(repoRoot, process.env.BELLOWS_DATA_DIR ?? '.data');
 
+const USAGE = 'usage: npm start [-- --drain]';
+/** `--drain`: on Ctrl-C the local agent finishes its running job first (a second Ctrl-C hands it back). */
+function parseArgs(argv: string[]): { drain: boolean } {
+  let drain = process.env.BELLOWS_AGENT_DRAIN === '1';
+  for (const arg of argv) {
+    if (arg === '--drain') drain = true;
+    else {
+      process.stderr.write(`bellows: ${arg === '--help' || arg === '-h' ? USAGE : `unknown argument "${arg}". ${USAGE}`}\n`);
+      process.exit(2);
+    }
+  }
+  return { drain };
+}
+const { drain } = parseArgs(process.argv.slice(2));
+
 /** Short path for messages: relative inside the repo, absolute elsewhere. */
 const displayPath = (file: string): string => {
   const relative = path.relative(repoRoot, file);
@@ -33,16 +50,28 @@ let shuttingDown: Promise<never> | null = null;
 // Stopped in reverse: agents finish their jobs' cleanup while the API still accepts it; the API goes
 // before Temporal and PostgreSQL so it never reports them as down on the way out.
 const children = new ChildGroup({
+  // Each child's output goes to the terminal and to <data dir>/logs/<name>.log, the file a give-up names.
+  logDir: path.join(dataDir, 'logs'),
   onLine: (child, line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`${prefix(child.role as Role)} ${line}\n`),
-  onUnexpectedExit: (child, info) => {
-    warn(child.role as Role, `exited unexpectedly (${info.signal ?? `code ${info.code}`}); shutting the stack down`);
-    void shutdown(1);
-  },
+  supervise: true,
+  onSupervision: (event) => reportSupervision(event),
   onStopError: (name, error) => warn('bellows', `stopping ${name} failed: ${error.message}`),
 });
 
+/** One line per restart; a give-up stops the stack (a crash loop needs a person, not a sixth restart). */
+function reportSupervision(event: SupervisionEvent): void {
+  const role = (event.child.name in COLORS ? event.child.name : 'bellows') as Role;
+  if (event.kind === 'give_up') {
+    // The verdict first, then the child's last lines.
+    const [verdict, ...lastLines] = describeSupervision(event).split('\n');
+    warn(role, [`${verdict.replace(/:$/, '')}; shutting the stack down`, ...lastLines].join('\n'));
+    void shutdown(1);
+  } else if (event.kind === 'restarting') warn(role, describeSupervision(event));
+  else say(role, describeSupervision(event));
+}
+
 /** A Bellows process: its output prefixed on the terminal, no log file (the terminal is the log). */
-function startNode(role: 'api' | 'worker' | 'agent', spec: Omit<ChildSpec, 'name' | 'role' | 'env'> & { env: NodeJS.ProcessEnv }): Promise<unknown> {
+function startNode(role: 'api' | 'worker' | 'agent', spec: Omit<ChildSpec, 'name' | 'role' | 'env'> & { env: NodeJS.ProcessEnv }): Promise<SupervisedChild> {
   return children.start({
     name: role,
     role,
@@ -81,6 +110,9 @@ function shutdown(exitCode: number): Promise<never> {
   return shuttingDown;
 }
 
+let localAgent: { running(): boolean; pid(): number | undefined } | null = null;
+let handedBack = false;
+
 function installSignalHandlers(): void {
   let forced = false;
   onStopSignals({
@@ -88,6 +120,13 @@ function installSignalHandlers(): void {
     stop: () => void shutdown(0),
     again: (signal) => {
       if (forced) process.exit(130);
+      // Draining: the second Ctrl-C asks the agent to hand its job back (it is requeued at once).
+      if (drain && !handedBack && localAgent?.running()) {
+        handedBack = true;
+        warn('bellows', `${signal} again: the local agent hands its job back; once more to kill everything`);
+        process.kill(localAgent.pid()!, 'SIGTERM');
+        return;
+      }
       forced = true;
       warn('bellows', `${signal} again: killing children without waiting`);
       children.killAll();
@@ -104,24 +143,20 @@ async function startPostgres(): Promise<string> {
   await ensurePortFree(port, 'embedded PostgreSQL', 'Set BELLOWS_POSTGRES_PORT or DATABASE_URL.');
   const logFile = path.join(dataDir, 'postgres.log');
   const started = Date.now();
-  const postgresServer = await startEmbeddedPostgres({
-    dataDir: path.join(dataDir, 'postgres'),
-    port,
-    database: 'bellows',
-    logFile,
-    detached: true,
-    onProgress: (message) => say('postgres', message),
+  // Restarted on the same data dir and port: the API's pool, its LISTEN and the worker reconnect by themselves.
+  const service = new SupervisedService({
+    name: 'postgres',
+    label: 'PostgreSQL',
+    logFile: displayPath(logFile),
+    start: () => startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port, database: 'bellows', logFile, detached: true, onProgress: (message) => say('postgres', message) }),
+    onSupervision: reportSupervision,
+    stopping: () => shuttingDown !== null,
   });
+  const postgresServer = await service.start();
+  children.defer('PostgreSQL', () => service.stop().catch((error: Error) => warn('postgres', `stop failed: ${error.message}`)));
   // A fresh cluster has no agent tokens; a token file left from the old one would lock the local agent out.
-  children.defer('PostgreSQL', () => postgresServer.stop().catch((error: Error) => warn('postgres', `stop failed: ${error.message}`)));
   if (postgresServer.initialised) fs.rmSync(path.join(dataDir, 'local-agent-token'), { force: true });
   say('postgres', `embedded PostgreSQL ready on 127.0.0.1:${port} in ${Date.now() - started} ms (log: ${displayPath(logFile)})`);
-  postgresServer.exited.then(() => {
-    if (!shuttingDown) {
-      warn('postgres', 'exited unexpectedly; shutting the stack down');
-      void shutdown(1);
-    }
-  });
   return postgresServer.url;
 }
 
@@ -143,23 +178,18 @@ async function startTemporal(namespace: string): Promise<{ address: string; uiUr
   const cli = await resolveTemporalCli({ onProgress: (message) => say('temporal', message) });
   const logFile = path.join(dataDir, 'temporal.log');
   const started = Date.now();
-  const temporalServer = await startTemporalDevServer({
-    cliPath: cli.path,
-    port,
-    uiPort,
-    dbFile: path.join(dataDir, 'temporal.db'),
-    namespaces: [namespace],
-    logFile,
-    detached: true,
+  // Its state is in temporal.db: a restart finds every workflow where it was, and the worker reconnects.
+  const service = new SupervisedService({
+    name: 'temporal',
+    label: 'the Temporal dev server',
+    logFile: displayPath(logFile),
+    start: () => startTemporalDevServer({ cliPath: cli.path, port, uiPort, dbFile: path.join(dataDir, 'temporal.db'), namespaces: [namespace], logFile, detached: true }),
+    onSupervision: reportSupervision,
+    stopping: () => shuttingDown !== null,
   });
-  children.defer('Temporal', () => temporalServer.stop().catch((error: Error) => warn('temporal', `stop failed: ${error.message}`)));
+  const temporalServer = await service.start();
+  children.defer('Temporal', () => service.stop().catch((error: Error) => warn('temporal', `stop failed: ${error.message}`)));
   say('temporal', `dev server ready at ${temporalServer.address} in ${Date.now() - started} ms (log: ${displayPath(logFile)})`);
-  temporalServer.exited.then(() => {
-    if (!shuttingDown) {
-      warn('temporal', `dev server exited unexpectedly (see ${logFile}); shutting the stack down`);
-      void shutdown(1);
-    }
-  });
   return { address: temporalServer.address, uiUrl: temporalServer.uiUrl };
 }
 
@@ -204,18 +234,22 @@ async function main(): Promise<void> {
     env: { BELLOWS_ALLOW_FILE_REPOSITORIES: 'true', ...shared, PORT: String(apiPort), BELLOWS_DATA_DIR: dataDir, BELLOWS_ADMIN_TOKEN: adminToken },
     ready: slowNotice(httpReady(`http://127.0.0.1:${apiPort}/api/v1/health`, { timeoutMs: 120_000, intervalMs: 300 })),
   });
-  await startNode('worker', { label: 'the worker', entry: 'worker/main.js', env: shared });
+  // Ready once it polls its task queue; a restart's "ready in" then says when runs move again.
+  await startNode('worker', { label: 'the worker', entry: 'worker/main.js', env: shared, ready: lineReady('worker started', { timeoutMs: 120_000 }) });
 
   const labels = localAgentLabels();
   if (labels !== null) {
     const token = await readOrCreate(path.join(dataDir, 'local-agent-token'), () => createAgentToken(`http://127.0.0.1:${apiPort}`, adminToken, 'local'));
     const workDir = path.join(dataDir, 'agents', 'local');
     fs.mkdirSync(workDir, { recursive: true });
-    await startNode('agent', {
+    localAgent = await startNode('agent', {
       label: 'the local agent',
       entry: 'agent/main.js',
-      args: ['--url', `http://127.0.0.1:${apiPort}`, '--token', token, '--labels', labels, '--name', 'local', '--work-dir', workDir],
+      args: ['--url', `http://127.0.0.1:${apiPort}`, '--token', token, '--labels', labels, '--name', 'local', '--work-dir', workDir, ...(drain ? ['--drain'] : [])],
       env: {},
+      // Handing a job back stops its processes (up to BELLOWS_AGENT_CANCEL_GRACE_MS, 10 s) before the
+      // release: 20 s covers both. Draining waits for the job however long it takes.
+      graceMs: drain ? Infinity : 20_000,
     });
   }
 
@@ -226,8 +260,9 @@ async function main(): Promise<void> {
     ['Admin token', adminToken],
     ['Data dir', dataDir],
     ['Local agent', labels ?? 'off (BELLOWS_LOCAL_AGENT=off)'],
+    ['Logs', displayPath(path.join(dataDir, 'logs'))],
   ]);
-  say('bellows', 'Press Ctrl-C to stop.');
+  say('bellows', drain ? 'Press Ctrl-C to stop (the local agent finishes its running job first).' : 'Press Ctrl-C to stop (the local agent hands its running job back; `npm start -- --drain` lets it finish).');
 }
 
 main().catch((error: unknown) => {

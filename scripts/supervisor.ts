@@ -21,6 +21,66 @@ export function killAllChildren(): void {
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
+// ——— Restarts ———
+
+export type RestartPolicy = {
+  /** Delay before the first restart of a streak; doubled for each further crash in the window. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** This many crashes within `windowMs` and the child is given up on (the launcher stops). */
+  maxCrashes: number;
+  windowMs: number;
+  /** An incarnation ready for this long forgets the crashes before it: a crash a day is not a crash loop. */
+  stableAfterMs: number;
+};
+
+// 0.5 s, 1 s, 2 s, 4 s: a killed worker is back within a couple of seconds, and a crash loop reaches
+// its fifth crash well inside the minute (7.5 s of delays plus four start-ups of ~2-10 s each).
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 500, maxDelayMs: 8000, maxCrashes: 5, windowMs: 60_000, stableAfterMs: 30_000 };
+
+export type RestartDecision = { kind: 'restart'; delayMs: number; crashes: number } | { kind: 'give_up'; crashes: number; windowMs: number };
+
+/**
+ * What to do about a crash at `now`, given the crash times of the current streak (this one included):
+ * restart after a backoff growing with the crashes in the window, or give up at the `maxCrashes`th.
+ */
+export function restartDecision(crashTimes: readonly number[], now: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): RestartDecision {
+  const crashes = crashTimes.filter((at) => at <= now && now - at < policy.windowMs).length;
+  if (crashes >= policy.maxCrashes) return { kind: 'give_up', crashes, windowMs: policy.windowMs };
+  const delayMs = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, crashes - 1));
+  return { kind: 'restart', delayMs, crashes };
+}
+
+/**
+ * The crash history after a crash at `now` of an incarnation that was ready for `upForMs` (0: it never
+ * got ready): forgotten when it stayed up `stableAfterMs`, crashes older than the window dropped.
+ */
+export function recordCrash(crashTimes: readonly number[], now: number, upForMs: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): number[] {
+  const kept = upForMs >= policy.stableAfterMs ? [] : crashTimes.filter((at) => now - at < policy.windowMs);
+  return [...kept, now];
+}
+
+/** What supervision events say about the process they are about: a SupervisedChild or a SupervisedService. */
+export type Supervisee = { name: string; label: string; describeOutput(): string };
+
+/** What the supervisor did about a child: a launcher prints each as one line (describeSupervision). */
+export type SupervisionEvent =
+  | { kind: 'restarting'; child: Supervisee; cause: string; delayMs: number; crashes: number }
+  | { kind: 'restarted'; child: Supervisee; readyMs: number; restarts: number }
+  | { kind: 'give_up'; child: Supervisee; cause: string; crashes: number; windowMs: number };
+
+/** The launcher's one line for an event, without the child's prefix: `exited unexpectedly (SIGKILL); restarting in 1 s`. */
+export function describeSupervision(event: SupervisionEvent): string {
+  switch (event.kind) {
+    case 'restarting':
+      return `${event.cause}; restarting in ${seconds(event.delayMs)}${event.crashes > 1 ? ` (crash ${event.crashes} within a minute)` : ''}`;
+    case 'restarted':
+      return `restarted, ready in ${seconds(event.readyMs)}`;
+    case 'give_up':
+      return `${event.cause}: ${event.crashes} crashes within ${seconds(event.windowMs)}, giving up on ${event.child.label}${event.child.describeOutput()}`;
+  }
+}
+
 export type WaitUntilOptions = {
   timeoutMs: number;
   intervalMs?: number;
@@ -111,6 +171,13 @@ export type ChildSpec = {
   graceMs?: number;
   /** Pass its output lines to the group's onLine (default true). */
   echo?: boolean;
+  /** The polite stop signal (default SIGTERM; PostgreSQL's fast shutdown is SIGINT). */
+  stopSignal?: NodeJS.Signals;
+  /** Run as this user (PostgreSQL as `postgres` when the launcher is root). */
+  uid?: number;
+  gid?: number;
+  /** Restart it when it crashes (default: the group's `supervise`). */
+  restart?: boolean;
 };
 
 export type ChildGroupOptions = {
@@ -122,8 +189,14 @@ export type ChildGroupOptions = {
   /** How much output each incarnation keeps in memory (default 1 MB). */
   maxCapture?: number;
   onLine?: (child: SupervisedChild, line: string, stream: 'stdout' | 'stderr') => void;
-  /** A child exited without being asked to (not during start(), kill(), stop() or stopAll()). */
+  /** A child exited without being asked to (not during start(), kill(), stop() or stopAll()); called for supervised children too. */
   onUnexpectedExit?: (child: SupervisedChild, info: ExitInfo) => void;
+  /** Restart children that crash, with backoff (`true`: DEFAULT_RESTART_POLICY). Default off. */
+  supervise?: boolean | Partial<RestartPolicy>;
+  /** Every spawn (first start and restarts): a launcher keeps its pids file current. */
+  onSpawn?: (child: SupervisedChild) => void;
+  /** A restart scheduled, a restart ready, a child given up on (then the launcher should stop). */
+  onSupervision?: (event: SupervisionEvent) => void;
   /** A stop step failed; stopAll() goes on with the others. Default: a line on stderr. */
   onStopError?: (name: string, error: Error) => void;
 };
@@ -142,6 +215,16 @@ export class SupervisedChild {
   private expectedExit = false;
   // An exit during start() is start()'s failure, reported by its rejection, not as a crash.
   private starting = false;
+  private restartCount = 0;
+  /** The current crash streak (see recordCrash). */
+  private crashTimes: number[] = [];
+  /** When this incarnation got ready; null while starting or after a crash. */
+  private readyAt: number | null = null;
+  // Bumped by every kill(), stop() and start() from outside: a restart scheduled before it is off.
+  private intent = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restartAttempt: Promise<void> | null = null;
+  private readonly listeners = new Set<(event: SupervisionEvent) => void>();
 
   constructor(
     private readonly spec: ChildSpec,
@@ -177,8 +260,80 @@ export class SupervisedChild {
     return this.exit;
   }
 
-  /** Spawns a new incarnation and resolves once it is ready; stops it again when it does not get there. */
+  /**
+   * Spawns a new incarnation and resolves once it is ready; stops it again when it does not get there.
+   * A restart the supervisor has scheduled is called off; one under way is waited for (and kept if it works).
+   */
   async start(options: { ready?: Readiness | null } = {}): Promise<void> {
+    this.callOffRestart();
+    if (this.restartAttempt) {
+      await this.restartAttempt;
+      if (this.running()) return;
+    }
+    await this.startIncarnation(options);
+  }
+
+  /** Sends `signal` to the process only (a crash, a restart test) and resolves when it has exited; no restart follows. */
+  kill(signal: NodeJS.Signals): Promise<ExitInfo> {
+    this.callOffRestart();
+    if (!this.running() || !this.child) return this.exit;
+    this.expectedExit = true;
+    signalChild(this.child, signal, false);
+    return this.exit;
+  }
+
+  /** The stop signal (SIGTERM unless the spec says otherwise), then SIGKILL to its process group after `graceMs` (Infinity: never); no restart follows. */
+  stop(graceMs = this.spec.graceMs ?? this.group.graceMs): Promise<ExitInfo> {
+    this.callOffRestart();
+    return this.stopIncarnation(graceMs);
+  }
+
+  /** stop() without calling off a restart: a restart whose incarnation did not get ready goes on trying. */
+  private stopIncarnation(graceMs: number): Promise<ExitInfo> {
+    if (!this.running() || !this.child) return this.exit;
+    this.expectedExit = true;
+    const exit = this.exit;
+    // Resolves with the incarnation's end (output read, log closed), which comes just after the process's exit.
+    return stopChild(this.child, { signal: this.spec.stopSignal ?? 'SIGTERM', graceMs, group: this.group.detached }).then(() => exit);
+  }
+
+  /** How many times the supervisor restarted it after a crash (successful restarts only). */
+  restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Every supervision event of this child from now on; returns the unsubscribe. */
+  onSupervision(listener: (event: SupervisionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once the supervisor has restarted it `count` times in all (restarts() before a kill, plus one)
+   * and the restart is ready; rejects when it gives up on the child or after `timeoutMs`.
+   */
+  waitRestarted(count: number, timeoutMs = 120_000): Promise<void> {
+    if (this.restartCount >= count && this.running()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | null): void => {
+        clearTimeout(timer);
+        off();
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => done(new Error(`${this.label} was not restarted ${count} time(s) within ${seconds(timeoutMs)} (restarts so far: ${this.restartCount})`)), timeoutMs);
+      const off = this.onSupervision((event) => {
+        if (event.kind === 'restarted' && event.restarts >= count) done(null);
+        else if (event.kind === 'give_up') done(new Error(`${this.label} ${describeSupervision(event)}`));
+      });
+    });
+  }
+
+  private get supervised(): boolean {
+    return this.spec.restart ?? this.group.restartPolicy !== null;
+  }
+
+  private async startIncarnation(options: { ready?: Readiness | null } = {}): Promise<void> {
     if (this.running()) throw new Error(`${this.label} is already running`);
     const spawnedAt = Date.now();
     this.starting = true;
@@ -186,29 +341,61 @@ export class SupervisedChild {
       this.spawnOnce();
       const ready = options.ready === undefined ? this.spec.ready : options.ready;
       if (ready) await this.waitReady(ready, spawnedAt);
+      this.readyAt = Date.now();
     } catch (error) {
-      await this.stop(2000);
+      await this.stopIncarnation(2000);
       throw error;
     } finally {
       this.starting = false;
     }
   }
 
-  /** Sends `signal` to the process only (a crash, a restart test) and resolves when it has exited. */
-  kill(signal: NodeJS.Signals): Promise<ExitInfo> {
-    if (!this.running() || !this.child) return this.exit;
-    this.expectedExit = true;
-    signalChild(this.child, signal, false);
-    return this.exit;
+  /** A kill(), stop() or start() from outside: a scheduled restart is dropped, one under way ends quietly if it fails. */
+  callOffRestart(): void {
+    this.intent++;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
   }
 
-  /** SIGTERM, then SIGKILL to its process group after `graceMs`. */
-  stop(graceMs = this.spec.graceMs ?? this.group.graceMs): Promise<ExitInfo> {
-    if (!this.running() || !this.child) return this.exit;
-    this.expectedExit = true;
-    const exit = this.exit;
-    // Resolves with the incarnation's end (output read, log closed), which comes just after the process's exit.
-    return stopChild(this.child, { signal: 'SIGTERM', graceMs, group: this.group.detached }).then(() => exit);
+  private emit(event: SupervisionEvent): void {
+    this.group.options.onSupervision?.(event);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** A crash (an unexpected exit, or a restart that did not get ready): restart after the backoff, or give up. */
+  private crashed(cause: string): void {
+    const policy = this.group.restartPolicy ?? DEFAULT_RESTART_POLICY;
+    const now = Date.now();
+    this.crashTimes = recordCrash(this.crashTimes, now, this.readyAt === null ? 0 : now - this.readyAt, policy);
+    this.readyAt = null;
+    const decision = restartDecision(this.crashTimes, now, policy);
+    if (decision.kind === 'give_up') {
+      this.emit({ kind: 'give_up', child: this, cause, crashes: decision.crashes, windowMs: decision.windowMs });
+      return;
+    }
+    this.emit({ kind: 'restarting', child: this, cause, delayMs: decision.delayMs, crashes: decision.crashes });
+    const intent = this.intent;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (intent !== this.intent || this.group.stopping) return;
+      this.restartAttempt = this.restartNow(intent).finally(() => {
+        this.restartAttempt = null;
+      });
+    }, decision.delayMs);
+  }
+
+  private async restartNow(intent: number): Promise<void> {
+    const begun = Date.now();
+    try {
+      await this.startIncarnation();
+    } catch (error) {
+      if (intent !== this.intent || this.group.stopping) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.crashed(`restart failed: ${message.split('\n')[0].replace(/; (its last lines|it printed nothing).*$/, '')}`);
+      return;
+    }
+    this.restartCount++;
+    this.emit({ kind: 'restarted', child: this, readyMs: Date.now() - begun, restarts: this.restartCount });
   }
 
   /** "its last lines (log: x):\n…", or nothing when it printed nothing. */
@@ -248,13 +435,21 @@ export class SupervisedChild {
       const shown = spec.entry ? `node ${path.relative(repoRoot, args[0])} ${args.slice(1).join(' ')}` : `${path.basename(command)} ${args.join(' ')}`;
       log.write(`--- ${new Date().toISOString()} ${spec.name} starting: ${shown}\n`);
     }
-    const child = spawn(command, args, { cwd: repoRoot, env: spec.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: group.detached });
+    const child = spawn(command, args, {
+      cwd: repoRoot,
+      env: spec.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: group.detached,
+      ...(spec.uid === undefined ? {} : { uid: spec.uid }),
+      ...(spec.gid === undefined ? {} : { gid: spec.gid }),
+    });
     this.child = child;
     this.ended = false;
     this.spawnError = null;
     this.captured = '';
     this.expectedExit = false;
     liveChildren.add(child);
+    group.options.onSpawn?.(this);
     const capture = (text: string): void => {
       this.captured += text;
       if (this.captured.length > group.maxCapture) this.captured = this.captured.slice(-group.maxCapture);
@@ -278,11 +473,13 @@ export class SupervisedChild {
         const ending = log;
         log = null;
         ending?.end(`--- ${new Date().toISOString()} ${spec.name} ${note}\n`);
-        if (this.child === child) {
-          this.ended = true;
-          if (!this.expectedExit && !this.starting && !group.stopping) group.options.onUnexpectedExit?.(this, info);
-        }
+        const crashed = this.child === child && !this.expectedExit && !this.starting && !group.stopping;
+        if (this.child === child) this.ended = true;
         resolve(info);
+        if (crashed) {
+          group.options.onUnexpectedExit?.(this, info);
+          if (this.supervised) this.crashed(`exited unexpectedly (${info.signal ?? (info.code === null ? 'failed to spawn' : `code ${info.code}`)})`);
+        }
       };
       // A spawn failure (ENOENT, EACCES) may come without an exit event.
       child.once('error', (error) => {
@@ -317,6 +514,8 @@ export class ChildGroup {
   readonly detached: boolean;
   readonly graceMs: number;
   readonly maxCapture: number;
+  /** null: crashes are only reported (onUnexpectedExit), never restarted (unless a child's spec says restart). */
+  readonly restartPolicy: RestartPolicy | null;
   private readonly steps: StopStep[] = [];
   private readonly children: SupervisedChild[] = [];
   private stopped: Promise<void> | null = null;
@@ -326,6 +525,13 @@ export class ChildGroup {
     this.detached = options.detached ?? true;
     this.graceMs = options.graceMs ?? 10_000;
     this.maxCapture = options.maxCapture ?? 1024 * 1024;
+    const supervise = options.supervise ?? false;
+    this.restartPolicy = supervise === false ? null : { ...DEFAULT_RESTART_POLICY, ...(supervise === true ? {} : supervise) };
+  }
+
+  /** The children declared so far, in start order. */
+  list(): readonly SupervisedChild[] {
+    return this.children;
   }
 
   /** True once stopAll() began: exits from then on are expected. */
@@ -361,6 +567,7 @@ export class ChildGroup {
   /** Every step in reverse order; runs once, later calls wait for the same run. */
   stopAll(): Promise<void> {
     return (this.stopped ??= (async () => {
+      for (const child of this.children) child.callOffRestart();
       while (this.steps.length) {
         const last = this.steps.pop()!;
         const batch = [last];
@@ -393,4 +600,102 @@ export function onStopSignals(handlers: { stopping: () => boolean; stop: (signal
     handlers.again(signal);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+}
+
+// ——— Services started by a function ———
+
+/** A server started by a function of its own (embedded PostgreSQL, the Temporal dev server): what supervision needs of it. */
+export type ServiceHandle = { exited: Promise<void>; stop(): Promise<void> };
+
+export type SupervisedServiceOptions<T extends ServiceHandle> = {
+  name: string;
+  label: string;
+  /** Where it writes; named when it is given up on. */
+  logFile: string;
+  /** Starts an incarnation and resolves once it is ready (the same data dir and port every time). */
+  start: () => Promise<T>;
+  policy?: RestartPolicy;
+  onSupervision: (event: SupervisionEvent) => void;
+  /** True while the launcher shuts down: an exit then is expected. */
+  stopping: () => boolean;
+};
+
+/**
+ * ChildGroup's restart rules for a server that a start function spawns (and readies) itself: each
+ * unexpected exit starts it again after the backoff of restartDecision, a start that fails counts as
+ * a crash, and the fifth crash within a minute is a give-up. `current` is the incarnation serving now.
+ */
+export class SupervisedService<T extends ServiceHandle> implements Supervisee {
+  readonly name: string;
+  readonly label: string;
+  current: T | null = null;
+  private crashTimes: number[] = [];
+  private readyAt = 0;
+  private restartCount = 0;
+  private stopped = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: SupervisedServiceOptions<T>) {
+    this.name = options.name;
+    this.label = options.label;
+  }
+
+  async start(): Promise<T> {
+    const incarnation = await this.options.start();
+    this.watch(incarnation);
+    return incarnation;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.current?.stop();
+  }
+
+  restarts(): number {
+    return this.restartCount;
+  }
+
+  describeOutput(): string {
+    return ` (log: ${this.options.logFile})`;
+  }
+
+  private watch(incarnation: T): void {
+    this.current = incarnation;
+    this.readyAt = Date.now();
+    void incarnation.exited.then(() => {
+      if (this.current === incarnation && !this.stopped && !this.options.stopping()) this.crashed('exited unexpectedly');
+    });
+  }
+
+  private crashed(cause: string): void {
+    const policy = this.options.policy ?? DEFAULT_RESTART_POLICY;
+    const now = Date.now();
+    this.crashTimes = recordCrash(this.crashTimes, now, this.readyAt ? now - this.readyAt : 0, policy);
+    this.readyAt = 0;
+    const decision = restartDecision(this.crashTimes, now, policy);
+    if (decision.kind === 'give_up') {
+      this.options.onSupervision({ kind: 'give_up', child: this, cause, crashes: decision.crashes, windowMs: decision.windowMs });
+      return;
+    }
+    this.options.onSupervision({ kind: 'restarting', child: this, cause, delayMs: decision.delayMs, crashes: decision.crashes });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.stopped || this.options.stopping()) return;
+      const begun = Date.now();
+      this.options.start().then(
+        (incarnation) => {
+          // Stopped while it started: nobody else will stop this one.
+          if (this.stopped || this.options.stopping()) return void incarnation.stop();
+          this.restartCount++;
+          this.watch(incarnation);
+          this.options.onSupervision({ kind: 'restarted', child: this, readyMs: Date.now() - begun, restarts: this.restartCount });
+        },
+        (error: unknown) => {
+          if (this.stopped || this.options.stopping()) return;
+          this.crashed(`restart failed: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
+        },
+      );
+    }, decision.delayMs);
+  }
 }

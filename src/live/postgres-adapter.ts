@@ -29,6 +29,10 @@ export function createLivePool(databaseUrl: string, applicationName: string, onE
     options: '-c synchronous_commit=off',
   });
   pool.on('error', onError);
+  // The adapter keeps one client checked out for its LISTEN, and pg's pool only guards idle clients:
+  // an error on that one (PostgreSQL restarted, a connection reset) had no listener and killed the
+  // process. Logged here; the client then ends and the adapter connects again by itself.
+  pool.on('connect', (client) => client.on('error', onError));
   return pool;
 }
 
