@@ -1,9 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort, stopChild } from '../../scripts/process-utils';
 import type { ClientToServerEvents, LiveRoom, LogChunkEvent, ServerToClientEvents, SubscribeReply } from '../../contract/live.contract';
 import { isTerminal, type RunDetail } from '../../contract/runs.contract';
 import { api, startStack, waitFor, type Stack } from '../support/stack';
@@ -207,6 +203,10 @@ describe('job rooms', () => {
 
 describe('lifecycle events', () => {
   it('announce run, job, queue and agent changes of a run', async () => {
+    // No agent can take the job until the run's room is joined: a job room can only be joined once
+    // the run exists, and a claim racing the subscription would take its events with it.
+    // The sleep keeps the agent busy long enough for its `busy` to be announced before it is idle again.
+    await putPipeline('live', 'lifecycle', 'echo lifecycle\nsleep 1', ['pool=lifecycle']);
     const client = connect(stack.adminToken);
     await connected(client);
     const seen: string[] = [];
@@ -216,22 +216,23 @@ describe('lifecycle events', () => {
     client.on('agent.updated', (e) => seen.push(`agent ${e.name} ${e.status}`));
     for (const room of ['runs', 'queue', 'agents'] as const) expect(await subscribe(client, room)).toEqual({ ok: true });
 
-    const run = await trigger('live', 'short');
+    const run = await trigger('live', 'lifecycle');
     expect(await subscribe(client, `run:${run.id}`)).toEqual({ ok: true });
     const jobId = await firstJobId(run.id);
+    await stack.startAgent({ name: 'lifecycle-1', labels: 'pool=lifecycle' });
     await waitForRunEnd(run.id);
-    await waitFor(() => seen.includes(`run ${run.id} succeeded`) && seen.includes('agent live-1 online'), {
+    const idleAgain = () => seen.includes('agent lifecycle-1 busy') && seen.indexOf('agent lifecycle-1 busy') < seen.lastIndexOf('agent lifecycle-1 online');
+    await waitFor(() => seen.includes(`run ${run.id} succeeded`) && idleAgain(), {
       message: `the final events (seen: ${seen.join('; ')})`,
       timeoutMs: 10_000,
     });
 
     expect(seen).toContain(`run ${run.id} queued`); // API: trigger
     expect(seen).toContain(`run ${run.id} running`); // API: claim
-    expect(seen).toContain(`job ${jobId} running live-1`); // API: claim
-    expect(seen).toContain(`job ${jobId} succeeded live-1`); // API: finish
+    expect(seen).toContain(`job ${jobId} running lifecycle-1`); // API: claim
+    expect(seen).toContain(`job ${jobId} succeeded lifecycle-1`); // API: finish
     expect(seen).toContain('queue claimed');
-    expect(seen).toContain('agent live-1 busy');
-    expect(seen.indexOf('agent live-1 busy')).toBeLessThan(seen.lastIndexOf('agent live-1 online'));
+    expect(idleAgain()).toBe(true); // busy while it ran the job, online after
     expect(seen.indexOf(`run ${run.id} running`)).toBeLessThan(seen.indexOf(`run ${run.id} succeeded`)); // worker: finalize
   });
 
@@ -277,15 +278,9 @@ describe('project-bound tokens', () => {
 });
 
 describe('two API instances on one database', () => {
-  let second: ChildProcess | null = null;
-
-  afterAll(async () => {
-    if (second) await stopChild(second, { signal: 'SIGTERM', graceMs: 5000 });
-  });
-
   it('a client on instance B gets the log lines an agent posts to instance A, and reconnects when B shuts down', async () => {
-    const { url, child } = await startSecondApi(stack);
-    second = child;
+    // Instance B: the same built API, env and database as the stack's, on its own port (stopped with the stack).
+    const { url, ...instanceB } = await stack.startApiInstance({ name: 'b' });
     const run = await trigger('live', 'lines'); // the agent talks to instance A only
     const jobId = await firstJobId(run.id);
     const client = connect(stack.adminToken, url);
@@ -302,37 +297,7 @@ describe('two API instances on one database', () => {
 
     // Graceful shutdown closes the transport (not a Socket.IO disconnect), so clients reconnect.
     const reason = new Promise<string>((resolve) => client.once('disconnect', resolve));
-    await stopChild(child, { signal: 'SIGTERM', graceMs: 10_000 });
-    second = null;
+    await instanceB.kill('SIGTERM');
     expect(await reason).toBe('transport close');
   });
 });
-
-/** Instance B: the same built API, env and database as the stack's, on its own port. */
-async function startSecondApi(target: Stack): Promise<{ url: string; child: ChildProcess }> {
-  const port = await findFreePort();
-  const url = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST'))),
-    DATABASE_URL: target.databaseUrl,
-    TEMPORAL_ADDRESS: target.temporalAddress,
-    TEMPORAL_NAMESPACE: target.namespace,
-    BELLOWS_TASK_QUEUE: target.taskQueue,
-    BELLOWS_DATA_DIR: path.join(target.logDir, 'data'),
-    BELLOWS_ADMIN_TOKEN: target.adminToken,
-    BELLOWS_AGENT_LOST_AFTER_SECONDS: '3',
-    BELLOWS_RECONCILE_SECONDS: '5',
-    PORT: String(port),
-  };
-  const log = fs.openSync(path.join(target.logDir, 'api-b.log'), 'a');
-  const child = spawn(process.execPath, [path.join(process.cwd(), 'dist/src/main.js')], { env, stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`instance B exited (${child.exitCode}); see ${path.join(target.logDir, 'api-b.log')}`);
-      return (await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2000) })).status === 200;
-    },
-    { timeoutMs: 60_000, message: 'instance B to answer /health' },
-  );
-  return { url, child };
-}

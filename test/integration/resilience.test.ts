@@ -107,6 +107,15 @@ describe('lost agents', () => {
 });
 
 describe('process crashes', () => {
+  // A fresh stack whose agents keep their lease for 30 s: an agent that cannot renew for a lease period
+  // stops its job (docs/architecture.md, "Leases"), and the API's restart below (2 s plus start-up, up
+  // to ~10 s on a busy machine) must stay inside it, where the lost-agent tests above want 3 s.
+  beforeAll(async () => {
+    await stack.stop();
+    stack = await startStack({ env: { BELLOWS_AGENT_LOST_AFTER_SECONDS: '30' } });
+    await stack.answered(201, api.projects.create, { body: { slug: 'r', name: 'Resilience' } });
+  });
+
   it('completes a run when the Temporal worker is killed mid-run and comes back', async () => {
     await put('worker-crash', 'echo phase-one\nsleep 3\necho phase-two\n', ['pool=crash']);
     await stack.startAgent({ name: 'crash-agent', labels: 'pool=crash' });

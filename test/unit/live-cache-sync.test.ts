@@ -4,18 +4,22 @@
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { describe, expect, it, vi } from 'vitest';
 import { keys } from '../../web/src/api/queries';
+import type { LiveRoom } from '../../web/src/api/wire';
 import { syncCache } from '../../web/src/live/cache-sync';
 
 type Handler = (event: never) => void;
 
 function fakeLive() {
   const handlers = new Map<string, Handler>();
+  const subscribed = new Set<(room: LiveRoom) => void>();
   const live = {
     on: (name: string, handler: Handler) => (handlers.set(name, handler), () => handlers.delete(name)),
-    onSubscribed: () => () => {},
+    onSubscribed: (listener: (room: LiveRoom) => void) => (subscribed.add(listener), () => subscribed.delete(listener)),
   };
   const emit = (name: string, event: unknown) => handlers.get(name)!(event as never);
-  return { live, emit };
+  /** The server acknowledged a (re)subscription to `room`. */
+  const confirm = (room: LiveRoom) => subscribed.forEach((listener) => listener(room));
+  return { live, emit, confirm };
 }
 
 /** A server whose answers the test releases one by one; each answer is the state when it was asked. */
@@ -78,6 +82,26 @@ describe('live events and the query cache', () => {
     server.answer(1);
     server.answer(0);
     await vi.waitFor(() => expect(queryClient.getQueryData(keys.run(7))).toMatchObject({ status: 'running' }));
+    unsubscribe();
+    stop();
+  });
+
+  it('a run page that joins its room after the events it missed still shows the current state', async () => {
+    // The run finished between the page's first read and its subscription: no event will ever say so.
+    const queryClient = new QueryClient();
+    const { live, confirm } = fakeLive();
+    const stop = syncCache(live, queryClient);
+    const server = heldServer({ id: 7, attempt: 1, status: 'queued', jobs: [], attempts: [] });
+    const observer = new QueryObserver(queryClient, { queryKey: keys.run(7), queryFn: server.read });
+    const unsubscribe = observer.subscribe(() => {});
+    await vi.waitFor(() => expect(server.asked()).toBe(1));
+    server.answer(0);
+    await vi.waitFor(() => expect(queryClient.getQueryData(keys.run(7))).toMatchObject({ status: 'queued' }));
+    server.set({ id: 7, attempt: 1, status: 'succeeded', jobs: [], attempts: [] });
+    confirm('run:7');
+    await vi.waitFor(() => expect(server.asked()).toBe(2));
+    server.answer(1);
+    await vi.waitFor(() => expect(queryClient.getQueryData(keys.run(7))).toMatchObject({ status: 'succeeded' }));
     unsubscribe();
     stop();
   });
