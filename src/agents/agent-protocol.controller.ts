@@ -37,10 +37,13 @@ export class AgentProtocolController {
   @Route(routes.claim)
   async claim(@CurrentAgent() agent: AgentPrincipal, @Query(queryOf(routes.claim)) query: RouteQuery<typeof routes.claim>, @Req() req: Request, @Res() res: Response) {
     // A client gone mid-poll stops waiting at once: its wakeup would otherwise be spent on nobody.
+    // The response's close, not the request's: since Node 16 a request emits 'close' once its body is
+    // read, usually before this handler runs, so it never told of a client that left.
     const abandoned = new AbortController();
-    req.on('close', () => {
+    res.on('close', () => {
       if (!res.writableFinished) abandoned.abort();
     });
+    if (req.socket.destroyed) abandoned.abort();
     const claimed = await this.agents.claim(agent, query.wait, abandoned.signal);
     if (claimed) res.status(200).json(claimed);
     else res.status(204).end();

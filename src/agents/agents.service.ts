@@ -133,6 +133,12 @@ export class AgentsService {
           this.live.runChanged(row.runId);
           this.live.queueChanged('claimed');
           this.live.agentChanged(agent.agentId, this.config.agentLostAfterSeconds);
+          if (abandoned.aborted) {
+            // Its client left while the claim ran: nobody will run this try. Handed back as a release
+            // is, so the lease reaper queues it again at its next sweep rather than after a whole lease.
+            await this.jobs.expireLease(row.id, row.try);
+            return null;
+          }
           return this.toClaimedJob(row);
         }
         // Nothing to claim: what it was woken for went to someone else. A wakeup that came during the
