@@ -220,6 +220,37 @@ describe('web UI in Chromium', () => {
     await page.close();
   }, 120_000);
 
+  it('pages a long queue with Load more; a job on the second page can be selected and its run cancelled', async () => {
+    // One run of 120 matrix jobs nobody can take: more than the first page (100).
+    await put('long-queue', { content: 'echo never', labels: ['pool=nobody'], matrix: { n: Array.from({ length: 120 }, (_, i) => i) } });
+    const run = await trigger('long-queue');
+    const listed = await stack.waitFor(
+      async () => {
+        const body = (await stack.request<{ jobs: { id: number; runId: number }[]; total: number }>('GET', '/api/v1/queue?limit=500')).body;
+        const mine = body.jobs.filter((job) => job.runId === run.id);
+        return mine.length === 120 ? { ids: mine.map((job) => job.id), total: body.total } : null;
+      },
+      { timeoutMs: 60_000, message: '120 queued jobs' },
+    );
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/queue');
+    await expect.poll(async () => (await pendingOrder(page)).length, { timeout: 30_000 }).toBe(Math.min(100, listed.total));
+    await page.getByRole('heading', { name: `Pending · ${listed.total}` }).waitFor();
+    await page.getByRole('button', { name: /Load more/ }).click();
+    await expect.poll(async () => (await pendingOrder(page)).length, { timeout: 30_000 }).toBe(listed.total);
+    expect((await pendingOrder(page)).filter((id) => listed.ids.includes(id))).toEqual(listed.ids);
+    expect(await page.getByRole('button', { name: /Load more/ }).count()).toBe(0);
+
+    const last = listed.ids[listed.ids.length - 1];
+    await page.getByLabel(`Select job ${last}`).check();
+    await page.getByRole('button', { name: /Cancel selected runs \(1\)/ }).click();
+    await page.getByRole('button', { name: 'Yes, cancel 1 run' }).click();
+    await page.getByRole('status').filter({ hasText: 'Cancelled 1 run' }).waitFor();
+    expect((await finished(run.id)).status).toBe('cancelled');
+    await expect.poll(async () => (await pendingOrder(page)).filter((id) => listed.ids.includes(id)), { timeout: 30_000 }).toEqual([]);
+    await page.close();
+  }, 180_000);
+
   it('finds an artifact by name and downloads it with matching SHA-256', async () => {
     // A second artifact the search must leave out: before the search the table lists both.
     await put('report', { content: 'head -c 200000 /dev/urandom > "$BELLOWS_ARTIFACTS_DIR/coverage-report.bin"; echo other > "$BELLOWS_ARTIFACTS_DIR/unrelated.txt"; echo stored', labels: ['os=linux'] });
