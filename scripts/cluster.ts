@@ -8,8 +8,8 @@ import { hashToken } from '../src/auth/token-codec';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer';
 import { findFreePort, isPortInUse, randomBase62, type ExitInfo } from './process-utils';
-import { ensurePortFree, paint, printBox, readOrCreate, repoRoot, taskQueuePolledSince, withDatabase } from './launcher';
-import { ChildGroup, conditionReady, httpReady, lineReady, onStopSignals, type SupervisedChild } from './supervisor';
+import { builtEntry, ensurePortFree, paint, printBox, readOrCreate, repoRoot, taskQueuePolledSince, withDatabase } from './launcher';
+import { ChildGroup, conditionReady, describeSupervision, httpReady, lineReady, onStopSignals, SupervisedService, type SupervisedChild, type SupervisionEvent } from './supervisor';
 import {
   ensureNamespace,
   resolveTemporalServerBinaries,
@@ -44,7 +44,12 @@ export type ClusterProcess = {
   kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
   /** Polite stop: SIGTERM, SIGKILL to its process group after `graceMs`. */
   stop(graceMs?: number): Promise<ExitInfo>;
+  /** How many times supervision restarted it after a crash. */
+  restarts(): number;
 };
+
+/** The embedded PostgreSQL, when the cluster runs one: its postmaster's pid (from its pid file) and its restarts. */
+export type ClusterPostgres = { dataDir: string; logFile: string; pid(): number | undefined; restarts(): number };
 
 export type ClusterApi = ClusterProcess & { url: string; port: number };
 export type ClusterAgent = ClusterProcess & { url: string; labels: string };
@@ -55,6 +60,8 @@ export type ClusterAgentSpec = {
   /** Defaults to the load balancer. */
   url?: string;
   env?: Record<string, string>;
+  /** Runs the agent under this command, e.g. ['ip', 'netns', 'exec', name] (scripts/netns.ts) to put it in a network namespace. */
+  commandPrefix?: string[];
 };
 
 export type StartClusterOptions = {
@@ -92,6 +99,12 @@ export type StartClusterOptions = {
   onProgress?: (role: ClusterRole, message: string) => void;
   /** A process exited without being asked to (kill()/stop() do not count). */
   onUnexpectedExit?: (process: ClusterProcess, info: ExitInfo) => void;
+  /**
+   * Restart every process that dies (PostgreSQL, Temporal, APIs, workers, agents) with backoff, as
+   * `npm start` does; each restart and give-up goes to onSupervision. Default off: tests kill on purpose.
+   */
+  supervise?: boolean;
+  onSupervision?: (event: SupervisionEvent) => void;
   /** Own process groups, so a terminal Ctrl-C reaches only the orchestrator (default true). */
   detached?: boolean;
   /** Aborting stops the start at the next step; whatever was started is stopped again. */
@@ -109,6 +122,8 @@ export type Cluster = {
   workers: ClusterProcess[];
   agents: ClusterAgent[];
   temporal: ClusterProcess;
+  /** null with an external DATABASE_URL. */
+  postgres: ClusterPostgres | null;
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
@@ -136,6 +151,7 @@ function clusterProcess(child: SupervisedChild, role: ClusterRole): ClusterProce
     start: () => child.start(),
     kill: (signal = 'SIGKILL') => child.kill(signal),
     stop: (graceMs = 10_000) => child.stop(graceMs),
+    restarts: () => child.restarts(),
   };
 }
 
@@ -217,6 +233,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
   // Processes and resources in start order; stop() stops them backwards, also after a failed start.
   const group = new ChildGroup({
     detached,
+    supervise: options.supervise ?? false,
+    onSupervision: options.onSupervision,
     onLine: onLine && ((child, line, stream) => onLine({ name: child.name, role: child.role as ClusterRole }, line, stream)),
     onUnexpectedExit: (child, info) => options.onUnexpectedExit?.(processes.get(child)!, info),
     onStopError: (name, error) => progress('cluster', `stopping ${name} failed: ${error.message}`),
@@ -237,6 +255,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     // PostgreSQL.
     let adminUrl: string;
     let bellowsUrl: string;
+    let clusterPostgres: ClusterPostgres | null = null;
     if (options.databaseUrl) {
       adminUrl = options.databaseUrl;
       bellowsUrl = options.bellowsDatabase ? withDatabase(adminUrl, options.bellowsDatabase) : adminUrl;
@@ -254,8 +273,17 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
           detached,
           onProgress: (message) => progress('postgres', message),
         });
+      const logFile = path.join(logDir, 'postgres.log');
+      const service = new SupervisedService({
+        name: 'postgres',
+        label: 'PostgreSQL',
+        logFile,
+        start: startPostgres,
+        onSupervision: (event) => options.onSupervision?.(event),
+        stopping: () => group.stopping,
+      });
       let server = await startPostgres();
-      group.defer('PostgreSQL', () => server.stop());
+      group.defer('PostgreSQL', () => (options.supervise ? service.stop() : server.stop()));
       // A fresh database cluster has no agent tokens; a token file left from an older one is stale.
       if (server.initialised) fs.rmSync(path.join(clusterDir, 'agent-token'), { force: true });
       // PostgreSQL's default of 100 connections is too few for this topology: the Temporal server's
@@ -265,10 +293,26 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
         await server.stop();
         server = await startPostgres();
       }
-      const running = server;
-      void running.exited.then(() => {
-        if (!group.stopping && running === server) progress('postgres', 'PostgreSQL exited unexpectedly: nothing works until it is back (see postgres.log)');
-      });
+      if (options.supervise) service.adopt(server);
+      else {
+        const running = server;
+        void running.exited.then(() => {
+          if (!group.stopping) progress('postgres', 'PostgreSQL exited unexpectedly: nothing works until it is back (see postgres.log)');
+        });
+      }
+      const pgDataDir = path.join(clusterDir, 'postgres');
+      clusterPostgres = {
+        dataDir: pgDataDir,
+        logFile,
+        pid: () => {
+          try {
+            return Number(fs.readFileSync(path.join(pgDataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        restarts: () => service.restarts(),
+      };
       adminUrl = server.adminUrl;
       bellowsUrl = server.url;
       progress('postgres', `embedded PostgreSQL ready on 127.0.0.1:${port} in ${Date.now() - started} ms`);
@@ -407,14 +451,17 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       const labels = spec.labels ?? options.agentLabels ?? defaultAgentLabels();
       const workDir = path.join(clusterDir, 'agents', spec.name);
       fs.mkdirSync(workDir, { recursive: true });
+      const args = ['--url', url, '--token', agentToken, '--labels', labels, '--name', spec.name, '--work-dir', workDir];
+      const prefix = spec.commandPrefix ?? [];
       const proc = declare('agent', {
         name: spec.name,
         label: `agent ${spec.name}`,
-        entry: 'agent/main.js',
-        args: ['--url', url, '--token', agentToken, '--labels', labels, '--name', spec.name, '--work-dir', workDir],
+        ...(prefix.length > 0 ? { command: prefix[0], args: [...prefix.slice(1), process.execPath, builtEntry('agent/main.js'), ...args] } : { entry: 'agent/main.js', args }),
         env: { ...env, ...spec.env },
         logFile: path.join(logDir, `agent-${spec.name}.log`),
         ready: lineReady('Registered as agent', { timeoutMs: 60_000 }),
+        // A job handed back on stop has its processes stopped first (up to 10 s of cancel grace).
+        graceMs: 20_000,
       });
       const agent: ClusterAgent = Object.assign(proc, { url, labels });
       agents.push(agent);
@@ -435,6 +482,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       workers,
       agents,
       temporal,
+      postgres: clusterPostgres,
       temporalAddress,
       namespace,
       taskQueue,
@@ -457,6 +505,14 @@ const COLORS: Record<ClusterRole, string> = { api: '36', worker: '35', agent: '3
 const say = (role: ClusterRole, message: string, name: string = role): void => void process.stdout.write(`${paint(COLORS[role], `[${name}]`)} ${message}\n`);
 const warn = (role: ClusterRole, message: string, name: string = role): void => void process.stderr.write(`${paint(COLORS[role], `[${name}]`)} ${message}\n`);
 
+
+/** The role a supervised process's name stands for (api-a, worker-2, cluster-agent-1, postgres, temporal). */
+function roleOf(name: string): ClusterRole {
+  if (name === 'postgres' || name === 'temporal') return name;
+  if (name.startsWith('api-')) return 'api';
+  if (name.startsWith('worker-')) return 'worker';
+  return 'agent';
+}
 
 async function main(): Promise<void> {
   const dataDir = path.resolve(repoRoot, process.env.BELLOWS_DATA_DIR ?? '.data');
@@ -507,15 +563,15 @@ async function main(): Promise<void> {
     agentLabels: process.env.BELLOWS_CLUSTER_AGENT_LABELS,
     onProgress: (role, message) => say(role, message),
     onLine: ({ name, role }, line, stream) => (stream === 'stderr' ? warn : say)(role, line, name),
-    onUnexpectedExit: (proc, info) => {
-      const how = info.signal ?? `code ${info.code}`;
-      if (proc.role === 'temporal' || proc.role === 'postgres') {
-        warn(proc.role, `exited unexpectedly (${how}; see ${proc.logFile}); shutting the cluster down`, proc.name);
+    // Every process is restarted when it dies, the others keep serving; a crash loop stops the cluster.
+    supervise: true,
+    onSupervision: (event) => {
+      const role = roleOf(event.child.name);
+      if (event.kind === 'give_up') {
+        const [verdict, ...lastLines] = describeSupervision(event).split('\n');
+        warn(role, [`${verdict.replace(/:$/, '')}; shutting the cluster down`, ...lastLines].join('\n'), event.child.name);
         void shutdown(1);
-      } else {
-        // The point of the topology: the other instances keep serving.
-        warn(proc.role, `exited unexpectedly (${how}); the other instances keep serving`, proc.name);
-      }
+      } else (event.kind === 'restarting' ? warn : say)(role, describeSupervision(event), event.child.name);
     },
   });
 

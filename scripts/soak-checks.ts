@@ -79,7 +79,8 @@ const ARTIFACT_BYTES = 64 * 1024;
 export function soakScript(lines = SOAK_LINES): string {
   return [
     `for i in $(seq 1 ${lines}); do echo "soak line $i of ${lines}"; sleep 0.1; done`,
-    `yes "bellows soak job $BELLOWS_JOB_ID" | head -c ${ARTIFACT_BYTES} > "$BELLOWS_ARTIFACTS_DIR/${SOAK_ARTIFACT}"`,
+    // Not `yes | head`: under the agent's pipefail, yes's SIGPIPE (exit 141) would fail the job.
+    `head -c ${ARTIFACT_BYTES} < <(yes "bellows soak job $BELLOWS_JOB_ID") > "$BELLOWS_ARTIFACTS_DIR/${SOAK_ARTIFACT}"`,
     '',
   ].join('\n');
 }

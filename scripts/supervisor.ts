@@ -641,7 +641,11 @@ export class SupervisedService<T extends ServiceHandle> implements Supervisee {
   }
 
   async start(): Promise<T> {
-    const incarnation = await this.options.start();
+    return this.adopt(await this.options.start());
+  }
+
+  /** Supervises an incarnation started outside (the cluster's first PostgreSQL, restarted once for its settings). */
+  adopt(incarnation: T): T {
     this.watch(incarnation);
     return incarnation;
   }

@@ -60,7 +60,8 @@ describe('the soak job', () => {
   it('prints the numbered lines and writes the artifact whose SHA-256 the soak expects', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-script-'));
     try {
-      const output = execFileSync('bash', ['-c', soakScript(3).replace('sleep 0.1', 'true')], {
+      // As the agent runs a script: -e and pipefail.
+      const output = execFileSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', soakScript(3).replace('sleep 0.1', 'true')], {
         env: { ...process.env, BELLOWS_JOB_ID: '123', BELLOWS_ARTIFACTS_DIR: dir },
         encoding: 'utf8',
       });
