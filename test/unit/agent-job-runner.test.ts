@@ -472,8 +472,10 @@ describe('an agent that cannot renew its job’s lease', () => {
     expect(pids).toHaveLength(2);
     expect(pids.filter(alive)).toEqual([]);
     expect(api.text('stdout')).not.toContain('never');
-    expect(logger.warnings).toContain('Job 70: lease not renewed for 1 s (server answered HTTP 503); stopped its processes — the server will have queued it again');
-    expect(api.text('system')).toContain("The agent could not renew this job's lease for 1 s (server answered HTTP 503); it stopped the job's processes\n");
+    // Under load a 503 may come later than the heartbeat's timeout: then the server counts as unreachable.
+    const cause = '\\(server (?:answered HTTP 503|unreachable)\\)';
+    expect(logger.warnings.some((line) => new RegExp(`^Job 70: lease not renewed for 1 s ${cause}; stopped its processes — the server will have queued it again$`).test(line))).toBe(true);
+    expect(api.text('system')).toMatch(new RegExp(`The agent could not renew this job's lease for 1 s ${cause}; it stopped the job's processes\\n`));
     expect(api.text('system')).toContain('Skipping artifact upload: the job lost its lease\n');
     expect(api.finished).toEqual([]);
     expect(api.released).toEqual([70]);
@@ -502,8 +504,9 @@ describe('an agent that cannot renew its job’s lease', () => {
   });
 
   it('keeps running a job whose heartbeats go through', async () => {
-    api = new FakeApi([scriptJob(72, 'sleep 2.5\necho done')]);
-    api.leaseSeconds = 1;
+    // Twice the lease, with a lease of 2 s: a heartbeat slowed by a busy machine still renews it in time.
+    api = new FakeApi([scriptJob(72, 'sleep 4.5\necho done')]);
+    api.leaseSeconds = 2;
     await api.start();
     await agentFor().run();
     expect(api.finished).toEqual([{ status: 'succeeded', exitCode: 0 }]);
