@@ -54,6 +54,13 @@ export function parsePairs(values: string[] | undefined, flag: string): Record<s
   return pairs;
 }
 
+/** `--priority N`: a whole number (the server checks its range and names it when out of range). */
+export function parsePriority(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (!/^-?[0-9]{1,9}$/.test(value.trim())) throw usageError(`--priority takes a whole number (higher goes first); got "${value}".`);
+  return Number(value);
+}
+
 async function loadRun(server: ApiClient, id: number): Promise<RunDetail> {
   try {
     return await server.call(api.runs.get, { params: { id } });
@@ -95,7 +102,7 @@ export async function login(ctx: Context, positionals: string[], values: Values)
 export async function run(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const target = positionals[0];
   const match = /^([^/\s]+)\/([^/\s]+)$/.exec(target ?? '');
-  if (!match) throw usageError('Usage: bellows run <project>/<pipeline> [--ref <branch|tag|commit>] [--input k=v]... [--follow]');
+  if (!match) throw usageError('Usage: bellows run <project>/<pipeline> [--ref <branch|tag|commit>] [--input k=v]... [--priority N] [--follow]');
   const [, project, pipeline] = match;
   const env = parsePairs(values.env as string[] | undefined, 'env');
   const body: TriggerRun = {
@@ -104,6 +111,8 @@ export async function run(ctx: Context, positionals: string[], values: Values): 
     ...(typeof values.commit === 'string' ? { commitSha: values.commit } : {}),
     ...(Object.keys(env).length ? { env } : {}),
   };
+  const priority = parsePriority(values.priority);
+  if (priority !== undefined) body.priority = priority;
   const server = client(ctx);
   let created: RunDetail;
   try {
@@ -337,7 +346,7 @@ export async function artifacts(ctx: Context, positionals: string[], values: Val
 
 export async function pipelinePush(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const [project, file] = positionals;
-  if (!project || !file) throw usageError('Usage: bellows pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]...');
+  if (!project || !file) throw usageError('Usage: bellows pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]... [--priority N]');
   let content: string;
   try {
     content = readFileSync(file, 'utf8');
@@ -352,6 +361,8 @@ export async function pipelinePush(ctx: Context, positionals: string[], values: 
   else if (extension === '.sh' || extension === '.bash') body.kind = 'script';
   const labels = (values.label as string[] | undefined) ?? [];
   if (labels.length) body.labels = labels;
+  const priority = parsePriority(values.priority);
+  if (priority !== undefined) body.priority = priority;
   let result: RouteResponse<typeof api.pipelines.put>;
   try {
     result = await client(ctx).call(api.pipelines.put, { params: { slug: project, name }, body });

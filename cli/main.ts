@@ -22,8 +22,8 @@ const GLOBAL: OptionSpec = {
 const COMMANDS: Record<string, Command> = {
   login: { usage: 'login <url> --token <token>', options: {}, run: commands.login },
   run: {
-    usage: 'run <project>/<pipeline> [--ref <branch|tag|commit>] [--commit <sha>] [--input k=v]... [--env K=V]... [--follow]',
-    options: { ref: { type: 'string' }, commit: { type: 'string' }, input: { type: 'string', multiple: true }, env: { type: 'string', multiple: true }, follow: { type: 'boolean', short: 'f' } },
+    usage: 'run <project>/<pipeline> [--ref <branch|tag|commit>] [--commit <sha>] [--input k=v]... [--env K=V]... [--priority N] [--follow]',
+    options: { ref: { type: 'string' }, commit: { type: 'string' }, priority: { type: 'string' }, input: { type: 'string', multiple: true }, env: { type: 'string', multiple: true }, follow: { type: 'boolean', short: 'f' } },
     run: commands.run,
   },
   runs: {
@@ -37,8 +37,8 @@ const COMMANDS: Record<string, Command> = {
   rerun: { usage: 'rerun <run> [--failed] [--follow]', options: { failed: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } }, run: commands.rerun },
   artifacts: { usage: 'artifacts <run> [--download <dir>]', options: { download: { type: 'string' } }, run: commands.artifacts },
   'pipeline push': {
-    usage: 'pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]...',
-    options: { name: { type: 'string' }, label: { type: 'string', multiple: true } },
+    usage: 'pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]... [--priority N]',
+    options: { name: { type: 'string' }, label: { type: 'string', multiple: true }, priority: { type: 'string' } },
     run: commands.pipelinePush,
   },
 };

@@ -68,3 +68,12 @@ export const dateParam = (name: string) =>
 export const Ok = z.object({ ok: z.literal(true) }).meta({ id: 'Ok' });
 
 export const stringMap = z.record(z.string(), z.string());
+
+/** Queue priority: higher goes first; 0 unless a pipeline or a trigger says otherwise. */
+export const PRIORITY = { min: -1000, max: 1000, fallback: 0 } as const;
+const PRIORITY_MESSAGE = `priority must be an integer from ${PRIORITY.min} to ${PRIORITY.max}`;
+export const priority = z
+  .number({ error: PRIORITY_MESSAGE })
+  .int(PRIORITY_MESSAGE)
+  .min(PRIORITY.min, PRIORITY_MESSAGE)
+  .max(PRIORITY.max, PRIORITY_MESSAGE);

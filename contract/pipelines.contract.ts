@@ -1,6 +1,6 @@
 // Pipelines: named, versioned `.act` graphs or scripts, stored or read from the project's repository.
 import { z } from 'zod';
-import { timestamp } from './common';
+import { priority, timestamp } from './common';
 import { defineRoute } from './http';
 
 /** The rule for pipeline names: the API refuses any other, and the web UI names pipelines it derives from repository files by it. */
@@ -72,6 +72,7 @@ export const PutPipeline = z
       .max(TIMEOUT_MINUTES.max, `timeoutMinutes must be an integer from ${TIMEOUT_MINUTES.min} to ${TIMEOUT_MINUTES.max}`)
       .optional()
       .meta({ default: TIMEOUT_MINUTES.fallback }),
+    priority: priority.optional().meta({ default: 0, description: "Its runs' place in the queue: higher first, then queue order. A trigger may override it." }),
     jobs: z
       .array(z.unknown(), { error: 'jobs must be a list' })
       .optional()
@@ -103,6 +104,7 @@ export const PipelineDefinition = z.object({
   env: z.record(z.string(), z.string()),
   inputs: z.record(z.string(), InputDefinition),
   timeoutMinutes: z.number(),
+  priority: z.number(),
   jobs: z.array(JobDefinition).nullable(),
 });
 

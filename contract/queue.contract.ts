@@ -12,6 +12,8 @@ export const QueueEntry = z
     project: z.string(),
     pipeline: z.string(),
     labels: z.array(z.string()),
+    /** Higher goes first; within one priority, queue order (the one dragging changes). */
+    priority: z.number().meta({ description: 'Higher goes first; within one priority, queue order.' }),
     /** 1 for the job the next matching agent claims. */
     position: z.number().meta({ description: 'From 1: the order agents claim in.' }),
     queuedAt: timestamp,
@@ -38,11 +40,11 @@ export type QueueList = z.input<typeof QueueList>;
 /** 100 per page by default: one screen, and ten thousand queued jobs answer in milliseconds (docs/performance.md). */
 export const QUEUE_PAGE_LIMIT = { fallback: 100, max: 500 } as const;
 
-/** Where a page starts: just after the job at (queue rank, id), the keyset the claim orders by. */
-export type QueueCursor = { rank: number; id: number };
+/** Where a page starts: just after the job at (priority, queue rank, id), the keyset the claim orders by. */
+export type QueueCursor = { priority: number; rank: number; id: number };
 
 export function encodeQueueCursor(cursor: QueueCursor): string {
-  return `${cursor.rank}.${cursor.id}`;
+  return `${cursor.priority}.${cursor.rank}.${cursor.id}`;
 }
 
 const CURSOR_MESSAGE = 'cursor is not valid; pass the nextCursor of a previous page.';
@@ -53,8 +55,8 @@ export const QueueListQuery = z.object({
     .optional()
     .transform((raw, ctx): QueueCursor | null => {
       if (raw === undefined) return null;
-      const match = /^(-?[0-9]{1,18})\.([1-9][0-9]{0,17})$/.exec(raw);
-      const cursor = match && { rank: Number(match[1]), id: Number(match[2]) };
+      const match = /^(-?[0-9]{1,4})\.(-?[0-9]{1,18})\.([1-9][0-9]{0,17})$/.exec(raw);
+      const cursor = match && { priority: Number(match[1]), rank: Number(match[2]), id: Number(match[3]) };
       if (cursor && Number.isSafeInteger(cursor.rank) && Number.isSafeInteger(cursor.id)) return cursor;
       ctx.addIssue({ code: 'custom', message: CURSOR_MESSAGE });
       return z.NEVER;

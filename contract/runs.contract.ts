@@ -1,6 +1,6 @@
 // Runs: one execution of a pipeline, its attempts and their jobs.
 import { z } from 'zod';
-import { numericId, pageLimit, stringMap, timestamp } from './common';
+import { numericId, pageLimit, priority, stringMap, timestamp } from './common';
 import { defineRoute } from './http';
 import { Job } from './jobs.contract';
 
@@ -39,6 +39,8 @@ export const RunSummary = z
     /** The repository file the run's pipeline was read from, at commitSha. */
     pipelinePath: z.string().nullable().meta({ description: "The repository file the run's pipeline was read from, at commitSha." }),
     status: RunStatus,
+    /** Its jobs' place in the queue: higher first (the pipeline's, or the trigger's override). */
+    priority: z.number().meta({ description: "Its jobs' place in the queue: higher first (the pipeline's, or the trigger's override)." }),
     attempt: z.number(),
     durationMs: z.number().nullable(),
     trigger: Trigger.nullable(),
@@ -90,6 +92,7 @@ export const TriggerRun = z
     commitSha: z.string({ error: 'commitSha must be a hex commit id' }).regex(COMMIT_SHA_PATTERN, 'commitSha must be a hex commit id').optional().meta({ example: '9fceb02d0ae598e95dc970b74767f19372d61af8' }),
     inputs: stringRecord('inputs').optional().meta({ example: { name: 'world' } }),
     env: stringRecord('env').optional().meta({ example: { DEPLOY_TARGET: 'staging' } }),
+    priority: priority.optional().meta({ description: "Overrides the pipeline's priority for this run (higher goes first).", example: 10 }),
   })
   .meta({ id: 'TriggerRun' });
 export type TriggerRun = z.input<typeof TriggerRun>;

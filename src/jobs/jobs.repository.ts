@@ -110,14 +110,15 @@ export class JobsRepository {
               : 'waiting';
         const inserted = await tx`
           insert into jobs (run_id, attempt, key, name, kind, content, matrix, env, labels, needs, timeout_minutes, status,
-                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason)
+                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority)
           values (${runId}, ${attempt}, ${spec.key}, ${spec.name}, ${spec.kind}, ${spec.content}, ${tx.json(spec.matrix)},
                   ${tx.json(spec.env)}, ${spec.labels}, ${spec.needs}, ${spec.timeoutMinutes}, ${status}, ${options.maxTries},
                   ${spec.carriedFromJobId},
                   ${status === 'queued' ? tx`(select queue_base * ${RANK_GAP} from runs where id = ${runId})` : null},
                   ${status === 'queued' ? tx`now()` : null},
                   ${status === 'succeeded' || status === 'cancelled' ? tx`now()` : null},
-                  ${status === 'cancelled' ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null})
+                  ${status === 'cancelled' ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null},
+                  (select priority from runs where id = ${runId}))
           on conflict (run_id, attempt, key) do nothing
           returning id, labels`;
         if (inserted.length && status === 'queued') queued.push({ id: Number(inserted[0].id), labels: inserted[0].labels as string[] });

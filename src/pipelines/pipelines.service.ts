@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { api } from '../../contract';
 import type { RouteBody } from '../../contract/http';
 import { PIPELINE_NAME, PIPELINE_NAME_RULE, TIMEOUT_MINUTES, type PipelinePut } from '../../contract/pipelines.contract';
+import { PRIORITY } from '../../contract/common';
 import { ApiError, badRequest, notFound } from '../common/api-error';
 import type { Project } from '../projects/projects.repository';
 import { noRepository } from '../repositories/repositories.service';
@@ -31,6 +32,7 @@ export class PipelinesService {
       env: body.env ?? {},
       inputs: body.inputs ?? {},
       timeoutMinutes: body.timeoutMinutes ?? TIMEOUT_MINUTES.fallback,
+      priority: body.priority ?? PRIORITY.fallback,
       jobs: body.jobs ?? null,
     } as PipelineDefinition;
     def.inputs = checkedInputs(def, 'Invalid pipeline');

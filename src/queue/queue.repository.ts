@@ -6,7 +6,10 @@ import { agentOffline } from '../agents/agent-liveness.sql';
 import { notifyQueue, RANK_GAP, type ClaimedJobRow } from '../jobs/jobs.repository';
 
 /** A queued job as the repository reads it; the service adds why it waits (the contract's QueueEntry). */
-export type QueueEntry = Omit<z.output<typeof QueueEntryView>, 'waitingBecause'>;
+export type QueueEntry = Omit<z.output<typeof QueueEntryView>, 'waitingBecause'> & {
+  /** Queued jobs of a higher priority than this one: they go first (part of why it waits). */
+  higherPriorityAhead: number;
+};
 
 export type QueuePage = { entries: QueueEntry[]; next: QueueCursor | null; total: number };
 
@@ -28,7 +31,7 @@ export class QueueRepository {
         where id = (
           select id from jobs
           where status = 'queued' and labels <@ ${agentLabels}::text[]
-          order by queue_rank, id
+          order by -priority, queue_rank, id
           for update skip locked
           limit 1
         ) and status = 'queued'
@@ -57,29 +60,31 @@ export class QueueRepository {
 
   /**
    * One page of pending jobs in the order agents will get them, with how many agents could take each.
-   * Keyset on (queue_rank, id), the claim's order and the jobs_queue index: a page reads its rows and
+   * Keyset on (-priority, queue_rank, id), the claim's order and the jobs_queue index: a page reads its rows and
    * no more, and the agent counts are worked out for the page only (10,000 queued jobs: see
    * docs/performance.md). Positions count every queued job before the entry, all projects.
    */
   async list(options: { projectId: string | null; onlineWithinSeconds: number; limit: number; after: QueueCursor | null }): Promise<QueuePage> {
     const { after, projectId } = options;
+    // Tuples compare (-priority, queue_rank, id): the claim's order, read off the index in one direction.
     const rows = await this.sql<(QueueEntry & { rank: number })[]>`
       with page as (
-        select j.id, j.run_id, j.name, j.labels, j.queue_rank, j.queued_at, r.number as run_number, r.project_id, r.pipeline_id
+        select j.id, j.run_id, j.name, j.labels, j.priority, j.queue_rank, j.queued_at, r.number as run_number, r.project_id, r.pipeline_id
         from jobs j join runs r on r.id = j.run_id
         where j.status = 'queued'
-          ${after ? this.sql`and (j.queue_rank, j.id) > (${after.rank}, ${after.id})` : this.sql``}
+          ${after ? this.sql`and (-j.priority, j.queue_rank, j.id) > (${-after.priority}, ${after.rank}, ${after.id})` : this.sql``}
           ${projectId ? this.sql`and r.project_id = ${projectId}` : this.sql``}
-        order by j.queue_rank, j.id
+        order by -j.priority, j.queue_rank, j.id
         limit ${options.limit + 1}
       ),
-      first as (select queue_rank, id from page order by queue_rank, id limit 1),
-      last as (select queue_rank, id from page order by queue_rank desc, id desc limit 1),
+      first as (select priority, queue_rank, id from page order by -priority, queue_rank, id limit 1),
+      last as (select priority, queue_rank, id from page order by -priority desc, queue_rank desc, id desc limit 1),
       numbered as (
-        select x.id, row_number() over (order by x.queue_rank, x.id)
-                     + (select count(*) from jobs y, first f where y.status = 'queued' and (y.queue_rank, y.id) < (f.queue_rank, f.id)) as position
+        select x.id, row_number() over (order by -x.priority, x.queue_rank, x.id)
+                     + (select count(*) from jobs y, first f where y.status = 'queued' and (-y.priority, y.queue_rank, y.id) < (-f.priority, f.queue_rank, f.id)) as position
         from jobs x, first f, last l
-        where x.status = 'queued' and (x.queue_rank, x.id) >= (f.queue_rank, f.id) and (x.queue_rank, x.id) <= (l.queue_rank, l.id)
+        where x.status = 'queued' and (-x.priority, x.queue_rank, x.id) >= (-f.priority, f.queue_rank, f.id)
+          and (-x.priority, x.queue_rank, x.id) <= (-l.priority, l.queue_rank, l.id)
       ),
       online as materialized (
         select coalesce(labels_override, declared_labels) as labels,
@@ -88,12 +93,13 @@ export class QueueRepository {
         where a.deleted_at is null and not ${agentOffline(this.sql, options.onlineWithinSeconds)}
       )
       select q.id, q.run_id as "runId", q.run_number as "runNumber", q.name, p.slug as project, pl.name as pipeline, q.labels,
-             n.position::int as position, q.queued_at as "queuedAt", q.queue_rank as rank,
+             q.priority, n.position::int as position, q.queued_at as "queuedAt", q.queue_rank as rank,
+             (select count(*)::int from jobs h where h.status = 'queued' and -h.priority < -q.priority) as "higherPriorityAhead",
              (select count(*)::int from online o where q.labels <@ o.labels) as "matchingAgents",
              (select count(*)::int from online o where q.labels <@ o.labels and not o.busy) as "idleMatchingAgents",
              (select count(*)::int from online) as "onlineAgents"
       from page q join numbered n on n.id = q.id join projects p on p.id = q.project_id join pipelines pl on pl.id = q.pipeline_id
-      order by q.queue_rank, q.id`;
+      order by -q.priority, q.queue_rank, q.id`;
     const more = rows.length > options.limit;
     const entries = more ? rows.slice(0, options.limit) : rows;
     const last = entries[entries.length - 1];
@@ -103,7 +109,7 @@ export class QueueRepository {
       : await this.sql<{ total: number }[]>`select count(*)::int as total from jobs where status = 'queued'`;
     return {
       entries: entries.map(({ rank: _rank, ...entry }) => entry),
-      next: more && last ? { rank: last.rank, id: last.id } : null,
+      next: more && last ? { priority: last.priority, rank: last.rank, id: last.id } : null,
       total,
     };
   }
@@ -116,28 +122,29 @@ export class QueueRepository {
   }
 
   /**
-   * Places a queued job right before or after another. Ranks have gaps; when a gap is used up
-   * the queue is renumbered in one statement.
+   * Places a queued job right before or after another, taking that job's priority (a drag across
+   * priorities changes the dragged job's). Ranks have gaps; when a gap is used up the queue is
+   * renumbered in one statement.
    */
   async move(jobId: number, anchorId: number, where: 'before' | 'after'): Promise<boolean> {
     return this.sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(7362002)`;
       for (let round = 0; round < 2; round++) {
-        const [anchor] = await tx<{ rank: number }[]>`select queue_rank as rank from jobs where id = ${anchorId} and status = 'queued'`;
+        const [anchor] = await tx<{ rank: number; priority: number }[]>`select queue_rank as rank, priority from jobs where id = ${anchorId} and status = 'queued'`;
         const [moving] = await tx<{ rank: number }[]>`select queue_rank as rank from jobs where id = ${jobId} and status = 'queued'`;
         if (!anchor || !moving) return false;
         const [neighbour] =
           where === 'before'
             ? await tx<{ rank: number }[]>`
-                select queue_rank as rank from jobs where status = 'queued' and id <> ${jobId}
+                select queue_rank as rank from jobs where status = 'queued' and id <> ${jobId} and priority = ${anchor.priority}
                   and (queue_rank, id) < (${anchor.rank}, ${anchorId}) order by queue_rank desc, id desc limit 1`
             : await tx<{ rank: number }[]>`
-                select queue_rank as rank from jobs where status = 'queued' and id <> ${jobId}
+                select queue_rank as rank from jobs where status = 'queued' and id <> ${jobId} and priority = ${anchor.priority}
                   and (queue_rank, id) > (${anchor.rank}, ${anchorId}) order by queue_rank, id limit 1`;
         const low = where === 'before' ? (neighbour?.rank ?? anchor.rank - RANK_GAP) : anchor.rank;
         const high = where === 'before' ? anchor.rank : (neighbour?.rank ?? anchor.rank + RANK_GAP);
         if (high - low >= 2) {
-          await tx`update jobs set queue_rank = ${Math.floor((low + high) / 2)} where id = ${jobId}`;
+          await tx`update jobs set queue_rank = ${Math.floor((low + high) / 2)}, priority = ${anchor.priority} where id = ${jobId}`;
           await notifyQueue(tx);
           return true;
         }

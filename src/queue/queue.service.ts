@@ -19,7 +19,7 @@ export class QueueService {
   async list(principal: TokenPrincipal, page: { cursor: QueueCursor | null; limit: number } = { cursor: null, limit: QUEUE_PAGE_LIMIT.fallback }): Promise<z.output<typeof QueueList>> {
     const result = await this.queue.list({ projectId: principal.projectId, onlineWithinSeconds: this.config.agentLostAfterSeconds, limit: page.limit, after: page.cursor });
     return {
-      jobs: result.entries.map((entry) => ({ ...entry, waitingBecause: explain(entry) })),
+      jobs: result.entries.map(({ higherPriorityAhead, ...entry }) => ({ ...entry, waitingBecause: explain(entry, higherPriorityAhead) })),
       nextCursor: result.next && encodeQueueCursor(result.next),
       total: result.total,
     };
@@ -43,7 +43,7 @@ export class QueueService {
 }
 
 // Nobody else tells users why a job sits in the queue; a plain sentence does.
-function explain(entry: QueueEntry): string | null {
+export function explain(entry: Omit<QueueEntry, 'higherPriorityAhead'>, higherPriorityAhead: number): string | null {
   if (entry.onlineAgents === 0) return 'No agent is online.';
   if (entry.matchingAgents === 0) {
     return entry.labels.length
@@ -51,7 +51,11 @@ function explain(entry: QueueEntry): string | null {
       : 'No online agent can take it.';
   }
   if (entry.idleMatchingAgents === 0) {
-    return `Waiting for a matching agent to free up (${entry.matchingAgents} online ${entry.matchingAgents === 1 ? 'matches' : 'match'}, all busy).`;
+    const busy = `Waiting for a matching agent to free up (${entry.matchingAgents} online ${entry.matchingAgents === 1 ? 'matches' : 'match'}, all busy)`;
+    // Higher-priority jobs are claimed first whatever their place: say so when there are any.
+    return higherPriorityAhead > 0
+      ? `${busy}; ${higherPriorityAhead} ${higherPriorityAhead === 1 ? 'job' : 'jobs'} of higher priority than ${entry.priority} go${higherPriorityAhead === 1 ? 'es' : ''} first.`
+      : `${busy}.`;
   }
   // An idle matching agent takes it on its next claim (long polls are woken at once).
   return null;

@@ -30,6 +30,7 @@ export type RunRow = {
   inputs: Record<string, string>;
   env: Record<string, string>;
   status: RunStatus;
+  priority: number;
   attempt: number;
   trigger: TriggerInfo;
   createdAt: Date;
@@ -76,6 +77,8 @@ export class RunsRepository {
     idempotencyKey?: string | null;
     /** A repository pipeline's file content as read at the run's commit. */
     pipelineContent?: string | null;
+    /** Its jobs' queue priority (higher first). */
+    priority: number;
   }): Promise<{ id: number; created: boolean }> {
     const key = input.idempotencyKey ?? null;
     if (key !== null) {
@@ -88,10 +91,10 @@ export class RunsRepository {
           update pipelines set next_run_number = next_run_number + 1 where id = ${input.pipelineId} returning next_run_number - 1 as number`;
         // The unique key decides between racing creates; the loser rolls back so no run number is burnt.
         const [row] = await tx<{ id: number }[]>`
-          insert into runs (project_id, pipeline_id, pipeline_version, number, ref, commit_sha, inputs, env, trigger, idempotency_key, pipeline_content)
+          insert into runs (project_id, pipeline_id, pipeline_version, number, ref, commit_sha, inputs, env, trigger, idempotency_key, pipeline_content, priority)
           values (${input.projectId}, ${input.pipelineId}, ${input.pipelineVersion}, ${number}, ${input.ref}, ${input.commitSha},
                   ${tx.json(input.inputs)}, ${tx.json(input.env)}, ${tx.json(input.trigger as unknown as Record<string, never>)}, ${key},
-                  ${input.pipelineContent ?? null})
+                  ${input.pipelineContent ?? null}, ${input.priority})
           on conflict (idempotency_key) do nothing
           returning id`;
         if (!row) throw new DuplicateIdempotencyKey();
@@ -172,7 +175,7 @@ export class RunsRepository {
   private runQuery() {
     return this.sql`
       select r.id, r.number, r.project_id as "projectId", p.slug as project, r.pipeline_id as "pipelineId", pl.name as pipeline,
-             r.pipeline_version as "pipelineVersion", r.ref, r.commit_sha as "commitSha", pv.path as "pipelinePath", r.inputs, r.env, r.status, r.attempt,
+             r.pipeline_version as "pipelineVersion", r.ref, r.commit_sha as "commitSha", pv.path as "pipelinePath", r.inputs, r.env, r.status, r.priority, r.attempt,
              r.trigger, r.created_at as "createdAt", r.started_at as "startedAt", r.finished_at as "finishedAt"
       from runs r join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
       join pipeline_versions pv on pv.pipeline_id = r.pipeline_id and pv.version = r.pipeline_version`;

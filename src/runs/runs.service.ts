@@ -83,6 +83,7 @@ export class RunsService {
       trigger,
       idempotencyKey,
       pipelineContent: pipeline.path === null ? null : source.content,
+      priority: request.priority ?? pipeline.priority,
     });
     // Only the call that created the run starts it; attempt 1's workflow id is run-<id>-attempt-1 either
     // way, and an attempt whose start was lost to a crash is picked up by the attempt starter.
@@ -215,6 +216,7 @@ export class RunsService {
       commitSha: run.commitSha,
       pipelinePath: run.pipelinePath,
       status: run.status,
+      priority: run.priority,
       attempt: run.attempt,
       durationMs: durationMs(run.startedAt, run.finishedAt),
       trigger: run.trigger,

@@ -12,7 +12,7 @@ import { launchBrowser, renderedLogLines, screenshot, serveUi, signIn, type Brow
 // branch of a project's git repository picked in the Run dialog.
 
 type Job = { id: number; status: string; startedAt: string | null };
-type Run = { id: number; status: string; jobs: Job[] };
+type Run = { id: number; status: string; priority: number; jobs: Job[] };
 
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
@@ -250,6 +250,34 @@ describe('web UI in Chromium', () => {
     await expect.poll(async () => (await pendingOrder(page)).filter((id) => listed.ids.includes(id)), { timeout: 30_000 }).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('starts a run with a priority from the Run dialog; the run page and the queue show it', async () => {
+    await put('urgent-work', { content: 'echo never', labels: ['pool=nobody'], priority: 3 });
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/projects/web');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Pipeline').selectOption('urgent-work');
+    // Empty means the pipeline's own priority, which the field shows.
+    await expect.poll(() => dialog.getByLabel('Priority').getAttribute('placeholder')).toBe("3 (the pipeline's)");
+    await dialog.getByLabel('Priority').fill('40');
+    await dialog.getByRole('button', { name: 'Start run' }).click();
+    await page.waitForURL(/#\/runs\/\d+/);
+    const runId = Number(/#\/runs\/(\d+)/.exec(page.url())![1]);
+    await expect.poll(() => page.getByTestId('run-priority').textContent()).toBe('40');
+    expect((await getRun(runId)).priority).toBe(40);
+
+    await page.goto(`${ui.url}/#/queue`);
+    const [jobId] = await stack.waitFor(async () => {
+      const ids = (await getRun(runId)).jobs.map((job) => job.id);
+      return ids.length ? ids : null;
+    }, { message: `run ${runId}'s job` });
+    const row = page.locator('tr', { has: page.getByLabel(`Select job ${jobId}`) });
+    await row.getByText('priority 40').waitFor();
+    await screenshot(page, 'queue-priority');
+    expect((await stack.request('POST', `/api/v1/runs/${runId}/cancel`)).status).toBe(200);
+    await page.close();
+  }, 120_000);
 
   it('finds an artifact by name and downloads it with matching SHA-256', async () => {
     // A second artifact the search must leave out: before the search the table lists both.

@@ -13,7 +13,7 @@ export type Scope = {
   slug: string;
   projectId: string;
   /** A run (attempt 1) whose jobs are created as the workflow does; each job also requires the scope's label. */
-  run(jobs: (Partial<JobSpec> & { key: string })[]): Promise<RunFixture>;
+  run(jobs: (Partial<JobSpec> & { key: string })[], options?: { priority?: number }): Promise<RunFixture>;
   /** An online agent declaring the scope's label and `labels`; returns its id. */
   agent(labels?: string[]): Promise<string>;
   /** The labels an agent of this scope claims with. */
@@ -36,9 +36,10 @@ export function scopes(sql: Sql): () => Promise<Scope> {
       slug: `p${n}`,
       projectId: project.id,
       labels: (...extra) => [label, ...extra],
-      async run(specs) {
+      async run(specs, options = {}) {
         const [run] = await sql<{ id: number }[]>`
-          insert into runs (project_id, pipeline_id, pipeline_version, number, ref) values (${project.id}, ${pipeline.id}, 1, ${++runNumber}, 'main') returning id`;
+          insert into runs (project_id, pipeline_id, pipeline_version, number, ref, priority)
+          values (${project.id}, ${pipeline.id}, 1, ${++runNumber}, 'main', ${options.priority ?? 0}) returning id`;
         await sql`insert into run_attempts (run_id, attempt, workflow_id) values (${run.id}, 1, ${`run-${run.id}-1`})`;
         const states = await jobs.createForAttempt(
           run.id,

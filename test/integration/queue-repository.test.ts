@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { applyMigrations } from '../../src/database/migrations';
 import { createSql, type Sql, type TransactionSql } from '../../src/database/sql';
 import { JobsRepository, RANK_GAP } from '../../src/jobs/jobs.repository';
+import type { QueueCursor } from '../../contract/queue.contract';
 import { QueueRepository } from '../../src/queue/queue.repository';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/stack';
 import { scopes, type Scope } from './job-fixtures';
@@ -38,7 +39,7 @@ const LEASE_SECONDS = 60;
 
 /** These jobs' ids in the order agents will get them (queued ones only). */
 async function queueOrder(ids: number[]): Promise<number[]> {
-  const rows = await sql<{ id: number }[]>`select id from jobs where id = any(${ids}::bigint[]) and status = 'queued' order by queue_rank, id`;
+  const rows = await sql<{ id: number }[]>`select id from jobs where id = any(${ids}::bigint[]) and status = 'queued' order by -priority, queue_rank, id`;
   return rows.map((row) => row.id);
 }
 
@@ -257,11 +258,65 @@ describe('QueueRepository.move and list', () => {
   });
 });
 
+describe('priority', () => {
+  it('claims higher priority first, then queue order; equal priorities stay first in, first out', async () => {
+    const scope = await newScope();
+    const a = await scope.run([{ key: 'a1' }, { key: 'a2' }]);
+    const b = await scope.run([{ key: 'b1' }], { priority: 5 });
+    const c = await scope.run([{ key: 'c1' }]);
+    const d = await scope.run([{ key: 'd1' }], { priority: -1 });
+    const e = await scope.run([{ key: 'e1' }], { priority: 5 });
+    const agent = await scope.agent();
+    expect(await claimAll(agent, scope.labels())).toEqual([b.ids.b1, e.ids.e1, a.ids.a1, a.ids.a2, c.ids.c1, d.ids.d1]);
+  });
+
+  it('lists and pages in claim order across priorities, saying how many jobs of a higher priority go first', async () => {
+    const scope = await newScope();
+    const low = await scope.run([{ key: 'l1' }, { key: 'l2' }], { priority: -3 });
+    const mid = await scope.run([{ key: 'm1' }, { key: 'm2' }]);
+    const high = await scope.run([{ key: 'h1' }], { priority: 7 });
+    const order = [high.ids.h1, mid.ids.m1, mid.ids.m2, low.ids.l1, low.ids.l2];
+    const seen: { id: number; priority: number; position: number; higherPriorityAhead: number }[] = [];
+    let after: QueueCursor | null = null;
+    do {
+      const page = await queue.list({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 2, after });
+      seen.push(...page.entries.map(({ id, priority, position, higherPriorityAhead }) => ({ id, priority, position, higherPriorityAhead })));
+      after = page.next;
+    } while (after);
+    expect(seen.map((entry) => entry.id)).toEqual(order);
+    expect(seen.map((entry) => entry.priority)).toEqual([7, 0, 0, -3, -3]);
+    // Queue-wide positions and counts: other tests' queued jobs of priority 0 may sit ahead of these.
+    expect(seen.map((entry) => entry.position)).toEqual([...seen.map((entry) => entry.position)].sort((x, y) => x - y));
+    const [higher] = await sql<{ above7: number; above0: number; aboveMinus3: number }[]>`
+      select count(*) filter (where priority > 7)::int as above7, count(*) filter (where priority > 0)::int as above0,
+             count(*) filter (where priority > -3)::int as "aboveMinus3" from jobs where status = 'queued'`;
+    expect(seen.map((entry) => entry.higherPriorityAhead)).toEqual([higher.above7, higher.above0, higher.above0, higher.aboveMinus3, higher.aboveMinus3]);
+  });
+
+  it("gives a job dragged across priorities the priority of the job it is placed next to", async () => {
+    const scope = await newScope();
+    const normal = await scope.run([{ key: 'n1' }, { key: 'n2' }]);
+    const urgent = await scope.run([{ key: 'u1' }], { priority: 9 });
+    const all = [normal.ids.n1, normal.ids.n2, urgent.ids.u1];
+    expect(await queueOrder(all)).toEqual([urgent.ids.u1, normal.ids.n1, normal.ids.n2]);
+    // Up into the urgent band, ahead of the urgent job.
+    expect(await queue.move(normal.ids.n2, urgent.ids.u1, 'before')).toBe(true);
+    expect(await queueOrder(all)).toEqual([normal.ids.n2, urgent.ids.u1, normal.ids.n1]);
+    // Down: the urgent job after the last normal one.
+    expect(await queue.move(urgent.ids.u1, normal.ids.n1, 'after')).toBe(true);
+    expect(await queueOrder(all)).toEqual([normal.ids.n2, normal.ids.n1, urgent.ids.u1]);
+    const priorities = await sql<{ id: number; priority: number }[]>`select id, priority from jobs where id = any(${all}::bigint[]) order by id`;
+    expect(Object.fromEntries(priorities.map((row) => [row.id, row.priority]))).toEqual({ [normal.ids.n1]: 0, [normal.ids.n2]: 9, [urgent.ids.u1]: 0 });
+    const agent = await scope.agent();
+    expect(await claimAll(agent, scope.labels())).toEqual([normal.ids.n2, normal.ids.n1, urgent.ids.u1]);
+  });
+});
+
 describe('QueueRepository.list pages', () => {
   /** Every page of one project's queue, following nextCursor, with `between` run before each next page. */
   async function allPages(projectId: string, limit: number, between: (page: number) => Promise<void> = async () => undefined) {
     const pages: number[][] = [];
-    let after: { rank: number; id: number } | null = null;
+    let after: QueueCursor | null = null;
     for (;;) {
       const page = await queue.list({ projectId, onlineWithinSeconds: 60, limit, after });
       pages.push(page.entries.map((entry) => entry.id));

@@ -114,6 +114,44 @@ describe('queue order and label matching', () => {
     await stack.api.call(api.runs.cancelMany, { body: { ids: runs.map((run) => run.id) } });
   });
 
+  it("orders the queue by priority — the pipeline's, or the trigger's — then queue order; agents claim in it", async () => {
+    await put('prio-low', { content: 'true', labels: ['pool=prio'], priority: -5 });
+    await put('prio-normal', { content: 'true', labels: ['pool=prio'] });
+    const low = await trigger('prio-low');
+    const normal = await trigger('prio-normal');
+    const urgent = await stack.answered(201, api.runs.trigger, { params: { slug: 'q', name: 'prio-normal' }, body: { priority: 8 } });
+    expect([low.priority, normal.priority, urgent.priority]).toEqual([-5, 0, 8]);
+    const mine = (jobs: QueueEntry[]) => jobs.filter((job) => [low.id, normal.id, urgent.id].includes(job.runId));
+    const listed = await stack.waitFor(async () => {
+      const jobs = mine(await queue());
+      return jobs.length === 3 ? jobs : null;
+    }, { message: 'the three prioritised jobs queued' });
+    expect(listed.map((job) => [job.runId, job.priority])).toEqual([
+      [urgent.id, 8],
+      [normal.id, 0],
+      [low.id, -5],
+    ]);
+
+    // A bad priority is a 400 naming it, on the pipeline and on the trigger; nothing is stored.
+    for (const [method, path, body] of [
+      ['PUT', '/api/v1/projects/q/pipelines/prio-normal', { content: 'true', priority: 1.5 }],
+      ['POST', '/api/v1/projects/q/pipelines/prio-normal/runs', { priority: 5000 }],
+      ['POST', '/api/v1/projects/q/pipelines/prio-normal/runs', { priority: 'high' }],
+    ] as const) {
+      const bad = await stack.request<{ error: { message: string } }>(method, path, { body });
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      expect(bad.body.error.message).toContain('priority must be an integer from -1000 to 1000');
+    }
+    expect((await stack.api.call(api.pipelines.get, { params: { slug: 'q', name: 'prio-normal' } })).priority).toBe(0);
+
+    await stack.startAgent({ name: 'prio-agent', labels: 'pool=prio' });
+    for (const run of [low, normal, urgent]) expect((await finished(run.id)).status).toBe('succeeded');
+    const claimOrder = await stack.sql<{ runId: number }[]>`
+      select j.run_id as "runId" from job_tries t join jobs j on j.id = t.job_id where j.run_id = any(${[low.id, normal.id, urgent.id]}::bigint[])
+      order by t.claimed_at`;
+    expect(claimOrder.map((row) => Number(row.runId))).toEqual([urgent.id, normal.id, low.id]);
+  });
+
   it('keeps a gpu job waiting while a plain agent takes the next job, then runs it on a gpu agent', async () => {
     await put('gpu', { content: 'echo gpu work', labels: ['gpu=true'] });
     await put('plain', { content: 'echo plain work', labels: ['pool=plain'] });

@@ -9,7 +9,7 @@ import { targetPath } from '../../cli/artifact-download';
 import { configPath, resolveConfig, writeConfigFile } from '../../cli/cli-config';
 import { CliError } from '../../cli/cli-errors';
 import { colours, formatBytes, progressLine, table } from '../../cli/cli-output';
-import { exitCodeFor, parsePairs, parseRunId } from '../../cli/commands';
+import { exitCodeFor, parsePairs, parsePriority, parseRunId } from '../../cli/commands';
 import { printRunLogs } from '../../cli/log-follower';
 
 describe('config', () => {
@@ -45,6 +45,13 @@ describe('arguments', () => {
     }
     expect(parsePairs(['a=1', 'url=http://x?y=z'], 'input')).toEqual({ a: '1', url: 'http://x?y=z' });
     expect(() => parsePairs(['=1'], 'input')).toThrow('--input takes key=value');
+  });
+
+  it('reads --priority as a whole number and refuses anything else with a sentence', () => {
+    expect([parsePriority(undefined), parsePriority('7'), parsePriority('-20')]).toEqual([undefined, 7, -20]);
+    for (const bad of ['high', '1.5', '', '1e3']) {
+      expect(() => parsePriority(bad)).toThrow(`--priority takes a whole number (higher goes first); got "${bad}".`);
+    }
   });
 
   it('maps run outcomes onto exit codes', () => {

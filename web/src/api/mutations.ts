@@ -6,15 +6,15 @@ import { keys, rereadQueries } from './queries';
 import { defineRepositoryPipeline } from './repositories';
 import type { QueueList } from './wire';
 
-export type TriggerRun = { project: string; pipeline: string; ref: string | undefined; inputs: Record<string, string> };
+export type TriggerRun = { project: string; pipeline: string; ref: string | undefined; inputs: Record<string, string>; priority?: number };
 
 export function useTriggerRun() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: ({ project, pipeline, ref, inputs }: TriggerRun) =>
+    mutationFn: ({ project, pipeline, ref, inputs, priority }: TriggerRun) =>
       client.call(
         api.runs.trigger,
-        { params: { slug: project, name: pipeline }, body: { ref, inputs } },
+        { params: { slug: project, name: pipeline }, body: { ref, inputs, priority } },
         // A person pressed Run: the run is recorded as a manual trigger, not an API call.
         { headers: { 'x-bellows-trigger': 'manual' } },
       ),

@@ -92,6 +92,11 @@ function PendingTable({ jobs, onMove, selected, onToggle, now }: Selection & { j
             </td>
             <td>
               <a href={href(runPath(job.runId, job.id))}>{job.name}</a>
+              {job.priority !== 0 && (
+                <span className="badge priority" title="Priority: higher goes first, then the queue's order">
+                  priority {job.priority}
+                </span>
+              )}
             </td>
             <td>
               {job.project}/{job.pipeline} #{job.runNumber}

@@ -262,6 +262,8 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
         <dd>
           <TriggerText trigger={data.trigger} />
         </dd>
+        <dt>Priority</dt>
+        <dd data-testid="run-priority">{data.priority}</dd>
         <dt>Attempt</dt>
         <dd data-testid="run-attempt">
           {shownAttempt?.attempt ?? data.attempt} of {data.attempts.length}

@@ -31,6 +31,8 @@ export function RunDialog({ project, hasRepository, pipelines, initialPipeline, 
   const [rows, setRows] = useState<InputRow[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [refInvalid, setRefInvalid] = useState(false);
+  // Empty: the pipeline's own priority.
+  const [priority, setPriority] = useState('');
   const trigger = useTriggerRun();
   const detail = useQuery(queries.pipeline(project, pipeline));
 
@@ -55,7 +57,7 @@ export function RunDialog({ project, hasRepository, pipelines, initialPipeline, 
     setRefInvalid(false);
     const inputs = Object.fromEntries(rows.filter((row) => row.key.trim()).map((row) => [row.key.trim(), row.value]));
     try {
-      const run = await trigger.mutateAsync({ project, pipeline, ref: ref.trim() || undefined, inputs });
+      const run = await trigger.mutateAsync({ project, pipeline, ref: ref.trim() || undefined, inputs, priority: priority.trim() === '' ? undefined : Number(priority) });
       onClose();
       navigate(runPath(run.id));
     } catch (failure) {
@@ -86,6 +88,21 @@ export function RunDialog({ project, hasRepository, pipelines, initialPipeline, 
             <input name="ref" value={ref} onChange={(event) => setRef(event.target.value)} placeholder="main" aria-invalid={refInvalid || undefined} />
           </label>
         )}
+        <label>
+          Priority
+          <input
+            name="priority"
+            type="number"
+            step={1}
+            value={priority}
+            onChange={(event) => setPriority(event.target.value)}
+            placeholder={`${detail.data?.priority ?? 0} (the pipeline's)`}
+            aria-describedby="priority-help"
+          />
+          <span className="muted small" id="priority-help">
+            Higher goes first in the queue.
+          </span>
+        </label>
         <fieldset className="inputs">
           <legend>Inputs</legend>
           {rows.length === 0 && <p className="muted small">No inputs. Add key=value pairs if the pipeline reads any.</p>}
