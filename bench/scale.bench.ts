@@ -1,4 +1,6 @@
 import { sleep } from '../scripts/process-utils';
+import { QUEUE_PAGE_LIMIT, type QueueCursor } from '../contract/queue.contract';
+import { QueueRepository } from '../src/queue/queue.repository';
 import type { BenchStack } from './bench-stack';
 import { deferred, putPipeline, triggerRun, waitRunFinished, within, type Deferred } from './bench-utils';
 import { registerClients, startClaimPool, type ClaimedJob, type ProtocolClient } from './protocol-client';
@@ -216,47 +218,20 @@ async function parkJobs(stack: BenchStack, project: string, count: number, signa
 }
 
 /**
- * The plans of the two statements that meet the whole queue. Copies of the statements in
- * src/queue/queue.repository.ts (claim: its job pick; list: the page with its agent counts), kept
- * here so the bench can show them against a full queue without a hook in the product.
+ * The plans of the two statements that meet the whole queue, as the repository runs them: the claim's
+ * pick for an agent whose jobs are parked and for one with none, and the list's first and a deep page.
  */
 async function explainPlans(stack: BenchStack, parkedLabel: string, otherLabel: string): Promise<ScaleResult['plans']> {
-  const explain = async (text: string, params: (string | number | string[])[]): Promise<string[]> =>
-    (await stack.sql.unsafe<{ 'QUERY PLAN': string }[]>(`explain (analyze, buffers) ${text}`, params)).map((row) => row['QUERY PLAN']);
-  const pick = `select id from jobs where status = 'queued' and labels <@ $1::text[] order by -priority, queue_rank, id for update skip locked limit 1`;
-  const [deep] = await stack.sql<{ priority: number; rank: number; id: number }[]>`
+  const queue = new QueueRepository(stack.sql);
+  const [deep] = await stack.sql<QueueCursor[]>`
     select priority, queue_rank as rank, id from jobs where status = 'queued' order by -priority, queue_rank, id offset 9000 limit 1`;
-  const list = (after: boolean) => `
-    with page as (
-      select j.id, j.run_id, j.name, j.labels, j.priority, j.queue_rank, j.queued_at, r.number as run_number, r.project_id, r.pipeline_id
-      from jobs j join runs r on r.id = j.run_id
-      where j.status = 'queued' ${after ? 'and (-j.priority, j.queue_rank, j.id) > ($1, $2, $3)' : ''}
-      order by -j.priority, j.queue_rank, j.id limit 101
-    ),
-    first as (select priority, queue_rank, id from page order by -priority, queue_rank, id limit 1),
-    last as (select priority, queue_rank, id from page order by -priority desc, queue_rank desc, id desc limit 1),
-    numbered as (
-      select x.id, row_number() over (order by -x.priority, x.queue_rank, x.id)
-                   + (select count(*) from jobs y, first f where y.status = 'queued' and (-y.priority, y.queue_rank, y.id) < (-f.priority, f.queue_rank, f.id)) as position
-      from jobs x, first f, last l
-      where x.status = 'queued' and (-x.priority, x.queue_rank, x.id) >= (-f.priority, f.queue_rank, f.id)
-        and (-x.priority, x.queue_rank, x.id) <= (-l.priority, l.queue_rank, l.id)
-    ),
-    online as materialized (
-      select coalesce(labels_override, declared_labels) as labels,
-             exists (select 1 from jobs r where r.agent_id = a.id and r.status = 'running') as busy
-      from agents a where a.deleted_at is null
-    )
-    select q.id, n.position, (select count(*) from jobs h where h.status = 'queued' and -h.priority < -q.priority) as higher,
-           (select count(*) from online o where q.labels <@ o.labels) as matching,
-           (select count(*) from online o where q.labels <@ o.labels and not o.busy) as idle, (select count(*) from online) as online
-    from page q join numbered n on n.id = q.id join projects p on p.id = q.project_id join pipelines pl on pl.id = q.pipeline_id
-    order by -q.priority, q.queue_rank, q.id`;
+  // The API's default lease (30 s) as the "online" window; the page's default size.
+  const page = { projectId: null, onlineWithinSeconds: 30, limit: QUEUE_PAGE_LIMIT.fallback };
   return {
-    claimMatching: await explain(pick, [[parkedLabel, 'scale']]),
-    claimNoMatch: await explain(pick, [[otherLabel, 'scale']]),
-    listFirstPage: await explain(list(false), []),
-    listDeepPage: deep ? await explain(list(true), [-deep.priority, deep.rank, deep.id]) : [],
+    claimMatching: await queue.explainPick([parkedLabel, 'scale']),
+    claimNoMatch: await queue.explainPick([otherLabel, 'scale']),
+    listFirstPage: await queue.explainList({ ...page, after: null }),
+    listDeepPage: deep ? await queue.explainList({ ...page, after: deep }) : [],
   };
 }
 

@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { hashToken } from '../src/auth/token-codec';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer';
-import { findFreePort, isPortInUse, randomBase62, type ExitInfo } from './process-utils';
+import { findFreePort, inheritedEnv, isPortInUse, randomBase62, type ExitInfo } from './process-utils';
 import { builtEntry, ensurePortFree, paint, printBox, readOrCreate, repoRoot, taskQueuePolledSince, withDatabase } from './launcher';
 import { ChildGroup, conditionReady, describeSupervision, httpReady, lineReady, onStopSignals, SupervisedService, type SupervisedChild, type SupervisionEvent } from './supervisor';
 import {
@@ -363,7 +363,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     group.defer('SQL pool', () => sql.end({ timeout: 5 }));
 
     const env: NodeJS.ProcessEnv = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST'))),
+      ...inheritedEnv(),
       DATABASE_URL: bellowsUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_NAMESPACE: namespace,
@@ -568,8 +568,7 @@ async function main(): Promise<void> {
     onSupervision: (event) => {
       const role = roleOf(event.child.name);
       if (event.kind === 'give_up') {
-        const [verdict, ...lastLines] = describeSupervision(event).split('\n');
-        warn(role, [`${verdict.replace(/:$/, '')}; shutting the cluster down`, ...lastLines].join('\n'), event.child.name);
+        warn(role, describeSupervision(event, 'shutting the cluster down'), event.child.name);
         void shutdown(1);
       } else (event.kind === 'restarting' ? warn : say)(role, describeSupervision(event), event.child.name);
     },

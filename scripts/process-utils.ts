@@ -130,3 +130,8 @@ export function randomBase62(length: number, randomBytes: (size: number) => Buff
   }
   return out;
 }
+
+/** This process's environment for a Bellows child: without VITEST_*, which would make server code believe it runs inside vitest. */
+export function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
+}

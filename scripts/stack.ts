@@ -62,9 +62,7 @@ const children = new ChildGroup({
 function reportSupervision(event: SupervisionEvent): void {
   const role = (event.child.name in COLORS ? event.child.name : 'bellows') as Role;
   if (event.kind === 'give_up') {
-    // The verdict first, then the child's last lines.
-    const [verdict, ...lastLines] = describeSupervision(event).split('\n');
-    warn(role, [`${verdict.replace(/:$/, '')}; shutting the stack down`, ...lastLines].join('\n'));
+    warn(role, describeSupervision(event, 'shutting the stack down'));
     void shutdown(1);
   } else if (event.kind === 'restarting') warn(role, describeSupervision(event));
   else say(role, describeSupervision(event));

@@ -63,14 +63,45 @@ export function recordCrash(crashTimes: readonly number[], now: number, upForMs:
 /** What supervision events say about the process they are about: a SupervisedChild or a SupervisedService. */
 export type Supervisee = { name: string; label: string; describeOutput(): string };
 
+/** One supervised process's crashes: when its incarnation got ready, and the crashes of its current streak. */
+export class CrashStreak {
+  private crashTimes: number[] = [];
+  /** When the current incarnation got ready; null while starting or after a crash. */
+  private readyAt: number | null = null;
+
+  constructor(private readonly policy: RestartPolicy) {}
+
+  ready(now = Date.now()): void {
+    this.readyAt = now;
+  }
+
+  /** Records a crash at `now` and says what to do about it (recordCrash, then restartDecision). */
+  crash(now = Date.now()): RestartDecision {
+    this.crashTimes = recordCrash(this.crashTimes, now, this.readyAt === null ? 0 : now - this.readyAt, this.policy);
+    this.readyAt = null;
+    return restartDecision(this.crashTimes, now, this.policy);
+  }
+}
+
 /** What the supervisor did about a child: a launcher prints each as one line (describeSupervision). */
 export type SupervisionEvent =
   | { kind: 'restarting'; child: Supervisee; cause: string; delayMs: number; crashes: number }
   | { kind: 'restarted'; child: Supervisee; readyMs: number; restarts: number }
   | { kind: 'give_up'; child: Supervisee; cause: string; crashes: number; windowMs: number };
 
-/** The launcher's one line for an event, without the child's prefix: `exited unexpectedly (SIGKILL); restarting in 1 s`. */
-export function describeSupervision(event: SupervisionEvent): string {
+/**
+ * The launcher's one line for an event, without the child's prefix: `exited unexpectedly (SIGKILL);
+ * restarting in 1 s`. `consequence` ("shutting the stack down") ends the first line, before a give-up's
+ * last lines of output.
+ */
+export function describeSupervision(event: SupervisionEvent, consequence?: string): string {
+  const text = describeEvent(event);
+  if (!consequence) return text;
+  const [first, ...lastLines] = text.split('\n');
+  return [`${first.replace(/:$/, '')}; ${consequence}`, ...lastLines].join('\n');
+}
+
+function describeEvent(event: SupervisionEvent): string {
   switch (event.kind) {
     case 'restarting':
       return `${event.cause}; restarting in ${seconds(event.delayMs)}${event.crashes > 1 ? ` (crash ${event.crashes} within a minute)` : ''}`;
@@ -216,10 +247,7 @@ export class SupervisedChild {
   // An exit during start() is start()'s failure, reported by its rejection, not as a crash.
   private starting = false;
   private restartCount = 0;
-  /** The current crash streak (see recordCrash). */
-  private crashTimes: number[] = [];
-  /** When this incarnation got ready; null while starting or after a crash. */
-  private readyAt: number | null = null;
+  private readonly streak: CrashStreak;
   // Bumped by every kill(), stop() and start() from outside: a restart scheduled before it is off.
   private intent = 0;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -234,6 +262,7 @@ export class SupervisedChild {
     this.label = spec.label ?? spec.name;
     this.role = spec.role;
     this.logFile = spec.logFile === undefined ? (group.logDir ? path.join(group.logDir, `${spec.name}.log`) : null) : spec.logFile;
+    this.streak = new CrashStreak(group.restartPolicy ?? DEFAULT_RESTART_POLICY);
   }
 
   pid(): number | undefined {
@@ -341,7 +370,7 @@ export class SupervisedChild {
       this.spawnOnce();
       const ready = options.ready === undefined ? this.spec.ready : options.ready;
       if (ready) await this.waitReady(ready, spawnedAt);
-      this.readyAt = Date.now();
+      this.streak.ready();
     } catch (error) {
       await this.stopIncarnation(2000);
       throw error;
@@ -364,11 +393,7 @@ export class SupervisedChild {
 
   /** A crash (an unexpected exit, or a restart that did not get ready): restart after the backoff, or give up. */
   private crashed(cause: string): void {
-    const policy = this.group.restartPolicy ?? DEFAULT_RESTART_POLICY;
-    const now = Date.now();
-    this.crashTimes = recordCrash(this.crashTimes, now, this.readyAt === null ? 0 : now - this.readyAt, policy);
-    this.readyAt = null;
-    const decision = restartDecision(this.crashTimes, now, policy);
+    const decision = this.streak.crash();
     if (decision.kind === 'give_up') {
       this.emit({ kind: 'give_up', child: this, cause, crashes: decision.crashes, windowMs: decision.windowMs });
       return;
@@ -629,8 +654,7 @@ export class SupervisedService<T extends ServiceHandle> implements Supervisee {
   readonly name: string;
   readonly label: string;
   current: T | null = null;
-  private crashTimes: number[] = [];
-  private readyAt = 0;
+  private readonly streak: CrashStreak;
   private restartCount = 0;
   private stopped = false;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -638,6 +662,7 @@ export class SupervisedService<T extends ServiceHandle> implements Supervisee {
   constructor(private readonly options: SupervisedServiceOptions<T>) {
     this.name = options.name;
     this.label = options.label;
+    this.streak = new CrashStreak(options.policy ?? DEFAULT_RESTART_POLICY);
   }
 
   async start(): Promise<T> {
@@ -666,18 +691,14 @@ export class SupervisedService<T extends ServiceHandle> implements Supervisee {
 
   private watch(incarnation: T): void {
     this.current = incarnation;
-    this.readyAt = Date.now();
+    this.streak.ready();
     void incarnation.exited.then(() => {
       if (this.current === incarnation && !this.stopped && !this.options.stopping()) this.crashed('exited unexpectedly');
     });
   }
 
   private crashed(cause: string): void {
-    const policy = this.options.policy ?? DEFAULT_RESTART_POLICY;
-    const now = Date.now();
-    this.crashTimes = recordCrash(this.crashTimes, now, this.readyAt ? now - this.readyAt : 0, policy);
-    this.readyAt = 0;
-    const decision = restartDecision(this.crashTimes, now, policy);
+    const decision = this.streak.crash();
     if (decision.kind === 'give_up') {
       this.options.onSupervision({ kind: 'give_up', child: this, cause, crashes: decision.crashes, windowMs: decision.windowMs });
       return;

@@ -13,6 +13,10 @@ export type QueueEntry = Omit<z.output<typeof QueueEntryView>, 'waitingBecause'>
 
 export type QueuePage = { entries: QueueEntry[]; next: QueueCursor | null; total: number };
 
+export type ListOptions = { projectId: string | null; onlineWithinSeconds: number; limit: number; after: QueueCursor | null };
+
+type Plan = { 'QUERY PLAN': string };
+
 @Injectable()
 export class QueueRepository {
   constructor(@Inject(SQL) private readonly sql: Sql) {}
@@ -28,13 +32,7 @@ export class QueueRepository {
         update jobs set status = 'running', agent_id = ${agentId}, try = jobs.try + 1, started_at = null,
                         active_nodes = '{}', node_states = '{}', nodes_reported_at = null,
                         lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
-        where id = (
-          select id from jobs
-          where status = 'queued' and labels <@ ${agentLabels}::text[]
-          order by -priority, queue_rank, id
-          for update skip locked
-          limit 1
-        ) and status = 'queued'
+        where id = (${this.pick(agentLabels)}) and status = 'queued'
         returning id, name, try, labels, kind, content, matrix, env, timeout_minutes, run_id, attempt, agent_id, queued_at
       ),
       new_try as (
@@ -64,10 +62,57 @@ export class QueueRepository {
    * no more, and the agent counts are worked out for the page only (10,000 queued jobs: see
    * docs/performance.md). Positions count every queued job before the entry, all projects.
    */
-  async list(options: { projectId: string | null; onlineWithinSeconds: number; limit: number; after: QueueCursor | null }): Promise<QueuePage> {
+  async list(options: ListOptions): Promise<QueuePage> {
+    const { projectId } = options;
+    const rows = await this.sql<(QueueEntry & { rank: number })[]>`${this.page(options)}`;
+    const more = rows.length > options.limit;
+    const entries = more ? rows.slice(0, options.limit) : rows;
+    const last = entries[entries.length - 1];
+    const [{ total }] = projectId
+      ? await this.sql<{ total: number }[]>`
+          select count(*)::int as total from jobs j join runs r on r.id = j.run_id where j.status = 'queued' and r.project_id = ${projectId}`
+      : await this.sql<{ total: number }[]>`select count(*)::int as total from jobs where status = 'queued'`;
+    return {
+      entries: entries.map(({ rank: _rank, ...entry }) => entry),
+      next: more && last ? { priority: last.priority, rank: last.rank, id: last.id } : null,
+      total,
+    };
+  }
+
+  /**
+   * EXPLAIN (ANALYZE, BUFFERS) of the claim's pick for these labels and of one list page: the scale
+   * bench shows the plans of the very statements above against a full queue (docs/performance.md).
+   * ANALYZE runs them: the pick's row lock ends with its implicit transaction.
+   */
+  async explainPick(agentLabels: string[]): Promise<string[]> {
+    return this.plan(await this.sql<Plan[]>`explain (analyze, buffers) ${this.pick(agentLabels)}`);
+  }
+
+  async explainList(options: ListOptions): Promise<string[]> {
+    return this.plan(await this.sql<Plan[]>`explain (analyze, buffers) ${this.page(options)}`);
+  }
+
+  private plan(rows: Plan[]): string[] {
+    return rows.map((row) => row['QUERY PLAN']);
+  }
+
+  /** The claim's pick: the first queued job (queue order) the agent's labels cover, skipping locked ones. */
+  private pick(agentLabels: string[]) {
+    return this.sql`
+      select id from jobs
+      where status = 'queued' and labels <@ ${agentLabels}::text[]
+      order by -priority, queue_rank, id
+      for update skip locked
+      limit 1`;
+  }
+
+  /**
+   * One page of the list, one row more than the limit (is there another page?). Tuples compare
+   * (-priority, queue_rank, id): the claim's order, read off the index in one direction.
+   */
+  private page(options: ListOptions) {
     const { after, projectId } = options;
-    // Tuples compare (-priority, queue_rank, id): the claim's order, read off the index in one direction.
-    const rows = await this.sql<(QueueEntry & { rank: number })[]>`
+    return this.sql`
       with page as (
         select j.id, j.run_id, j.name, j.labels, j.priority, j.queue_rank, j.queued_at, r.number as run_number, r.project_id, r.pipeline_id
         from jobs j join runs r on r.id = j.run_id
@@ -100,18 +145,6 @@ export class QueueRepository {
              (select count(*)::int from online) as "onlineAgents"
       from page q join numbered n on n.id = q.id join projects p on p.id = q.project_id join pipelines pl on pl.id = q.pipeline_id
       order by -q.priority, q.queue_rank, q.id`;
-    const more = rows.length > options.limit;
-    const entries = more ? rows.slice(0, options.limit) : rows;
-    const last = entries[entries.length - 1];
-    const [{ total }] = projectId
-      ? await this.sql<{ total: number }[]>`
-          select count(*)::int as total from jobs j join runs r on r.id = j.run_id where j.status = 'queued' and r.project_id = ${projectId}`
-      : await this.sql<{ total: number }[]>`select count(*)::int as total from jobs where status = 'queued'`;
-    return {
-      entries: entries.map(({ rank: _rank, ...entry }) => entry),
-      next: more && last ? { priority: last.priority, rank: last.rank, id: last.id } : null,
-      total,
-    };
   }
 
   async queuedJob(jobId: number): Promise<{ id: number; rank: number; projectId: string } | undefined> {

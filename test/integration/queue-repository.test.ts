@@ -327,6 +327,16 @@ describe('QueueRepository.list pages', () => {
     }
   }
 
+  it('explain the very statements the claim and the list run (the scale bench shows these plans)', async () => {
+    const scope = await newScope();
+    await scope.run([{ key: 'a' }]);
+    const pick = await queue.explainPick(scope.labels());
+    expect(pick.some((line) => line.includes('LockRows'))).toBe(true);
+    expect(pick.at(-1)).toMatch(/^Execution Time: /);
+    const list = await queue.explainList({ projectId: scope.projectId, onlineWithinSeconds: 60, limit: 10, after: null });
+    expect(list.some((line) => line.includes('WindowAgg'))).toBe(true);
+  });
+
   it('cover every queued job exactly once, in claim order, with the total', async () => {
     const scope = await newScope();
     const first = await scope.run(Array.from({ length: 7 }, (_, i) => ({ key: `a${i}` })));

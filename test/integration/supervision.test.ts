@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient } from '../../contract/api-client';
 import type { LogChunk } from '../../contract/jobs.contract';
 import { isTerminal, type RunDetail } from '../../contract/runs.contract';
-import { findFreePort, stopChild, waitForExit } from '../../scripts/process-utils';
+import { findFreePort, inheritedEnv, stopChild, waitForExit } from '../../scripts/process-utils';
 import { waitUntil } from '../../scripts/supervisor';
 import { api, waitFor } from '../support/stack';
 
@@ -31,7 +31,7 @@ async function launch(env: Record<string, string> = {}): Promise<Launched> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'scripts', 'stack.js')], {
     cwd: repoRoot,
     env: {
-      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST'))),
+      ...inheritedEnv(),
       BELLOWS_DATA_DIR: dataDir,
       PORT: String(port),
       BELLOWS_POSTGRES_PORT: String(postgresPort),

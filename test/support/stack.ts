@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { beforeEach, inject } from 'vitest';
 import { createApiClient, type ApiClient } from '../../contract/api-client';
 import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
-import { findFreePort, randomBase62, tailFile, type ExitInfo } from '../../scripts/process-utils';
+import { findFreePort, inheritedEnv, randomBase62, tailFile, type ExitInfo } from '../../scripts/process-utils';
 import { builtEntry, taskQueuePolledSince, withDatabase } from '../../scripts/launcher';
 import { ChildGroup, conditionReady, httpReady, killAllChildren, waitUntil, type SupervisedChild } from '../../scripts/supervisor';
 
@@ -206,11 +206,6 @@ function formatLabels(labels: Labels | undefined): string {
   return Object.entries(labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
-}
-
-function inheritedEnv(): NodeJS.ProcessEnv {
-  // VITEST_* would make server code believe it runs inside vitest.
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
 }
 
 /** The handle tests hold: one incarnation of a supervised child. */

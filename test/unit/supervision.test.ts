@@ -112,6 +112,10 @@ describe('supervised children', () => {
     expect(message).toContain('exited unexpectedly (code 9): 5 crashes within 60 s, giving up on the local agent');
     expect(message).toContain(`(log: ${path.join(logDir, 'agent.log')})`);
     expect(message).toContain('fatal: lost my mind');
+    // A launcher's consequence ends the verdict's line, before the last lines of output.
+    expect(describeSupervision(gaveUp, 'shutting the stack down').split('\n')[0]).toBe(
+      `exited unexpectedly (code 9): 5 crashes within 60 s, giving up on the local agent; its last lines (log: ${path.join(logDir, 'agent.log')}); shutting the stack down`,
+    );
     expect(events.filter((event) => event.kind === 'restarting').map((event) => (event.kind === 'restarting' ? event.delayMs : 0))).toEqual([50, 100, 200, 200]);
     expect(flaky.restarts()).toBe(4);
     expect(flaky.running()).toBe(false);
