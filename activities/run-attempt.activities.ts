@@ -3,6 +3,7 @@ import type { LivePublisher } from '../src/live/live-publisher';
 import { expandJobs, type JobSpec } from '../src/pipelines/pipeline-spec';
 import type { PipelinesRepository } from '../src/pipelines/pipelines.repository';
 import type { AttemptStatus } from '../workflows/messages';
+import type { RetryReason } from '../workflows/retry-policy';
 
 /** `live` announces each change to viewers (after the write committed; never failing the activity). */
 export type RunActivityDeps = { jobs: JobsRepository; pipelines: PipelinesRepository; maxTries: number; live?: LivePublisher };
@@ -40,6 +41,16 @@ export function createRunActivities({ jobs, pipelines, maxTries, live }: RunActi
     skipJobs: async ({ jobIds, reason }: { jobIds: number[]; reason: string }) => announce(await jobs.skip(jobIds, reason)),
     requeueLostJob: async ({ jobId, try: tryNumber }: { jobId: number; try: number }) => {
       const state = await jobs.requeueLost(jobId, tryNumber);
+      announce([state], 'requeued');
+      return state;
+    },
+    scheduleRetry: async ({ jobId, try: tryNumber, reason, retryAt }: { jobId: number; try: number; reason: 'exit_code' | RetryReason; retryAt: number }) => {
+      const state = await jobs.scheduleRetry(jobId, tryNumber, reason, new Date(retryAt));
+      announce([state]);
+      return state;
+    },
+    releaseRetry: async ({ jobId }: { jobId: number }) => {
+      const state = await jobs.releaseRetry(jobId);
       announce([state], 'requeued');
       return state;
     },

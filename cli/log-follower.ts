@@ -27,6 +27,8 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
   const { client, runId, write, colours: c } = options;
   const after = new Map<number, number>();
   const reported = new Set<number>();
+  /** `jobId:try` of each failed try already announced as being retried. */
+  const retriesAnnounced = new Set<string>();
   let current: number | null = null;
   let attempt: number | null = null;
   let lineOpen = false;
@@ -65,6 +67,15 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
           after.set(job.id, page.nextSeq);
         }
         if (page.chunks.length < PAGE) break;
+      }
+      if (job.reason === 'retry_backoff' && !retriesAnnounced.has(`${job.id}:${job.try}`)) {
+        retriesAnnounced.add(`${job.id}:${job.try}`);
+        if (lineOpen) write('\n');
+        lineOpen = false;
+        const failed = job.exitCode !== null ? ` (exit ${job.exitCode})` : '';
+        const at = job.retryAt ? ` at ${new Date(job.retryAt).toLocaleTimeString()}` : '';
+        write(c.yellow(`↻ ${job.name}: try ${job.try} failed${failed}; retrying as try ${job.try + 1} of ${job.maxTries}${at}`) + '\n');
+        current = null;
       }
       if (isTerminalJob(job.status)) {
         if (!reported.has(job.id)) {

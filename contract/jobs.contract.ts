@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { numericId, pageLimit, stringMap, timestamp } from './common';
 import { defineRoute } from './http';
+import { JobRetry } from './pipelines.contract';
 
 /** Every status a job passes through: `waiting` for its needs, `queued` for an agent, then running to an end. */
 export const JOB_STATUSES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
@@ -58,6 +59,12 @@ const jobFields = {
   try: z.number(),
   /** In a failed-only re-run, the previous attempt's job this one stands in for (it succeeded there and did not run again). */
   carriedFromJobId: z.number().nullable(),
+  /** The job's automatic-retry policy, as its pipeline declared it. */
+  retry: JobRetry.nullable(),
+  /** Tries the job may take in all (its retry policy's, else the server's lost-agent limit). */
+  maxTries: z.number(),
+  /** While the job waits out a retry backoff (reason `retry_backoff`): when its next try is queued. */
+  retryAt: timestamp.nullable(),
   queuedAt: timestamp.nullable(),
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),

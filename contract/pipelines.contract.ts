@@ -28,6 +28,21 @@ export const InputDefinition = z
   .meta({ id: 'InputDefinition' });
 export type InputDefinition = z.input<typeof InputDefinition>;
 
+/** Tries in all a retry policy may ask for: enough for flaky infrastructure, not a retry loop. */
+export const RETRY_MAX_TRIES = { min: 2, max: 10 } as const;
+export const RETRY_BACKOFF_SECONDS = { max: 3600 } as const;
+
+/** A job's automatic retries (checked in full by the pipeline validator, which names every problem). */
+export const JobRetry = z
+  .object({
+    exitCodes: z.array(z.number()).optional().meta({ description: 'Exit codes that retry; with neither this nor `reasons`, any failure retries.', example: [75] }),
+    reasons: z.array(z.enum(['agent_lost', 'timeout'])).optional().meta({ description: 'Server-side failures that retry.' }),
+    maxTries: z.number().meta({ description: `Tries in all, the first included (${RETRY_MAX_TRIES.min}-${RETRY_MAX_TRIES.max}).`, example: 3 }),
+    backoffSeconds: z.number().optional().meta({ description: 'Pause before each new try (a durable timer).', default: 0 }),
+  })
+  .meta({ id: 'JobRetry' });
+export type JobRetry = z.output<typeof JobRetry>;
+
 export const JobDefinition = z
   .object({
     name: z.string(),
@@ -38,6 +53,7 @@ export const JobDefinition = z
     matrix: z.record(z.string(), z.array(MatrixValue)).optional(),
     env: z.record(z.string(), z.string()).optional(),
     timeoutMinutes: z.number().optional(),
+    retry: JobRetry.optional(),
   })
   .meta({ id: 'JobDefinition' });
 export type JobDefinition = z.input<typeof JobDefinition>;

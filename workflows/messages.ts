@@ -1,5 +1,6 @@
 // Every message a run-attempt workflow understands, shared by the workflow, the worker and the API.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { RetryPolicy } from './retry-policy';
 
 export type TerminalJobStatus = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export type JobStatus = 'waiting' | 'queued' | 'running' | TerminalJobStatus;
@@ -14,6 +15,10 @@ export type TrackedJob = {
   timeoutMinutes: number;
   /** Workflow-clock deadline (ms) of the running try. */
   deadline: number | null;
+  /** Absent in histories recorded before automatic retries (patch 'job-retries'). */
+  retry?: RetryPolicy | null;
+  /** Workflow-clock time (ms) a job waiting out a retry backoff is queued again. */
+  retryAt?: number | null;
 };
 
 export type RunAttemptInput = {

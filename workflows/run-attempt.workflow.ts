@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyLocalActivities,
   setHandler,
   workflowInfo,
@@ -22,6 +23,7 @@ import {
   type RunAttemptResult,
   type TrackedJob,
 } from './messages';
+import { retryDecision, type TryFailure } from './retry-policy';
 
 // Every activity is one short, keyed Postgres transaction: local activities run them in the
 // worker that holds the workflow task, without a task-queue round trip per call (a one-job run
@@ -74,7 +76,7 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
     if (!cancelRequested) await releaseReadyJobs();
     if (jobs.every((job) => TERMINAL.has(job.status))) break;
 
-    const wakeAt = Math.min(nextReconcile, cancelDeadline ?? Infinity, ...jobs.map((job) => job.deadline ?? Infinity));
+    const wakeAt = Math.min(nextReconcile, cancelDeadline ?? Infinity, ...jobs.map((job) => Math.min(job.deadline ?? Infinity, job.retryAt ?? Infinity)));
     const woken = await condition(() => events.length > 0 || (cancelRequested && !cancelHandled), Math.max(wakeAt - Date.now(), 1));
 
     for (const event of events.splice(0)) await handle(event);
@@ -83,7 +85,12 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
     const now = Date.now();
     for (const job of jobs) {
       if (job.status === 'running' && job.deadline !== null && job.deadline <= now) {
-        apply([await activities.failRunningJob({ jobId: job.id, try: job.try, reason: 'timeout' })]);
+        if (!(await retried(job, { reason: 'timeout' }))) apply([await activities.failRunningJob({ jobId: job.id, try: job.try, reason: 'timeout' })]);
+      }
+      // The backoff's durable timer fired (this workflow's own clock, so it survives any crash).
+      if (job.status === 'waiting' && job.retryAt != null && job.retryAt <= now && !cancelRequested) {
+        job.retryAt = null;
+        apply([await activities.releaseRetry({ jobId: job.id })]);
       }
     }
     if (cancelDeadline !== null && cancelDeadline <= now) {
@@ -116,6 +123,7 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
       job.deadline = Date.now() + job.timeoutMinutes * 60_000;
     } else if (event.type === 'finished') {
       if (TERMINAL.has(job.status) || event.try < job.try) return;
+      if (event.status === 'failed' && (await retried(job, { reason: 'exit_code', exitCode: event.exitCode }, event.try))) return;
       job.status = event.status;
       job.try = event.try;
       job.deadline = null;
@@ -127,6 +135,7 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
 
   // Policy: a try whose agent vanished is queued again (its logs stay), up to maxTries tries.
   async function recoverLostTry(job: TrackedJob): Promise<void> {
+    if (await retried(job, { reason: 'agent_lost' })) return;
     const state =
       job.try < input.maxTries && !cancelRequested
         ? await activities.requeueLostJob({ jobId: job.id, try: job.try })
@@ -134,12 +143,29 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
     apply([state]);
   }
 
+  /**
+   * Policy: a failed try its job's `retry` matches becomes a new try after the backoff; the job waits
+   * meanwhile (reason retry_backoff) and its dependants with it. False when the try stays failed.
+   */
+  async function retried(job: TrackedJob, failure: TryFailure, tryNumber = job.try): Promise<boolean> {
+    if (!job.retry || cancelRequested) return false;
+    const decision = retryDecision(job.retry, failure, tryNumber);
+    // Histories from before retries never reach here (their jobs carry no policy); the marker keeps it so.
+    if (decision.kind !== 'retry' || !patched('job-retries')) return false;
+    const retryAt = Date.now() + decision.backoffMs;
+    const state = await activities.scheduleRetry({ jobId: job.id, try: tryNumber, reason: failure.reason, retryAt });
+    apply([state]);
+    if (state.status !== 'waiting') return TERMINAL.has(state.status);
+    job.retryAt = retryAt;
+    return true;
+  }
+
   async function releaseReadyJobs(): Promise<void> {
     const statusByKey = new Map(jobs.map((job) => [job.key, job.status]));
     const ready: number[] = [];
     const blocked: number[] = [];
     for (const job of jobs) {
-      if (job.status !== 'waiting') continue;
+      if (job.status !== 'waiting' || job.retryAt != null) continue;
       const needs = job.needs.map((key) => statusByKey.get(key));
       if (needs.some((s) => s === 'failed' || s === 'cancelled' || s === 'skipped')) blocked.push(job.id);
       else if (needs.every((s) => s === 'succeeded')) ready.push(job.id);
@@ -176,6 +202,7 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
       job.status = state.status;
       job.try = state.try;
       if (state.status !== 'running') job.deadline = null;
+      if (state.status !== 'waiting') job.retryAt = null;
     }
   }
 

@@ -3,10 +3,11 @@ import { SQL, type Sql, type TransactionSql } from '../database/sql';
 import type { JobSpec } from '../pipelines/pipeline-spec';
 import { encodeNotification, QUEUE_CHANNEL, type QueuedJobRef } from '../queue/queue-wakeups';
 import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
+import type { RetryReason, RetryPolicy } from '../../workflows/retry-policy';
 import type { z } from 'zod';
 import type { JobRecord, JobTry } from '../../contract/jobs.contract';
 
-export type JobState = { id: number; key: string; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number };
+export type JobState = { id: number; key: string; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number; retry: RetryPolicy | null };
 export type JobStateWithLease = JobState & { leaseExpired: boolean };
 
 /** A job's row as the API answers it (GET /jobs/:id). */
@@ -62,7 +63,7 @@ export function heldBy(sql: Sql, agentId: string) {
   return sql`t.agent_id = ${agentId} and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))`;
 }
 
-const STATE_COLUMNS = 'id, key, needs, status, try, timeout_minutes as "timeoutMinutes"';
+const STATE_COLUMNS = 'id, key, needs, status, try, timeout_minutes as "timeoutMinutes", retry';
 export const RANK_GAP = 1_000_000;
 
 /** Every SQL statement about a job's lifecycle. Each write is keyed so retried activities and requests are harmless. */
@@ -110,15 +111,15 @@ export class JobsRepository {
               : 'waiting';
         const inserted = await tx`
           insert into jobs (run_id, attempt, key, name, kind, content, matrix, env, labels, needs, timeout_minutes, status,
-                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority)
+                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority, retry)
           values (${runId}, ${attempt}, ${spec.key}, ${spec.name}, ${spec.kind}, ${spec.content}, ${tx.json(spec.matrix)},
-                  ${tx.json(spec.env)}, ${spec.labels}, ${spec.needs}, ${spec.timeoutMinutes}, ${status}, ${options.maxTries},
+                  ${tx.json(spec.env)}, ${spec.labels}, ${spec.needs}, ${spec.timeoutMinutes}, ${status}, ${spec.retry?.maxTries ?? options.maxTries},
                   ${spec.carriedFromJobId},
                   ${status === 'queued' ? tx`(select queue_base * ${RANK_GAP} from runs where id = ${runId})` : null},
                   ${status === 'queued' ? tx`now()` : null},
                   ${status === 'succeeded' || status === 'cancelled' ? tx`now()` : null},
                   ${status === 'cancelled' ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null},
-                  (select priority from runs where id = ${runId}))
+                  (select priority from runs where id = ${runId}), ${spec.retry ? tx.json(spec.retry) : null})
           on conflict (run_id, attempt, key) do nothing
           returning id, labels`;
         if (inserted.length && status === 'queued') queued.push({ id: Number(inserted[0].id), labels: inserted[0].labels as string[] });
@@ -156,6 +157,44 @@ export class JobsRepository {
         await tx`update job_tries set status = 'lost', reason = 'agent_lost', finished_at = now() where job_id = ${jobId} and try = ${tryNumber}`;
         await notifyQueue(tx, [{ id: jobId, labels: rows[0].labels as string[] }]);
       }
+      const [state] = await tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = ${jobId}`;
+      return state;
+    });
+  }
+
+  /**
+   * A failed try that its job's retry policy matched: the try keeps its verdict and log; the job waits
+   * (reason `retry_backoff`) until `retryAt`, when the workflow's timer calls releaseRetry. From `running`
+   * (timeout, agent lost: the try is closed here, and the agent's next heartbeat tells it to stop) or
+   * just after the agent's own failing verdict. Nothing happens once the attempt is being cancelled.
+   */
+  async scheduleRetry(jobId: number, tryNumber: number, reason: 'exit_code' | RetryReason, retryAt: Date): Promise<JobState> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`
+        update jobs set status = 'waiting', reason = 'retry_backoff', retry_at = ${retryAt}, agent_id = null, lease_expires_at = null,
+                        started_at = null, finished_at = null, active_nodes = '{}', cancel_requested = false
+        where id = ${jobId} and try = ${tryNumber} and not cancel_requested
+          and (status = 'running' or (status = 'failed' and reason = 'exit_code'))
+          and not exists (select 1 from run_attempts a where a.run_id = jobs.run_id and a.attempt = jobs.attempt and a.cancel_requested_at is not null)
+        returning id`;
+      if (rows.length && reason !== 'exit_code') {
+        await tx`
+          update job_tries set status = ${reason === 'agent_lost' ? 'lost' : 'failed'}, reason = ${reason}, finished_at = now()
+          where job_id = ${jobId} and try = ${tryNumber} and status = 'running'`;
+      }
+      const [state] = await tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = ${jobId}`;
+      return state;
+    });
+  }
+
+  /** The backoff is over: the job goes back to its old place in the queue for its next try. */
+  async releaseRetry(jobId: number): Promise<JobState> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`
+        update jobs set status = 'queued', reason = null, retry_at = null, queued_at = now(),
+                        queue_rank = coalesce(queue_rank, (select queue_base * ${RANK_GAP} from runs where id = jobs.run_id))
+        where id = ${jobId} and status = 'waiting' and retry_at is not null returning id, labels`;
+      if (rows.length) await notifyQueue(tx, [{ id: jobId, labels: rows[0].labels as string[] }]);
       const [state] = await tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = ${jobId}`;
       return state;
     });
@@ -317,6 +356,7 @@ export class JobsRepository {
     return this.sql`
       select j.id, j.run_id as "runId", j.attempt, j.key, j.name, j.kind, j.status, j.reason, j.labels, j.needs, j.matrix,
              j.agent_id as "agentId", a.name as agent, j.exit_code as "exitCode", j.try, j.carried_from_job_id as "carriedFromJobId",
+             j.retry, j.max_tries as "maxTries", j.retry_at as "retryAt",
              j.queued_at as "queuedAt", j.started_at as "startedAt", j.finished_at as "finishedAt", j.created_at as "createdAt"
       from jobs j left join agents a on a.id = j.agent_id`;
   }

@@ -1,7 +1,10 @@
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import {
+  RETRY_BACKOFF_SECONDS,
+  RETRY_MAX_TRIES,
   TIMEOUT_MINUTES,
+  type JobRetry,
   type InputDefinition,
   type JobDefinition,
   type MatrixValue,
@@ -10,6 +13,7 @@ import {
 } from '../../contract/pipelines.contract';
 import { parseAct, validateAct } from '../../agent/act';
 import { LABEL_PATTERN, LABEL_RULE } from '../../contract/agent-protocol.contract';
+import { RETRY_REASONS, type RetryPolicy } from '../../workflows/retry-policy';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
 
@@ -28,7 +32,12 @@ export type JobSpec = {
   matrix: Record<string, string>;
   env: Record<string, string>;
   timeoutMinutes: number;
+  retry: RetryPolicy | null;
 };
+
+// The contract's wire shape and the workflow's policy type are one shape: this fails to compile if they drift.
+const retryShapesAgree = (retry: JobRetry): RetryPolicy => retry;
+void retryShapesAgree;
 
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,99}$/;
@@ -157,6 +166,7 @@ function validateJobs(def: PipelineDefinition): string[] {
     if (job.timeoutMinutes !== undefined && !(Number.isInteger(job.timeoutMinutes) && job.timeoutMinutes >= TIMEOUT_MINUTES.min && job.timeoutMinutes <= TIMEOUT_MINUTES.max)) {
       problems.push(`${where}.timeoutMinutes: an integer from ${TIMEOUT_MINUTES.min} to ${TIMEOUT_MINUTES.max}`);
     }
+    if (job.retry !== undefined) problems.push(...validateRetry(job.retry, `${where}.retry`));
   }
   for (const [i, job] of jobs.entries()) {
     for (const need of job?.needs ?? []) {
@@ -166,6 +176,25 @@ function validateJobs(def: PipelineDefinition): string[] {
   }
   const cycle = findCycle(jobs);
   if (cycle) problems.push(`jobs: "needs" form a cycle: ${cycle.join(' -> ')}`);
+  return problems;
+}
+
+export function validateRetry(retry: unknown, where: string): string[] {
+  if (!retry || typeof retry !== 'object' || Array.isArray(retry)) return [`${where}: must be an object like {maxTries: 3}`];
+  const { exitCodes, reasons, maxTries, backoffSeconds, ...rest } = retry as Record<string, unknown>;
+  const problems = Object.keys(rest).map((key) => `${where}.${key}: unknown field (known: exitCodes, reasons, maxTries, backoffSeconds)`);
+  if (!(Number.isInteger(maxTries) && (maxTries as number) >= RETRY_MAX_TRIES.min && (maxTries as number) <= RETRY_MAX_TRIES.max)) {
+    problems.push(`${where}.maxTries: required; an integer from ${RETRY_MAX_TRIES.min} to ${RETRY_MAX_TRIES.max} (tries in all, the first included)`);
+  }
+  if (exitCodes !== undefined && !(Array.isArray(exitCodes) && exitCodes.length > 0 && exitCodes.every((code) => Number.isInteger(code) && code >= 1 && code <= 255))) {
+    problems.push(`${where}.exitCodes: a non-empty list of exit codes from 1 to 255`);
+  }
+  if (reasons !== undefined && !(Array.isArray(reasons) && reasons.length > 0 && reasons.every((reason) => (RETRY_REASONS as readonly unknown[]).includes(reason)))) {
+    problems.push(`${where}.reasons: a non-empty list of ${RETRY_REASONS.join(', ')}`);
+  }
+  if (backoffSeconds !== undefined && !(Number.isInteger(backoffSeconds) && (backoffSeconds as number) >= 0 && (backoffSeconds as number) <= RETRY_BACKOFF_SECONDS.max)) {
+    problems.push(`${where}.backoffSeconds: an integer from 0 to ${RETRY_BACKOFF_SECONDS.max}`);
+  }
   return problems;
 }
 
@@ -225,6 +254,7 @@ export function expandJobs(def: PipelineDefinition, pipelineName = 'build'): Job
         matrix: combo,
         env: { ...def.env, ...(job.env ?? {}) },
         timeoutMinutes: job.timeoutMinutes ?? def.timeoutMinutes,
+        retry: job.retry ?? null,
       });
     }
     keysByName.set(job.name, keys);

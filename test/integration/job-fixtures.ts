@@ -54,6 +54,7 @@ export function scopes(sql: Sql): () => Promise<Scope> {
             timeoutMinutes: 5,
             carriedFromJobId: null,
             ...spec,
+            retry: spec.retry ?? null,
             labels: [label, ...(spec.labels ?? [])],
           })),
           { maxTries: 3, cancelled: false },

@@ -268,4 +268,83 @@ describe('run-attempt workflow with fake activities', () => {
     },
     TEST_TIMEOUT_MS,
   );
+  it(
+    'retries a try whose exit code its policy names as a new try once the backoff timer fires, then succeeds',
+    async () => {
+      const fake = createFakeRunActivities([{ key: 'build', retry: { exitCodes: [75], maxTries: 3, backoffSeconds: 0.3 } }, { key: 'deploy', needs: ['build'] }]);
+      const result = await withWorkflow(fake, {}, async (handle) => {
+        await fake.called('enqueueJobs');
+        await claimAndSignal(fake, handle, 'build');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('build', 'failed'), exitCode: 75 });
+        expect(await fake.called('scheduleRetry')).toMatchObject({ jobId: 1, try: 1, reason: 'exit_code' });
+        expect(await fake.called('releaseRetry')).toEqual({ jobId: 1 });
+        // The backoff was the workflow's own timer: 0.3 s, not the hour-long reconcile.
+        const history = await handle.fetchHistory();
+        const timers = (history.events ?? []).flatMap((event) => (event.timerStartedEventAttributes ? [tsToMs(event.timerStartedEventAttributes.startToFireTimeout)] : []));
+        expect(timers.some((ms) => ms <= 300 && ms > 250)).toBe(true);
+        // deploy waited through the backoff instead of being skipped for a failed need.
+        expect(fake.inputsOf('skipJobs')).toEqual([]);
+        const second = await claimAndSignal(fake, handle, 'build');
+        expect(second.try).toBe(2);
+        await handle.signal(jobFinishedSignal, { ...fake.finish('build', 'succeeded'), exitCode: 0 });
+        await fake.called('enqueueJobs', 2);
+        await claimAndSignal(fake, handle, 'deploy');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('deploy', 'succeeded'), exitCode: 0 });
+        return handle.result();
+      });
+      expect(result.status).toBe('succeeded');
+      expect(result.jobs.map((job) => [job.key, job.status, job.try])).toEqual([
+        ['build', 'succeeded', 2],
+        ['deploy', 'succeeded', 1],
+      ]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'fails without retrying an exit code the policy does not name, and once maxTries are spent',
+    async () => {
+      const fake = createFakeRunActivities([
+        { key: 'other-code', retry: { exitCodes: [75], maxTries: 3 } },
+        { key: 'exhausted', retry: { maxTries: 2 } },
+      ]);
+      const result = await withWorkflow(fake, {}, async (handle) => {
+        await fake.called('enqueueJobs');
+        await claimAndSignal(fake, handle, 'other-code');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('other-code', 'failed'), exitCode: 1 });
+        await claimAndSignal(fake, handle, 'exhausted');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('exhausted', 'failed'), exitCode: 1 });
+        await fake.called('releaseRetry');
+        await claimAndSignal(fake, handle, 'exhausted');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('exhausted', 'failed'), exitCode: 1 });
+        return handle.result();
+      });
+      expect(result.status).toBe('failed');
+      expect(fake.inputsOf('scheduleRetry')).toMatchObject([{ jobId: 2, try: 1, reason: 'exit_code' }]);
+      expect(result.jobs.map((job) => [job.key, job.status, job.try])).toEqual([
+        ['other-code', 'failed', 1],
+        ['exhausted', 'failed', 2],
+      ]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'retries a timed-out try when the policy names timeout, instead of failing the job',
+    async () => {
+      const fake = createFakeRunActivities([{ key: 'build', timeoutMinutes: 0.005, retry: { reasons: ['timeout'], maxTries: 2 } }]);
+      const result = await withWorkflow(fake, {}, async (handle) => {
+        await fake.called('enqueueJobs');
+        await claimAndSignal(fake, handle, 'build');
+        expect(await fake.called('scheduleRetry')).toMatchObject({ jobId: 1, try: 1, reason: 'timeout' });
+        await fake.called('releaseRetry');
+        await claimAndSignal(fake, handle, 'build');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('build', 'succeeded'), exitCode: 0 });
+        return handle.result();
+      });
+      expect(fake.inputsOf('failRunningJob')).toEqual([]);
+      expect(result).toMatchObject({ status: 'succeeded', jobs: [{ key: 'build', status: 'succeeded', try: 2 }] });
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

@@ -1,12 +1,13 @@
 import type { RunActivities } from '../../activities';
 import type { JobState, JobStateWithLease } from '../../src/jobs/jobs.repository';
 import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
+import type { RetryPolicy } from '../../workflows/retry-policy';
 
 // In-memory stand-in for the run activities: the same conditional updates as JobsRepository (a
 // write only lands on the status and try it expects), and a record of every call, so workflow
 // tests run the real workflow against a pretend Postgres and wait on calls instead of on time.
 
-export type FakeJobSpec = { key: string; needs?: string[]; timeoutMinutes?: number };
+export type FakeJobSpec = { key: string; needs?: string[]; timeoutMinutes?: number; retry?: RetryPolicy };
 export type ActivityName = keyof RunActivities;
 export type ActivityCall = { name: ActivityName; input: unknown };
 
@@ -36,6 +37,7 @@ export function createFakeRunActivities(specs: FakeJobSpec[], options: { cancelR
     status: options.cancelRequested ? 'cancelled' : 'waiting',
     try: 0,
     timeoutMinutes: spec.timeoutMinutes ?? 60,
+    retry: spec.retry ?? null,
     leaseExpired: false,
   }));
   const calls: ActivityCall[] = [];
@@ -82,6 +84,18 @@ export function createFakeRunActivities(specs: FakeJobSpec[], options: { cancelR
       record('requeueLostJob', input);
       const job = byId(input.jobId);
       if (job.try === input.try && job.status === 'running') setStatus(job, 'queued');
+      return state(job);
+    },
+    async scheduleRetry(input) {
+      record('scheduleRetry', input);
+      const job = byId(input.jobId);
+      if (job.try === input.try && (job.status === 'running' || job.status === 'failed')) setStatus(job, 'waiting');
+      return state(job);
+    },
+    async releaseRetry(input) {
+      record('releaseRetry', input);
+      const job = byId(input.jobId);
+      if (job.status === 'waiting') setStatus(job, 'queued');
       return state(job);
     },
     async failRunningJob(input) {

@@ -43,6 +43,7 @@ const REASONS: Record<string, string> = {
   agent_lost: 'its agent stopped responding',
   cancelled: 'cancelled on request',
   cancel_timeout: 'force-stopped: it did not stop after cancel',
+  retry_backoff: 'retrying after a failed try',
 };
 
 /** A short phrase for a job's reason code; an unknown code is shown as it is. */

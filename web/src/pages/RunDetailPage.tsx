@@ -122,7 +122,7 @@ function JobsTable({ run, attempt, selected, now }: { run: RunDetail; attempt: A
             <td>
               <Labels labels={job.labels} />
             </td>
-            <td>{job.try || '—'}</td>
+            <td title={job.retry ? `retried automatically, up to ${job.maxTries} tries` : undefined}>{job.try ? (job.retry ? `${job.try} of ${job.maxTries}` : job.try) : '—'}</td>
             <td>{formatDuration(elapsedMs(job.startedAt, job.finishedAt, now))}</td>
           </tr>
         ))}
@@ -134,10 +134,12 @@ function JobsTable({ run, attempt, selected, now }: { run: RunDetail; attempt: A
 function JobReason({ run, job }: { run: RunDetail; job: Job }) {
   if (!job.reason) return null;
   const origin = job.carriedFromJobId !== null ? originOf(run, job) : null;
+  // Says when the backoff ends, so a waiting job never looks stuck.
+  const retrying = job.reason === 'retry_backoff' && job.retryAt ? `try ${job.try} failed; try ${job.try + 1} of ${job.maxTries} at ${formatTime(job.retryAt)}` : null;
   return (
     <span className="muted small" title={`reason: ${job.reason}`}>
       {' · '}
-      {origin ? `reused from attempt ${origin.attempt}` : reasonText(job.reason)}
+      {origin ? `reused from attempt ${origin.attempt}` : (retrying ?? reasonText(job.reason))}
     </span>
   );
 }
