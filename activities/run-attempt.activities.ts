@@ -2,7 +2,8 @@ import type { JobsRepository, JobState } from '../src/jobs/jobs.repository';
 import type { LivePublisher } from '../src/live/live-publisher';
 import { expandJobs, type JobSpec } from '../src/pipelines/pipeline-spec';
 import type { PipelinesRepository } from '../src/pipelines/pipelines.repository';
-import type { AttemptStatus } from '../workflows/messages';
+import { jobsToRerun, type RerunMode } from '../src/runs/rerun-selection';
+import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../workflows/messages';
 import type { RetryReason } from '../workflows/retry-policy';
 
 /** `live` announces each change to viewers (after the write committed; never failing the activity). */
@@ -26,11 +27,13 @@ export function createRunActivities({ jobs, pipelines, maxTries, live }: RunActi
       // A repository pipeline runs the content its run read at its commit, on every attempt.
       const definition = context.pipelineContent === null ? version : { ...version, content: context.pipelineContent };
       const specs = expandJobs(definition, context.pipelineName);
-      const carried = input.failedOnly && input.attempt > 1 ? await carryOver(jobs, input.runId, input.attempt - 1, specs) : new Map<string, number>();
+      // The attempt's row says which jobs it re-runs (a chosen-jobs re-run); the workflow input only knew failedOnly.
+      const mode: RerunMode = context.rerunJobs !== null ? { kind: 'jobs', keys: context.rerunJobs } : input.failedOnly ? { kind: 'failedOnly' } : { kind: 'all' };
+      const carried = mode.kind !== 'all' && input.attempt > 1 ? await carryOver(jobs, input.runId, input.attempt - 1, specs, mode) : new Map<string, CarriedJob>();
       const created = await jobs.createForAttempt(
         input.runId,
         input.attempt,
-        specs.map((spec) => ({ ...spec, carriedFromJobId: carried.get(spec.key) ?? null })),
+        specs.map((spec) => ({ ...spec, carriedFromJobId: carried.get(spec.key)?.id ?? null, carriedStatus: carried.get(spec.key)?.status })),
         { maxTries, cancelled: context.cancelRequested },
       );
       announce(created, 'queued');
@@ -71,21 +74,25 @@ export function createRunActivities({ jobs, pipelines, maxTries, live }: RunActi
 
 export type RunActivities = ReturnType<typeof createRunActivities>;
 
+type CarriedJob = { id: number; status: TerminalJobStatus };
+
 /**
- * "Re-run failed jobs": jobs that did not succeed run again, and so does everything that needs
- * them; the rest carry over as succeeded, pointing at the job they copy.
+ * A partial re-run (failed jobs only, or chosen jobs): those jobs run again, and so does everything
+ * that needs them; the rest carry over with the status they ended with, pointing at the job they copy.
  */
-async function carryOver(jobs: JobsRepository, runId: number, previousAttempt: number, specs: JobSpec[]): Promise<Map<string, number>> {
-  const previous = new Map((await jobs.previousAttemptJobs(runId, previousAttempt)).map((job) => [job.key, job]));
-  const rerun = new Set(specs.filter((spec) => previous.get(spec.key)?.status !== 'succeeded').map((spec) => spec.key));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const spec of specs) {
-      if (!rerun.has(spec.key) && spec.needs.some((need) => rerun.has(need))) {
-        rerun.add(spec.key);
-        grew = true;
-      }
-    }
+async function carryOver(jobs: JobsRepository, runId: number, previousAttempt: number, specs: JobSpec[], mode: RerunMode): Promise<Map<string, CarriedJob>> {
+  // An ended attempt's jobs have all ended; one that somehow has not cannot carry over, so it counts as missing and runs.
+  const previous = new Map<string, CarriedJob>();
+  for (const job of await jobs.previousAttemptJobs(runId, previousAttempt)) {
+    if (isTerminalJob(job.status)) previous.set(job.key, { id: job.id, status: job.status });
   }
-  return new Map(specs.filter((spec) => !rerun.has(spec.key)).map((spec) => [spec.key, previous.get(spec.key)!.id]));
+  const rerun = jobsToRerun(specs, new Map([...previous].map(([key, job]) => [key, job.status])), mode);
+  const carried = new Map<string, CarriedJob>();
+  for (const spec of specs) {
+    const job = previous.get(spec.key);
+    if (job && !rerun.has(spec.key)) carried.set(spec.key, job);
+  }
+  return carried;
 }
+
+const isTerminalJob = (status: JobStatus): status is TerminalJobStatus => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(status);

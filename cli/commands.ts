@@ -138,16 +138,22 @@ function where(run: { ref: string; commitSha: string | null }): string {
 
 export async function rerun(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const id = parseRunId(positionals[0]);
+  const jobs = Array.isArray(values.job) ? values.job : [];
+  if (jobs.length && values.failed) throw usageError('Pass either --job or --failed, not both: --job re-runs the jobs named, --failed the ones that did not succeed.');
   const server = client(ctx);
   let run: RunDetail;
   try {
-    run = await server.call(api.runs.rerun, { params: { id }, body: { failedOnly: values.failed === true } });
+    run = await server.call(api.runs.rerun, { params: { id }, body: jobs.length ? { jobs } : { failedOnly: values.failed === true } });
   } catch (error) {
     throw runError(error, id);
   }
   if (!values.follow) {
     if (ctx.json) printJson(ctx, run);
-    else ctx.out(`Run ${id} attempt ${run.attempt} queued${values.failed ? ' (failed jobs only)' : ''}.\n`);
+    else {
+      const rerunJobs = run.attempts.find((attempt) => attempt.attempt === run.attempt)?.rerunJobs ?? null;
+      const which = values.failed ? ' (failed jobs only)' : rerunJobs ? ` (${rerunJobs.join(', ')} and what needs them)` : '';
+      ctx.out(`Run ${id} attempt ${run.attempt} queued${which}.\n`);
+    }
     return EXIT.ok;
   }
   return follow(ctx, server, id);

@@ -34,7 +34,11 @@ const COMMANDS: Record<string, Command> = {
   branches: { usage: 'branches <project>', options: {}, run: (ctx, positionals) => commands.branches(ctx, positionals) },
   logs: { usage: 'logs <run> [--follow]', options: { follow: { type: 'boolean', short: 'f' } }, run: commands.logs },
   cancel: { usage: 'cancel <run> [<run>...]', options: {}, run: (ctx, positionals) => commands.cancel(ctx, positionals) },
-  rerun: { usage: 'rerun <run> [--failed] [--follow]', options: { failed: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } }, run: commands.rerun },
+  rerun: {
+    usage: 'rerun <run> [--failed | --job <key>...] [--follow]',
+    options: { failed: { type: 'boolean' }, job: { type: 'string', multiple: true }, follow: { type: 'boolean', short: 'f' } },
+    run: commands.rerun,
+  },
   artifacts: { usage: 'artifacts <run> [--download <dir>]', options: { download: { type: 'string' } }, run: commands.artifacts },
   'pipeline push': {
     usage: 'pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]... [--priority N]',

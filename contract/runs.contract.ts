@@ -56,6 +56,11 @@ export const Attempt = z
     attempt: z.number(),
     status: RunStatus,
     failedOnly: z.boolean(),
+    /** The job keys this attempt was asked to re-run (what needs them re-ran too); null when it was not a chosen-jobs re-run. */
+    rerunJobs: z
+      .array(z.string())
+      .nullable()
+      .meta({ description: 'The job keys this attempt was asked to re-run (what needs them re-ran too); null when it was not a chosen-jobs re-run.' }),
     workflowId: z.string(),
     createdAt: timestamp,
     startedAt: timestamp.nullable(),
@@ -97,9 +102,22 @@ export const TriggerRun = z
   .meta({ id: 'TriggerRun' });
 export type TriggerRun = z.input<typeof TriggerRun>;
 
+/** As many as a pipeline may have jobs. */
+export const MAX_RERUN_JOBS = 500;
+
 export const Rerun = z
   .strictObject({
     failedOnly: z.boolean({ error: 'failedOnly must be a boolean' }).optional().meta({ description: 'Re-run only the jobs that did not succeed, and what depends on them.' }),
+    // An empty list, unknown names and the mix with failedOnly are refused by the service (422), which knows the run's jobs.
+    jobs: z
+      .array(z.string({ error: 'each job must be a job key or name' }), { error: 'jobs must be a list of job keys or names' })
+      .max(MAX_RERUN_JOBS, `jobs must hold at most ${MAX_RERUN_JOBS} names`)
+      .optional()
+      .meta({
+        description:
+          'Re-run only these jobs and everything that needs them; the rest carry over with their results. Each is a job key (`test[os=linux]`) or a job name, meaning all of its matrix expansions.',
+        example: ['build'],
+      }),
   })
   .meta({ id: 'Rerun' });
 export type Rerun = z.input<typeof Rerun>;

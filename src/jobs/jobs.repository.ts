@@ -73,10 +73,10 @@ export class JobsRepository {
 
   async attemptContext(runId: number, attempt: number) {
     const [row] = await this.sql<
-      { pipelineId: string; pipelineVersion: number; pipelineName: string; cancelRequested: boolean; pipelineContent: string | null }[]
+      { pipelineId: string; pipelineVersion: number; pipelineName: string; cancelRequested: boolean; pipelineContent: string | null; rerunJobs: string[] | null }[]
     >`
       select r.pipeline_id as "pipelineId", r.pipeline_version as "pipelineVersion", p.name as "pipelineName",
-             (a.cancel_requested_at is not null) as "cancelRequested",
+             (a.cancel_requested_at is not null) as "cancelRequested", a.rerun_jobs as "rerunJobs",
              r.pipeline_content as "pipelineContent"
       from runs r join pipelines p on p.id = r.pipeline_id
       join run_attempts a on a.run_id = r.id and a.attempt = ${attempt}
@@ -91,12 +91,13 @@ export class JobsRepository {
 
   /**
    * Inserts the attempt's jobs once (keyed on run, attempt, job key). Jobs without needs are
-   * queued at once; carried jobs (failed-only re-runs) arrive already succeeded.
+   * queued at once; carried jobs (partial re-runs) arrive already ended, with the status they carry
+   * (succeeded unless said otherwise).
    */
   async createForAttempt(
     runId: number,
     attempt: number,
-    specs: (JobSpec & { carriedFromJobId: number | null })[],
+    specs: (JobSpec & { carriedFromJobId: number | null; carriedStatus?: TerminalJobStatus })[],
     options: { maxTries: number; cancelled: boolean },
   ): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
@@ -105,7 +106,7 @@ export class JobsRepository {
         const status: JobStatus = options.cancelled
           ? 'cancelled'
           : spec.carriedFromJobId !== null
-            ? 'succeeded'
+            ? (spec.carriedStatus ?? 'succeeded')
             : spec.needs.length === 0
               ? 'queued'
               : 'waiting';
@@ -117,8 +118,8 @@ export class JobsRepository {
                   ${spec.carriedFromJobId},
                   ${status === 'queued' ? tx`(select queue_base * ${RANK_GAP} from runs where id = ${runId})` : null},
                   ${status === 'queued' ? tx`now()` : null},
-                  ${status === 'succeeded' || status === 'cancelled' ? tx`now()` : null},
-                  ${status === 'cancelled' ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null},
+                  ${spec.carriedFromJobId !== null || status === 'cancelled' ? tx`now()` : null},
+                  ${options.cancelled ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null},
                   (select priority from runs where id = ${runId}), ${spec.retry ? tx.json(spec.retry) : null})
           on conflict (run_id, attempt, key) do nothing
           returning id, labels`;

@@ -49,6 +49,6 @@ export class RunsController {
     @Param(paramsOf(routes.rerun)) params: RouteParams<typeof routes.rerun>,
     @Body(bodyOf(routes.rerun)) body: RouteBody<typeof routes.rerun>,
   ): Promise<RouteResult<typeof routes.rerun>> {
-    return this.runs.rerun(principal, params.id, body.failedOnly ?? false);
+    return this.runs.rerun(principal, params.id, body);
   }
 }

@@ -43,6 +43,7 @@ export type AttemptRow = {
   attempt: number;
   status: RunStatus;
   failedOnly: boolean;
+  rerunJobs: string[] | null;
   workflowId: string;
   createdAt: Date;
   startedAt: Date | null;
@@ -115,8 +116,11 @@ export class RunsRepository {
     return row?.id;
   }
 
-  /** A new numbered attempt of a finished run; undefined when the run is still going. */
-  async addAttempt(runId: number, failedOnly: boolean): Promise<number | undefined> {
+  /**
+   * A new numbered attempt of a finished run; undefined when the run is still going. `rerunJobs` (keys)
+   * makes it re-run only those and what needs them; null re-runs all (or, failedOnly, what did not succeed).
+   */
+  async addAttempt(runId: number, failedOnly: boolean, rerunJobs: string[] | null = null): Promise<number | undefined> {
     return this.sql.begin(async (tx) => {
       const [run] = await tx<{ attempt: number }[]>`
         update runs set attempt = attempt + 1, status = 'queued', started_at = null, finished_at = null,
@@ -124,8 +128,8 @@ export class RunsRepository {
         where id = ${runId} and status = any(${TERMINAL}) returning attempt`;
       if (!run) return undefined;
       await tx`
-        insert into run_attempts (run_id, attempt, failed_only, workflow_id)
-        values (${runId}, ${run.attempt}, ${failedOnly}, ${workflowIdFor(runId, run.attempt)})`;
+        insert into run_attempts (run_id, attempt, failed_only, rerun_jobs, workflow_id)
+        values (${runId}, ${run.attempt}, ${failedOnly}, ${rerunJobs}, ${workflowIdFor(runId, run.attempt)})`;
       return run.attempt;
     });
   }
@@ -167,7 +171,7 @@ export class RunsRepository {
 
   async attempts(runId: number): Promise<AttemptRow[]> {
     return this.sql<AttemptRow[]>`
-      select run_id as "runId", attempt, status, failed_only as "failedOnly", workflow_id as "workflowId", created_at as "createdAt",
+      select run_id as "runId", attempt, status, failed_only as "failedOnly", rerun_jobs as "rerunJobs", workflow_id as "workflowId", created_at as "createdAt",
              started_at as "startedAt", finished_at as "finishedAt", cancel_requested_at as "cancelRequestedAt"
       from run_attempts where run_id = ${runId} order by attempt`;
   }

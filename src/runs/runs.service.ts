@@ -15,6 +15,7 @@ import type { Project } from '../projects/projects.repository';
 import { RepositoriesService, noRepository } from '../repositories/repositories.service';
 import type { PipelineVersion } from '../pipelines/pipelines.repository';
 import { TemporalService } from '../temporal/temporal.service';
+import { baseJobName, blockedByCarried, jobsToRerun, resolveJobKeys } from './rerun-selection';
 import { RunsRepository, type AttemptRow, type RunRow, type TriggerInfo } from './runs.repository';
 
 export type RunView = z.output<typeof RunDetail>;
@@ -174,15 +175,45 @@ export class RunsService {
     return { cancelled, skipped };
   }
 
-  async rerun(principal: TokenPrincipal, runId: number, failedOnly: boolean): Promise<RunView> {
+  /**
+   * A new attempt of an ended run: every job, the ones that did not succeed (`failedOnly`), or the
+   * `jobs` named and everything that needs them; a partial re-run carries the rest over.
+   */
+  async rerun(principal: TokenPrincipal, runId: number, request: { failedOnly?: boolean; jobs?: string[] }): Promise<RunView> {
+    const failedOnly = request.failedOnly ?? false;
     const run = await this.load(principal, runId);
+    if (request.jobs !== undefined && failedOnly) throw unprocessable('Pass either jobs or failedOnly, not both: jobs re-runs the jobs named, failedOnly the ones that did not succeed.', 'invalid_rerun');
+    if (request.jobs !== undefined && request.jobs.length === 0) throw unprocessable('jobs must name at least one job to re-run.', 'invalid_rerun');
     if (!isTerminal(run.status)) throw conflict(`Run ${runId} is still ${run.status}; re-run it once it has ended.`, 'run_in_progress');
     if (failedOnly && run.status === 'succeeded') throw conflict(`Run ${runId} succeeded; there are no failed jobs to re-run.`, 'nothing_failed');
-    const attempt = await this.runs.addAttempt(runId, failedOnly);
+    const rerunJobs = request.jobs === undefined ? null : await this.chosenJobs(run, request.jobs);
+    const attempt = await this.runs.addAttempt(runId, failedOnly, rerunJobs);
     if (attempt === undefined) throw conflict(`Run ${runId} changed while re-running; try again.`, 'run_in_progress');
     this.live.runChanged(runId);
     await this.startAttempt(runId, attempt, failedOnly);
     return this.get(principal, runId);
+  }
+
+  /**
+   * The keys `names` stand for in the run's latest attempt (the next one has the same jobs: a run keeps
+   * its pipeline version). Refused when a name matches no job, or when a job to re-run needs one that
+   * would carry over without having succeeded: it would only be skipped again.
+   */
+  private async chosenJobs(run: RunRow, names: string[]): Promise<string[]> {
+    const latest = (await this.jobs.listForRun(run.id)).filter((job) => job.attempt === run.attempt);
+    const { keys, unknown } = resolveJobKeys(latest, names);
+    if (unknown.length) {
+      const known = [...new Set(latest.flatMap((job) => [baseJobName(job.key), job.key]))];
+      const listed = known.length > 20 ? `${known.slice(0, 20).join(', ')}, …` : known.join(', ') || 'none';
+      throw unprocessable(`Run ${run.id} has no job ${unknown.map((name) => `"${name}"`).join(', ')} to re-run (its jobs: ${listed}).`, 'unknown_job');
+    }
+    const previous = new Map(latest.map((job) => [job.key, job.status]));
+    const blocked = blockedByCarried(latest, previous, jobsToRerun(latest, previous, { kind: 'jobs', keys }));
+    if (blocked.length) {
+      const { key, need } = blocked[0];
+      throw unprocessable(`Cannot re-run ${key} alone: it needs ${need}, which ended ${previous.get(need)} in attempt ${run.attempt}; re-run ${need} too.`, 'dependency_not_succeeded');
+    }
+    return keys;
   }
 
   /** Hands an attempt to Temporal. If Temporal is unreachable the attempt waits in Postgres for the starter. */
@@ -255,6 +286,7 @@ export class RunsService {
       attempt: attempt.attempt,
       status: attempt.status,
       failedOnly: attempt.failedOnly,
+      rerunJobs: attempt.rerunJobs,
       workflowId: attempt.workflowId,
       createdAt: attempt.createdAt,
       startedAt: attempt.startedAt,

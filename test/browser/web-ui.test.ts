@@ -279,6 +279,37 @@ describe('web UI in Chromium', () => {
     await page.close();
   }, 120_000);
 
+  it('re-runs one job from its row: it and what needs it run again, the rest carry over', async () => {
+    await put('chain', {
+      content: 'echo unused',
+      jobs: [
+        { name: 'a', content: 'echo a-$BELLOWS_ATTEMPT' },
+        { name: 'b', needs: ['a'], content: 'echo b-$BELLOWS_ATTEMPT' },
+        { name: 'c', needs: ['b'], content: 'echo c-$BELLOWS_ATTEMPT' },
+      ],
+    });
+    const first = await finished((await trigger('chain')).id);
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, `#/runs/${first.id}`);
+    const row = page.locator('.jobs-table tbody tr').filter({ has: page.getByRole('link', { name: 'b', exact: true }) });
+    await row.getByRole('button', { name: 'Re-run' }).click();
+    await page.waitForURL(/attempt=2/);
+    await expect.poll(() => page.getByTestId('attempt-rerun-jobs').textContent()).toContain('re-ran b');
+    const second = await stack.waitFor(
+      async () => {
+        const run = await stack.request<{ attempt: number; status: string; jobs: { key: string; carriedFromJobId: number | null }[] }>('GET', `/api/v1/runs/${first.id}`);
+        return run.body.attempt === 2 && run.body.status === 'succeeded' ? run.body : null;
+      },
+      { timeoutMs: 60_000, message: 'attempt 2 to succeed' },
+    );
+    expect(second.jobs.map((job) => [job.key, job.carriedFromJobId !== null])).toEqual([
+      ['a', true],
+      ['b', false],
+      ['c', false],
+    ]);
+    await page.close();
+  }, 120_000);
+
   it('finds an artifact by name and downloads it with matching SHA-256', async () => {
     // A second artifact the search must leave out: before the search the table lists both.
     await put('report', { content: 'head -c 200000 /dev/urandom > "$BELLOWS_ARTIFACTS_DIR/coverage-report.bin"; echo other > "$BELLOWS_ARTIFACTS_DIR/unrelated.txt"; echo stored', labels: ['os=linux'] });

@@ -25,7 +25,8 @@ export function useTriggerRun() {
   });
 }
 
-export type RunAction = { runId: number; action: 'cancel' } | { runId: number; action: 'rerun'; failedOnly: boolean };
+/** A re-run of every job, of the failed ones (`failedOnly`), or of the `jobs` named (keys) and what needs them. */
+export type RunAction = { runId: number; action: 'cancel' } | { runId: number; action: 'rerun'; failedOnly: boolean; jobs?: string[] };
 
 /** Cancel or re-run one run; answers the run as it is now (a re-run: with its new attempt). */
 export function useRunAction() {
@@ -34,7 +35,7 @@ export function useRunAction() {
     mutationFn: (action: RunAction) =>
       action.action === 'cancel'
         ? client.call(api.runs.cancel, { params: { id: action.runId } })
-        : client.call(api.runs.rerun, { params: { id: action.runId }, body: action.failedOnly ? { failedOnly: true } : {} }),
+        : client.call(api.runs.rerun, { params: { id: action.runId }, body: action.jobs ? { jobs: action.jobs } : action.failedOnly ? { failedOnly: true } : {} }),
     onSettled: () => rereadQueries(queryClient, keys.runs),
   });
 }

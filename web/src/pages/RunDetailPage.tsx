@@ -40,19 +40,25 @@ function originOf(run: RunDetail, job: Job): Located | null {
   return found;
 }
 
-function RunActions({ run, onDone }: { run: RunDetail; onDone: (error: string | null) => void }) {
+/** Runs a cancel or re-run and reports its error; a re-run opens the new attempt. */
+function useRunActs(run: RunDetail | undefined, onDone: (error: string | null) => void) {
   const action = useRunAction();
-  const busy = action.isPending;
-  const ended = TERMINAL.includes(run.status);
   const act = async (request: RunAction) => {
     try {
       const next = await action.mutateAsync(request);
       onDone(null);
-      if (request.action === 'rerun') navigate(runPath(run.id, null, next.attempt));
+      if (request.action === 'rerun' && run) navigate(runPath(run.id, null, next.attempt));
     } catch (failure) {
       onDone(errorMessage(failure));
     }
   };
+  return { act, busy: action.isPending };
+}
+
+type Acts = ReturnType<typeof useRunActs>;
+
+function RunActions({ run, acts: { act, busy } }: { run: RunDetail; acts: Acts }) {
+  const ended = TERMINAL.includes(run.status);
   return (
     <>
       <button type="button" disabled={busy || !ended} onClick={() => act({ runId: run.id, action: 'rerun', failedOnly: false })}>
@@ -88,13 +94,21 @@ function AttemptTabs({ run, current }: { run: RunDetail; current: number }) {
         >
           Attempt {attempt.attempt} <StatusBadge status={attempt.status} />
           {attempt.failedOnly && <span className="muted small"> failed only</span>}
+          {attempt.rerunJobs && (
+            <span className="muted small" data-testid="attempt-rerun-jobs">
+              {' '}
+              re-ran {attempt.rerunJobs.join(', ')}
+            </span>
+          )}
         </a>
       ))}
     </div>
   );
 }
 
-function JobsTable({ run, attempt, selected, now }: { run: RunDetail; attempt: Attempt; selected: number | undefined; now: number }) {
+function JobsTable({ run, attempt, selected, now, acts }: { run: RunDetail; attempt: Attempt; selected: number | undefined; now: number; acts: Acts }) {
+  // A re-run starts from the latest attempt, so only its jobs offer one, once the run has ended.
+  const canRerun = TERMINAL.includes(run.status) && attempt.attempt === run.attempt;
   return (
     <table className="table jobs-table">
       <thead>
@@ -105,6 +119,7 @@ function JobsTable({ run, attempt, selected, now }: { run: RunDetail; attempt: A
           <th>Labels</th>
           <th>Try</th>
           <th>Duration</th>
+          <th aria-label="Actions" />
         </tr>
       </thead>
       <tbody>
@@ -124,6 +139,18 @@ function JobsTable({ run, attempt, selected, now }: { run: RunDetail; attempt: A
             </td>
             <td title={job.retry ? `retried automatically, up to ${job.maxTries} tries` : undefined}>{job.try ? (job.retry ? `${job.try} of ${job.maxTries}` : job.try) : '—'}</td>
             <td>{formatDuration(elapsedMs(job.startedAt, job.finishedAt, now))}</td>
+            <td>
+              <button
+                type="button"
+                className="small"
+                disabled={acts.busy || !canRerun}
+                title={canRerun ? `Re-run ${job.name} and the jobs that need it; the others carry over` : 'Re-run a job of the latest attempt once the run has ended'}
+                data-testid="rerun-job"
+                onClick={() => acts.act({ runId: run.id, action: 'rerun', failedOnly: false, jobs: [job.key] })}
+              >
+                Re-run
+              </button>
+            </td>
           </tr>
         ))}
       </tbody>
@@ -171,11 +198,11 @@ function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
       <p className="notice" data-testid="carried-from">
         {origin ? (
           <>
-            Carried over from attempt {origin.attempt} — it succeeded there, so this attempt did not run it again.{' '}
+            Carried over from attempt {origin.attempt} — it {job.status === 'succeeded' ? 'succeeded' : `ended ${job.status}`} there, and this attempt did not run it again.{' '}
             <a href={href(runPath(run.id, origin.job.id, origin.attempt))}>Open it in attempt {origin.attempt}</a>
           </>
         ) : (
-          'Carried over from an earlier attempt — it succeeded there, so this attempt did not run it again.'
+          `Carried over from an earlier attempt — it ${job.status === 'succeeded' ? 'succeeded' : `ended ${job.status}`} there, and this attempt did not run it again.`
         )}
       </p>
       {origin && <JobView key={origin.job.id} job={origin.job} title={`${origin.job.name} · attempt ${origin.attempt}`} />}
@@ -211,6 +238,7 @@ function RunArtifacts({ runId }: { runId: number }) {
 export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
   const run = useQuery(queries.run(runId));
   const [actionError, setActionError] = useState<string | null>(null);
+  const acts = useRunActs(run.data, setActionError);
   const ended = run.data ? TERMINAL.includes(run.data.status) : false;
   const now = useNow(run.data && !ended ? 1000 : null);
   useLiveRooms([`run:${runId}`], ended ? 0 : 2000);
@@ -233,7 +261,7 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
           </>
         }
       >
-        <RunActions run={data} onDone={setActionError} />
+        <RunActions run={data} acts={acts} />
       </PageHeader>
       <ErrorBanner error={actionError ?? errorText(run.error)} />
       <dl className="facts">
@@ -288,7 +316,7 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
         )}
       </dl>
       <AttemptTabs run={data} current={shownAttempt?.attempt ?? data.attempt} />
-      {shownAttempt && <JobsTable run={data} attempt={shownAttempt} selected={job?.id} now={now} />}
+      {shownAttempt && <JobsTable run={data} attempt={shownAttempt} selected={job?.id} now={now} acts={acts} />}
       {job && <JobPanel key={job.id} run={data} job={job} />}
       <RunArtifacts runId={runId} />
     </>
