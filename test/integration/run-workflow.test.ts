@@ -5,7 +5,7 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { runAttemptWorkflow } from '../../workflows/run-attempt.workflow';
-import { cancelSignal, jobClaimedSignal, jobFinishedSignal, jobsQuery, type JobFinished, type RunAttemptInput } from '../../workflows/messages';
+import { cancelSignal, jobClaimedSignal, jobFinishedSignal, jobLostSignal, jobsQuery, type JobFinished, type RunAttemptInput } from '../../workflows/messages';
 import { createFakeRunActivities, type FakeRunActivities } from '../support/fake-run-activities';
 import { claimNamespace } from '../support/stack';
 
@@ -343,6 +343,25 @@ describe('run-attempt workflow with fake activities', () => {
         return handle.result();
       });
       expect(fake.inputsOf('failRunningJob')).toEqual([]);
+      expect(result).toMatchObject({ status: 'succeeded', jobs: [{ key: 'build', status: 'succeeded', try: 2 }] });
+    },
+    TEST_TIMEOUT_MS,
+  );
+  it(
+    'retries a try whose agent was lost after the policy backoff, instead of the plain lost-agent requeue',
+    async () => {
+      const fake = createFakeRunActivities([{ key: 'build', retry: { reasons: ['agent_lost'], maxTries: 2, backoffSeconds: 0.2 } }]);
+      const result = await withWorkflow(fake, {}, async (handle) => {
+        await fake.called('enqueueJobs');
+        const first = await claimAndSignal(fake, handle, 'build');
+        await handle.signal(jobLostSignal, first);
+        expect(await fake.called('scheduleRetry')).toMatchObject({ jobId: 1, try: 1, reason: 'agent_lost' });
+        await fake.called('releaseRetry');
+        await claimAndSignal(fake, handle, 'build');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('build', 'succeeded'), exitCode: 0 });
+        return handle.result();
+      });
+      expect(fake.inputsOf('requeueLostJob')).toEqual([]);
       expect(result).toMatchObject({ status: 'succeeded', jobs: [{ key: 'build', status: 'succeeded', try: 2 }] });
     },
     TEST_TIMEOUT_MS,
