@@ -41,6 +41,13 @@ export function createRunActivities({ jobs, pipelines, maxTries, live }: RunActi
     },
 
     enqueueJobs: async ({ jobIds }: { jobIds: number[] }) => announce(await jobs.enqueue(jobIds), 'queued'),
+    awaitApproval: async ({ jobIds }: { jobIds: number[] }) => announce(await jobs.awaitApproval(jobIds)),
+    expireApproval: async ({ jobId }: { jobId: number }) => {
+      await jobs.decideApproval(jobId, { decision: 'timed_out', by: null, comment: null });
+      const state = await jobs.jobState(jobId);
+      announce([state]);
+      return state;
+    },
     skipJobs: async ({ jobIds, reason }: { jobIds: number[]; reason: string }) => announce(await jobs.skip(jobIds, reason)),
     requeueLostJob: async ({ jobId, try: tryNumber }: { jobId: number; try: number }) => {
       const state = await jobs.requeueLost(jobId, tryNumber);

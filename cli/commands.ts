@@ -159,6 +159,29 @@ export async function rerun(ctx: Context, positionals: string[], values: Values)
   return follow(ctx, server, id);
 }
 
+/** `bellows approve|reject RUN [--job NAME] [--comment TEXT]`: decides the run's approval gate. */
+export async function decide(ctx: Context, decision: 'approve' | 'reject', positionals: string[], values: Values): Promise<ExitCode> {
+  const id = parseRunId(positionals[0]);
+  const server = client(ctx);
+  const run = await loadRun(server, id);
+  const wanted = typeof values.job === 'string' ? values.job : null;
+  const gates = run.jobs.filter((job) => job.kind === 'approval' && (wanted === null || job.key === wanted || job.name === wanted));
+  const waiting = gates.filter((job) => job.status === 'awaiting_approval');
+  if (wanted !== null && gates.length === 0) {
+    const names = run.jobs.filter((job) => job.kind === 'approval').map((job) => job.name);
+    throw new CliError(`Run ${id} has no approval job named "${wanted}"${names.length ? ` (its approval jobs: ${names.join(', ')})` : ''}.`);
+  }
+  if (waiting.length === 0) {
+    throw new CliError(gates.length ? `${gates.map((job) => `${job.name} is ${job.status}`).join('; ')}: nothing in run ${id} awaits approval.` : `Run ${id} has no job awaiting approval.`);
+  }
+  if (waiting.length > 1) throw usageError(`Run ${id} has ${waiting.length} jobs awaiting approval (${waiting.map((job) => job.name).join(', ')}); name one with --job.`);
+  const comment = typeof values.comment === 'string' ? values.comment : undefined;
+  const job = await server.call(decision === 'approve' ? api.jobs.approve : api.jobs.reject, { params: { id: waiting[0].id }, body: comment ? { comment } : {} });
+  if (ctx.json) printJson(ctx, job);
+  else ctx.out(`${job.name} of run ${id} ${decision === 'approve' ? 'approved' : 'rejected'}${comment ? `: ${comment}` : ''}.\n`);
+  return EXIT.ok;
+}
+
 export async function logs(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const id = parseRunId(positionals[0]);
   const server = client(ctx);

@@ -39,6 +39,16 @@ const COMMANDS: Record<string, Command> = {
     options: { failed: { type: 'boolean' }, job: { type: 'string', multiple: true }, follow: { type: 'boolean', short: 'f' } },
     run: commands.rerun,
   },
+  approve: {
+    usage: 'approve <run> [--job <name>] [--comment <text>]',
+    options: { job: { type: 'string' }, comment: { type: 'string' } },
+    run: (ctx, positionals, values) => commands.decide(ctx, 'approve', positionals, values),
+  },
+  reject: {
+    usage: 'reject <run> [--job <name>] [--comment <text>]',
+    options: { job: { type: 'string' }, comment: { type: 'string' } },
+    run: (ctx, positionals, values) => commands.decide(ctx, 'reject', positionals, values),
+  },
   artifacts: { usage: 'artifacts <run> [--download <dir>]', options: { download: { type: 'string' } }, run: commands.artifacts },
   'pipeline push': {
     usage: 'pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]... [--priority N]',

@@ -4,8 +4,8 @@ import { numericId, pageLimit, stringMap, timestamp } from './common';
 import { defineRoute } from './http';
 import { JobRetry } from './pipelines.contract';
 
-/** Every status a job passes through: `waiting` for its needs, `queued` for an agent, then running to an end. */
-export const JOB_STATUSES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
+/** Every status a job passes through: `waiting` for its needs, `queued` for an agent, then running to an end (an approval job: `awaiting_approval` for a decision). */
+export const JOB_STATUSES = ['waiting', 'queued', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
 export const JobStatus = z.enum(JOB_STATUSES).meta({ id: 'JobStatus' });
 export type JobStatus = z.infer<typeof JobStatus>;
 
@@ -42,12 +42,30 @@ export const JobTry = z
   .meta({ id: 'JobTry' });
 export type JobTry = z.input<typeof JobTry>;
 
+export const JobKind = z.enum(['act', 'script', 'approval']).meta({ id: 'JobKind' });
+export type JobKind = z.infer<typeof JobKind>;
+
+export const APPROVAL_DECISIONS = ['approved', 'rejected', 'timed_out'] as const;
+/** How an approval job was decided; `by` is the deciding token's name (null for a timeout). */
+export const Approval = z
+  .object({ decision: z.enum(APPROVAL_DECISIONS), by: z.string().nullable(), at: timestamp, comment: z.string().nullable() })
+  .meta({ id: 'Approval' });
+export type Approval = z.input<typeof Approval>;
+
+export const MAX_APPROVAL_COMMENT = 2000;
+export const DecideApproval = z
+  .strictObject({
+    comment: z.string({ error: 'comment must be a string' }).max(MAX_APPROVAL_COMMENT, `comment must be at most ${MAX_APPROVAL_COMMENT} characters`).optional(),
+  })
+  .meta({ id: 'DecideApproval' });
+export type DecideApproval = z.input<typeof DecideApproval>;
+
 const jobFields = {
   id: z.number(),
   name: z.string(),
   key: z.string(),
-  /** Script jobs have no graph: the UI never asks for one. */
-  kind: PipelineKind,
+  /** Script and approval jobs have no graph: the UI never asks for one. */
+  kind: JobKind,
   status: JobStatus,
   reason: z.string().nullable(),
   labels: z.array(z.string()),
@@ -65,6 +83,10 @@ const jobFields = {
   maxTries: z.number(),
   /** While the job waits out a retry backoff (reason `retry_backoff`): when its next try is queued. */
   retryAt: timestamp.nullable(),
+  /** Approval jobs: token names that may decide (empty: anyone with trigger scope). */
+  approvers: z.array(z.string()),
+  /** Approval jobs, once decided. */
+  approval: Approval.nullable(),
   queuedAt: timestamp.nullable(),
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),
@@ -156,6 +178,8 @@ const params = z.object({ id: numericId('job') });
 
 export const jobRoutes = {
   get: defineRoute({ method: 'GET', path: '/api/v1/jobs/:id', tag, summary: 'One job', auth: 'read', status: 200, params, response: JobRecord }),
+  approve: defineRoute({ method: 'POST', path: '/api/v1/jobs/:id/approve', tag, summary: 'Approve an approval job (it succeeds; the jobs needing it go on)', auth: 'trigger', status: 200, params, body: DecideApproval, response: JobRecord }),
+  reject: defineRoute({ method: 'POST', path: '/api/v1/jobs/:id/reject', tag, summary: 'Reject an approval job (it fails with reason rejected)', auth: 'trigger', status: 200, params, body: DecideApproval, response: JobRecord }),
   graph: defineRoute({ method: 'GET', path: '/api/v1/jobs/:id/graph', tag, summary: "A job's graph and the nodes executing now", auth: 'read', status: 200, params, response: JobGraph }),
   logs: defineRoute({
     method: 'GET',

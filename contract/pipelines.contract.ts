@@ -43,10 +43,13 @@ export const JobRetry = z
   .meta({ id: 'JobRetry' });
 export type JobRetry = z.output<typeof JobRetry>;
 
+/** What a job of a pipeline is: a graph or a script an agent runs, or a human approval gate no agent runs. */
+export const JOB_KINDS = ['act', 'script', 'approval'] as const;
+
 export const JobDefinition = z
   .object({
     name: z.string(),
-    kind: PipelineKind.optional(),
+    kind: z.enum(JOB_KINDS).optional(),
     content: z.string().optional(),
     labels: z.array(z.string()).optional(),
     needs: z.array(z.string()).optional(),
@@ -54,6 +57,8 @@ export const JobDefinition = z
     env: z.record(z.string(), z.string()).optional(),
     timeoutMinutes: z.number().optional(),
     retry: JobRetry.optional(),
+    /** Approval jobs: token names that may decide; anyone with trigger scope when empty or absent. */
+    approvers: z.array(z.string()).optional(),
   })
   .meta({ id: 'JobDefinition' });
 export type JobDefinition = z.input<typeof JobDefinition>;

@@ -3,12 +3,14 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RetryPolicy } from './retry-policy';
 
 export type TerminalJobStatus = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
-export type JobStatus = 'waiting' | 'queued' | 'running' | TerminalJobStatus;
+export type JobStatus = 'waiting' | 'queued' | 'running' | 'awaiting_approval' | TerminalJobStatus;
 export type AttemptStatus = 'succeeded' | 'failed' | 'cancelled';
 
 export type TrackedJob = {
   id: number;
   key: string;
+  /** Absent in histories recorded before approval jobs (patch 'approval-jobs'). */
+  kind?: 'act' | 'script' | 'approval';
   needs: string[];
   status: JobStatus;
   try: number;

@@ -84,6 +84,10 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
 
     const now = Date.now();
     for (const job of jobs) {
+      // Nobody decided within the approval's timeoutMinutes.
+      if (job.status === 'awaiting_approval' && job.deadline !== null && job.deadline <= now) {
+        apply([await activities.expireApproval({ jobId: job.id })]);
+      }
       if (job.status === 'running' && job.deadline !== null && job.deadline <= now) {
         if (!(await retried(job, { reason: 'timeout' }))) apply([await activities.failRunningJob({ jobId: job.id, try: job.try, reason: 'timeout' })]);
       }
@@ -171,7 +175,17 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
       else if (needs.every((s) => s === 'succeeded')) ready.push(job.id);
     }
     if (blocked.length) apply(await activities.skipJobs({ jobIds: blocked, reason: 'dependency_failed' }));
-    if (ready.length) apply(await activities.enqueueJobs({ jobIds: ready }));
+    // Approval gates wait for a person, never for an agent (histories from before them have none).
+    const gates = ready.filter((id) => byId().get(id)?.kind === 'approval');
+    if (gates.length && patched('approval-jobs')) {
+      apply(await activities.awaitApproval({ jobIds: gates }));
+      for (const id of gates) {
+        const gate = byId().get(id);
+        if (gate?.status === 'awaiting_approval' && gate.timeoutMinutes > 0) gate.deadline = Date.now() + gate.timeoutMinutes * 60_000;
+      }
+    }
+    const runnable = ready.filter((id) => !gates.includes(id));
+    if (runnable.length) apply(await activities.enqueueJobs({ jobIds: runnable }));
     // Skipping can unblock nothing, but it can cascade: settle the whole chain now.
     if (blocked.length) await releaseReadyJobs();
   }
@@ -201,7 +215,7 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
       if (!job) continue;
       job.status = state.status;
       job.try = state.try;
-      if (state.status !== 'running') job.deadline = null;
+      if (state.status !== 'running' && state.status !== 'awaiting_approval') job.deadline = null;
       if (state.status !== 'waiting') job.retryAt = null;
     }
   }

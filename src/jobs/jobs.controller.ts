@@ -1,10 +1,10 @@
-import { Controller, Param, Query, Res } from '@nestjs/common';
+import { Body, Controller, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { api } from '../../contract';
-import type { RouteParams, RouteQuery, RouteResult } from '../../contract/http';
+import type { RouteBody, RouteParams, RouteQuery, RouteResult } from '../../contract/http';
 import { CurrentToken } from '../auth/auth.decorators';
 import type { TokenPrincipal } from '../auth/principal';
-import { paramsOf, queryOf, Route } from '../common/contract-route';
+import { bodyOf, paramsOf, queryOf, Route } from '../common/contract-route';
 import { JobsService } from './jobs.service';
 
 const routes = api.jobs;
@@ -16,6 +16,24 @@ export class JobsController {
   @Route(routes.get)
   get(@CurrentToken() principal: TokenPrincipal, @Param(paramsOf(routes.get)) params: RouteParams<typeof routes.get>): Promise<RouteResult<typeof routes.get>> {
     return this.jobs.get(principal, params.id);
+  }
+
+  @Route(routes.approve)
+  approve(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param(paramsOf(routes.approve)) params: RouteParams<typeof routes.approve>,
+    @Body(bodyOf(routes.approve)) body: RouteBody<typeof routes.approve>,
+  ): Promise<RouteResult<typeof routes.approve>> {
+    return this.jobs.decide(principal, params.id, 'approved', body.comment ?? null);
+  }
+
+  @Route(routes.reject)
+  reject(
+    @CurrentToken() principal: TokenPrincipal,
+    @Param(paramsOf(routes.reject)) params: RouteParams<typeof routes.reject>,
+    @Body(bodyOf(routes.reject)) body: RouteBody<typeof routes.reject>,
+  ): Promise<RouteResult<typeof routes.reject>> {
+    return this.jobs.decide(principal, params.id, 'rejected', body.comment ?? null);
   }
 
   @Route(routes.graph)

@@ -5,9 +5,9 @@ import { encodeNotification, QUEUE_CHANNEL, type QueuedJobRef } from '../queue/q
 import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
 import type { RetryReason, RetryPolicy } from '../../workflows/retry-policy';
 import type { z } from 'zod';
-import type { JobRecord, JobTry } from '../../contract/jobs.contract';
+import type { JobKind, JobRecord, JobTry } from '../../contract/jobs.contract';
 
-export type JobState = { id: number; key: string; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number; retry: RetryPolicy | null };
+export type JobState = { id: number; key: string; kind: JobKind; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number; retry: RetryPolicy | null };
 export type JobStateWithLease = JobState & { leaseExpired: boolean };
 
 /** A job's row as the API answers it (GET /jobs/:id). */
@@ -63,7 +63,7 @@ export function heldBy(sql: Sql, agentId: string) {
   return sql`t.agent_id = ${agentId} and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))`;
 }
 
-const STATE_COLUMNS = 'id, key, needs, status, try, timeout_minutes as "timeoutMinutes", retry';
+const STATE_COLUMNS = 'id, key, kind, needs, status, try, timeout_minutes as "timeoutMinutes", retry';
 export const RANK_GAP = 1_000_000;
 
 /** Every SQL statement about a job's lifecycle. Each write is keyed so retried activities and requests are harmless. */
@@ -107,12 +107,12 @@ export class JobsRepository {
           ? 'cancelled'
           : spec.carriedFromJobId !== null
             ? (spec.carriedStatus ?? 'succeeded')
-            : spec.needs.length === 0
+            : spec.needs.length === 0 && spec.kind !== 'approval'
               ? 'queued'
               : 'waiting';
         const inserted = await tx`
           insert into jobs (run_id, attempt, key, name, kind, content, matrix, env, labels, needs, timeout_minutes, status,
-                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority, retry)
+                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority, retry, approvers)
           values (${runId}, ${attempt}, ${spec.key}, ${spec.name}, ${spec.kind}, ${spec.content}, ${tx.json(spec.matrix)},
                   ${tx.json(spec.env)}, ${spec.labels}, ${spec.needs}, ${spec.timeoutMinutes}, ${status}, ${spec.retry?.maxTries ?? options.maxTries},
                   ${spec.carriedFromJobId},
@@ -120,7 +120,7 @@ export class JobsRepository {
                   ${status === 'queued' ? tx`now()` : null},
                   ${spec.carriedFromJobId !== null || status === 'cancelled' ? tx`now()` : null},
                   ${options.cancelled ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null},
-                  (select priority from runs where id = ${runId}), ${spec.retry ? tx.json(spec.retry) : null})
+                  (select priority from runs where id = ${runId}), ${spec.retry ? tx.json(spec.retry) : null}, ${spec.approvers})
           on conflict (run_id, attempt, key) do nothing
           returning id, labels`;
         if (inserted.length && status === 'queued') queued.push({ id: Number(inserted[0].id), labels: inserted[0].labels as string[] });
@@ -201,6 +201,32 @@ export class JobsRepository {
     });
   }
 
+  /** Approval jobs whose needs succeeded: they wait for a decision (no agent ever claims them). */
+  async awaitApproval(jobIds: number[]): Promise<JobState[]> {
+    await this.sql`
+      update jobs set status = 'awaiting_approval', started_at = now()
+      where id = any(${jobIds}::bigint[]) and status = 'waiting' and kind = 'approval'`;
+    return this.sql<JobState[]>`select ${this.sql.unsafe(STATE_COLUMNS)} from jobs where id = any(${jobIds}::bigint[])`;
+  }
+
+  /** Records a decision once: undefined when the job no longer awaits one (decided, timed out, cancelled). */
+  async decideApproval(jobId: number, approval: { decision: 'approved' | 'rejected' | 'timed_out'; by: string | null; comment: string | null }) {
+    const status: TerminalJobStatus = approval.decision === 'approved' ? 'succeeded' : 'failed';
+    const reason = approval.decision === 'approved' ? null : approval.decision === 'rejected' ? 'rejected' : 'approval_timeout';
+    const [row] = await this.sql<{ status: 'succeeded' | 'failed'; runId: number; attempt: number }[]>`
+      update jobs set status = ${status}, reason = ${reason}, finished_at = now(),
+                      approval = jsonb_build_object('decision', ${approval.decision}::text, 'by', ${approval.by}::text,
+                                                    'at', to_jsonb(now()), 'comment', ${approval.comment}::text)
+      where id = ${jobId} and status = 'awaiting_approval'
+      returning status, run_id as "runId", attempt`;
+    return row;
+  }
+
+  async jobState(jobId: number): Promise<JobState> {
+    const [state] = await this.sql<JobState[]>`select ${this.sql.unsafe(STATE_COLUMNS)} from jobs where id = ${jobId}`;
+    return state;
+  }
+
   /** Ends a running try as failed for a server-side reason (timeout, agent_lost). The agent learns it must stop. */
   async failRunning(jobId: number, tryNumber: number, reason: string): Promise<JobState> {
     const status: TerminalJobStatus = reason === 'cancelled' ? 'cancelled' : 'failed';
@@ -225,7 +251,7 @@ export class JobsRepository {
       await tx`update run_attempts set cancel_requested_at = coalesce(cancel_requested_at, now()) where run_id = ${runId} and attempt = ${attempt}`;
       await tx`
         update jobs set status = 'cancelled', reason = 'cancelled', finished_at = now()
-        where run_id = ${runId} and attempt = ${attempt} and status in ('waiting', 'queued')`;
+        where run_id = ${runId} and attempt = ${attempt} and status in ('waiting', 'queued', 'awaiting_approval')`;
       await tx`update jobs set cancel_requested = true where run_id = ${runId} and attempt = ${attempt} and status = 'running'`;
       await notifyQueue(tx);
       return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where run_id = ${runId} and attempt = ${attempt}`;
@@ -237,7 +263,7 @@ export class JobsRepository {
     return this.sql.begin(async (tx) => {
       const rows = await tx<{ id: number; try: number }[]>`
         update jobs set status = 'cancelled', reason = 'cancel_timeout', finished_at = now(), lease_expires_at = null, active_nodes = '{}'
-        where run_id = ${runId} and attempt = ${attempt} and status in ('running', 'queued', 'waiting') returning id, try`;
+        where run_id = ${runId} and attempt = ${attempt} and status in ('running', 'queued', 'waiting', 'awaiting_approval') returning id, try`;
       for (const row of rows) {
         await tx`update job_tries set status = 'cancelled', reason = 'cancel_timeout', finished_at = now() where job_id = ${row.id} and try = ${row.try} and status = 'running'`;
       }
@@ -357,7 +383,7 @@ export class JobsRepository {
     return this.sql`
       select j.id, j.run_id as "runId", j.attempt, j.key, j.name, j.kind, j.status, j.reason, j.labels, j.needs, j.matrix,
              j.agent_id as "agentId", a.name as agent, j.exit_code as "exitCode", j.try, j.carried_from_job_id as "carriedFromJobId",
-             j.retry, j.max_tries as "maxTries", j.retry_at as "retryAt",
+             j.retry, j.max_tries as "maxTries", j.retry_at as "retryAt", j.approvers, j.approval,
              j.queued_at as "queuedAt", j.started_at as "startedAt", j.finished_at as "finishedAt", j.created_at as "createdAt"
       from jobs j left join agents a on a.id = j.agent_id`;
   }

@@ -3,7 +3,9 @@ import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import type { z } from 'zod';
 import { ActGraphDoc, isTerminalJob, type JobGraph, type LogPage } from '../../contract/jobs.contract';
-import { notFound } from '../common/api-error';
+import { conflict, forbidden, notFound } from '../common/api-error';
+import { LiveEvents } from '../live/live-events.service';
+import { TemporalService } from '../temporal/temporal.service';
 import { RunsRepository } from '../runs/runs.repository';
 import { JobsRepository, type JobView } from './jobs.repository';
 import { nodeStatesFor, parseGraph } from './job-graph';
@@ -15,7 +17,30 @@ export class JobsService {
     private readonly jobs: JobsRepository,
     private readonly logChunks: LogsRepository,
     private readonly runs: RunsRepository,
+    private readonly temporal: TemporalService,
+    private readonly live: LiveEvents,
   ) {}
+
+  /**
+   * Approves or rejects an approval job. The decision commits first (conditional on the job still
+   * awaiting one, so two deciders cannot both win), then the run's workflow is told; a lost signal
+   * only delays the run until the workflow's reconcile reads the decision.
+   */
+  async decide(principal: TokenPrincipal, jobId: number, decision: 'approved' | 'rejected', comment: string | null): Promise<JobView> {
+    const job = await this.get(principal, jobId);
+    const verdict = approvalVerdict(job, principal.name);
+    if (verdict.kind === 'not_approval') throw conflict(`Job ${jobId} is not an approval job; only approval jobs are approved or rejected.`, 'not_an_approval');
+    if (verdict.kind === 'not_allowed') throw forbidden(`Only ${verdict.approvers.join(', ')} may decide job ${jobId} ("${job.name}"); this token is "${principal.name}".`);
+    if (verdict.kind === 'not_awaiting') throw conflict(`Job ${jobId} ("${job.name}") is ${job.status}, not awaiting approval.`, 'not_awaiting_approval', { status: job.status });
+    const decided = await this.jobs.decideApproval(jobId, { decision, by: principal.name, comment });
+    if (!decided) {
+      const current = await this.get(principal, jobId);
+      throw conflict(`Job ${jobId} ("${job.name}") was decided meanwhile: it is ${current.status}.`, 'not_awaiting_approval', { status: current.status });
+    }
+    this.live.jobsChanged([jobId]);
+    await this.temporal.signalFinished(decided.runId, decided.attempt, { jobId, try: 0, status: decided.status, exitCode: null });
+    return this.get(principal, jobId);
+  }
 
   async get(principal: TokenPrincipal, jobId: number): Promise<JobView> {
     const job = await this.jobs.get(jobId);
@@ -57,4 +82,18 @@ export class JobsService {
     const job = await this.get(principal, jobId);
     for await (const page of this.logChunks.readAll(job.id)) yield page.map((chunk: StoredChunk) => chunk.text).join('');
   }
+}
+
+export type ApprovalVerdict =
+  | { kind: 'may_decide' }
+  | { kind: 'not_approval' }
+  | { kind: 'not_awaiting' }
+  | { kind: 'not_allowed'; approvers: string[] };
+
+/** Who may decide an approval job, and when: the rule the approve and reject endpoints share. */
+export function approvalVerdict(job: { kind: string; status: string; approvers: string[] }, tokenName: string): ApprovalVerdict {
+  if (job.kind !== 'approval') return { kind: 'not_approval' };
+  if (job.approvers.length > 0 && !job.approvers.includes(tokenName)) return { kind: 'not_allowed', approvers: job.approvers };
+  if (job.status !== 'awaiting_approval') return { kind: 'not_awaiting' };
+  return { kind: 'may_decide' };
 }

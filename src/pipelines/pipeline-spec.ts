@@ -5,6 +5,7 @@ import {
   RETRY_MAX_TRIES,
   TIMEOUT_MINUTES,
   type JobRetry,
+  JOB_KINDS,
   type InputDefinition,
   type JobDefinition,
   type MatrixValue,
@@ -22,10 +23,13 @@ export type { InputDefinition, JobDefinition, MatrixValue } from '../../contract
 /** What a pipeline version stores (the contract's shape, as pushed and checked). */
 export type PipelineDefinition = z.output<typeof PipelineDefinitionSchema>;
 
+/** An executable kind, or `approval`: a gate no agent runs (it waits for a person's decision). */
+export type JobKind = PipelineKind | 'approval';
+
 export type JobSpec = {
   key: string;
   name: string;
-  kind: PipelineKind;
+  kind: JobKind;
   content: string;
   labels: string[];
   needs: string[];
@@ -33,6 +37,8 @@ export type JobSpec = {
   env: Record<string, string>;
   timeoutMinutes: number;
   retry: RetryPolicy | null;
+  /** Approval jobs: token names that may decide (empty: anyone with trigger scope). */
+  approvers: string[];
 };
 
 // The contract's wire shape and the workflow's policy type are one shape: this fails to compile if they drift.
@@ -158,7 +164,12 @@ function validateJobs(def: PipelineDefinition): string[] {
     }
     if (names.has(job.name)) problems.push(`${where}.name: "${job.name}" is used twice`);
     names.add(job.name);
-    if (job.kind !== undefined && job.kind !== 'act' && job.kind !== 'script') problems.push(`${where}.kind: must be act or script`);
+    if (job.kind !== undefined && !(JOB_KINDS as readonly unknown[]).includes(job.kind)) problems.push(`${where}.kind: must be one of ${JOB_KINDS.join(', ')}`);
+    if (job.kind === 'approval') {
+      problems.push(...validateApproval(job, where));
+      continue;
+    }
+    if (job.approvers !== undefined) problems.push(`${where}.approvers: only approval jobs (kind: approval) have approvers`);
     if (job.content !== undefined && typeof job.content !== 'string') problems.push(`${where}.content: must be a string`);
     const kind = job.kind ?? (job.content !== undefined ? inferKind(job.content) : def.kind);
     if (kind === 'act' && job.content !== undefined) problems.push(...validateActShape(job.content, `${where}.content`));
@@ -178,6 +189,25 @@ function validateJobs(def: PipelineDefinition): string[] {
   if (cycle) problems.push(`jobs: "needs" form a cycle: ${cycle.join(' -> ')}`);
   return problems;
 }
+
+/** An approval job runs nothing: it takes needs, approvers and a timeout, and nothing an agent would use. */
+function validateApproval(job: JobDefinition, where: string): string[] {
+  const problems: string[] = [];
+  for (const field of ['content', 'labels', 'matrix', 'env', 'retry'] as const) {
+    if (job[field] !== undefined) problems.push(`${where}.${field}: an approval job runs nothing, so it takes no ${field}`);
+  }
+  const approvers: unknown = job.approvers;
+  if (approvers !== undefined && !(Array.isArray(approvers) && approvers.length > 0 && approvers.every((name) => typeof name === 'string' && name.trim() !== ''))) {
+    problems.push(`${where}.approvers: a non-empty list of token names`);
+  }
+  if (job.timeoutMinutes !== undefined && !(Number.isInteger(job.timeoutMinutes) && job.timeoutMinutes >= TIMEOUT_MINUTES.min && job.timeoutMinutes <= APPROVAL_TIMEOUT_MAX_MINUTES)) {
+    problems.push(`${where}.timeoutMinutes: an integer from ${TIMEOUT_MINUTES.min} to ${APPROVAL_TIMEOUT_MAX_MINUTES} (30 days)`);
+  }
+  return problems;
+}
+
+/** Approvals wait for people, so they may wait longer than any job may run (3 days): 30 days. */
+export const APPROVAL_TIMEOUT_MAX_MINUTES = 43_200;
 
 export function validateRetry(retry: unknown, where: string): string[] {
   if (!retry || typeof retry !== 'object' || Array.isArray(retry)) return [`${where}: must be an object like {maxTries: 3}`];
@@ -236,6 +266,25 @@ export function expandJobs(def: PipelineDefinition, pipelineName = 'build'): Job
   const keysByName = new Map<string, string[]>();
   const specs: JobSpec[] = [];
   for (const job of jobs) {
+    if (job.kind === 'approval') {
+      // One gate for the whole pipeline, whatever the matrix: an approval is a decision, not a build.
+      keysByName.set(job.name, [job.name]);
+      specs.push({
+        key: job.name,
+        name: job.name,
+        kind: 'approval',
+        content: '',
+        labels: [],
+        needs: job.needs ?? [],
+        matrix: {},
+        env: {},
+        // 0: no timeout, the job waits for a decision as long as it takes.
+        timeoutMinutes: job.timeoutMinutes ?? 0,
+        retry: null,
+        approvers: job.approvers ?? [],
+      });
+      continue;
+    }
     const matrix = { ...def.matrix, ...(job.matrix ?? {}) };
     const content = job.content ?? def.content;
     const kind = job.kind ?? (job.content !== undefined ? inferKind(job.content) : def.kind);
@@ -255,6 +304,7 @@ export function expandJobs(def: PipelineDefinition, pipelineName = 'build'): Job
         env: { ...def.env, ...(job.env ?? {}) },
         timeoutMinutes: job.timeoutMinutes ?? def.timeoutMinutes,
         retry: job.retry ?? null,
+        approvers: [],
       });
     }
     keysByName.set(job.name, keys);

@@ -276,6 +276,8 @@ export class RunsService {
       retry: job.retry,
       maxTries: job.maxTries,
       retryAt: job.retryAt,
+      approvers: job.approvers,
+      approval: job.approval,
       queuedAt: job.queuedAt,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,

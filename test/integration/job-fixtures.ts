@@ -55,6 +55,7 @@ export function scopes(sql: Sql): () => Promise<Scope> {
             carriedFromJobId: null,
             ...spec,
             retry: spec.retry ?? null,
+            approvers: spec.approvers ?? [],
             labels: [label, ...(spec.labels ?? [])],
           })),
           { maxTries: 3, cancelled: false },

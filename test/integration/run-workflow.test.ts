@@ -366,4 +366,40 @@ describe('run-attempt workflow with fake activities', () => {
     },
     TEST_TIMEOUT_MS,
   );
+  it(
+    'holds an approval job for a decision, never queueing it, and releases what needs it once approved',
+    async () => {
+      const fake = createFakeRunActivities([{ key: 'gate', kind: 'approval' }, { key: 'deploy', needs: ['gate'] }]);
+      const result = await withWorkflow(fake, {}, async (handle) => {
+        expect(await fake.called('awaitApproval')).toEqual({ jobIds: [1] });
+        expect(fake.inputsOf('enqueueJobs')).toEqual([]);
+        // The approve endpoint commits the decision, then signals it as the gate's finish (try 0).
+        await handle.signal(jobFinishedSignal, { ...fake.finish('gate', 'succeeded'), exitCode: null });
+        expect(await fake.called('enqueueJobs')).toEqual({ jobIds: [2] });
+        await claimAndSignal(fake, handle, 'deploy');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('deploy', 'succeeded'), exitCode: 0 });
+        return handle.result();
+      });
+      expect(result.status).toBe('succeeded');
+      expect(fake.inputsOf('expireApproval')).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'fails an approval nobody decided within its timeoutMinutes, on its own timer, and skips what needs it',
+    async () => {
+      // 0.005 minutes = 300 ms.
+      const fake = createFakeRunActivities([{ key: 'gate', kind: 'approval', timeoutMinutes: 0.005 }, { key: 'deploy', needs: ['gate'] }]);
+      const result = await withWorkflow(fake, {}, async (handle) => {
+        await fake.called('awaitApproval');
+        expect(await fake.called('expireApproval')).toEqual({ jobId: 1 });
+        return handle.result();
+      });
+      expect(result.status).toBe('failed');
+      expect(fake.inputsOf('skipJobs')).toEqual([{ jobIds: [2], reason: 'dependency_failed' }]);
+      expect(fake.inputsOf('enqueueJobs')).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

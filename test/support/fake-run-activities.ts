@@ -7,7 +7,7 @@ import type { RetryPolicy } from '../../workflows/retry-policy';
 // write only lands on the status and try it expects), and a record of every call, so workflow
 // tests run the real workflow against a pretend Postgres and wait on calls instead of on time.
 
-export type FakeJobSpec = { key: string; needs?: string[]; timeoutMinutes?: number; retry?: RetryPolicy };
+export type FakeJobSpec = { key: string; kind?: 'script' | 'approval'; needs?: string[]; timeoutMinutes?: number; retry?: RetryPolicy };
 export type ActivityName = keyof RunActivities;
 export type ActivityCall = { name: ActivityName; input: unknown };
 
@@ -33,6 +33,7 @@ export function createFakeRunActivities(specs: FakeJobSpec[], options: { cancelR
   const jobs: FakeJob[] = specs.map((spec, index) => ({
     id: index + 1,
     key: spec.key,
+    kind: spec.kind ?? 'script',
     needs: spec.needs ?? [],
     status: options.cancelRequested ? 'cancelled' : 'waiting',
     try: 0,
@@ -74,6 +75,17 @@ export function createFakeRunActivities(specs: FakeJobSpec[], options: { cancelR
       record('enqueueJobs', input);
       for (const id of input.jobIds) if (byId(id).status === 'waiting') setStatus(byId(id), 'queued');
       return input.jobIds.map((id) => state(byId(id)));
+    },
+    async awaitApproval(input) {
+      record('awaitApproval', input);
+      for (const id of input.jobIds) if (byId(id).status === 'waiting') setStatus(byId(id), 'awaiting_approval');
+      return input.jobIds.map((id) => state(byId(id)));
+    },
+    async expireApproval(input) {
+      record('expireApproval', input);
+      const job = byId(input.jobId);
+      if (job.status === 'awaiting_approval') setStatus(job, 'failed');
+      return state(job);
     },
     async skipJobs(input) {
       record('skipJobs', input);
@@ -142,7 +154,7 @@ export function createFakeRunActivities(specs: FakeJobSpec[], options: { cancelR
     },
     finish: (key, status) => {
       const job = byKey(key);
-      if (job.status !== 'running') throw new Error(`fake job ${key} is ${job.status}, not running`);
+      if (job.status !== 'running' && !(job.kind === 'approval' && job.status === 'awaiting_approval')) throw new Error(`fake job ${key} is ${job.status}, not running`);
       setStatus(job, status);
       return { jobId: job.id, try: job.try, status };
     },

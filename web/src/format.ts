@@ -44,6 +44,8 @@ const REASONS: Record<string, string> = {
   cancelled: 'cancelled on request',
   cancel_timeout: 'force-stopped: it did not stop after cancel',
   retry_backoff: 'retrying after a failed try',
+  rejected: 'rejected by an approver',
+  approval_timeout: 'nobody decided in time',
 };
 
 /** A short phrase for a job's reason code; an unknown code is shown as it is. */

@@ -40,6 +40,16 @@ export function useRunAction() {
   });
 }
 
+/** Approves or rejects an approval job (the server checks the token is one of its approvers). */
+export function useDecideApproval() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ jobId, decision, comment }: { jobId: number; decision: 'approve' | 'reject'; comment: string }) =>
+      client.call(decision === 'approve' ? api.jobs.approve : api.jobs.reject, { params: { id: jobId }, body: comment.trim() ? { comment: comment.trim() } : {} }),
+    onSettled: () => rereadQueries(queryClient, keys.runs),
+  });
+}
+
 export function useCancelRuns() {
   const queryClient = useQueryClient();
   return useMutation({

@@ -3,7 +3,7 @@
 export type { JobStatus, LiveRoom, LogChunkEvent, RunStatus, ServerToClientEvents, ClientToServerEvents, SubscribeReply } from '../../../contract/live.contract';
 export type { Agent, AgentList } from '../../../contract/agents.contract';
 export type { Artifact, ArtifactList } from '../../../contract/artifacts.contract';
-export type { ActGraphDoc, GraphEdge, GraphNode, Job, JobGraph, LogChunk, LogPage, NodeState } from '../../../contract/jobs.contract';
+export type { ActGraphDoc, GraphEdge, GraphNode, Job, JobGraph, JobKind, LogChunk, LogPage, NodeState } from '../../../contract/jobs.contract';
 export type { PipelineList, PipelineSummary, PipelineVersion } from '../../../contract/pipelines.contract';
 export type { Project, ProjectList } from '../../../contract/projects.contract';
 export type { QueueEntry, QueueList } from '../../../contract/queue.contract';

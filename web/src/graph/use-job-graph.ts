@@ -4,13 +4,13 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { errorText } from '../api/client';
 import { keys, queries, rereadQueries } from '../api/queries';
-import type { JobGraph, JobStatus } from '../api/wire';
+import type { JobGraph, JobKind, JobStatus } from '../api/wire';
 import { useLiveRooms } from '../live/hooks';
 
 export type GraphState = { graph: JobGraph | null; notAGraph: boolean; error: string | null };
 
 /** Only `.act` jobs have a graph; for a script job nothing is asked. */
-export function useJobGraph(jobId: number, jobStatus: JobStatus, kind: 'act' | 'script'): GraphState {
+export function useJobGraph(jobId: number, jobStatus: JobStatus, kind: JobKind): GraphState {
   const notAGraph = kind !== 'act';
   const queryClient = useQueryClient();
   const graph = useQuery({ ...queries.jobGraph(jobId), enabled: !notAGraph });

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, downloadWithToken, errorMessage, errorText } from '../api/client';
-import { useRunAction, type RunAction } from '../api/mutations';
+import { useDecideApproval, useRunAction, type RunAction } from '../api/mutations';
 import { queries } from '../api/queries';
 import type { Attempt, Job, RunDetail } from '../api/wire';
 import { ConfirmButton, CopyButton, ErrorBanner, Labels, PageHeader, StatusBadge, TriggerText } from '../components/common';
@@ -183,7 +183,49 @@ function JobView({ job, title }: { job: Job; title: string }) {
   );
 }
 
+/** An approval gate: who may decide, the decision once made, and the buttons while it waits. */
+function ApprovalPanel({ job }: { job: Job }) {
+  const decide = useDecideApproval();
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const act = async (decision: 'approve' | 'reject') => {
+    try {
+      await decide.mutateAsync({ jobId: job.id, decision, comment });
+      setError(null);
+    } catch (failure) {
+      setError(errorMessage(failure));
+    }
+  };
+  return (
+    <div className="job-panel approval-panel" data-testid="approval-panel">
+      <strong>Approval: {job.name}</strong>
+      <span className="muted small">{job.approvers.length ? `Approvers: ${job.approvers.join(', ')}` : 'Anyone who may trigger runs can decide.'}</span>
+      {job.approval ? (
+        <span data-testid="approval-decision">
+          {job.approval.decision === 'timed_out' ? 'Timed out' : `${job.approval.decision === 'approved' ? 'Approved' : 'Rejected'} by ${job.approval.by}`} at{' '}
+          {formatTime(String(job.approval.at))}
+          {job.approval.comment ? `: “${job.approval.comment}”` : ''}
+        </span>
+      ) : job.status === 'awaiting_approval' ? (
+        <div className="approval-actions">
+          <input aria-label="Comment" placeholder="Comment (optional)" value={comment} onChange={(event) => setComment(event.target.value)} />
+          <button type="button" disabled={decide.isPending} onClick={() => void act('approve')}>
+            Approve
+          </button>
+          <button type="button" className="danger" disabled={decide.isPending} onClick={() => void act('reject')}>
+            Reject
+          </button>
+        </div>
+      ) : (
+        <span className="muted small">{job.status === 'waiting' ? 'Waits for the jobs it needs before asking for a decision.' : `Not decided (${job.status}).`}</span>
+      )}
+      <ErrorBanner error={error} />
+    </div>
+  );
+}
+
 function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
+  if (job.kind === 'approval') return <ApprovalPanel job={job} />;
   if (job.carriedFromJobId === null) {
     return (
       <div className="job-panel">
