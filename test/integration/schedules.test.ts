@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal, type RunDetail, type RunList } from '../../contract/runs.contract';
@@ -171,5 +173,56 @@ describe('schedules on Temporal', () => {
     expect(result).toEqual({ runId: running.id, status: 'succeeded' });
     expect((await runsOf(schedule.id, 'crashy')).map((run) => run.id)).toEqual([running.id]);
     await stack.answered(204, api.schedules.delete, { params: { scheduleId: schedule.id } });
+  });
+});
+
+/** The built CLI, as a user runs it, against this stack. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', BELLOWS_URL: stack.apiUrl, BELLOWS_TOKEN: stack.adminToken };
+  const child = spawn(process.execPath, [path.resolve('dist/cli/main.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('bellows schedule', () => {
+  it('creates, lists, shows, pauses, resumes, triggers and deletes; mistakes are one sentence and a non-zero exit', async () => {
+    await put('cli-sched', 'echo from-cli');
+    const created = await cli(['schedule', 'create', 's/cli-sched', '--cron', '15 2 * * *', '--input', 'k=v', '--json']);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const schedule = JSON.parse(created.stdout) as Schedule;
+    expect(schedule).toMatchObject({ pipeline: 'cli-sched', cron: '15 2 * * *', inputs: { k: 'v' } });
+
+    const listed = await cli(['schedule', 'list', 's']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`${schedule.id}\\s+cli-sched\\s+cron 15 2 \\* \\* \\*\\s+active`));
+
+    expect((await cli(['schedule', 'pause', schedule.id])).stdout).toBe(`Schedule ${schedule.id} paused.\n`);
+    expect((await describeInTemporal(schedule.id)).state.paused).toBe(true);
+    expect((await cli(['schedule', 'show', schedule.id])).stdout).toMatch(/state:\s+paused/);
+    expect((await cli(['schedule', 'resume', schedule.id])).stdout).toMatch(/resumed; next run/);
+    expect((await describeInTemporal(schedule.id)).state.paused).toBe(false);
+
+    expect((await cli(['schedule', 'trigger', schedule.id])).code).toBe(0);
+    const [run] = await stack.waitFor(async () => {
+      const runs = await runsOf(schedule.id, 'cli-sched');
+      return runs.length ? runs : null;
+    }, { timeoutMs: 60_000, message: 'the run the CLI triggered' });
+    await finished(run.id);
+    expect((await cli(['schedule', 'show', schedule.id])).stdout).toMatch(new RegExp(`#${run.number} succeeded \\(run ${run.id}\\)`));
+
+    const bad = await cli(['schedule', 'create', 's/cli-sched', '--cron', '0 25 * * *']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/hour 25 is outside 0-23/);
+    const both = await cli(['schedule', 'create', 's/cli-sched', '--cron', '0 3 * * *', '--every', '1h']);
+    expect(both).toMatchObject({ code: 2, stderr: 'bellows: Give exactly one of --cron and --every.\n' });
+
+    expect((await cli(['schedule', 'delete', schedule.id])).stdout).toBe(`Schedule ${schedule.id} deleted.\n`);
+    await expect(describeInTemporal(schedule.id)).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    const gone = await cli(['schedule', 'show', schedule.id]);
+    expect(gone).toMatchObject({ code: 1, stderr: `bellows: Schedule "${schedule.id}" does not exist.\n` });
   });
 });
