@@ -114,16 +114,15 @@ export class SchedulesService {
       paused: body.paused ?? row.paused,
     };
     this.check(fields, `Cannot change schedule ${id}`);
-    const handle = this.handle(id);
     try {
-      if (timingGiven || fields.timezone !== row.timezone || fields.overlap !== row.overlap) {
-        await handle.update((previous) => ({
-          ...previous,
-          spec: this.spec(fields),
-          policies: { ...previous.policies, overlap: temporalOverlap(fields.overlap) },
-        }));
-      }
-      if (fields.paused !== row.paused) await (fields.paused ? handle.pause(`paused by ${principal.name}`) : handle.unpause(`resumed by ${principal.name}`));
+      // One update: spec, overlap and pause state change together or not at all.
+      await this.handle(id).update((previous) => ({
+        ...previous,
+        spec: this.spec(fields),
+        policies: { ...previous.policies, overlap: temporalOverlap(fields.overlap) },
+        // Without `paused` in the body, the pause state stays whatever Temporal has (the Temporal UI may have changed it).
+        state: body.paused === undefined ? previous.state : { ...previous.state, paused: body.paused, note: `${body.paused ? 'paused' : 'resumed'} by ${principal.name}` },
+      }));
     } catch (error) {
       if (error instanceof ScheduleNotFoundError) throw this.lostInTemporal(id);
       const refused = invalidArgument(error);
@@ -185,7 +184,7 @@ export class SchedulesService {
   }
 
   private async views(rows: ScheduleRow[]): Promise<ScheduleView[]> {
-    const [runs, next] = await Promise.all([this.schedules.recentRuns(rows.map((row) => row.id), SCHEDULE_RECENT_RUNS), Promise.all(rows.map((row) => this.nextRunAt(row)))]);
+    const [runs, live] = await Promise.all([this.schedules.recentRuns(rows.map((row) => row.id), SCHEDULE_RECENT_RUNS), Promise.all(rows.map((row) => this.temporalState(row)))]);
     const byId = new Map<string, ScheduleRunRow[]>();
     for (const run of runs) byId.set(run.scheduleId, [...(byId.get(run.scheduleId) ?? []), run]);
     return rows.map((row, i) => ({
@@ -198,8 +197,8 @@ export class SchedulesService {
       inputs: row.inputs,
       timezone: row.timezone,
       overlap: row.overlap,
-      paused: row.paused,
-      nextRunAt: next[i],
+      paused: live[i].paused,
+      nextRunAt: live[i].nextRunAt,
       recentRuns: (byId.get(row.id) ?? []).map(({ id, number, status, createdAt, finishedAt }) => ({ id, number, status, createdAt, finishedAt })),
       createdBy: row.createdBy,
       createdAt: row.createdAt,
@@ -207,15 +206,18 @@ export class SchedulesService {
     }));
   }
 
-  /** Temporal's own next action time; a listing still answers (with null) when Temporal does not. */
-  private async nextRunAt(row: ScheduleRow): Promise<Date | null> {
-    if (row.paused) return null;
+  /**
+   * Temporal's own pause state and next action time: a schedule paused or resumed in the Temporal UI shows
+   * as such here. A listing still answers (the stored state, no next time) when Temporal does not.
+   */
+  private async temporalState(row: ScheduleRow): Promise<{ paused: boolean; nextRunAt: Date | null }> {
     try {
       const description = await this.handle(row.id).describe();
-      return description.info.nextActionTimes[0] ?? null;
+      const paused = description.state.paused;
+      return { paused, nextRunAt: paused ? null : (description.info.nextActionTimes[0] ?? null) };
     } catch (error) {
-      this.logger.warn(`schedule ${row.id}: no next run time from Temporal: ${(error as Error).message}`);
-      return null;
+      this.logger.warn(`schedule ${row.id}: no state from Temporal: ${(error as Error).message}`);
+      return { paused: row.paused, nextRunAt: null };
     }
   }
 }

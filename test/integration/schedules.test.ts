@@ -115,6 +115,12 @@ describe('schedules on Temporal', () => {
     expect(badEdit.status).toBe(422);
     expect(badEdit.body.error.message).toMatch(/timezone "Nowhere\/Land"/);
 
+    // Paused in Temporal itself (the Temporal UI does this): Bellows shows it.
+    await temporal.schedule.getHandle(temporalScheduleIdFor(schedule.id)).pause('from the Temporal UI');
+    expect(await getSchedule(schedule.id)).toMatchObject({ paused: true, nextRunAt: null });
+    await stack.answered(200, api.schedules.update, { params: { scheduleId: schedule.id }, body: { paused: false } });
+    expect((await describeInTemporal(schedule.id)).state.paused).toBe(false);
+
     const listed = await stack.api.call(api.schedules.list, { params: { slug: 's' } });
     expect(listed.schedules.map((s) => s.id)).toContain(schedule.id);
 
