@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal, type RunDetail, type RunList } from '../../contract/runs.contract';
@@ -149,6 +151,12 @@ describe('schedules on Temporal', () => {
       return found.length >= 2 && found[0].status === 'cancelled' ? found : null;
     }, { timeoutMs: 90_000, message: 'the first run cancelled by the next firing' });
     expect(runs[0].status).toBe('cancelled');
+    if (process.env.BELLOWS_RECORD_HISTORIES === '1') {
+      const [first] = await firedWorkflowIds(schedule.id);
+      const handle = temporal.workflow.getHandle(first);
+      await stack.waitFor(async () => (await handle.describe()).status.name === 'CANCELLED', { timeoutMs: 30_000, message: 'the first firing to end cancelled' });
+      fs.writeFileSync(path.resolve('test/fixtures/histories/scheduled-run-cancel-other.json'), historyToJSON(await handle.fetchHistory()));
+    }
     await stack.answered(200, api.schedules.update, { params: { scheduleId: schedule.id }, body: { paused: true } });
     await stack.answered(204, api.schedules.delete, { params: { scheduleId: schedule.id } });
     // The schedule is gone; its last run is left to whoever started it, so end it here.
@@ -178,6 +186,11 @@ describe('schedules on Temporal', () => {
     const result = (await temporal.workflow.getHandle(workflowId).result()) as ScheduledRunResult;
     expect(result).toEqual({ runId: running.id, status: 'succeeded' });
     expect((await runsOf(schedule.id, 'crashy')).map((run) => run.id)).toEqual([running.id]);
+    // BELLOWS_RECORD_HISTORIES=1 keeps this firing's history for test/unit/workflow-replay.test.ts.
+    if (process.env.BELLOWS_RECORD_HISTORIES === '1') {
+      const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+      fs.writeFileSync(path.resolve('test/fixtures/histories/scheduled-run-worker-killed.json'), historyToJSON(history));
+    }
     await stack.answered(204, api.schedules.delete, { params: { scheduleId: schedule.id } });
   });
 });

@@ -5,11 +5,11 @@ import { Worker } from '@temporalio/worker';
 import { expect, it } from 'vitest';
 
 // Histories recorded from real runs (success, a failed need that skips dependants, a failed-only
-// re-run, a cancel mid-run). Replaying them against today's workflow code catches changes that
+// re-run, a cancel mid-run; a schedule's firing across a worker kill, and one cancelled by overlap cancel_other). Replaying them against today's workflow code catches changes that
 // would break runs already in flight when a new version is deployed.
 const dir = resolve('test/fixtures/histories');
 
-it('replays every recorded run-attempt history deterministically', async () => {
+it('replays every recorded run-attempt and scheduled-run history deterministically', async () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   expect(files.length).toBeGreaterThanOrEqual(4);
   const histories = files.map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))) }));
