@@ -5,7 +5,13 @@ import type { RunsRepository } from '../src/runs/runs.repository';
 import type { RunsService } from '../src/runs/runs.service';
 import type { ScheduleRow, SchedulesRepository } from '../src/schedules/schedules.repository';
 
-export type ScheduledRunActivityDeps = { schedules: SchedulesRepository; runsService: RunsService; runs: RunsRepository };
+export type ScheduledRunActivityDeps = {
+  schedules: SchedulesRepository;
+  runsService: RunsService;
+  runs: RunsRepository;
+  /** Removes a Temporal Schedule whose Bellows schedule is gone (its project was deleted); a no-op when already gone. */
+  dropTemporalSchedule: (scheduleId: string) => Promise<void>;
+};
 
 /** Runs a schedule starts are keyed by the firing's workflow id: a retried start lands on the same run. */
 export const scheduleIdempotencyKey = (scheduleId: string, workflowId: string): string => `schedule:${scheduleId}:${workflowId}`;
@@ -29,12 +35,16 @@ function rethrow(error: unknown): never {
   throw error;
 }
 
-export function createScheduledRunActivities({ schedules, runsService, runs }: ScheduledRunActivityDeps) {
+export function createScheduledRunActivities({ schedules, runsService, runs, dropTemporalSchedule }: ScheduledRunActivityDeps) {
   return {
     /** The run of this firing (created by the first call, found by every repeat); null when the schedule was deleted. */
     async startScheduledRun({ scheduleId, workflowId }: { scheduleId: string; workflowId: string }): Promise<number | null> {
       const schedule = await schedules.get(scheduleId);
-      if (!schedule) return null;
+      if (!schedule) {
+        // Its row went with its project (on delete cascade): stop the Temporal Schedule firing for nothing.
+        await dropTemporalSchedule(scheduleId);
+        return null;
+      }
       const trigger = { kind: 'schedule' as const, actor: `schedule ${schedule.id}`, scheduleId: schedule.id };
       try {
         const { run } = await runsService.triggerOnce(

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ScheduleNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRunActivities, createScheduledRunActivities } from '../activities';
 import { loadConfig } from '../src/config/config';
@@ -23,6 +24,7 @@ import { SecretBox } from '../src/secrets/secret-box';
 import { SecretsRepository } from '../src/secrets/secrets.repository';
 import { SecretsService } from '../src/secrets/secrets.service';
 import { TemporalService } from '../src/temporal/temporal.service';
+import { temporalScheduleIdFor } from '../workflows/messages';
 
 /** The secrets key; a second try reads the file an API instance created in the same instant. */
 function loadSecretBox(config: ReturnType<typeof loadConfig>): SecretBox {
@@ -66,7 +68,18 @@ async function main(): Promise<void> {
     ...(existsSync(bundlePath) ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
       ...createRunActivities({ jobs: new JobsRepository(sql), pipelines: new PipelinesRepository(sql), maxTries: config.maxTries, live }),
-      ...createScheduledRunActivities({ schedules: new SchedulesRepository(sql), runsService, runs }),
+      ...createScheduledRunActivities({
+        schedules: new SchedulesRepository(sql),
+        runsService,
+        runs,
+        dropTemporalSchedule: (scheduleId) =>
+          temporal.client.schedule
+            .getHandle(temporalScheduleIdFor(scheduleId))
+            .delete()
+            .catch((error: unknown) => {
+              if (!(error instanceof ScheduleNotFoundError)) throw error;
+            }),
+      }),
     },
   });
   const stop = () => worker.shutdown();

@@ -206,6 +206,21 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+describe('orphaned Temporal Schedules', () => {
+  it('removes the Temporal Schedule when its Bellows schedule went with its project', async () => {
+    await stack.answered(201, api.projects.create, { body: { slug: 'doomed', name: 'Doomed' } });
+    await stack.api.call(api.pipelines.put, { params: { slug: 'doomed', name: 'p' }, body: { content: 'echo p', labels: ['pool=sched'] } });
+    const schedule = await stack.answered(201, api.schedules.create, { params: { slug: 'doomed' }, body: { pipeline: 'p', cron: '0 0 1 1 *' } });
+    // As a project delete does (on delete cascade), behind the API's back.
+    await stack.sql`delete from schedules where id = ${schedule.id}`;
+    await temporal.schedule.getHandle(temporalScheduleIdFor(schedule.id)).trigger();
+    await stack.waitFor(
+      () => describeInTemporal(schedule.id).then(() => false, (error: unknown) => error instanceof ScheduleNotFoundError),
+      { timeoutMs: 60_000, message: 'the orphaned Temporal Schedule to be deleted' },
+    );
+  });
+});
+
 describe('bellows schedule', () => {
   it('creates, lists, shows, pauses, resumes, triggers and deletes; mistakes are one sentence and a non-zero exit', async () => {
     await put('cli-sched', 'echo from-cli');
