@@ -287,6 +287,7 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
 function triggerText(trigger: RunSummary['trigger']): string {
   if (trigger === null) return '';
   if (trigger.kind === 'webhook') return `webhook ${trigger.event ?? ''}`.trim();
+  if (trigger.kind === 'schedule') return 'schedule';
   return [trigger.kind, trigger.actor].filter(Boolean).join(' ');
 }
 

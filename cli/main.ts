@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError, EXIT, type ExitCode } from './cli-errors';
 import { colours } from './cli-output';
 import * as commands from './commands';
+import * as schedules from './schedule-commands';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 type Command = {
@@ -55,6 +56,17 @@ const COMMANDS: Record<string, Command> = {
     options: { name: { type: 'string' }, label: { type: 'string', multiple: true }, priority: { type: 'string' } },
     run: commands.pipelinePush,
   },
+  'schedule create': {
+    usage: 'schedule create <project>/<pipeline> (--cron "<expr>" | --every <30s|15m|2h>) [--ref r] [--input k=v]... [--timezone Z] [--overlap skip|buffer_one|allow_all|cancel_other] [--paused]',
+    options: { cron: { type: 'string' }, every: { type: 'string' }, ref: { type: 'string' }, input: { type: 'string', multiple: true }, timezone: { type: 'string' }, overlap: { type: 'string' }, paused: { type: 'boolean' } },
+    run: schedules.scheduleCreate,
+  },
+  'schedule list': { usage: 'schedule list <project>', options: {}, run: (ctx, positionals) => schedules.scheduleList(ctx, positionals) },
+  'schedule show': { usage: 'schedule show <id>', options: {}, run: (ctx, positionals) => schedules.scheduleShow(ctx, positionals) },
+  'schedule pause': { usage: 'schedule pause <id>', options: {}, run: (ctx, positionals) => schedules.schedulePause(ctx, positionals) },
+  'schedule resume': { usage: 'schedule resume <id>', options: {}, run: (ctx, positionals) => schedules.scheduleResume(ctx, positionals) },
+  'schedule trigger': { usage: 'schedule trigger <id>', options: {}, run: (ctx, positionals) => schedules.scheduleTrigger(ctx, positionals) },
+  'schedule delete': { usage: 'schedule delete <id>', options: {}, run: (ctx, positionals) => schedules.scheduleDelete(ctx, positionals) },
 };
 
 const USAGE = `Usage: bellows <command> [options]
@@ -77,7 +89,8 @@ Exit codes: 0 success, 1 error or failed run, 2 bad usage, 3 server unreachable,
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
   const words = commandWords(argv);
-  const name = words[0] === 'pipeline' ? `pipeline ${words[1] ?? ''}`.trim() : words[0];
+  // Two-word commands: `pipeline push`, `schedule create`, ...
+  const name = words[0] === 'pipeline' || words[0] === 'schedule' ? `${words[0]} ${words[1] ?? ''}`.trim() : words[0];
   if (name === undefined || name === 'help') {
     const wantsHelp = name === 'help' || argv.includes('--help') || argv.includes('-h');
     (wantsHelp ? process.stdout : process.stderr).write(USAGE);

@@ -10,6 +10,7 @@ import { projectRoutes } from './projects.contract';
 import { queueRoutes } from './queue.contract';
 import { repositoryRoutes } from './repositories.contract';
 import { runRoutes } from './runs.contract';
+import { scheduleRoutes } from './schedules.contract';
 import { secretRoutes } from './secrets.contract';
 import { systemRoutes } from './system.contract';
 import { tokenRoutes } from './tokens.contract';
@@ -19,6 +20,7 @@ export const api = {
   pipelines: pipelineRoutes,
   repositories: repositoryRoutes,
   runs: runRoutes,
+  schedules: scheduleRoutes,
   jobs: jobRoutes,
   queue: queueRoutes,
   artifacts: artifactRoutes,

@@ -12,9 +12,9 @@ export type RunStatus = z.infer<typeof RunStatus>;
 export const TERMINAL_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
 export const isTerminal = (status: RunStatus): boolean => (TERMINAL_RUN_STATUSES as readonly RunStatus[]).includes(status);
 
-export const TRIGGER_KINDS = ['manual', 'api', 'webhook'] as const;
+export const TRIGGER_KINDS = ['manual', 'api', 'webhook', 'schedule'] as const;
 
-/** Who or what started a run; webhook runs also name the hook, event, delivery and commit. */
+/** Who or what started a run; webhook runs also name the hook, event, delivery and commit; schedule runs their schedule. */
 export const Trigger = z
   .looseObject({
     kind: z.enum(TRIGGER_KINDS),
@@ -23,6 +23,7 @@ export const Trigger = z
     event: z.string().nullable().optional(),
     deliveryId: z.string().optional(),
     commitSha: z.string().nullable().optional(),
+    scheduleId: z.string().optional(),
   })
   .meta({ id: 'Trigger' });
 export type Trigger = z.input<typeof Trigger>;

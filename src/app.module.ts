@@ -49,6 +49,9 @@ import { AttemptStarterService } from './runs/attempt-starter.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsRepository } from './runs/runs.repository';
 import { RunsService } from './runs/runs.service';
+import { SchedulesController } from './schedules/schedules.controller';
+import { SchedulesRepository } from './schedules/schedules.repository';
+import { SchedulesService } from './schedules/schedules.service';
 import { SecretsController } from './secrets/secrets.controller';
 import { SecretsRepository } from './secrets/secrets.repository';
 import { SecretsService } from './secrets/secrets.service';
@@ -78,6 +81,7 @@ import { SecretBox } from './secrets/secret-box';
     AgentProtocolController,
     HooksController,
     RepositoriesController,
+    SchedulesController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -99,6 +103,8 @@ import { SecretBox } from './secrets/secret-box';
     RepositoriesService,
     RunsRepository,
     RunsService,
+    SchedulesRepository,
+    SchedulesService,
     AttemptStarterService,
     JobsRepository,
     LogsRepository,

@@ -1,1 +1,2 @@
 export { runAttemptWorkflow } from './run-attempt.workflow';
+export { scheduledRunWorkflow } from './scheduled-run.workflow';

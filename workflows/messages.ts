@@ -48,3 +48,14 @@ export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const jobsQuery = defineQuery<TrackedJob[]>('jobs');
 
 export const workflowIdFor = (runId: number, attempt: number): string => `run-${runId}-attempt-${attempt}`;
+
+/** A Temporal Schedule's action: start one run of the Bellows schedule and wait for it (so overlap policies mean something). */
+export type ScheduledRunInput = {
+  scheduleId: string;
+  /** Carried across continue-as-new once the run exists. */
+  runId?: number;
+};
+export type ScheduledRunResult = { runId: number | null; status: 'succeeded' | 'failed' | 'cancelled' | 'schedule_gone' };
+
+/** The Temporal Schedule of a Bellows schedule: same id, prefixed, so the Temporal UI shows which one it is. */
+export const temporalScheduleIdFor = (scheduleId: string): string => `schedule-${scheduleId}`;

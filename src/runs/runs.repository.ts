@@ -3,7 +3,7 @@ import { SQL, type Sql } from '../database/sql';
 import { workflowIdFor, type AttemptStatus } from '../../workflows/messages';
 
 export type RunStatus = 'queued' | 'running' | AttemptStatus;
-export type TriggerKind = 'manual' | 'api' | 'webhook';
+export type TriggerKind = 'manual' | 'api' | 'webhook' | 'schedule';
 /** Who or what started a run; webhook runs also name the hook, event, delivery and commit. */
 export type TriggerInfo = {
   kind: TriggerKind;

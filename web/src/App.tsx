@@ -10,6 +10,7 @@ import { ArtifactsPage } from './pages/ArtifactsPage';
 import { ProjectPage } from './pages/ProjectPage';
 import { ProjectsPage } from './pages/ProjectsPage';
 import { QueuePage } from './pages/QueuePage';
+import { SchedulesPage } from './pages/SchedulesPage';
 import { RunDetailPage } from './pages/RunDetailPage';
 import { RunsPage } from './pages/RunsPage';
 import { SignInPage } from './pages/SignInPage';
@@ -54,6 +55,7 @@ const NAV: { label: string; path: string; pages: Route['page'][] }[] = [
   { label: 'Runs', path: '/runs', pages: ['runs', 'run'] },
   { label: 'Projects', path: '/projects', pages: ['projects', 'project'] },
   { label: 'Queue', path: '/queue', pages: ['queue'] },
+  { label: 'Schedules', path: '/schedules', pages: ['schedules'] },
   { label: 'Artifacts', path: '/artifacts', pages: ['artifacts'] },
   { label: 'Agents', path: '/agents', pages: ['agents'] },
 ];
@@ -120,6 +122,8 @@ function Page({ route }: { route: Route }) {
       return <ArtifactsPage />;
     case 'agents':
       return <AgentsPage />;
+    case 'schedules':
+      return <SchedulesPage />;
     case 'not-found':
       return (
         <div className="empty">

@@ -9,6 +9,7 @@ export type Route =
   | { page: 'queue' }
   | { page: 'artifacts' }
   | { page: 'agents' }
+  | { page: 'schedules' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -31,6 +32,8 @@ export function parseRoute(hash: string): Route {
       return { page: 'artifacts' };
     case 'agents':
       return { page: 'agents' };
+    case 'schedules':
+      return { page: 'schedules' };
     default:
       return { page: 'not-found', path };
   }

@@ -104,3 +104,19 @@ export function useDefineRepositoryPipeline(slug: string) {
     onSuccess: () => rereadQueries(queryClient, keys.pipelines(slug)),
   });
 }
+
+export type ScheduleAction = { scheduleId: string; action: 'pause' | 'resume' | 'trigger' | 'delete' };
+
+/** Pause, resume, run now or delete one schedule. */
+export function useScheduleAction() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ scheduleId, action }: ScheduleAction): Promise<unknown> => {
+      const params = { scheduleId };
+      if (action === 'trigger') return client.call(api.schedules.trigger, { params });
+      if (action === 'delete') return client.call(api.schedules.delete, { params });
+      return client.call(api.schedules.update, { params, body: { paused: action === 'pause' } });
+    },
+    onSettled: () => rereadQueries(queryClient, keys.runs),
+  });
+}

@@ -31,6 +31,8 @@ export const keys = {
   branches: (slug: string) => ['projects', 'detail', slug, 'branches'] as const,
   refs: (slug: string, q: string, kind: GitRef['kind'] | undefined) => ['projects', 'detail', slug, 'refs', q, kind ?? null] as const,
   pipelineFiles: (slug: string) => ['projects', 'detail', slug, 'pipeline-files'] as const,
+  /** Under runs too: a schedule's answer carries its latest runs, so a run event rereads it. */
+  schedules: ['runs', 'schedules'] as const,
 };
 
 /**
@@ -50,6 +52,18 @@ export async function rereadQueries(queryClient: QueryClient, queryKey: QueryKey
 const text = (value: number | undefined) => (value === undefined ? undefined : String(value));
 
 export const queries = {
+  /** Every project's schedules, in project order (the API lists them per project). */
+  schedules: () =>
+    queryOptions({
+      queryKey: keys.schedules,
+      queryFn: async ({ signal }) => {
+        const { projects } = await client.call(api.projects.list, {}, { signal });
+        const lists = await Promise.all(projects.map((project) => client.call(api.schedules.list, { params: { slug: project.slug } }, { signal })));
+        return lists.flatMap((list) => list.schedules);
+      },
+      // Next-run times move on their own; nothing announces them.
+      refetchInterval: 15_000,
+    }),
   runList: (filters: RunFilters, limit: number) =>
     queryOptions({
       queryKey: keys.runList({ ...filters, limit }),
