@@ -58,6 +58,8 @@ const jobFields = {
   try: z.number(),
   /** In a failed-only re-run, the previous attempt's job this one stands in for (it succeeded there and did not run again). */
   carriedFromJobId: z.number().nullable(),
+  /** What the job wrote to $BELLOWS_OUTPUT (values holding a secret are masked); needing jobs receive them. */
+  outputs: stringMap,
   queuedAt: timestamp.nullable(),
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),

@@ -242,6 +242,7 @@ export class RunsService {
       exitCode: job.exitCode,
       try: job.try,
       carriedFromJobId: job.carriedFromJobId,
+      outputs: job.outputs,
       queuedAt: job.queuedAt,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,
