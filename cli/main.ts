@@ -36,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   cancel: { usage: 'cancel <run> [<run>...]', options: {}, run: (ctx, positionals) => commands.cancel(ctx, positionals) },
   rerun: { usage: 'rerun <run> [--failed] [--follow]', options: { failed: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } }, run: commands.rerun },
   artifacts: { usage: 'artifacts <run> [--download <dir>]', options: { download: { type: 'string' } }, run: commands.artifacts },
+  outputs: { usage: 'outputs <run>', options: {}, run: (ctx, positionals) => commands.outputs(ctx, positionals) },
   'pipeline push': {
     usage: 'pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]... [--priority N]',
     options: { name: { type: 'string' }, label: { type: 'string', multiple: true }, priority: { type: 'string' } },
