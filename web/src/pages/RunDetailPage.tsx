@@ -154,10 +154,36 @@ function JobView({ job, title }: { job: Job; title: string }) {
   );
 }
 
+/** What the job wrote to $BELLOWS_OUTPUT (a carried job's are the ones it copied); secrets arrive masked. */
+function JobOutputs({ job }: { job: Job }) {
+  const entries = Object.entries(job.outputs);
+  if (!entries.length) return null;
+  return (
+    <details className="job-outputs" data-testid="job-outputs" open>
+      <summary>Outputs ({entries.length})</summary>
+      <table className="table">
+        <tbody>
+          {entries.map(([key, value]) => (
+            <tr key={key}>
+              <th scope="row">
+                <code>{key}</code>
+              </th>
+              <td>
+                <pre className="output-value">{value}</pre>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
 function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
   if (job.carriedFromJobId === null) {
     return (
       <div className="job-panel">
+        <JobOutputs job={job} />
         <JobView job={job} title={job.name} />
       </div>
     );
@@ -176,6 +202,7 @@ function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
           'Carried over from an earlier attempt — it succeeded there, so this attempt did not run it again.'
         )}
       </p>
+      <JobOutputs job={job} />
       {origin && <JobView key={origin.job.id} job={origin.job} title={`${origin.job.name} · attempt ${origin.attempt}`} />}
     </div>
   );
