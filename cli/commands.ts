@@ -352,7 +352,12 @@ export async function outputs(ctx: Context, positionals: string[]): Promise<Exit
     printJson(ctx, Object.fromEntries(run.jobs.map((job) => [job.key, job.outputs])));
     return EXIT.ok;
   }
-  const rows = run.jobs.flatMap((job) => Object.entries(job.outputs).map(([key, value]) => [job.key, key, oneLine(value)]));
+  // By name within each job: jsonb keeps no order of its own.
+  const rows = run.jobs.flatMap((job) =>
+    Object.entries(job.outputs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, value]) => [job.key, key, oneLine(value)]),
+  );
   if (rows.length === 0) ctx.out(`No job of run ${id} wrote outputs.\n`);
   else ctx.out(table(rows, ['JOB', 'OUTPUT', 'VALUE']));
   return EXIT.ok;

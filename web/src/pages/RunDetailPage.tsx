@@ -156,7 +156,8 @@ function JobView({ job, title }: { job: Job; title: string }) {
 
 /** What the job wrote to $BELLOWS_OUTPUT (a carried job's are the ones it copied); secrets arrive masked. */
 function JobOutputs({ job }: { job: Job }) {
-  const entries = Object.entries(job.outputs);
+  // By name: jsonb keeps no order of its own (it stores shorter keys first).
+  const entries = Object.entries(job.outputs).sort(([a], [b]) => a.localeCompare(b));
   if (!entries.length) return null;
   return (
     <details className="job-outputs" data-testid="job-outputs" open>
