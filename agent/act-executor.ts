@@ -29,6 +29,7 @@ export function createActExecutor(client: ApiClient): JobExecutor {
         // A repository pipeline's file is in the checkout; a stored pipeline has no file of its own.
         graphFile: context.job.pipeline.path && context.job.repository ? resolve(context.workspaceDir, context.job.pipeline.path) : undefined,
         matrix: context.job.matrix,
+        needs: context.job.needs,
         repository: context.job.repository ? { ...context.job.repository, auth: context.job.repository.auth ?? undefined } : undefined,
         signal: aborter.signal,
         onSecret: (_name, value) => context.maskSecret(value),

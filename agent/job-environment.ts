@@ -10,6 +10,8 @@ export type JobEnvironmentInput = {
   serverUrl: string;
   workspaceDir: string;
   artifactsDir: string;
+  /** The file the job writes its outputs to ($BELLOWS_OUTPUT), fresh and empty for each try. */
+  outputFile: string;
   agentEnv: NodeJS.ProcessEnv;
 };
 
@@ -28,6 +30,9 @@ export function buildJobEnvironment(input: JobEnvironmentInput): NodeJS.ProcessE
   // Secrets only under this prefix: exporting them under their own names would leak them into every tool.
   for (const [key, value] of Object.entries(claimed.secrets)) env[`ACT_INPUT_SECRET_${envKey(key)}`] = value;
   env.ACT_INPUT_SECRETS = JSON.stringify(claimed.secrets);
+  for (const [job, { outputs }] of Object.entries(claimed.needs ?? {})) {
+    for (const [key, value] of Object.entries(outputs)) env[needsEnvName(job, key)] = value;
+  }
   Object.assign(env, {
     CI: 'true',
     BELLOWS_SERVER_URL: serverUrl,
@@ -43,6 +48,7 @@ export function buildJobEnvironment(input: JobEnvironmentInput): NodeJS.ProcessE
     BELLOWS_COMMIT_SHA: claimed.run.commitSha ?? '',
     BELLOWS_WORKSPACE: workspaceDir,
     BELLOWS_ARTIFACTS_DIR: artifactsDir,
+    BELLOWS_OUTPUT: input.outputFile,
   });
   // The repository's address for tools that want it (parseCheckout took any credentials out of it).
   if (claimed.repository) env.BELLOWS_REPOSITORY_URL = claimed.repository.url;
@@ -53,4 +59,9 @@ export function buildJobEnvironment(input: JobEnvironmentInput): NodeJS.ProcessE
 /** `node-version` → `NODE_VERSION`: upper case, and usable as a shell variable name. */
 export function envKey(key: string): string {
   return key.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+}
+
+/** Output `KEY` of needed job `JOB` as a variable: `NEEDS_<JOB>_<KEY>`, both by envKey (`build-linux` → `BUILD_LINUX`). */
+export function needsEnvName(job: string, key: string): string {
+  return `NEEDS_${envKey(job)}_${envKey(key)}`;
 }

@@ -1,10 +1,10 @@
 // Everything around one claimed job: workspace, start, execution, cancel, artifacts, log flush, finish.
 
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { api } from '../contract';
-import type { ClaimedJob, FinishRequest } from '../contract/agent-protocol.contract';
+import { MAX_FINISH_ERROR_LENGTH, type ClaimedJob, type FinishRequest } from '../contract/agent-protocol.contract';
 import { ApiNetworkError, describeError, errorCode, isJobGone, isSuccess, type ApiClient, type CallResult } from './api-client';
 import { uploadArtifacts } from './artifact-uploader';
 import { backoffDelay, isAbortError, sleep } from './backoff';
@@ -14,6 +14,7 @@ import type { ProjectMirrors } from './git/git-mirror';
 import { buildJobEnvironment } from './job-environment';
 import type { Execution, ExecutionResult, ExecutorRegistry } from './job-executor';
 import { createJobOutput, type JobOutput } from './job-output';
+import { parseOutputsFile } from './job-outputs-file';
 import { LogShipper, type LogShipperOptions } from './log-shipper';
 import { errorMessage, type Logger } from './logger';
 import { createSecretMasker } from './secret-masker';
@@ -141,6 +142,9 @@ export class JobRun {
     await rm(jobDir, { recursive: true, force: true });
     await mkdir(workspaceDir, { recursive: true });
     await mkdir(artifactsDir, { recursive: true });
+    // Outside the workspace, so a checkout or a clean step never touches it; the job dir is new each try.
+    const outputFile = join(jobDir, 'output');
+    await writeFile(outputFile, '');
 
     const checkoutAuth = this.claimed.repository?.auth ?? undefined;
     const masker = createSecretMasker([...Object.values(this.claimed.secrets), ...this.options.extraSecrets, ...authSecrets(checkoutAuth)]);
@@ -187,13 +191,17 @@ export class JobRun {
           result = { exitCode: null, signal: null, error: checkout.cancelled ? (this.cancelReason ?? this.leaseLostReason ?? checkout.error) : checkout.error };
         }
       }
-      result ??= await this.execute(jobDir, workspaceDir, artifactsDir, output, (value) => masker.add(value));
+      result ??= await this.execute(jobDir, workspaceDir, artifactsDir, outputFile, output, (value) => masker.add(value));
     } finally {
       if (timeout) clearTimeout(timeout);
     }
     output.end();
     if (this.gone) return 'job-gone';
     output.system(describeResult(result));
+    // Read even after a failure: what the job wrote before it failed is still worth showing.
+    const outputs = parseOutputsFile(await readFile(outputFile, 'utf8').catch(() => ''));
+    if (!outputs.ok) output.system(outputs.error);
+    else if (Object.keys(outputs.outputs).length) output.system(`Outputs: ${Object.keys(outputs.outputs).join(', ')}`);
 
     if (this.leaseLostReason !== undefined) {
       output.system('Skipping artifact upload: the job lost its lease');
@@ -216,10 +224,12 @@ export class JobRun {
       return 'failed';
     }
 
-    const succeeded = result.exitCode === 0 && this.cancelReason === undefined && result.error === undefined;
+    // A malformed output file fails a try that otherwise succeeded: its dependents would read wrong values.
+    const succeeded = result.exitCode === 0 && this.cancelReason === undefined && result.error === undefined && outputs.ok;
     const finish: FinishRequest = { status: succeeded ? 'succeeded' : 'failed', exitCode: result.exitCode };
-    const error = this.cancelReason ?? result.error ?? (result.signal ? `killed by ${result.signal}` : undefined);
-    if (!succeeded && error !== undefined) finish.error = error;
+    const error = this.cancelReason ?? result.error ?? (result.signal ? `killed by ${result.signal}` : outputs.ok ? undefined : outputs.error);
+    if (!succeeded && error !== undefined) finish.error = error.slice(0, MAX_FINISH_ERROR_LENGTH);
+    if (outputs.ok && Object.keys(outputs.outputs).length) finish.outputs = outputs.outputs;
     const finished = await this.finish(finish);
     // The lease lapsed while finish was being retried: the job may be running elsewhere already.
     if (finished === 'lease-lost') return this.handBackLost();
@@ -231,7 +241,14 @@ export class JobRun {
     return finish.status;
   }
 
-  private async execute(jobDir: string, workspaceDir: string, artifactsDir: string, output: JobOutput, maskSecret: (value: string) => void): Promise<ExecutionResult> {
+  private async execute(
+    jobDir: string,
+    workspaceDir: string,
+    artifactsDir: string,
+    outputFile: string,
+    output: JobOutput,
+    maskSecret: (value: string) => void,
+  ): Promise<ExecutionResult> {
     const { pipeline } = this.claimed;
     if (this.leaseLostReason !== undefined) return { exitCode: null, signal: null, error: this.leaseLostReason };
     if (this.cancelReason !== undefined) return { exitCode: null, signal: null, error: this.cancelReason };
@@ -246,6 +263,7 @@ export class JobRun {
       serverUrl: this.options.serverUrl,
       workspaceDir,
       artifactsDir,
+      outputFile,
       agentEnv: this.options.agentEnv,
     });
     try {

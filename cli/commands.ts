@@ -372,6 +372,32 @@ export async function artifacts(ctx: Context, positionals: string[], values: Val
   return EXIT.ok;
 }
 
+// ── outputs ──────────────────────────────────────────────────────────────────────────────────────────
+
+/** Each job's outputs in the run's current attempt (a carried-over job shows the ones it copied). */
+export async function outputs(ctx: Context, positionals: string[]): Promise<ExitCode> {
+  const id = parseRunId(positionals[0]);
+  const run = await loadRun(client(ctx), id);
+  if (ctx.json) {
+    printJson(ctx, Object.fromEntries(run.jobs.map((job) => [job.key, job.outputs])));
+    return EXIT.ok;
+  }
+  // By name within each job: jsonb keeps no order of its own.
+  const rows = run.jobs.flatMap((job) =>
+    Object.entries(job.outputs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, value]) => [job.key, key, oneLine(value)]),
+  );
+  if (rows.length === 0) ctx.out(`No job of run ${id} wrote outputs.\n`);
+  else ctx.out(table(rows, ['JOB', 'OUTPUT', 'VALUE']));
+  return EXIT.ok;
+}
+
+// A multi-line value would break the table: its newlines show as \n (--json has the value as is).
+function oneLine(value: string): string {
+  return value.replaceAll('\r', '\\r').replaceAll('\n', '\\n');
+}
+
 // ── pipeline push ────────────────────────────────────────────────────────────────────────────────────
 
 export async function pipelinePush(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {

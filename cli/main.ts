@@ -51,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
     run: (ctx, positionals, values) => commands.decide(ctx, 'reject', positionals, values),
   },
   artifacts: { usage: 'artifacts <run> [--download <dir>]', options: { download: { type: 'string' } }, run: commands.artifacts },
+  outputs: { usage: 'outputs <run>', options: {}, run: (ctx, positionals) => commands.outputs(ctx, positionals) },
   'pipeline push': {
     usage: 'pipeline push <project> <file.act|file.sh> [--name <pipeline>] [--label k=v]... [--priority N]',
     options: { name: { type: 'string' }, label: { type: 'string', multiple: true }, priority: { type: 'string' } },

@@ -31,6 +31,42 @@ export const MAX_FINISH_ERROR_LENGTH = 4000;
 export const MAX_CLAIM_WAIT_SECONDS = 60;
 export const DEFAULT_CLAIM_WAIT_SECONDS = 30;
 
+/** A job output's name (`KEY=VALUE` in $BELLOWS_OUTPUT): usable as a shell variable name's tail. */
+export const OUTPUT_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const OUTPUT_KEY_RULE = 'a letter or underscore, then letters, digits or underscores';
+/** All of one job's outputs together (keys plus values, UTF-8): they travel in every dependent's claim. */
+export const MAX_OUTPUTS_BYTES = 1024 * 1024;
+
+/** The byte size MAX_OUTPUTS_BYTES bounds: the agent checks it before sending, the server again. */
+export function outputsSize(outputs: Record<string, string>): number {
+  let bytes = 0;
+  for (const [key, value] of Object.entries(outputs)) bytes += utf8Length(key) + utf8Length(value);
+  return bytes;
+}
+
+// The contract may use nothing but zod (no Buffer in the browser build): UTF-8 length by code point.
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+/** A job's outputs, as the agent reports them at finish. */
+export const JobOutputs = z
+  .record(
+    z.string().regex(OUTPUT_KEY_PATTERN, `each output name must be ${OUTPUT_KEY_RULE}`),
+    z.string({ error: 'each output value must be a string' }),
+    {
+      error: (issue) =>
+        issue.code === 'invalid_key' ? `each output name must be ${OUTPUT_KEY_RULE} (got "${String(issue.input)}")` : issue.code === 'invalid_type' ? 'outputs must be an object of strings' : undefined,
+    },
+  )
+  .refine((outputs) => outputsSize(outputs) <= MAX_OUTPUTS_BYTES, `outputs must be at most ${MAX_OUTPUTS_BYTES} bytes in all`)
+  .meta({ id: 'JobOutputs' });
+
 const LABEL_MESSAGE = `each label must be ${LABEL_RULE}`;
 
 /** A list of agent labels (declared by the agent or set by an admin). */
@@ -134,6 +170,11 @@ export const ClaimedJob = z
     env: stringMap,
     secrets: stringMap,
     matrix: stringMap,
+    /**
+     * The outputs of the jobs this one needs, by job name (a matrix job's legs merged in key order).
+     * Optional so an agent keeps working against a server from before job outputs.
+     */
+    needs: z.record(z.string(), z.object({ outputs: stringMap })).optional(),
   })
   .meta({ id: 'ClaimedJob' });
 export type ClaimedJob = z.input<typeof ClaimedJob>;
@@ -217,6 +258,8 @@ export const FinishRequest = z
     status: z.enum(FINISH_STATUSES, { error: `status must be one of: ${FINISH_STATUSES.join(', ')}` }),
     exitCode: z.number({ error: 'exitCode must be an integer or null' }).int('exitCode must be an integer or null').nullable().optional(),
     error: optionalText('error', MAX_FINISH_ERROR_LENGTH),
+    /** What the job wrote to $BELLOWS_OUTPUT; absent from agents that predate job outputs. */
+    outputs: JobOutputs.optional(),
   })
   .meta({ id: 'FinishRequest' });
 export type FinishRequest = z.input<typeof FinishRequest>;

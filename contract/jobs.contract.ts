@@ -87,6 +87,8 @@ const jobFields = {
   approvers: z.array(z.string()),
   /** Approval jobs, once decided. */
   approval: Approval.nullable(),
+  /** What the job wrote to $BELLOWS_OUTPUT (values holding a secret are masked); needing jobs receive them. */
+  outputs: stringMap,
   queuedAt: timestamp.nullable(),
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),

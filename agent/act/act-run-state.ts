@@ -33,7 +33,7 @@ export class RunState {
       secret: (name) => this.secret(name),
       matrix: host.matrix ?? {},
       github: {},
-      needs: {},
+      needs: host.needs ?? {},
       // From the host's environment: paths only ever merge environments derived from it (wait-for).
       runner: runnerContext(host.env),
       workDir: host.workDir,

@@ -66,6 +66,8 @@ export type ActHost = {
   repository?: { url: string; ref: string; commitSha: string; auth?: GitAuth };
   /** The `matrix` context: the job's matrix values. */
   matrix?: Record<string, string>;
+  /** The `needs` context: each needed job's outputs (`${{ needs.JOB.outputs.KEY }}`). */
+  needs?: Record<string, { outputs: Record<string, string> }>;
   output(chunk: ActOutput): void;
   onActiveNodes?(active: string[]): void;
   onNodeState?(node: string, state: NodeState): void;

@@ -106,6 +106,6 @@ export class AgentProtocolController {
     @Param(paramsOf(routes.finish)) params: RouteParams<typeof routes.finish>,
     @Body(bodyOf(routes.finish)) body: RouteBody<typeof routes.finish>,
   ): Promise<RouteResult<typeof routes.finish>> {
-    return this.agents.finish(agent, params.id, { status: body.status, exitCode: body.exitCode ?? null });
+    return this.agents.finish(agent, params.id, { status: body.status, exitCode: body.exitCode ?? null, outputs: body.outputs });
   }
 }

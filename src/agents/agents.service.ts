@@ -199,10 +199,15 @@ export class AgentsService {
     return { cancel: job.status !== 'running' || job.cancelRequested };
   }
 
-  async finish(agent: AgentPrincipal, jobId: number, request: Pick<z.output<typeof FinishRequest>, 'status'> & { exitCode: number | null }): Promise<z.output<typeof FinishResponse>> {
+  async finish(
+    agent: AgentPrincipal,
+    jobId: number,
+    request: Pick<z.output<typeof FinishRequest>, 'status' | 'outputs'> & { exitCode: number | null },
+  ): Promise<z.output<typeof FinishResponse>> {
     const job = await this.owned(agent, jobId);
     if (job.status !== 'running') return { status: job.status };
-    const finished = await this.jobs.finish(job.id, job.try, request.status, request.exitCode);
+    const outputs = await this.maskedOutputs(job.projectId, request.outputs ?? {});
+    const finished = await this.jobs.finish(job.id, job.try, request.status, request.exitCode, outputs);
     if (!finished) {
       const current = await this.owned(agent, jobId);
       return { status: current.status };
@@ -254,8 +259,21 @@ export class AgentsService {
     this.live.agentDeleted(id);
   }
 
+  /**
+   * Outputs are stored masked as log lines are (maskSecrets, same values): they are shown in the UI, the
+   * API and the CLI, and passed on to other jobs, so a secret in one must not leave the server.
+   */
+  private async maskedOutputs(projectId: string, outputs: Record<string, string>): Promise<Record<string, string>> {
+    if (Object.keys(outputs).length === 0) return outputs;
+    const secrets = await this.secretValues(projectId);
+    return Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, storableText(maskSecrets(value, secrets))]));
+  }
+
   private async toClaimedJob(row: ClaimedJobRow): Promise<z.output<typeof ClaimedJob>> {
     const secrets = await this.secrets.reveal(row.projectId);
+    const needs: Record<string, { outputs: Record<string, string> }> = {};
+    // A matrix job's legs share a name: their outputs merge, later keys winning (as GitHub's needs do).
+    for (const needed of await this.jobs.neededOutputs(row.id)) needs[needed.name] = { outputs: { ...needs[needed.name]?.outputs, ...needed.outputs } };
     return {
       job: { id: row.id, name: row.name, try: row.try, labels: row.labels, timeoutMinutes: row.timeoutMinutes },
       run: {
@@ -283,6 +301,7 @@ export class AgentsService {
       env: { ...row.env, ...row.runEnv },
       secrets,
       matrix: row.matrix,
+      needs,
     };
   }
 

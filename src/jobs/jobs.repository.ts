@@ -112,7 +112,7 @@ export class JobsRepository {
               : 'waiting';
         const inserted = await tx`
           insert into jobs (run_id, attempt, key, name, kind, content, matrix, env, labels, needs, timeout_minutes, status,
-                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority, retry, approvers)
+                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority, retry, approvers, outputs)
           values (${runId}, ${attempt}, ${spec.key}, ${spec.name}, ${spec.kind}, ${spec.content}, ${tx.json(spec.matrix)},
                   ${tx.json(spec.env)}, ${spec.labels}, ${spec.needs}, ${spec.timeoutMinutes}, ${status}, ${spec.retry?.maxTries ?? options.maxTries},
                   ${spec.carriedFromJobId},
@@ -120,7 +120,9 @@ export class JobsRepository {
                   ${status === 'queued' ? tx`now()` : null},
                   ${spec.carriedFromJobId !== null || status === 'cancelled' ? tx`now()` : null},
                   ${options.cancelled ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null},
-                  (select priority from runs where id = ${runId}), ${spec.retry ? tx.json(spec.retry) : null}, ${spec.approvers})
+                  (select priority from runs where id = ${runId}), ${spec.retry ? tx.json(spec.retry) : null}, ${spec.approvers},
+                  -- A carried job stands in for the one it copies: jobs needing it read that one's outputs.
+                  coalesce((select outputs from jobs where id = ${spec.carriedFromJobId}), '{}'))
           on conflict (run_id, attempt, key) do nothing
           returning id, labels`;
         if (inserted.length && status === 'queued') queued.push({ id: Number(inserted[0].id), labels: inserted[0].labels as string[] });
@@ -344,13 +346,13 @@ export class JobsRepository {
    * Records the agent's verdict. A job whose cancel was requested ends cancelled, never failed.
    * Returns the final state, or undefined when the try was already decided elsewhere.
    */
-  async finish(jobId: number, tryNumber: number, status: 'succeeded' | 'failed', exitCode: number | null) {
+  async finish(jobId: number, tryNumber: number, status: 'succeeded' | 'failed', exitCode: number | null, outputs: Record<string, string> = {}) {
     return this.sql.begin(async (tx) => {
       const [row] = await tx<{ status: TerminalJobStatus; runId: number; attempt: number }[]>`
         update jobs set
           status = case when cancel_requested then 'cancelled' else ${status} end,
           reason = case when cancel_requested then 'cancelled' when ${status} = 'failed' then 'exit_code' else null end,
-          exit_code = ${exitCode}, finished_at = now(), lease_expires_at = null, active_nodes = '{}'
+          exit_code = ${exitCode}, finished_at = now(), lease_expires_at = null, active_nodes = '{}', outputs = ${tx.json(outputs)}
         where id = ${jobId} and try = ${tryNumber} and status = 'running'
         returning status, run_id as "runId", attempt`;
       if (!row) return undefined;
@@ -360,6 +362,14 @@ export class JobsRepository {
         where job_id = ${jobId} and try = ${tryNumber}`;
       return row;
     });
+  }
+
+  /** The outputs of the jobs `jobId` needs (same run and attempt), in key order so matrix legs merge stably. */
+  async neededOutputs(jobId: number): Promise<{ name: string; key: string; outputs: Record<string, string> }[]> {
+    return this.sql<{ name: string; key: string; outputs: Record<string, string> }[]>`
+      select n.name, n.key, n.outputs from jobs j
+      join jobs n on n.run_id = j.run_id and n.attempt = j.attempt and n.key = any(j.needs)
+      where j.id = ${jobId} order by n.key`;
   }
 
   async get(jobId: number): Promise<JobView | undefined> {
@@ -383,7 +393,7 @@ export class JobsRepository {
     return this.sql`
       select j.id, j.run_id as "runId", j.attempt, j.key, j.name, j.kind, j.status, j.reason, j.labels, j.needs, j.matrix,
              j.agent_id as "agentId", a.name as agent, j.exit_code as "exitCode", j.try, j.carried_from_job_id as "carriedFromJobId",
-             j.retry, j.max_tries as "maxTries", j.retry_at as "retryAt", j.approvers, j.approval,
+             j.retry, j.max_tries as "maxTries", j.retry_at as "retryAt", j.approvers, j.approval, j.outputs,
              j.queued_at as "queuedAt", j.started_at as "startedAt", j.finished_at as "finishedAt", j.created_at as "createdAt"
       from jobs j left join agents a on a.id = j.agent_id`;
   }

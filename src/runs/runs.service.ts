@@ -278,6 +278,7 @@ export class RunsService {
       retryAt: job.retryAt,
       approvers: job.approvers,
       approval: job.approval,
+      outputs: job.outputs,
       queuedAt: job.queuedAt,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,

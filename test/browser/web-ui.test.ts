@@ -338,6 +338,19 @@ describe('web UI in Chromium', () => {
     await page.close();
   }, 120_000);
 
+  it('shows a job\'s outputs on the run page, a multi-line value kept whole', async () => {
+    await put('with-outputs', { content: 'echo "version=2.0.1" >> "$BELLOWS_OUTPUT"\nprintf "notes<<END\\nline one\\nline two\\nEND\\n" >> "$BELLOWS_OUTPUT"', labels: ['os=linux'] });
+    const run = await trigger('with-outputs');
+    const done = await finished(run.id);
+    expect(done.status).toBe('succeeded');
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, `#/runs/${run.id}`);
+    const outputs = page.getByTestId('job-outputs');
+    await expect.poll(() => outputs.locator('tr').allInnerTexts(), { timeout: 30_000 }).toEqual([expect.stringMatching(/^notes\s+line one\nline two$/), expect.stringMatching(/^version\s+2\.0\.1$/)]);
+    await screenshot(page, 'job-outputs');
+    await page.close();
+  }, 120_000);
+
   it('keeps a 100k-line log virtualised: every line is held, few are in the DOM, search finds the last', async () => {
     await put('huge', { content: 'seq 1 100000 | sed "s/^/row /"', labels: ['os=linux'] });
     const run = await trigger('huge');

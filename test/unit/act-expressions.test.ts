@@ -146,3 +146,15 @@ describe('expressions', () => {
     expect(splitExpressions('a${{ b }}c')).toEqual([{ text: 'a' }, { body: ' b ', start: 1 }, { text: 'c' }]);
   });
 });
+
+describe('the needs context', () => {
+  it('reads a needed job\'s outputs, names matched either way round, missing ones empty', async () => {
+    const ctx = context({ needs: { build: { outputs: { version: '1.2.3', notes: 'a\nb' } } } });
+    expect(await text('needs.build.outputs.version', ctx)).toBe('[1.2.3]');
+    expect(await text('needs.BUILD.outputs.notes', ctx)).toBe('[a\nb]');
+    expect(await text("needs['build'].outputs['version']", ctx)).toBe('[1.2.3]');
+    expect(await text('needs.build.outputs.missing', ctx)).toBe('[]');
+    expect(await text('needs.other.outputs.version', ctx)).toBe('[]');
+    expect(await text('toJSON(needs.build.outputs)', ctx)).toContain('"version": "1.2.3"');
+  });
+});

@@ -65,6 +65,7 @@ describe('buildJobEnvironment', () => {
       serverUrl: 'http://api',
       workspaceDir: '/tmp/w',
       artifactsDir: '/tmp/a',
+      outputFile: '/tmp/o',
       agentEnv: { PATH: '/bin', BELLOWS_AGENT_TOKEN: 'tok' },
       job: {
         job: { id: 1, name: 'j', try: 2, labels: [], timeoutMinutes: 0 },

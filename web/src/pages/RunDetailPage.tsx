@@ -224,11 +224,38 @@ function ApprovalPanel({ job }: { job: Job }) {
   );
 }
 
+/** What the job wrote to $BELLOWS_OUTPUT (a carried job's are the ones it copied); secrets arrive masked. */
+function JobOutputs({ job }: { job: Job }) {
+  // By name: jsonb keeps no order of its own (it stores shorter keys first).
+  const entries = Object.entries(job.outputs).sort(([a], [b]) => a.localeCompare(b));
+  if (!entries.length) return null;
+  return (
+    <details className="job-outputs" data-testid="job-outputs" open>
+      <summary>Outputs ({entries.length})</summary>
+      <table className="table">
+        <tbody>
+          {entries.map(([key, value]) => (
+            <tr key={key}>
+              <th scope="row">
+                <code>{key}</code>
+              </th>
+              <td>
+                <pre className="output-value">{value}</pre>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
 function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
   if (job.kind === 'approval') return <ApprovalPanel job={job} />;
   if (job.carriedFromJobId === null) {
     return (
       <div className="job-panel">
+        <JobOutputs job={job} />
         <JobView job={job} title={job.name} />
       </div>
     );
@@ -247,6 +274,7 @@ function JobPanel({ run, job }: { run: RunDetail; job: Job }) {
           `Carried over from an earlier attempt — it ${job.status === 'succeeded' ? 'succeeded' : `ended ${job.status}`} there, and this attempt did not run it again.`
         )}
       </p>
+      <JobOutputs job={job} />
       {origin && <JobView key={origin.job.id} job={origin.job} title={`${origin.job.name} · attempt ${origin.attempt}`} />}
     </div>
   );
