@@ -8,7 +8,8 @@ import type { z } from 'zod';
 import type { JobKind, JobRecord, JobTry } from '../../contract/jobs.contract';
 
 export type JobState = { id: number; key: string; kind: JobKind; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number; retry: RetryPolicy | null };
-export type JobStateWithLease = JobState & { leaseExpired: boolean };
+/** `reason` and `exitCode` are absent in histories recorded before retries: the reconcile reads them only when present. */
+export type JobStateWithLease = JobState & { leaseExpired: boolean; reason?: string | null; exitCode?: number | null };
 
 /** A job's row as the API answers it (GET /jobs/:id). */
 export type JobView = z.output<typeof JobRecord>;
@@ -250,6 +251,9 @@ export class JobsRepository {
   /** Queued and waiting jobs end now; running ones are flagged so their agents stop them. */
   async cancelAttempt(runId: number, attempt: number): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
+      // Jobs first, then the attempt: the claim locks in that order (its job, then run_attempts), and
+      // taking them the other way round deadlocked a cancel against a claim of the same attempt.
+      await tx`select id from jobs where run_id = ${runId} and attempt = ${attempt} order by id for update`;
       await tx`update run_attempts set cancel_requested_at = coalesce(cancel_requested_at, now()) where run_id = ${runId} and attempt = ${attempt}`;
       await tx`
         update jobs set status = 'cancelled', reason = 'cancelled', finished_at = now()
@@ -280,7 +284,8 @@ export class JobsRepository {
    */
   async loadStates(runId: number, attempt: number): Promise<JobStateWithLease[]> {
     return this.sql<JobStateWithLease[]>`
-      select ${this.sql.unsafe(STATE_COLUMNS)}, coalesce(lease_expires_at < now() - interval '60 seconds', false) as "leaseExpired"
+      select ${this.sql.unsafe(STATE_COLUMNS)}, coalesce(lease_expires_at < now() - interval '60 seconds', false) as "leaseExpired",
+             reason, exit_code as "exitCode"
       from jobs where run_id = ${runId} and attempt = ${attempt} order by id`;
   }
 

@@ -402,4 +402,23 @@ describe('run-attempt workflow with fake activities', () => {
     },
     TEST_TIMEOUT_MS,
   );
+  it(
+    'applies the retry policy to a failing verdict the reconcile finds before (or without) its signal',
+    async () => {
+      const fake = createFakeRunActivities([{ key: 'build', retry: { exitCodes: [75], maxTries: 2 } }]);
+      const result = await withWorkflow(fake, { reconcileSeconds: 0.2 }, async (handle) => {
+        await fake.called('enqueueJobs');
+        await claimAndSignal(fake, handle, 'build');
+        // Committed by the finish endpoint; its signal never comes.
+        fake.finish('build', 'failed', 75);
+        expect(await fake.called('scheduleRetry')).toMatchObject({ jobId: 1, try: 1, reason: 'exit_code' });
+        await fake.called('releaseRetry');
+        await claimAndSignal(fake, handle, 'build');
+        await handle.signal(jobFinishedSignal, { ...fake.finish('build', 'succeeded', 0), exitCode: 0 });
+        return handle.result();
+      });
+      expect(result).toMatchObject({ status: 'succeeded', jobs: [{ key: 'build', status: 'succeeded', try: 2 }] });
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

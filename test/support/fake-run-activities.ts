@@ -23,7 +23,7 @@ export type FakeRunActivities = {
   /** An agent claims the queued job (what the claim endpoint commits); the test decides whether the signal is sent. */
   claim: (key: string) => { jobId: number; try: number };
   /** The agent's report committed (what the finish endpoint writes), signal or not. */
-  finish: (key: string, status: TerminalJobStatus) => { jobId: number; try: number; status: TerminalJobStatus };
+  finish: (key: string, status: TerminalJobStatus, exitCode?: number) => { jobId: number; try: number; status: TerminalJobStatus };
   /** The running try's lease ran out long ago (what loadStates reports as leaseExpired). */
   expireLease: (key: string) => void;
   job: (key: string) => JobState;
@@ -152,10 +152,11 @@ export function createFakeRunActivities(specs: FakeJobSpec[], options: { cancelR
       setStatus(job, 'running');
       return { jobId: job.id, try: job.try };
     },
-    finish: (key, status) => {
+    finish: (key, status, exitCode) => {
       const job = byKey(key);
       if (job.status !== 'running' && !(job.kind === 'approval' && job.status === 'awaiting_approval')) throw new Error(`fake job ${key} is ${job.status}, not running`);
       setStatus(job, status);
+      if (exitCode !== undefined) Object.assign(job, { exitCode, reason: status === 'failed' ? 'exit_code' : null });
       return { jobId: job.id, try: job.try, status };
     },
     expireLease: (key) => {

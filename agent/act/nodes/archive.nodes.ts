@@ -4,8 +4,8 @@
 // The archive libraries (yazl, yauzl, tar-stream) are loaded when an archive is made or read, never at
 // start: the server imports the node registry only to validate graphs.
 
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { lstat, mkdir, mkdtemp, realpath, rm, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type ReadStream, type Stats } from 'node:fs';
+import { lstat, mkdir, mkdtemp, realpath, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -75,11 +75,29 @@ async function* zipChunks(files: ArchiveFile[], level: number): AsyncGenerator<B
   const zip = new ZipFile();
   const output = zip.outputStream as Readable;
   zip.on('error', (error: Error) => output.destroy(error));
+  // The file streams are ours, not yazl's (addFile keeps its own): a reader that leaves half-way would
+  // leave yazl's open for good, so they are closed below, and none is opened after that.
+  const opened: ReadStream[] = [];
+  let abandoned = false;
   // Level 0 stores, 1–9 deflate; names, modes and times as Go's archive/zip writes them (Unix
   // attributes, DOS time plus the extended UTC timestamp).
-  for (const file of files) zip.addFile(file.path, file.name, { compressionLevel: level });
+  for (const file of files) {
+    const info = await stat(file.path);
+    if (!info.isFile()) throw new Error(`not a file: ${file.path}`);
+    zip.addReadStreamLazy(file.name, { compressionLevel: level, mtime: info.mtime, mode: info.mode }, (done) => {
+      if (abandoned) return done(new Error('the archive was abandoned by its reader'), undefined as unknown as Readable);
+      const stream = createReadStream(file.path);
+      opened.push(stream);
+      done(null, stream);
+    });
+  }
   zip.end();
-  for await (const chunk of output) yield chunk as Buffer;
+  try {
+    for await (const chunk of output) yield chunk as Buffer;
+  } finally {
+    abandoned = true;
+    for (const stream of opened) stream.destroy();
+  }
 }
 
 type TarSink = ReturnType<Pack['entry']>;
