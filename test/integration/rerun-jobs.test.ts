@@ -158,7 +158,8 @@ describe('re-run chosen jobs', () => {
     expect((await stack.api.call(api.runs.get, { params: { id: failed.id } })).attempts).toHaveLength(1);
 
     // A run that has not ended is refused as the whole-run re-run refuses it (409 run_in_progress).
-    await putPipeline('slow', { content: 'sleep 300' });
+    // Not `sleep 300`: runs.test.ts, perhaps running in the other test process, waits for every `sleep 300` on the machine to end.
+    await putPipeline('slow', { content: 'sleep 240' });
     const going = await trigger('slow');
     const running = await rerunRefused(going.id, { jobs: ['slow'] });
     expect(running.status).toBe(409);
