@@ -148,7 +148,8 @@ describe('cancel', () => {
   });
 
   it('stops a running job and its whole process tree; the run ends cancelled, not failed', async () => {
-    await putPipeline('sleepy', { content: 'echo started-$BELLOWS_JOB_ID\n(sleep 300; echo orphan) &\nsleep 300\n' });
+    // Durations no other test uses: the check below reads every process on the machine.
+    await putPipeline('sleepy', { content: 'echo started-$BELLOWS_JOB_ID\n(sleep 317; echo orphan) &\nsleep 313\n' });
     const run = await trigger('sleepy');
     const running = await stack.waitFor(
       async () => {
@@ -165,7 +166,10 @@ describe('cancel', () => {
     // The run is recorded cancelled once the agent reports (or after the cancel grace); its processes
     // are gone within seconds: a SIGKILLed process on a loaded machine may take a moment to exit.
     const { execSync } = await import('node:child_process');
-    await stack.waitFor(() => !/^sleep 300$/m.test(execSync('ps -eo args').toString()), { timeoutMs: 30_000, message: 'no `sleep 300` of the cancelled job left' });
+    await stack.waitFor(() => !/^sleep 31[37]$/m.test(execSync('ps -eo args').toString()), {
+      timeoutMs: 30_000,
+      message: 'no `sleep 313` or `sleep 317` of the cancelled job left',
+    });
     expect(await logText(running.jobs[0].id)).not.toContain('orphan');
   });
 
