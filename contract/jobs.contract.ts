@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { numericId, pageLimit, stringMap, timestamp } from './common';
 import { defineRoute } from './http';
-import { JobRetry } from './pipelines.contract';
+import { JOB_KINDS, JobRetry } from './pipelines.contract';
 
 /** Every status a job passes through: `waiting` for its needs, `queued` for an agent, then running to an end (an approval job: `awaiting_approval` for a decision). */
 export const JOB_STATUSES = ['waiting', 'queued', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
@@ -42,7 +42,7 @@ export const JobTry = z
   .meta({ id: 'JobTry' });
 export type JobTry = z.input<typeof JobTry>;
 
-export const JobKind = z.enum(['act', 'script', 'approval']).meta({ id: 'JobKind' });
+export const JobKind = z.enum(JOB_KINDS).meta({ id: 'JobKind' });
 export type JobKind = z.infer<typeof JobKind>;
 
 export const APPROVAL_DECISIONS = ['approved', 'rejected', 'timed_out'] as const;
@@ -51,6 +51,7 @@ export const Approval = z
   .object({ decision: z.enum(APPROVAL_DECISIONS), by: z.string().nullable(), at: timestamp, comment: z.string().nullable() })
   .meta({ id: 'Approval' });
 export type Approval = z.input<typeof Approval>;
+export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
 
 export const MAX_APPROVAL_COMMENT = 2000;
 export const DecideApproval = z

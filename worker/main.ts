@@ -49,12 +49,14 @@ async function main(): Promise<void> {
   // key handling and workflow start as POST .../runs), built here without Nest's container.
   const temporal = new TemporalService(config);
   const runs = new RunsRepository(sql);
+  const jobs = new JobsRepository(sql);
+  const pipelines = new PipelinesRepository(sql);
   const repositoryLocks = new RepositoriesRepository(config);
   const runsService = new RunsService(
     runs,
-    new JobsRepository(sql),
+    jobs,
     new ProjectsService(new ProjectsRepository(sql), config),
-    new PipelinesService(new PipelinesRepository(sql)),
+    new PipelinesService(pipelines),
     temporal,
     live,
     new RepositoriesService(config, repositoryLocks, new SecretsService(new SecretsRepository(sql), loadSecretBox(config))),
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     ...(existsSync(bundlePath) ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
-      ...createRunActivities({ jobs: new JobsRepository(sql), pipelines: new PipelinesRepository(sql), maxTries: config.maxTries, live }),
+      ...createRunActivities({ jobs, pipelines, maxTries: config.maxTries, live }),
       ...createScheduledRunActivities({
         schedules: new SchedulesRepository(sql),
         runsService,

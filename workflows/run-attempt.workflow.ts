@@ -199,13 +199,15 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
       if (!job) continue;
       if (state.status === 'running' && (job.status !== 'running' || job.try !== state.try)) {
         await handle({ type: 'claimed', jobId: state.id, try: state.try, agentId: '' });
-      } else if (TERMINAL.has(state.status) && !TERMINAL.has(job.status) && state.status === 'failed' && state.reason === 'exit_code' && job.retry) {
-        // An agent's failing verdict whose signal is late or lost still meets its job's retry policy.
-        await handle({ type: 'finished', jobId: state.id, try: state.try, status: 'failed', exitCode: state.exitCode ?? null });
       } else if (TERMINAL.has(state.status) && !TERMINAL.has(job.status)) {
-        job.status = state.status;
-        job.try = state.try;
-        job.deadline = null;
+        if (state.status === 'failed' && state.reason === 'exit_code' && job.retry) {
+          // An agent's failing verdict whose signal is late or lost still meets its job's retry policy.
+          await handle({ type: 'finished', jobId: state.id, try: state.try, status: 'failed', exitCode: state.exitCode ?? null });
+        } else {
+          job.status = state.status;
+          job.try = state.try;
+          job.deadline = null;
+        }
       }
       if (state.status === 'running' && state.leaseExpired) await handle({ type: 'lost', jobId: state.id, try: state.try });
     }

@@ -5,7 +5,7 @@ import { encodeNotification, QUEUE_CHANNEL, type QueuedJobRef } from '../queue/q
 import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflows/messages';
 import type { RetryReason, RetryPolicy } from '../../workflows/retry-policy';
 import type { z } from 'zod';
-import type { JobKind, JobRecord, JobTry } from '../../contract/jobs.contract';
+import type { ApprovalDecision, JobKind, JobRecord, JobTry } from '../../contract/jobs.contract';
 
 export type JobState = { id: number; key: string; kind: JobKind; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number; retry: RetryPolicy | null };
 /** `reason` and `exitCode` are absent in histories recorded before retries: the reconcile reads them only when present. */
@@ -213,7 +213,7 @@ export class JobsRepository {
   }
 
   /** Records a decision once: undefined when the job no longer awaits one (decided, timed out, cancelled). */
-  async decideApproval(jobId: number, approval: { decision: 'approved' | 'rejected' | 'timed_out'; by: string | null; comment: string | null }) {
+  async decideApproval(jobId: number, approval: { decision: ApprovalDecision; by: string | null; comment: string | null }) {
     const status: TerminalJobStatus = approval.decision === 'approved' ? 'succeeded' : 'failed';
     const reason = approval.decision === 'approved' ? null : approval.decision === 'rejected' ? 'rejected' : 'approval_timeout';
     const [row] = await this.sql<{ status: 'succeeded' | 'failed'; runId: number; attempt: number }[]>`

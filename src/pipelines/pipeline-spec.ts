@@ -14,6 +14,7 @@ import {
 } from '../../contract/pipelines.contract';
 import { parseAct, validateAct } from '../../agent/act';
 import { LABEL_PATTERN, LABEL_RULE } from '../../contract/agent-protocol.contract';
+import type { JobKind } from '../../contract/jobs.contract';
 import { RETRY_REASONS, type RetryPolicy } from '../../workflows/retry-policy';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
@@ -24,7 +25,7 @@ export type { InputDefinition, JobDefinition, MatrixValue } from '../../contract
 export type PipelineDefinition = z.output<typeof PipelineDefinitionSchema>;
 
 /** An executable kind, or `approval`: a gate no agent runs (it waits for a person's decision). */
-export type JobKind = PipelineKind | 'approval';
+export type { JobKind };
 
 export type JobSpec = {
   key: string;
