@@ -273,7 +273,7 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
         String(r.id),
         `${r.project}/${r.pipeline}#${r.number}`,
         r.ref,
-        statusColour(c, r.status)(r.status),
+        statusColour(c, r.status)(r.reason ? `${r.status} (${r.reason})` : r.status),
         triggerText(r.trigger),
         formatDuration(r.durationMs),
         new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
@@ -281,6 +281,29 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
       ['ID', 'RUN', 'REF', 'STATUS', 'TRIGGER', 'DURATION', 'CREATED'],
     ),
   );
+  return EXIT.ok;
+}
+
+// ── queue ────────────────────────────────────────────────────────────────────────────────────────────
+
+/** The queue in claim order, then what policies hold back, each with why it waits. */
+export async function queue(ctx: Context): Promise<ExitCode> {
+  const page = await client(ctx).call(api.queue.list, { query: {} });
+  if (ctx.json) {
+    printJson(ctx, page);
+    return EXIT.ok;
+  }
+  const c = ctx.c;
+  const run = (job: { project: string; pipeline: string; runNumber: number }) => `${job.project}/${job.pipeline}#${job.runNumber}`;
+  if (page.jobs.length === 0) ctx.out('The queue is empty.\n');
+  else {
+    ctx.out(table(page.jobs.map((job) => [String(job.position), job.name, run(job), String(job.priority), job.waitingBecause ?? 'an idle agent takes it next']), ['#', 'JOB', 'RUN', 'PRIORITY', 'WAITING BECAUSE']));
+    if (page.total > page.jobs.length) ctx.out(c.dim(`${page.total - page.jobs.length} more queued.`) + '\n');
+  }
+  if (page.heldTotal > 0) {
+    ctx.out(`\nHeld back (${page.heldTotal}):\n`);
+    ctx.out(table(page.held.map((job) => [String(job.id), job.name, run(job), job.waitingBecause]), ['JOB ID', 'JOB', 'RUN', 'WAITING BECAUSE']));
+  }
   return EXIT.ok;
 }
 

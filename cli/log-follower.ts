@@ -29,6 +29,16 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
   const reported = new Set<number>();
   /** `jobId:try` of each failed try already announced as being retried. */
   const retriesAnnounced = new Set<string>();
+  /** Concurrency waits already told, by their sentence (a new holder is a new sentence). */
+  const waitsAnnounced = new Set<string>();
+  const announceWait = (sentence: string | null | undefined) => {
+    if (!sentence || waitsAnnounced.has(sentence)) return;
+    waitsAnnounced.add(sentence);
+    if (lineOpen) write('\n');
+    lineOpen = false;
+    write(c.yellow(`⏸ ${sentence}`) + '\n');
+    current = null;
+  };
   let current: number | null = null;
   let attempt: number | null = null;
   let lineOpen = false;
@@ -50,7 +60,9 @@ export async function printRunLogs(options: FollowOptions): Promise<RunDetail> {
       current = null;
     }
     attempt = run.attempt;
+    announceWait(run.concurrency?.waitingBecause);
     for (const job of run.jobs) {
+      if (job.status === 'waiting') announceWait(job.concurrency?.waitingBecause);
       if (job.carriedFromJobId !== null) {
         if (!reported.has(job.id)) {
           reported.add(job.id);

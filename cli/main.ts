@@ -34,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   },
   branches: { usage: 'branches <project>', options: {}, run: (ctx, positionals) => commands.branches(ctx, positionals) },
   logs: { usage: 'logs <run> [--follow]', options: { follow: { type: 'boolean', short: 'f' } }, run: commands.logs },
+  queue: { usage: 'queue', options: {}, run: (ctx) => commands.queue(ctx) },
   cancel: { usage: 'cancel <run> [<run>...]', options: {}, run: (ctx, positionals) => commands.cancel(ctx, positionals) },
   rerun: {
     usage: 'rerun <run> [--failed | --job <key>...] [--follow]',

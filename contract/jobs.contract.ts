@@ -1,6 +1,7 @@
 // Jobs: one unit an agent runs, its graph with live node states, and its log.
 import { z } from 'zod';
 import { numericId, pageLimit, stringMap, timestamp } from './common';
+import { ConcurrencySlot } from './concurrency.contract';
 import { defineRoute } from './http';
 import { JOB_KINDS, JobRetry } from './pipelines.contract';
 
@@ -90,6 +91,8 @@ const jobFields = {
   approval: Approval.nullable(),
   /** What the job wrote to $BELLOWS_OUTPUT (values holding a secret are masked); needing jobs receive them. */
   outputs: stringMap,
+  /** The job's own concurrency group (null when it declares none), and where it stands in it. */
+  concurrency: ConcurrencySlot.nullable(),
   queuedAt: timestamp.nullable(),
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),

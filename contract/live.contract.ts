@@ -46,7 +46,8 @@ export type LogChunksEvent = z.infer<typeof LogChunksEvent>;
 export const JobNodesEvent = z.object({ jobId: z.number(), activeNodes: z.array(z.string()), nodeStates: z.record(z.string(), NodeState) });
 export type JobNodesEvent = z.infer<typeof JobNodesEvent>;
 
-export const QUEUE_CHANGE_REASONS = ['queued', 'claimed', 'moved', 'cancelled', 'requeued'] as const;
+/** `held`: a policy held a job back (a concurrency slot, a retry backoff, an approval) or let it go. */
+export const QUEUE_CHANGE_REASONS = ['queued', 'claimed', 'moved', 'cancelled', 'requeued', 'held'] as const;
 /** The queue changed (job queued, claimed, moved, cancelled): refetch GET /api/v1/queue (room `queue`). */
 export const QueueChangedEvent = z.object({ reason: z.enum(QUEUE_CHANGE_REASONS) });
 export type QueueChangedEvent = z.infer<typeof QueueChangedEvent>;

@@ -1,6 +1,7 @@
 // Pipelines: named, versioned `.act` graphs or scripts, stored or read from the project's repository.
 import { z } from 'zod';
 import { priority, timestamp } from './common';
+import { ConcurrencyDefinition } from './concurrency.contract';
 import { defineRoute } from './http';
 
 /** The rule for pipeline names: the API refuses any other, and the web UI names pipelines it derives from repository files by it. */
@@ -59,6 +60,8 @@ export const JobDefinition = z
     retry: JobRetry.optional(),
     /** Approval jobs: token names that may decide; anyone with trigger scope when empty or absent. */
     approvers: z.array(z.string()).optional(),
+    /** A slot this job (each matrix leg on its own) takes while it runs. */
+    concurrency: ConcurrencyDefinition.optional(),
   })
   .meta({ id: 'JobDefinition' });
 export type JobDefinition = z.input<typeof JobDefinition>;
@@ -94,6 +97,9 @@ export const PutPipeline = z
       .optional()
       .meta({ default: TIMEOUT_MINUTES.fallback }),
     priority: priority.optional().meta({ default: 0, description: "Its runs' place in the queue: higher first, then queue order. A trigger may override it." }),
+    concurrency: objectOf('concurrency')
+      .optional()
+      .meta({ description: 'A slot of a concurrency group each run takes before any of its jobs is queued, and keeps until it ends.', example: { group: 'deploy-${ref}', onConflict: 'queue' } }),
     jobs: z
       .array(z.unknown(), { error: 'jobs must be a list' })
       .optional()
@@ -126,6 +132,8 @@ export const PipelineDefinition = z.object({
   inputs: z.record(z.string(), InputDefinition),
   timeoutMinutes: z.number(),
   priority: z.number(),
+  /** The group each run of this version takes a slot of; null when it declares none. */
+  concurrency: ConcurrencyDefinition.nullable(),
   jobs: z.array(JobDefinition).nullable(),
 });
 

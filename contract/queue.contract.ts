@@ -3,14 +3,19 @@ import { z } from 'zod';
 import { pageLimit, timestamp } from './common';
 import { defineRoute } from './http';
 
+/** Which job, of which run: what every queue row starts with. */
+const jobOfRun = {
+  id: z.number(),
+  runId: z.number(),
+  runNumber: z.number(),
+  name: z.string(),
+  project: z.string(),
+  pipeline: z.string(),
+};
+
 export const QueueEntry = z
   .object({
-    id: z.number(),
-    runId: z.number(),
-    runNumber: z.number(),
-    name: z.string(),
-    project: z.string(),
-    pipeline: z.string(),
+    ...jobOfRun,
     labels: z.array(z.string()),
     /** Higher goes first; within one priority, queue order (the one dragging changes). */
     priority: z.number().meta({ description: 'Higher goes first; within one priority, queue order.' }),
@@ -27,9 +32,30 @@ export const QueueEntry = z
   .meta({ id: 'QueueEntry' });
 export type QueueEntry = z.input<typeof QueueEntry>;
 
+/** Most held-back jobs one answer lists (oldest first); `heldTotal` counts them all. */
+export const QUEUE_HELD_LIMIT = 200;
+
+/** A job a policy keeps out of the queue for now: a concurrency slot, a retry backoff or a person's approval. */
+export const HeldEntry = z
+  .object({
+    ...jobOfRun,
+    status: z.enum(['waiting', 'awaiting_approval']),
+    /** Why it is held, in a sentence; the same one the run page shows. */
+    waitingBecause: z.string().meta({ example: 'waiting for concurrency group deploy-main (held by run #41)' }),
+    /** When it was held back: the retry's next try, or when its wait began. */
+    since: timestamp,
+    /** The backoff's end, for a job waiting out a retry backoff. */
+    until: timestamp.nullable(),
+  })
+  .meta({ id: 'HeldEntry' });
+export type HeldEntry = z.input<typeof HeldEntry>;
+
 export const QueueList = z
   .object({
     jobs: z.array(QueueEntry),
+    /** Jobs not in the queue yet because a policy holds them back, oldest first (the first page only). */
+    held: z.array(HeldEntry).meta({ description: `Jobs a policy holds back (concurrency, retry backoff, approval), oldest first; the first page only, at most ${QUEUE_HELD_LIMIT}.` }),
+    heldTotal: z.number(),
     nextCursor: z.string().nullable().meta({ description: 'The `cursor` of the next page; null on the last.' }),
     /** Every queued job the caller may see, not just this page. */
     total: z.number().meta({ description: 'Queued jobs the caller may see, on every page.' }),

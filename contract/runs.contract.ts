@@ -1,6 +1,7 @@
 // Runs: one execution of a pipeline, its attempts and their jobs.
 import { z } from 'zod';
 import { numericId, pageLimit, priority, stringMap, timestamp } from './common';
+import { ConcurrencySlot } from './concurrency.contract';
 import { defineRoute } from './http';
 import { Job } from './jobs.contract';
 
@@ -40,6 +41,8 @@ export const RunSummary = z
     /** The repository file the run's pipeline was read from, at commitSha. */
     pipelinePath: z.string().nullable().meta({ description: "The repository file the run's pipeline was read from, at commitSha." }),
     status: RunStatus,
+    /** Why a policy ended the run as it did: `superseded` (a newer run of its concurrency group cancelled it) or `concurrency_skipped`; null otherwise. */
+    reason: z.string().nullable().meta({ description: 'Why a policy ended the run as it did: `superseded` or `concurrency_skipped`; null otherwise.' }),
     /** Its jobs' place in the queue: higher first (the pipeline's, or the trigger's override). */
     priority: z.number().meta({ description: "Its jobs' place in the queue: higher first (the pipeline's, or the trigger's override)." }),
     attempt: z.number(),
@@ -56,6 +59,8 @@ export const Attempt = z
   .object({
     attempt: z.number(),
     status: RunStatus,
+    /** Why a policy ended this attempt: `superseded`, `concurrency_skipped`; null otherwise. */
+    reason: z.string().nullable(),
     failedOnly: z.boolean(),
     /** The job keys this attempt was asked to re-run (what needs them re-ran too); null when it was not a chosen-jobs re-run. */
     rerunJobs: z
@@ -73,7 +78,14 @@ export const Attempt = z
 export type Attempt = z.input<typeof Attempt>;
 
 /** `jobs` are the current attempt's. */
-export const RunDetail = RunSummary.extend({ inputs: stringMap, env: stringMap, jobs: z.array(Job), attempts: z.array(Attempt) }).meta({ id: 'RunDetail' });
+export const RunDetail = RunSummary.extend({
+  inputs: stringMap,
+  env: stringMap,
+  /** The current attempt's slot of its pipeline's concurrency group; null when the pipeline declares none. */
+  concurrency: ConcurrencySlot.nullable(),
+  jobs: z.array(Job),
+  attempts: z.array(Attempt),
+}).meta({ id: 'RunDetail' });
 export type RunDetail = z.input<typeof RunDetail>;
 
 export const RunList = z

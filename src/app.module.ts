@@ -34,6 +34,8 @@ import { LiveRepository } from './live/live.repository';
 import { LiveService } from './live/live.service';
 import { JobsRepository } from './jobs/jobs.repository';
 import { JobsService } from './jobs/jobs.service';
+import { ConcurrencyRepository } from './concurrency/concurrency.repository';
+import { ConcurrencyService } from './concurrency/concurrency.service';
 import { LogsRepository } from './jobs/logs.repository';
 import { PipelinesController } from './pipelines/pipelines.controller';
 import { PipelinesRepository } from './pipelines/pipelines.repository';
@@ -109,6 +111,8 @@ import { SecretBox } from './secrets/secret-box';
     JobsRepository,
     LogsRepository,
     JobsService,
+    ConcurrencyRepository,
+    ConcurrencyService,
     QueueRepository,
     QueueService,
     QueueNotifier,

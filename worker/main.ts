@@ -6,6 +6,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRunActivities, createScheduledRunActivities } from '../activities';
 import { loadConfig } from '../src/config/config';
 import { applyMigrations } from '../src/database/migrations';
+import { ConcurrencyRepository } from '../src/concurrency/concurrency.repository';
+import { ConcurrencyService } from '../src/concurrency/concurrency.service';
 import { createSql } from '../src/database/sql';
 import { JobsRepository } from '../src/jobs/jobs.repository';
 import { LivePublisher, sinkOf } from '../src/live/live-publisher';
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const runs = new RunsRepository(sql);
   const jobs = new JobsRepository(sql);
   const pipelines = new PipelinesRepository(sql);
+  const concurrency = new ConcurrencyRepository(sql);
   const repositoryLocks = new RepositoriesRepository(config);
   const runsService = new RunsService(
     runs,
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
     temporal,
     live,
     new RepositoriesService(config, repositoryLocks, new SecretsService(new SecretsRepository(sql), loadSecretBox(config))),
+    new ConcurrencyService(concurrency),
   );
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const bundlePath = resolve(__dirname, '../workflow-bundle.js');
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     ...(existsSync(bundlePath) ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
-      ...createRunActivities({ jobs, pipelines, maxTries: config.maxTries, live }),
+      ...createRunActivities({ jobs, pipelines, concurrency, maxTries: config.maxTries, live }),
       ...createScheduledRunActivities({
         schedules: new SchedulesRepository(sql),
         runsService,

@@ -21,7 +21,18 @@ export type TrackedJob = {
   retry?: RetryPolicy | null;
   /** Workflow-clock time (ms) a job waiting out a retry backoff is queued again. */
   retryAt?: number | null;
+  /** The job's own concurrency group; absent in histories recorded before them (patch 'concurrency-groups'). */
+  concurrency?: SlotGroup | null;
+  /** Where the job stands with its group's slot. */
+  slot?: SlotState;
 };
+
+/** A concurrency group resolved for one run (the contract's ResolvedConcurrency, which must agree). */
+export type SlotGroup = { group: string; limit: number; onConflict: 'queue' | 'cancel_in_progress' | 'skip' };
+/** pending: not asked for yet; released: given back. */
+export type SlotState = 'pending' | 'waiting' | 'holding' | 'released';
+/** Who a concurrency claim is for: a whole run attempt (jobId null) or one job of it. */
+export type ClaimOwner = { runId: number; attempt: number; jobId: number | null };
 
 export type RunAttemptInput = {
   runId: number;
@@ -31,7 +42,14 @@ export type RunAttemptInput = {
   reconcileSeconds: number;
   cancelGraceSeconds: number;
   /** Carried across continue-as-new. */
-  carried?: { jobs: TrackedJob[]; cancelRequested: boolean; cancelDeadline: number | null };
+  carried?: {
+    jobs: TrackedJob[];
+    cancelRequested: boolean;
+    cancelDeadline: number | null;
+    /** The attempt's slot of its pipeline's concurrency group, when it declares one. */
+    runSlot?: { group: SlotGroup; state: SlotState } | null;
+    cancelReason?: 'superseded' | 'concurrency_skipped';
+  };
 };
 
 export type RunAttemptResult = { status: AttemptStatus; jobs: { id: number; key: string; status: JobStatus; try: number }[] };
@@ -45,6 +63,8 @@ export const jobClaimedSignal = defineSignal<[JobClaimed]>('jobClaimed');
 export const jobFinishedSignal = defineSignal<[JobFinished]>('jobFinished');
 export const jobLostSignal = defineSignal<[JobLost]>('jobLost');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
+/** "A concurrency slot may be yours now": the workflow asks Postgres again (the claim rows decide). */
+export const concurrencySlotSignal = defineSignal('concurrencySlot');
 export const jobsQuery = defineQuery<TrackedJob[]>('jobs');
 
 export const workflowIdFor = (runId: number, attempt: number): string => `run-${runId}-attempt-${attempt}`;

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   patched,
   proxyLocalActivities,
   setHandler,
@@ -10,18 +11,23 @@ import {
 import type { RunActivities } from '../activities';
 import {
   cancelSignal,
+  concurrencySlotSignal,
   jobClaimedSignal,
   jobFinishedSignal,
   jobLostSignal,
   jobsQuery,
   type AttemptStatus,
+  type ClaimOwner,
   type JobClaimed,
   type JobFinished,
   type JobLost,
   type JobStatus,
   type RunAttemptInput,
   type RunAttemptResult,
+  type SlotGroup,
+  type SlotState,
   type TrackedJob,
+  workflowIdFor,
 } from './messages';
 import { retryDecision, type TryFailure } from './retry-policy';
 
@@ -49,11 +55,17 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
   let cancelHandled = input.carried?.cancelRequested ?? false;
   let cancelDeadline = input.carried?.cancelDeadline ?? null;
   let jobs: TrackedJob[] = input.carried?.jobs ?? [];
+  // The pipeline's concurrency group: no job of the attempt is queued before this holds a slot.
+  let runSlot: { group: SlotGroup; state: SlotState } | null = input.carried?.runSlot ?? null;
+  let cancelReason = input.carried?.cancelReason;
+  // Ask Postgres about waiting slots: at start, on a release's signal, and at each reconcile (a lost signal's backstop).
+  let slotNews = true;
 
   setHandler(jobClaimedSignal, (e) => void events.push({ type: 'claimed', ...e }));
   setHandler(jobFinishedSignal, (e) => void events.push({ type: 'finished', ...e }));
   setHandler(jobLostSignal, (e) => void events.push({ type: 'lost', ...e }));
   setHandler(cancelSignal, () => void (cancelRequested = true));
+  setHandler(concurrencySlotSignal, () => void (slotNews = true));
   setHandler(jobsQuery, () => jobs);
 
   const { runId, attempt } = input;
@@ -63,6 +75,8 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
     // Cancelled before this workflow started: the jobs were created cancelled already.
     cancelRequested ||= created.cancelRequested;
     cancelHandled ||= created.cancelRequested;
+    // Absent in histories recorded before concurrency groups.
+    if (created.concurrency) runSlot = { group: created.concurrency, state: 'pending' };
   }
   const byId = () => new Map(jobs.map((job) => [job.id, job]));
   let nextReconcile = Date.now() + input.reconcileSeconds * 1000;
@@ -70,14 +84,18 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
   for (;;) {
     if (cancelRequested && !cancelHandled) {
       cancelHandled = true;
-      apply(await activities.cancelAttempt({ runId, attempt }));
+      apply(await activities.cancelAttempt(cancelReason ? { runId, attempt, reason: cancelReason } : { runId, attempt }));
       cancelDeadline = Date.now() + input.cancelGraceSeconds * 1000;
     }
-    if (!cancelRequested) await releaseReadyJobs();
+    const recheckSlots = slotNews;
+    slotNews = false;
+    if (!cancelRequested && runSlot && runSlot.state !== 'holding' && (runSlot.state === 'pending' || recheckSlots)) await acquireRunSlot();
+    if (!cancelRequested && (!runSlot || runSlot.state === 'holding')) await releaseReadyJobs(recheckSlots);
+    await releaseEndedJobSlots();
     if (jobs.every((job) => TERMINAL.has(job.status))) break;
 
     const wakeAt = Math.min(nextReconcile, cancelDeadline ?? Infinity, ...jobs.map((job) => Math.min(job.deadline ?? Infinity, job.retryAt ?? Infinity)));
-    const woken = await condition(() => events.length > 0 || (cancelRequested && !cancelHandled), Math.max(wakeAt - Date.now(), 1));
+    const woken = await condition(() => events.length > 0 || (cancelRequested && !cancelHandled) || slotNews, Math.max(wakeAt - Date.now(), 1));
 
     for (const event of events.splice(0)) await handle(event);
     if (woken) continue;
@@ -104,15 +122,21 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
     if (nextReconcile <= now) {
       await reconcile();
       nextReconcile = now + input.reconcileSeconds * 1000;
+      if (runSlot?.state === 'waiting' || jobs.some((job) => job.slot === 'waiting')) slotNews = true;
       if (workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
-        return continueAsNew<typeof runAttemptWorkflow>({ ...input, carried: { jobs, cancelRequested, cancelDeadline } });
+        const carried = { jobs, cancelRequested, cancelDeadline, ...(runSlot ? { runSlot } : {}), ...(cancelReason ? { cancelReason } : {}) };
+        return continueAsNew<typeof runAttemptWorkflow>({ ...input, carried });
       }
     }
   }
 
   const status = outcome();
   await activities.finalizeAttempt({ runId, attempt, status });
+  // Every slot the attempt holds or waits for goes back, and whoever is next in line is told.
+  if (runSlot || jobs.some((job) => job.concurrency)) {
+    if (patched('concurrency-groups')) await tellPromoted(await activities.releaseConcurrency({ runId, attempt }));
+  }
   await condition(allHandlersFinished);
   return { status, jobs: jobs.map(({ id, key, status, try: tryNumber }) => ({ id, key, status, try: tryNumber })) };
 
@@ -164,7 +188,49 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
     return true;
   }
 
-  async function releaseReadyJobs(): Promise<void> {
+  /** The run's slot: wait in line for it, or (onConflict) supersede whoever holds it, or end skipped. */
+  async function acquireRunSlot(): Promise<void> {
+    if (!runSlot || !patched('concurrency-groups')) return;
+    const result = await activities.acquireConcurrency({ owner: { runId, attempt, jobId: null }, group: runSlot.group });
+    if (result.kind === 'skipped') return skipRun();
+    runSlot.state = result.kind;
+    await Promise.all([tellPromoted(result.promoted), supersede(result.superseded)]);
+  }
+
+  /** Its group full and onConflict skip: the run ends cancelled (reason concurrency_skipped) without running anything. */
+  function skipRun(): void {
+    cancelRequested = true;
+    cancelReason = 'concurrency_skipped';
+  }
+
+  /** Jobs holding (or in line for) a slot of their own group give it back once they end. */
+  async function releaseEndedJobSlots(): Promise<void> {
+    for (const job of jobs) {
+      if ((job.slot === 'holding' || job.slot === 'waiting') && TERMINAL.has(job.status) && patched('concurrency-groups')) {
+        job.slot = 'released';
+        await tellPromoted(await activities.releaseConcurrency({ runId, attempt, jobId: job.id }));
+      }
+    }
+  }
+
+  /** Whoever took a freed slot hears it now (this attempt included), rather than at its next reconcile. */
+  async function tellPromoted(promoted: ClaimOwner[]): Promise<void> {
+    const others = new Set<string>();
+    for (const owner of promoted) {
+      if (owner.runId === runId && owner.attempt === attempt) slotNews = true;
+      else others.add(workflowIdFor(owner.runId, owner.attempt));
+    }
+    // An attempt that ended meanwhile cannot be signalled, and needs nothing.
+    await Promise.all([...others].map((workflowId) => getExternalWorkflowHandle(workflowId).signal(concurrencySlotSignal).catch(() => undefined)));
+  }
+
+  /** Attempts a cancel_in_progress arrival superseded: already cancelled in Postgres, their workflows stop their running jobs. */
+  async function supersede(victims: { runId: number; attempt: number }[]): Promise<void> {
+    const by = `superseded by run ${runId}`;
+    await Promise.all(victims.map((victim) => getExternalWorkflowHandle(workflowIdFor(victim.runId, victim.attempt)).signal(cancelSignal, { by }).catch(() => undefined)));
+  }
+
+  async function releaseReadyJobs(recheckSlots = false): Promise<void> {
     const statusByKey = new Map(jobs.map((job) => [job.key, job.status]));
     const ready: number[] = [];
     const blocked: number[] = [];
@@ -184,10 +250,30 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
         if (gate?.status === 'awaiting_approval' && gate.timeoutMinutes > 0) gate.deadline = Date.now() + gate.timeoutMinutes * 60_000;
       }
     }
-    const runnable = ready.filter((id) => !gates.includes(id));
+    const runnable: number[] = [];
+    for (const id of ready.filter((readyId) => !gates.includes(readyId))) {
+      const job = byId().get(id);
+      if (job?.concurrency && job.slot !== 'holding' && !(await acquireJobSlot(job, recheckSlots))) continue;
+      runnable.push(id);
+    }
+    if (cancelRequested) return;
     if (runnable.length) apply(await activities.enqueueJobs({ jobIds: runnable }));
     // Skipping can unblock nothing, but it can cascade: settle the whole chain now.
-    if (blocked.length) await releaseReadyJobs();
+    if (blocked.length) await releaseReadyJobs(recheckSlots);
+  }
+
+  /** A ready job's own slot: true once it holds one. A waiting job asks again only when there is news. */
+  async function acquireJobSlot(job: TrackedJob, recheck: boolean): Promise<boolean> {
+    if (!job.concurrency || !patched('concurrency-groups')) return true;
+    if (job.slot === 'waiting' && !recheck) return false;
+    const result = await activities.acquireConcurrency({ owner: { runId, attempt, jobId: job.id }, group: job.concurrency });
+    if (result.kind === 'skipped') {
+      skipRun();
+      return false;
+    }
+    job.slot = result.kind;
+    await Promise.all([tellPromoted(result.promoted), supersede(result.superseded)]);
+    return result.kind === 'holding';
   }
 
   async function reconcile(): Promise<void> {

@@ -6,13 +6,17 @@ import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../../workflow
 import type { RetryReason, RetryPolicy } from '../../workflows/retry-policy';
 import type { z } from 'zod';
 import type { ApprovalDecision, JobKind, JobRecord, JobTry } from '../../contract/jobs.contract';
+import type { ResolvedConcurrency } from '../../contract/concurrency.contract';
 
-export type JobState = { id: number; key: string; kind: JobKind; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number; retry: RetryPolicy | null };
+/** `concurrency` is absent in histories recorded before concurrency groups (patch 'concurrency-groups'). */
+export type JobState = { id: number; key: string; kind: JobKind; needs: string[]; status: JobStatus; try: number; timeoutMinutes: number; retry: RetryPolicy | null; concurrency?: ResolvedConcurrency | null };
 /** `reason` and `exitCode` are absent in histories recorded before retries: the reconcile reads them only when present. */
 export type JobStateWithLease = JobState & { leaseExpired: boolean; reason?: string | null; exitCode?: number | null };
 
 /** A job's row as the API answers it (GET /jobs/:id). */
 export type JobView = z.output<typeof JobRecord>;
+/** A job's row as read: its concurrency group as declared for its run (the service adds where it stands). */
+export type JobRow = Omit<JobView, 'concurrency'> & { concurrency: ResolvedConcurrency | null };
 
 export type JobTryView = z.output<typeof JobTry> & { jobId: number };
 
@@ -64,8 +68,31 @@ export function heldBy(sql: Sql, agentId: string) {
   return sql`t.agent_id = ${agentId} and (j.status = 'running' or (j.status in ('succeeded', 'failed', 'cancelled') and j.finished_at > now() - interval '10 minutes'))`;
 }
 
-const STATE_COLUMNS = 'id, key, kind, needs, status, try, timeout_minutes as "timeoutMinutes", retry';
+const STATE_COLUMNS = 'id, key, kind, needs, status, try, timeout_minutes as "timeoutMinutes", retry, concurrency';
 export const RANK_GAP = 1_000_000;
+
+export type CancelReason = 'cancelled' | 'superseded' | 'concurrency_skipped';
+
+/**
+ * Cancels an attempt inside `tx`: its jobs not yet running end at once, running ones are asked to stop.
+ * The first reason given sticks (a person's cancel after a supersede does not rename it).
+ */
+export async function cancelAttemptIn(tx: TransactionSql, runId: number, attempt: number, reason: CancelReason): Promise<void> {
+  // Jobs first, the attempt last: the claim locks in that order (its job, then run_attempts). Taking
+  // them the other way round deadlocked a cancel against a claim of the same attempt, and so did
+  // holding the attempt while a job created meanwhile (the attempt's jobs being made as it is
+  // cancelled) was claimed: the cancel never waits for a job while it holds the attempt.
+  await tx`select id from jobs where run_id = ${runId} and attempt = ${attempt} order by id for update`;
+  await tx`
+    update jobs set status = 'cancelled', reason = ${reason}, finished_at = now()
+    where run_id = ${runId} and attempt = ${attempt} and status in ('waiting', 'queued', 'awaiting_approval')`;
+  await tx`update jobs set cancel_requested = true where run_id = ${runId} and attempt = ${attempt} and status = 'running'`;
+  await tx`
+    update run_attempts set cancel_requested_at = coalesce(cancel_requested_at, now()),
+                            reason = case when cancel_requested_at is null and ${reason}::text <> 'cancelled' then ${reason}::text else reason end
+    where run_id = ${runId} and attempt = ${attempt}`;
+  await notifyQueue(tx);
+}
 
 /** Every SQL statement about a job's lifecycle. Each write is keyed so retried activities and requests are harmless. */
 @Injectable()
@@ -74,9 +101,18 @@ export class JobsRepository {
 
   async attemptContext(runId: number, attempt: number) {
     const [row] = await this.sql<
-      { pipelineId: string; pipelineVersion: number; pipelineName: string; cancelRequested: boolean; pipelineContent: string | null; rerunJobs: string[] | null }[]
+      {
+        pipelineId: string;
+        pipelineVersion: number;
+        pipelineName: string;
+        cancelRequested: boolean;
+        pipelineContent: string | null;
+        rerunJobs: string[] | null;
+        ref: string;
+        inputs: Record<string, string>;
+      }[]
     >`
-      select r.pipeline_id as "pipelineId", r.pipeline_version as "pipelineVersion", p.name as "pipelineName",
+      select r.pipeline_id as "pipelineId", r.pipeline_version as "pipelineVersion", p.name as "pipelineName", r.ref, r.inputs,
              (a.cancel_requested_at is not null) as "cancelRequested", a.rerun_jobs as "rerunJobs",
              r.pipeline_content as "pipelineContent"
       from runs r join pipelines p on p.id = r.pipeline_id
@@ -98,32 +134,37 @@ export class JobsRepository {
   async createForAttempt(
     runId: number,
     attempt: number,
-    specs: (JobSpec & { carriedFromJobId: number | null; carriedStatus?: TerminalJobStatus })[],
-    options: { maxTries: number; cancelled: boolean },
+    specs: (JobSpec & { carriedFromJobId: number | null; carriedStatus?: TerminalJobStatus; concurrency: ResolvedConcurrency | null })[],
+    options: { maxTries: number; cancelled: boolean; runConcurrency: ResolvedConcurrency | null },
   ): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
       const queued: QueuedJobRef[] = [];
+      if (options.runConcurrency) {
+        await tx`update run_attempts set concurrency = ${tx.json(options.runConcurrency)} where run_id = ${runId} and attempt = ${attempt}`;
+      }
       for (const spec of specs) {
-        const status: JobStatus = options.cancelled
-          ? 'cancelled'
-          : spec.carriedFromJobId !== null
-            ? (spec.carriedStatus ?? 'succeeded')
-            : spec.needs.length === 0 && spec.kind !== 'approval'
-              ? 'queued'
-              : 'waiting';
+        const root = spec.needs.length === 0 && spec.kind !== 'approval';
+        // A job behind a concurrency group (its run's or its own) waits for the workflow to get it a slot.
+        const heldForSlot = root && (options.runConcurrency !== null || spec.concurrency !== null);
+        const status: JobStatus = options.cancelled ? 'cancelled' : spec.carriedFromJobId !== null ? (spec.carriedStatus ?? 'succeeded') : root && !heldForSlot ? 'queued' : 'waiting';
+        const reason = options.cancelled ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : status === 'waiting' && heldForSlot ? 'concurrency' : null;
         const inserted = await tx`
           insert into jobs (run_id, attempt, key, name, kind, content, matrix, env, labels, needs, timeout_minutes, status,
-                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority, retry, approvers, outputs)
+                            max_tries, carried_from_job_id, queue_rank, queued_at, finished_at, reason, priority, retry, approvers, outputs, concurrency,
+                            approval)
           values (${runId}, ${attempt}, ${spec.key}, ${spec.name}, ${spec.kind}, ${spec.content}, ${tx.json(spec.matrix)},
                   ${tx.json(spec.env)}, ${spec.labels}, ${spec.needs}, ${spec.timeoutMinutes}, ${status}, ${spec.retry?.maxTries ?? options.maxTries},
                   ${spec.carriedFromJobId},
                   ${status === 'queued' ? tx`(select queue_base * ${RANK_GAP} from runs where id = ${runId})` : null},
                   ${status === 'queued' ? tx`now()` : null},
                   ${spec.carriedFromJobId !== null || status === 'cancelled' ? tx`now()` : null},
-                  ${options.cancelled ? 'cancelled' : spec.carriedFromJobId !== null ? 'carried_over' : null},
+                  ${reason},
                   (select priority from runs where id = ${runId}), ${spec.retry ? tx.json(spec.retry) : null}, ${spec.approvers},
                   -- A carried job stands in for the one it copies: jobs needing it read that one's outputs.
-                  coalesce((select outputs from jobs where id = ${spec.carriedFromJobId}), '{}'))
+                  coalesce((select outputs from jobs where id = ${spec.carriedFromJobId}), '{}'),
+                  ${spec.concurrency ? tx.json(spec.concurrency) : null},
+                  -- A carried approval gate keeps the decision that let it pass (or stopped it).
+                  (select approval from jobs where id = ${spec.carriedFromJobId}))
           on conflict (run_id, attempt, key) do nothing
           returning id, labels`;
         if (inserted.length && status === 'queued') queued.push({ id: Number(inserted[0].id), labels: inserted[0].labels as string[] });
@@ -136,7 +177,7 @@ export class JobsRepository {
   async enqueue(jobIds: number[]): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
       const rows = await tx`
-        update jobs j set status = 'queued', queued_at = now(), queue_rank = r.queue_base * ${RANK_GAP}
+        update jobs j set status = 'queued', queued_at = now(), queue_rank = r.queue_base * ${RANK_GAP}, reason = nullif(j.reason, 'concurrency')
         from runs r where r.id = j.run_id and j.id = any(${jobIds}::bigint[]) and j.status = 'waiting' returning j.id, j.labels`;
       if (rows.length) await notifyQueue(tx, rows.map((row) => ({ id: Number(row.id), labels: row.labels as string[] })));
       return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where id = any(${jobIds}::bigint[])`;
@@ -249,17 +290,10 @@ export class JobsRepository {
   }
 
   /** Queued and waiting jobs end now; running ones are flagged so their agents stop them. */
-  async cancelAttempt(runId: number, attempt: number): Promise<JobState[]> {
+  /** `reason` says why, when a policy cancels (superseded, concurrency_skipped); a person's cancel is plain `cancelled`. */
+  async cancelAttempt(runId: number, attempt: number, reason: CancelReason = 'cancelled'): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
-      // Jobs first, then the attempt: the claim locks in that order (its job, then run_attempts), and
-      // taking them the other way round deadlocked a cancel against a claim of the same attempt.
-      await tx`select id from jobs where run_id = ${runId} and attempt = ${attempt} order by id for update`;
-      await tx`update run_attempts set cancel_requested_at = coalesce(cancel_requested_at, now()) where run_id = ${runId} and attempt = ${attempt}`;
-      await tx`
-        update jobs set status = 'cancelled', reason = 'cancelled', finished_at = now()
-        where run_id = ${runId} and attempt = ${attempt} and status in ('waiting', 'queued', 'awaiting_approval')`;
-      await tx`update jobs set cancel_requested = true where run_id = ${runId} and attempt = ${attempt} and status = 'running'`;
-      await notifyQueue(tx);
+      await cancelAttemptIn(tx, runId, attempt, reason);
       return tx<JobState[]>`select ${tx.unsafe(STATE_COLUMNS)} from jobs where run_id = ${runId} and attempt = ${attempt}`;
     });
   }
@@ -296,7 +330,8 @@ export class JobsRepository {
         where run_id = ${runId} and attempt = ${attempt}`;
       // Only the newest attempt speaks for the run.
       await tx`
-        update runs set status = ${status}, finished_at = coalesce(finished_at, now())
+        update runs set status = ${status}, finished_at = coalesce(finished_at, now()),
+                        reason = (select reason from run_attempts where run_id = ${runId} and attempt = ${attempt})
         where id = ${runId} and attempt = ${attempt}`;
     });
   }
@@ -377,13 +412,13 @@ export class JobsRepository {
       where j.id = ${jobId} order by n.key`;
   }
 
-  async get(jobId: number): Promise<JobView | undefined> {
-    const [row] = await this.sql<JobView[]>`${this.viewQuery()} where j.id = ${jobId}`;
+  async get(jobId: number): Promise<JobRow | undefined> {
+    const [row] = await this.sql<JobRow[]>`${this.viewQuery()} where j.id = ${jobId}`;
     return row;
   }
 
-  async listForRun(runId: number): Promise<JobView[]> {
-    return this.sql<JobView[]>`${this.viewQuery()} where j.run_id = ${runId} order by j.attempt, j.id`;
+  async listForRun(runId: number): Promise<JobRow[]> {
+    return this.sql<JobRow[]>`${this.viewQuery()} where j.run_id = ${runId} order by j.attempt, j.id`;
   }
 
   async listTries(jobIds: number[]): Promise<JobTryView[]> {
@@ -398,7 +433,7 @@ export class JobsRepository {
     return this.sql`
       select j.id, j.run_id as "runId", j.attempt, j.key, j.name, j.kind, j.status, j.reason, j.labels, j.needs, j.matrix,
              j.agent_id as "agentId", a.name as agent, j.exit_code as "exitCode", j.try, j.carried_from_job_id as "carriedFromJobId",
-             j.retry, j.max_tries as "maxTries", j.retry_at as "retryAt", j.approvers, j.approval, j.outputs,
+             j.retry, j.max_tries as "maxTries", j.retry_at as "retryAt", j.approvers, j.approval, j.outputs, j.concurrency,
              j.queued_at as "queuedAt", j.started_at as "startedAt", j.finished_at as "finishedAt", j.created_at as "createdAt"
       from jobs j left join agents a on a.id = j.agent_id`;
   }

@@ -4,6 +4,7 @@ import type { TokenPrincipal } from '../auth/principal';
 import type { z } from 'zod';
 import { ActGraphDoc, isTerminalJob, type JobGraph, type LogPage } from '../../contract/jobs.contract';
 import { conflict, forbidden, notFound } from '../common/api-error';
+import { ConcurrencyService } from '../concurrency/concurrency.service';
 import { LiveEvents } from '../live/live-events.service';
 import { TemporalService } from '../temporal/temporal.service';
 import { RunsRepository } from '../runs/runs.repository';
@@ -19,6 +20,7 @@ export class JobsService {
     private readonly runs: RunsRepository,
     private readonly temporal: TemporalService,
     private readonly live: LiveEvents,
+    private readonly concurrency: ConcurrencyService,
   ) {}
 
   /**
@@ -38,6 +40,7 @@ export class JobsService {
       throw conflict(`Job ${jobId} ("${job.name}") was decided meanwhile: it is ${current.status}.`, 'not_awaiting_approval', { status: current.status });
     }
     this.live.jobsChanged([jobId]);
+    this.live.queueChanged('held');
     await this.temporal.signalFinished(decided.runId, decided.attempt, { jobId, try: 0, status: decided.status, exitCode: null });
     return this.get(principal, jobId);
   }
@@ -48,7 +51,9 @@ export class JobsService {
     const run = await this.runs.get(job.runId);
     if (!run) throw notFound('job', jobId);
     assertProjectAccess(principal, { id: run.projectId, slug: run.project });
-    return job;
+    if (!job.concurrency) return { ...job, concurrency: null };
+    const slots = await this.concurrency.slotsOf({ runId: job.runId, attempt: job.attempt, pipeline: run.pipeline, concurrency: null }, [job]);
+    return { ...job, concurrency: slots.jobs.get(job.id) ?? null };
   }
 
   /** A page of log chunks after `after`; `nextSeq` is the `after` of the next page. */

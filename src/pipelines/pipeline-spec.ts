@@ -16,6 +16,8 @@ import { parseAct, validateAct } from '../../agent/act';
 import { LABEL_PATTERN, LABEL_RULE } from '../../contract/agent-protocol.contract';
 import type { JobKind } from '../../contract/jobs.contract';
 import { RETRY_REASONS, type RetryPolicy } from '../../workflows/retry-policy';
+import type { ConcurrencyDefinition } from '../../contract/concurrency.contract';
+import { validateConcurrency } from '../concurrency/concurrency-policy';
 
 // Pure rules for pipeline definitions and how a version expands into jobs.
 
@@ -40,6 +42,8 @@ export type JobSpec = {
   retry: RetryPolicy | null;
   /** Approval jobs: token names that may decide (empty: anyone with trigger scope). */
   approvers: string[];
+  /** The job's own group as declared (its placeholders are filled in per run). */
+  concurrency: ConcurrencyDefinition | null;
 };
 
 // The contract's wire shape and the workflow's policy type are one shape: this fails to compile if they drift.
@@ -111,6 +115,8 @@ export function validateDefinition(def: PipelineDefinition): string[] {
     if (!ENV_NAME_PATTERN.test(name)) problems.push(`inputs: "${name}" is not a valid input name (letters, digits, underscore)`);
     if (input === null || typeof input !== 'object') problems.push(`inputs.${name}: must be an object like {required: true, default: "x"}`);
   }
+  const declaredInputs = Object.keys(def.inputs).filter((name) => !def.inputs[name]?.fromGraph);
+  if (def.concurrency !== null && def.concurrency !== undefined) problems.push(...validateConcurrency(def.concurrency, 'concurrency', { kind: 'pipeline' }, declaredInputs));
   if (def.jobs) problems.push(...validateJobs(def));
   if (problems.length === 0) {
     const count = expandJobs(def).length;
@@ -179,6 +185,11 @@ function validateJobs(def: PipelineDefinition): string[] {
       problems.push(`${where}.timeoutMinutes: an integer from ${TIMEOUT_MINUTES.min} to ${TIMEOUT_MINUTES.max}`);
     }
     if (job.retry !== undefined) problems.push(...validateRetry(job.retry, `${where}.retry`));
+    if (job.concurrency !== undefined) {
+      const matrixKeys = Object.keys({ ...def.matrix, ...(job.matrix ?? {}) });
+      const declaredInputs = Object.keys(def.inputs).filter((name) => !def.inputs[name]?.fromGraph);
+      problems.push(...validateConcurrency(job.concurrency, `${where}.concurrency`, { kind: 'job', matrixKeys }, declaredInputs));
+    }
   }
   for (const [i, job] of jobs.entries()) {
     for (const need of job?.needs ?? []) {
@@ -194,7 +205,7 @@ function validateJobs(def: PipelineDefinition): string[] {
 /** An approval job runs nothing: it takes needs, approvers and a timeout, and nothing an agent would use. */
 function validateApproval(job: JobDefinition, where: string): string[] {
   const problems: string[] = [];
-  for (const field of ['content', 'labels', 'matrix', 'env', 'retry'] as const) {
+  for (const field of ['content', 'labels', 'matrix', 'env', 'retry', 'concurrency'] as const) {
     if (job[field] !== undefined) problems.push(`${where}.${field}: an approval job runs nothing, so it takes no ${field}`);
   }
   const approvers: unknown = job.approvers;
@@ -283,6 +294,7 @@ export function expandJobs(def: PipelineDefinition, pipelineName = 'build'): Job
         timeoutMinutes: job.timeoutMinutes ?? 0,
         retry: null,
         approvers: job.approvers ?? [],
+        concurrency: null,
       });
       continue;
     }
@@ -306,6 +318,7 @@ export function expandJobs(def: PipelineDefinition, pipelineName = 'build'): Job
         timeoutMinutes: job.timeoutMinutes ?? def.timeoutMinutes,
         retry: job.retry ?? null,
         approvers: [],
+        concurrency: job.concurrency ?? null,
       });
     }
     keysByName.set(job.name, keys);

@@ -21,10 +21,11 @@ export class PipelinesRepository {
         on conflict (project_id, name) do update set latest_version = pipelines.latest_version + 1, updated_at = now()
         returning id, latest_version as version`;
       await tx`
-        insert into pipeline_versions (pipeline_id, version, kind, content, path, sha256, labels, matrix, env, inputs, jobs, timeout_minutes, priority)
+        insert into pipeline_versions (pipeline_id, version, kind, content, path, sha256, labels, matrix, env, inputs, jobs, timeout_minutes, priority, concurrency)
         values (${pipeline.id}, ${pipeline.version}, ${def.kind}, ${def.content}, ${def.path}, ${sha256}, ${def.labels},
                 ${tx.json(def.matrix)}, ${tx.json(def.env)}, ${tx.json(def.inputs as Record<string, never>)},
-                ${def.jobs ? tx.json(def.jobs as never) : null}, ${def.timeoutMinutes}, ${def.priority})`;
+                ${def.jobs ? tx.json(def.jobs as never) : null}, ${def.timeoutMinutes}, ${def.priority},
+                ${def.concurrency ? tx.json(def.concurrency) : null})`;
       return { version: pipeline.version };
     });
   }
@@ -40,7 +41,7 @@ export class PipelinesRepository {
   async findVersion(projectId: string, name: string, version: number | null): Promise<PipelineVersion | undefined> {
     const [row] = await this.sql<PipelineVersion[]>`
       select p.id as "pipelineId", p.name, v.version, v.kind, v.content, v.path, v.sha256, v.labels, v.matrix, v.env, v.inputs, v.jobs,
-             v.timeout_minutes as "timeoutMinutes", v.priority, v.created_at as "createdAt"
+             v.timeout_minutes as "timeoutMinutes", v.priority, v.concurrency, v.created_at as "createdAt"
       from pipelines p join pipeline_versions v on v.pipeline_id = p.id and v.version = coalesce(${version}::int, p.latest_version)
       where p.project_id = ${projectId} and p.name = ${name}`;
     return row;
@@ -49,7 +50,7 @@ export class PipelinesRepository {
   async findVersionById(pipelineId: string, version: number): Promise<PipelineVersion | undefined> {
     const [row] = await this.sql<PipelineVersion[]>`
       select p.id as "pipelineId", p.name, v.version, v.kind, v.content, v.path, v.sha256, v.labels, v.matrix, v.env, v.inputs, v.jobs,
-             v.timeout_minutes as "timeoutMinutes", v.priority, v.created_at as "createdAt"
+             v.timeout_minutes as "timeoutMinutes", v.priority, v.concurrency, v.created_at as "createdAt"
       from pipelines p join pipeline_versions v on v.pipeline_id = p.id and v.version = ${version}
       where p.id = ${pipelineId}`;
     return row;

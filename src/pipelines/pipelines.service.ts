@@ -33,6 +33,7 @@ export class PipelinesService {
       inputs: body.inputs ?? {},
       timeoutMinutes: body.timeoutMinutes ?? TIMEOUT_MINUTES.fallback,
       priority: body.priority ?? PRIORITY.fallback,
+      concurrency: body.concurrency ?? null,
       jobs: body.jobs ?? null,
     } as PipelineDefinition;
     def.inputs = checkedInputs(def, 'Invalid pipeline');

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import type { QueueCursor, QueueEntry as QueueEntryView } from '../../contract/queue.contract';
+import type { ResolvedConcurrency } from '../../contract/concurrency.contract';
 import { SQL, type Sql } from '../database/sql';
 import { agentOffline } from '../agents/agent-liveness.sql';
 import { notifyQueue, RANK_GAP, type ClaimedJobRow } from '../jobs/jobs.repository';
@@ -12,6 +13,26 @@ export type QueueEntry = Omit<z.output<typeof QueueEntryView>, 'waitingBecause'>
 };
 
 export type QueuePage = { entries: QueueEntry[]; next: QueueCursor | null; total: number };
+
+/** A job a policy keeps out of the queue, as read; the service says why in a sentence. */
+export type HeldJobRow = {
+  id: number;
+  runId: number;
+  attempt: number;
+  runNumber: number;
+  name: string;
+  project: string;
+  pipeline: string;
+  status: 'waiting' | 'awaiting_approval';
+  reason: string | null;
+  try: number;
+  maxTries: number;
+  retryAt: Date | null;
+  approvers: string[];
+  concurrency: ResolvedConcurrency | null;
+  runConcurrency: ResolvedConcurrency | null;
+  since: Date;
+};
 
 export type ListOptions = { projectId: string | null; onlineWithinSeconds: number; limit: number; after: QueueCursor | null };
 
@@ -77,6 +98,26 @@ export class QueueRepository {
       next: more && last ? { priority: last.priority, rank: last.rank, id: last.id } : null,
       total,
     };
+  }
+
+  /**
+   * Jobs held back by a policy (a concurrency slot, a retry backoff, an approval), oldest first, read
+   * through the jobs_held partial index; `total` counts them all.
+   */
+  async held(projectId: string | null, limit: number): Promise<{ rows: HeldJobRow[]; total: number }> {
+    const scope = projectId ? this.sql`and r.project_id = ${projectId}` : this.sql``;
+    const rows = await this.sql<HeldJobRow[]>`
+      select j.id, j.run_id as "runId", j.attempt, r.number as "runNumber", j.name, p.slug as project, pl.name as pipeline,
+             j.status, j.reason, j.try, j.max_tries as "maxTries", j.retry_at as "retryAt", j.approvers,
+             j.concurrency, a.concurrency as "runConcurrency", coalesce(j.started_at, j.created_at) as since
+      from jobs j join runs r on r.id = j.run_id join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
+      join run_attempts a on a.run_id = j.run_id and a.attempt = j.attempt
+      where (j.status = 'awaiting_approval' or (j.status = 'waiting' and j.reason in ('concurrency', 'retry_backoff'))) ${scope}
+      order by j.id limit ${limit}`;
+    const [{ total }] = await this.sql<{ total: number }[]>`
+      select count(*)::int as total from jobs j join runs r on r.id = j.run_id
+      where (j.status = 'awaiting_approval' or (j.status = 'waiting' and j.reason in ('concurrency', 'retry_backoff'))) ${scope}`;
+    return { rows, total };
   }
 
   /**

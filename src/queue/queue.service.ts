@@ -2,24 +2,42 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { TokenPrincipal } from '../auth/principal';
 import { assertProjectAccess } from '../auth/project-access';
 import type { z } from 'zod';
-import { encodeQueueCursor, QUEUE_PAGE_LIMIT, type QueueCursor, type QueueList } from '../../contract/queue.contract';
+import { encodeQueueCursor, QUEUE_HELD_LIMIT, QUEUE_PAGE_LIMIT, type QueueCursor, type QueueList } from '../../contract/queue.contract';
 import { badRequest, conflict, notFound } from '../common/api-error';
 import { CONFIG, type Config } from '../config/config';
 import { LiveEvents } from '../live/live-events.service';
-import { QueueRepository, type QueueEntry } from './queue.repository';
+import { ConcurrencyService } from '../concurrency/concurrency.service';
+import { QueueRepository, type HeldJobRow, type QueueEntry } from './queue.repository';
 
 @Injectable()
 export class QueueService {
   constructor(
     private readonly queue: QueueRepository,
     private readonly live: LiveEvents,
+    private readonly concurrency: ConcurrencyService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async list(principal: TokenPrincipal, page: { cursor: QueueCursor | null; limit: number } = { cursor: null, limit: QUEUE_PAGE_LIMIT.fallback }): Promise<z.output<typeof QueueList>> {
     const result = await this.queue.list({ projectId: principal.projectId, onlineWithinSeconds: this.config.agentLostAfterSeconds, limit: page.limit, after: page.cursor });
+    // Held-back jobs come with the first page: they are not in the claim order the cursor walks.
+    const held = page.cursor === null ? await this.queue.held(principal.projectId, QUEUE_HELD_LIMIT) : { rows: [], total: 0 };
+    const slotReasons = await this.concurrency.waitReasons(held.rows.filter((row) => row.reason === 'concurrency'));
     return {
       jobs: result.entries.map(({ higherPriorityAhead, ...entry }) => ({ ...entry, waitingBecause: explain(entry, higherPriorityAhead) })),
+      held: held.rows.map((row) => ({
+        id: row.id,
+        runId: row.runId,
+        runNumber: row.runNumber,
+        name: row.name,
+        project: row.project,
+        pipeline: row.pipeline,
+        status: row.status,
+        waitingBecause: explainHeld(row, slotReasons.get(row.id) ?? null),
+        since: row.since,
+        until: row.reason === 'retry_backoff' ? row.retryAt : null,
+      })),
+      heldTotal: held.total,
       nextCursor: result.next && encodeQueueCursor(result.next),
       total: result.total,
     };
@@ -59,4 +77,16 @@ export function explain(entry: Omit<QueueEntry, 'higherPriorityAhead'>, higherPr
   }
   // An idle matching agent takes it on its next claim (long polls are woken at once).
   return null;
+}
+
+/** Why a policy holds a job back, in the words the run page uses too. */
+export function explainHeld(row: Pick<HeldJobRow, 'status' | 'reason' | 'try' | 'maxTries' | 'retryAt' | 'approvers'>, slotReason: string | null): string {
+  if (row.status === 'awaiting_approval') {
+    return row.approvers.length ? `waiting for approval by ${row.approvers.join(' or ')}` : 'waiting for approval (anyone who may trigger runs can decide)';
+  }
+  if (row.reason === 'retry_backoff') {
+    const at = row.retryAt ? ` at ${row.retryAt.toISOString()}` : '';
+    return `try ${row.try} failed; try ${row.try + 1} of ${row.maxTries} starts after its backoff${at}`;
+  }
+  return slotReason ?? 'waiting for a concurrency slot';
 }

@@ -1,3 +1,4 @@
+import type { ResolvedConcurrency } from '../../contract/concurrency.contract';
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL, type Sql } from '../database/sql';
 import { workflowIdFor, type AttemptStatus } from '../../workflows/messages';
@@ -30,6 +31,8 @@ export type RunRow = {
   inputs: Record<string, string>;
   env: Record<string, string>;
   status: RunStatus;
+  /** Why a policy ended the run (superseded, concurrency_skipped); null otherwise. */
+  reason: string | null;
   priority: number;
   attempt: number;
   trigger: TriggerInfo;
@@ -42,6 +45,9 @@ export type AttemptRow = {
   runId: number;
   attempt: number;
   status: RunStatus;
+  reason: string | null;
+  /** The pipeline's concurrency group as resolved for this attempt. */
+  concurrency: ResolvedConcurrency | null;
   failedOnly: boolean;
   rerunJobs: string[] | null;
   workflowId: string;
@@ -171,7 +177,7 @@ export class RunsRepository {
 
   async attempts(runId: number): Promise<AttemptRow[]> {
     return this.sql<AttemptRow[]>`
-      select run_id as "runId", attempt, status, failed_only as "failedOnly", rerun_jobs as "rerunJobs", workflow_id as "workflowId", created_at as "createdAt",
+      select run_id as "runId", attempt, status, reason, concurrency, failed_only as "failedOnly", rerun_jobs as "rerunJobs", workflow_id as "workflowId", created_at as "createdAt",
              started_at as "startedAt", finished_at as "finishedAt", cancel_requested_at as "cancelRequestedAt"
       from run_attempts where run_id = ${runId} order by attempt`;
   }
@@ -179,7 +185,7 @@ export class RunsRepository {
   private runQuery() {
     return this.sql`
       select r.id, r.number, r.project_id as "projectId", p.slug as project, r.pipeline_id as "pipelineId", pl.name as pipeline,
-             r.pipeline_version as "pipelineVersion", r.ref, r.commit_sha as "commitSha", pv.path as "pipelinePath", r.inputs, r.env, r.status, r.priority, r.attempt,
+             r.pipeline_version as "pipelineVersion", r.ref, r.commit_sha as "commitSha", pv.path as "pipelinePath", r.inputs, r.env, r.status, r.reason, r.priority, r.attempt,
              r.trigger, r.created_at as "createdAt", r.started_at as "startedAt", r.finished_at as "finishedAt"
       from runs r join projects p on p.id = r.project_id join pipelines pl on pl.id = r.pipeline_id
       join pipeline_versions pv on pv.pipeline_id = r.pipeline_id and pv.version = r.pipeline_version`;

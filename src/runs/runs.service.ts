@@ -6,7 +6,10 @@ import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
 import { withIds } from '../common/log-fields';
-import { JobsRepository, type JobTryView, type JobView } from '../jobs/jobs.repository';
+import { JobsRepository, type JobRow, type JobTryView } from '../jobs/jobs.repository';
+import { slotView } from '../concurrency/concurrency-policy';
+import { ConcurrencyService } from '../concurrency/concurrency.service';
+import type { ConcurrencySlot } from '../../contract/concurrency.contract';
 import { LiveEvents } from '../live/live-events.service';
 import { ENV_NAME_PATTERN, resolveInputs } from '../pipelines/pipeline-spec';
 import { PipelinesService, checkedInputs } from '../pipelines/pipelines.service';
@@ -35,6 +38,7 @@ export class RunsService {
     private readonly temporal: TemporalService,
     private readonly live: LiveEvents,
     private readonly repositories: RepositoriesService,
+    private readonly concurrency: ConcurrencyService,
   ) {}
 
   async trigger(
@@ -115,8 +119,15 @@ export class RunsService {
   async get(principal: TokenPrincipal, runId: number): Promise<RunView> {
     const run = await this.load(principal, runId);
     const [attempts, jobs] = await Promise.all([this.runs.attempts(runId), this.jobs.listForRun(runId)]);
-    const tries = await this.jobs.listTries(jobs.map((job) => job.id));
-    return this.view(run, attempts, jobs, tries);
+    const current = attempts.find((a) => a.attempt === run.attempt);
+    const [tries, slots] = await Promise.all([
+      this.jobs.listTries(jobs.map((job) => job.id)),
+      this.concurrency.slotsOf(
+        { runId, attempt: run.attempt, pipeline: run.pipeline, concurrency: current?.concurrency ?? null },
+        jobs.filter((job) => job.attempt === run.attempt),
+      ),
+    ]);
+    return this.view(run, attempts, jobs, tries, slots);
   }
 
   async list(
@@ -247,6 +258,7 @@ export class RunsService {
       commitSha: run.commitSha,
       pipelinePath: run.pipelinePath,
       status: run.status,
+      reason: run.reason,
       priority: run.priority,
       attempt: run.attempt,
       durationMs: durationMs(run.startedAt, run.finishedAt),
@@ -257,8 +269,9 @@ export class RunsService {
     };
   }
 
-  view(run: RunRow, attempts: AttemptRow[], jobs: JobView[], tries: JobTryView[]): RunView {
-    const jobView = (job: JobView): z.output<typeof Job> => ({
+  /** `slots`: where the current attempt stands in its concurrency groups (earlier attempts' jobs show their group, no standing). */
+  view(run: RunRow, attempts: AttemptRow[], jobs: JobRow[], tries: JobTryView[], slots: { run: ConcurrencySlot | null; jobs: Map<number, ConcurrencySlot> }): RunView {
+    const jobView = (job: JobRow): z.output<typeof Job> => ({
       id: job.id,
       name: job.name,
       key: job.key,
@@ -279,6 +292,7 @@ export class RunsService {
       approvers: job.approvers,
       approval: job.approval,
       outputs: job.outputs,
+      concurrency: slots.jobs.get(job.id) ?? (job.concurrency ? slotView(job.concurrency, undefined, run.pipeline) : null),
       queuedAt: job.queuedAt,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,
@@ -288,6 +302,7 @@ export class RunsService {
     const attemptViews = attempts.map((attempt) => ({
       attempt: attempt.attempt,
       status: attempt.status,
+      reason: attempt.reason,
       failedOnly: attempt.failedOnly,
       rerunJobs: attempt.rerunJobs,
       workflowId: attempt.workflowId,
@@ -301,6 +316,7 @@ export class RunsService {
       ...this.summary(run),
       inputs: run.inputs,
       env: run.env,
+      concurrency: slots.run,
       jobs: attemptViews.find((a) => a.attempt === run.attempt)?.jobs ?? [],
       attempts: attemptViews,
     };

@@ -12,7 +12,7 @@ import { launchBrowser, renderedLogLines, screenshot, serveUi, signIn, type Brow
 // branch of a project's git repository picked in the Run dialog.
 
 type Job = { id: number; status: string; startedAt: string | null };
-type Run = { id: number; status: string; priority: number; jobs: Job[] };
+type Run = { id: number; number: number; status: string; priority: number; jobs: Job[]; concurrency?: { waitingBecause: string | null } | null };
 
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
@@ -250,6 +250,34 @@ describe('web UI in Chromium', () => {
     await expect.poll(async () => (await pendingOrder(page)).filter((id) => listed.ids.includes(id)), { timeout: 30_000 }).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('shows why a run waits for its concurrency group on the queue and the run page, and lets it go live', async () => {
+    await put('one-deploy', { content: 'echo never', labels: ['pool=nobody'], concurrency: { group: 'deploy-${ref}' } });
+    const holder = await trigger('one-deploy');
+    await queuedJobIds([holder]);
+    const waiting = await trigger('one-deploy');
+    const sentence = `waiting for concurrency group deploy-main (held by run #${holder.number})`;
+    await stack.waitFor(async () => (await getRun(waiting.id)).concurrency?.waitingBecause === sentence, { timeoutMs: 30_000, message: 'the second run to wait for the slot' });
+
+    const page = await browser.context.newPage();
+    await signIn(page, ui.url, stack.adminToken, '#/queue');
+    const heldRow = page.locator(`.held-table tr[data-run-id="${waiting.id}"]`);
+    await expect.poll(async () => (await heldRow.count()) && heldRow.getByTestId('held-because').textContent(), { timeout: 30_000 }).toBe(sentence);
+    const runPage = await browser.context.newPage();
+    await signIn(runPage, ui.url, stack.adminToken, `#/runs/${waiting.id}`);
+    await expect.poll(() => runPage.getByTestId('run-concurrency').textContent(), { timeout: 30_000 }).toBe(sentence);
+    await expect(runPage.getByTestId('run-concurrency-group').textContent()).resolves.toContain('deploy-main');
+
+    // The holder ends: the waiting run takes the slot, and both pages follow without a reload.
+    expect((await stack.request('POST', `/api/v1/runs/${holder.id}/cancel`)).status).toBe(200);
+    await expect.poll(() => heldRow.count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => (await pendingOrder(page)).length > 0 && (await page.locator(`.queue-table tr[data-run-id="${waiting.id}"]`).count()), { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => runPage.getByTestId('run-concurrency').count(), { timeout: 30_000 }).toBe(0);
+    await expect(runPage.getByTestId('run-concurrency-group').textContent()).resolves.toContain('holding a slot');
+    expect((await stack.request('POST', `/api/v1/runs/${waiting.id}/cancel`)).status).toBe(200);
+    await runPage.close();
+    await page.close();
+  }, 120_000);
 
   it('starts a run with a priority from the Run dialog; the run page and the queue show it', async () => {
     await put('urgent-work', { content: 'echo never', labels: ['pool=nobody'], priority: 3 });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isTerminal, type RunDetail } from '../../contract/runs.contract';
+import type { RunDetail } from '../../contract/runs.contract';
 import { api, startStack, type Stack } from '../support/stack';
 
 // Approval gates on the real stack: the decision is a conditional write in Postgres, the timeout a
@@ -41,14 +41,7 @@ afterAll(async () => {
 
 const run = (id: number): Promise<RunDetail> => stack.api.call(api.runs.get, { params: { id } });
 const job = async (runId: number, key: string) => (await run(runId)).jobs.find((candidate) => candidate.key === key)!;
-const ended = (runId: number) =>
-  stack.waitFor(
-    async () => {
-      const current = await run(runId);
-      return isTerminal(current.status) ? current : null;
-    },
-    { timeoutMs: 90_000, message: `run ${runId} to end` },
-  );
+const ended = (runId: number) => stack.runEnded(runId);
 const awaiting = (runId: number) =>
   stack.waitFor(async () => ((await job(runId, 'production')).status === 'awaiting_approval' ? job(runId, 'production') : null), {
     timeoutMs: 60_000,
@@ -60,6 +53,8 @@ it('waits for an approver across kill -9 of the worker, refuses anyone else with
   const gate = await awaiting(started.id);
   expect(gate).toMatchObject({ kind: 'approval', approvers: ['release-manager'], approval: null, agent: null });
   expect(await job(started.id, 'deploy')).toMatchObject({ status: 'waiting' });
+  const queue = await stack.api.call(api.queue.list, { query: {} });
+  expect(queue.held.find((entry) => entry.id === gate.id)).toMatchObject({ status: 'awaiting_approval', waitingBecause: 'waiting for approval by release-manager' });
 
   await stack.killWorker('SIGKILL');
   const refused = await stack.request<{ error: { code: string; message: string } }>('POST', `/api/v1/jobs/${gate.id}/approve`, { token: intern, body: {} });
@@ -85,6 +80,16 @@ it('waits for an approver across kill -9 of the worker, refuses anyone else with
     ['production', 'succeeded'],
     ['deploy', 'succeeded'],
   ]);
+
+  // Re-running only deploy carries the gate over with the decision that let it pass.
+  await stack.answered(201, api.runs.rerun, { params: { id: started.id }, body: { jobs: ['deploy'] } });
+  const secondAttempt = await stack.runEnded(started.id, { attempt: 2 });
+  expect(secondAttempt.status).toBe('succeeded');
+  expect(secondAttempt.jobs.find((j) => j.key === 'production')).toMatchObject({
+    status: 'succeeded',
+    reason: 'carried_over',
+    approval: { decision: 'approved', by: 'release-manager', comment: 'ship it' },
+  });
 }, 180_000);
 
 it('fails the gate with reason rejected and skips what needs it', async () => {

@@ -56,9 +56,10 @@ export function scopes(sql: Sql): () => Promise<Scope> {
             ...spec,
             retry: spec.retry ?? null,
             approvers: spec.approvers ?? [],
+            concurrency: null,
             labels: [label, ...(spec.labels ?? [])],
           })),
-          { maxTries: 3, cancelled: false },
+          { maxTries: 3, cancelled: false, runConcurrency: null },
         );
         return { runId: run.id, attempt: 1, ids: Object.fromEntries(states.map((state) => [state.key, state.id])) };
       },

@@ -53,6 +53,12 @@ it('retries a try whose exit code the policy names after a backoff that survives
   const retryAt = Date.parse(String(backingOff.retryAt));
   await stack.waitFor(() => Date.now() > retryAt + 1500, { timeoutMs: 30_000, intervalMs: 100, message: 'the backoff to pass' });
   expect((await run(started.id)).jobs.find((job) => job.key === 'flaky')).toMatchObject({ status: 'waiting', reason: 'retry_backoff', try: 1 });
+  // The queue says why the job is not in it.
+  const queue = await stack.api.call(api.queue.list, { query: {} });
+  expect(queue.held.find((entry) => entry.id === backingOff.id)).toMatchObject({
+    status: 'waiting',
+    waitingBecause: `try 1 failed; try 2 of 3 starts after its backoff at ${new Date(retryAt).toISOString()}`,
+  });
 
   await stack.startWorker();
   const done = await stack.waitFor(

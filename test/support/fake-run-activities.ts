@@ -69,7 +69,16 @@ export function createFakeRunActivities(specs: FakeJobSpec[], options: { cancelR
   const activities: RunActivities = {
     async createJobs(input) {
       record('createJobs', input);
-      return { jobs: jobs.map(state), cancelRequested: options.cancelRequested ?? false };
+      return { jobs: jobs.map(state), cancelRequested: options.cancelRequested ?? false, concurrency: null };
+    },
+    // Concurrency slots are Postgres rows; their tests run on the real stack (concurrency.test.ts).
+    async acquireConcurrency(input) {
+      record('acquireConcurrency', input);
+      return { kind: 'holding', promoted: [], superseded: [] };
+    },
+    async releaseConcurrency(input) {
+      record('releaseConcurrency', input);
+      return [];
     },
     async enqueueJobs(input) {
       record('enqueueJobs', input);

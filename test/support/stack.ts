@@ -6,7 +6,9 @@ import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { beforeEach, inject } from 'vitest';
 import { createApiClient, type ApiClient } from '../../contract/api-client';
+import { api as contractApi } from '../../contract';
 import { checkResponse, type RouteDef, type RouteInput, type RouteResponse } from '../../contract/http';
+import { isTerminal, type RunDetail } from '../../contract/runs.contract';
 import { findFreePort, inheritedEnv, randomBase62, tailFile, type ExitInfo } from '../../scripts/process-utils';
 import { builtEntry, taskQueuePolledSince, withDatabase } from '../../scripts/launcher';
 import { ChildGroup, conditionReady, httpReady, killAllChildren, waitUntil, type SupervisedChild } from '../../scripts/supervisor';
@@ -114,6 +116,8 @@ export type Stack = {
   killWorker(signal?: NodeJS.Signals): Promise<ExitInfo>;
   startWorker(): Promise<void>;
   waitFor<T>(predicate: () => T | Promise<T>, options?: WaitOptions): Promise<NonNullable<T>>;
+  /** The run once it has ended (its `attempt`-th attempt, when given), checked against the contract. */
+  runEnded(runId: number, options?: { attempt?: number; timeoutMs?: number }): Promise<RunDetail>;
   stop(): Promise<void>;
 };
 
@@ -420,6 +424,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     startWorker,
     waitFor,
+    runEnded: (runId, { attempt, timeoutMs = 90_000 } = {}) =>
+      waitFor(
+        async () => {
+          const current = await client.call(contractApi.runs.get, { params: { id: runId } });
+          return isTerminal(current.status) && (attempt === undefined || current.attempt === attempt) ? current : null;
+        },
+        { timeoutMs, message: `run ${runId}${attempt === undefined ? '' : ` attempt ${attempt}`} to end` },
+      ),
     stop,
   };
   activeStacks.add(stack);

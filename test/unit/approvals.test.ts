@@ -19,7 +19,7 @@ describe('approvalVerdict', () => {
 });
 
 describe('approval jobs in a pipeline', () => {
-  const base: PipelineDefinition = { kind: 'script', content: 'make', path: null, labels: ['os=linux'], matrix: { node: ['20', '22'] }, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, jobs: null };
+  const base: PipelineDefinition = { kind: 'script', content: 'make', path: null, labels: ['os=linux'], matrix: { node: ['20', '22'] }, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, concurrency: null, jobs: null };
   it('expand to one gate, whatever the matrix, with no labels, content or timeout unless given', () => {
     const specs = expandJobs({ ...base, jobs: [{ name: 'build' }, { name: 'gate', kind: 'approval', needs: ['build'], approvers: ['cto'] }, { name: 'deploy', needs: ['gate'] }] });
     expect(specs.map((spec) => spec.key)).toEqual(['build[node=20]', 'build[node=22]', 'gate', 'deploy[node=20]', 'deploy[node=22]']);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expandJobs, inferKind, matrixCombinations, resolveInputs, validateDefinition, withGraphInputs, type PipelineDefinition } from '../../src/pipelines/pipeline-spec';
 
-const base: PipelineDefinition = { kind: 'script', content: 'echo hi', path: null, labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, jobs: null };
+const base: PipelineDefinition = { kind: 'script', content: 'echo hi', path: null, labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, concurrency: null, jobs: null };
 
 describe('inferKind', () => {
   it('recognises an act graph by entry and nodes', () => {

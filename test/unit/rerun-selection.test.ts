@@ -11,7 +11,7 @@ const chain = [
 ];
 const allSucceeded = new Map(chain.map((job) => [job.key, 'succeeded']));
 
-const base: PipelineDefinition = { kind: 'script', content: 'echo hi', path: null, labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, jobs: null };
+const base: PipelineDefinition = { kind: 'script', content: 'echo hi', path: null, labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, concurrency: null, jobs: null };
 const matrixJobs = expandJobs({
   ...base,
   jobs: [

@@ -33,7 +33,7 @@ describe('retryDecision', () => {
 });
 
 describe('retry in a pipeline definition', () => {
-  const base: PipelineDefinition = { kind: 'script', content: 'true', path: null, labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, jobs: null };
+  const base: PipelineDefinition = { kind: 'script', content: 'true', path: null, labels: [], matrix: {}, env: {}, inputs: {}, timeoutMinutes: 60, priority: 0, concurrency: null, jobs: null };
   const withRetry = (retry: unknown) => validateDefinition({ ...base, jobs: [{ name: 'build', retry } as never] });
 
   it('accepts a full policy', () => {

@@ -46,6 +46,9 @@ const REASONS: Record<string, string> = {
   retry_backoff: 'retrying after a failed try',
   rejected: 'rejected by an approver',
   approval_timeout: 'nobody decided in time',
+  concurrency: 'waiting for a concurrency slot',
+  superseded: 'cancelled: a newer run of its concurrency group superseded it',
+  concurrency_skipped: 'not run: its concurrency group was full (onConflict skip)',
 };
 
 /** A short phrase for a job's reason code; an unknown code is shown as it is. */

@@ -6,6 +6,6 @@ export type { Artifact, ArtifactList } from '../../../contract/artifacts.contrac
 export type { ActGraphDoc, GraphEdge, GraphNode, Job, JobGraph, JobKind, LogChunk, LogPage, NodeState } from '../../../contract/jobs.contract';
 export type { PipelineList, PipelineSummary, PipelineVersion } from '../../../contract/pipelines.contract';
 export type { Project, ProjectList } from '../../../contract/projects.contract';
-export type { QueueEntry, QueueList } from '../../../contract/queue.contract';
+export type { HeldEntry, QueueEntry, QueueList } from '../../../contract/queue.contract';
 export type { BranchList, GitRef, PipelineFiles, RefList } from '../../../contract/repositories.contract';
 export type { Attempt, CancelManyResult, RunDetail, RunList, RunSummary, Trigger } from '../../../contract/runs.contract';

@@ -4,7 +4,7 @@ import { useState, type DragEvent } from 'react';
 import { errorMessage, errorText } from '../api/client';
 import { useCancelRuns, useQueueMove } from '../api/mutations';
 import { queries, type RunningJob } from '../api/queries';
-import type { QueueEntry } from '../api/wire';
+import type { HeldEntry, QueueEntry } from '../api/wire';
 import { ConfirmButton, Empty, ErrorBanner, Labels, PageHeader, StatusBadge } from '../components/common';
 import { useNow } from '../components/use-now';
 import { elapsedMs, formatAgo, formatDuration } from '../format';
@@ -118,6 +118,44 @@ function PendingTable({ jobs, onMove, selected, onToggle, now }: Selection & { j
   );
 }
 
+/** Jobs a policy keeps out of the queue for now, each with why: a concurrency slot, a retry backoff, a person's approval. */
+function HeldTable({ jobs, selected, onToggle, now }: Selection & { jobs: HeldEntry[]; now: number }) {
+  return (
+    <table className="table held-table">
+      <thead>
+        <tr>
+          <th className="check">
+            <SelectAll ids={jobs.map((job) => job.id)} label="Select all held back" selected={selected} onToggle={onToggle} />
+          </th>
+          <th>Job</th>
+          <th>Run</th>
+          <th>Waiting because</th>
+          <th>Since</th>
+        </tr>
+      </thead>
+      <tbody>
+        {jobs.map((job) => (
+          <tr key={job.id} data-job-id={job.id} data-run-id={job.runId} className={selected.has(job.id) ? 'selected' : undefined}>
+            <td className="check">
+              <input type="checkbox" aria-label={`Select job ${job.id}`} checked={selected.has(job.id)} onChange={(event) => onToggle(job.id, event.target.checked)} />
+            </td>
+            <td>
+              <a href={href(runPath(job.runId))}>{job.name}</a> <StatusBadge status={job.status} />
+            </td>
+            <td>
+              {job.project}/{job.pipeline} #{job.runNumber}
+            </td>
+            <td className="waiting" data-testid="held-because">
+              {job.waitingBecause}
+            </td>
+            <td className="muted">{formatAgo(job.since, now)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function RunningTable({ jobs, selected, onToggle, now }: Selection & { jobs: RunningJob[]; now: number }) {
   if (!jobs.length) return <Empty>Nothing is running.</Empty>;
   return (
@@ -169,9 +207,15 @@ export function QueuePage() {
   for (const page of queue.data?.pages ?? []) for (const job of page.jobs) if (!loaded.has(job.id)) loaded.set(job.id, job);
   const jobs = [...loaded.values()];
   const total = queue.data?.pages[0]?.total ?? 0;
+  const held = queue.data?.pages[0]?.held ?? [];
+  const heldTotal = queue.data?.pages[0]?.heldTotal ?? 0;
   const runningJobs = running.data ?? [];
   // Jobs that left both lists since they were ticked are no longer selected.
-  const runOf = new Map([...jobs.map((job): [number, number] => [job.id, job.runId]), ...runningJobs.map((job): [number, number] => [job.jobId, job.runId])]);
+  const runOf = new Map([
+    ...jobs.map((job): [number, number] => [job.id, job.runId]),
+    ...held.map((job): [number, number] => [job.id, job.runId]),
+    ...runningJobs.map((job): [number, number] => [job.jobId, job.runId]),
+  ]);
   const chosenRuns = [...new Set([...selected].filter((id) => runOf.has(id)).map((id) => runOf.get(id)!))];
   // Queued and running times tick while either list has rows.
   const now = useNow(jobs.length || runningJobs.length ? 1000 : null);
@@ -231,6 +275,14 @@ export function QueuePage() {
         <button type="button" className="load-more" disabled={queue.isFetchingNextPage} onClick={() => void queue.fetchNextPage()}>
           Load more ({jobs.length} of {total} shown)
         </button>
+      )}
+      {heldTotal > 0 && (
+        <>
+          <h2>Held back · {heldTotal}</h2>
+          <p className="muted small">Not in the queue yet: each waits for a concurrency slot, a retry's backoff or a person's approval.</p>
+          <HeldTable jobs={held} selected={selected} onToggle={toggle} now={now} />
+          {heldTotal > held.length && <p className="muted small">The oldest {held.length} of {heldTotal} are shown.</p>}
+        </>
       )}
       <h2>Running · {runningJobs.length}</h2>
       {running.data && <RunningTable jobs={running.data} selected={selected} onToggle={toggle} now={now} />}

@@ -163,10 +163,12 @@ function JobReason({ run, job }: { run: RunDetail; job: Job }) {
   const origin = job.carriedFromJobId !== null ? originOf(run, job) : null;
   // Says when the backoff ends, so a waiting job never looks stuck.
   const retrying = job.reason === 'retry_backoff' && job.retryAt ? `try ${job.try} failed; try ${job.try + 1} of ${job.maxTries} at ${formatTime(job.retryAt)}` : null;
+  // Who holds the slot it waits for: its own group's, else its run's.
+  const slot = job.reason === 'concurrency' ? (job.concurrency?.waitingBecause ?? run.concurrency?.waitingBecause ?? null) : null;
   return (
-    <span className="muted small" title={`reason: ${job.reason}`}>
+    <span className="muted small" title={`reason: ${job.reason}`} data-testid={slot ? 'job-concurrency' : undefined}>
       {' · '}
-      {origin ? `reused from attempt ${origin.attempt}` : (retrying ?? reasonText(job.reason))}
+      {origin ? `reused from attempt ${origin.attempt}` : (retrying ?? slot ?? reasonText(job.reason))}
     </span>
   );
 }
@@ -334,6 +336,16 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
         <RunActions run={data} acts={acts} />
       </PageHeader>
       <ErrorBanner error={actionError ?? errorText(run.error)} />
+      {data.concurrency?.waitingBecause && (
+        <div className="notice waiting" role="status" data-testid="run-concurrency">
+          {data.concurrency.waitingBecause}
+        </div>
+      )}
+      {data.reason && (
+        <div className="notice" data-testid="run-reason">
+          {reasonText(data.reason)}
+        </div>
+      )}
       <dl className="facts">
         <dt>Ref</dt>
         <dd>
@@ -364,6 +376,15 @@ export function RunDetailPage({ runId, jobId, attempt }: RunDetailPageProps) {
         </dd>
         <dt>Priority</dt>
         <dd data-testid="run-priority">{data.priority}</dd>
+        {data.concurrency && (
+          <>
+            <dt>Concurrency</dt>
+            <dd data-testid="run-concurrency-group" title={`at most ${data.concurrency.limit} at once; when full: ${data.concurrency.onConflict}`}>
+              <code>{data.concurrency.group}</code>
+              {data.concurrency.state === 'holding' ? ' · holding a slot' : data.concurrency.state === 'waiting' ? ` · in line (${data.concurrency.position ?? '?'})` : ''}
+            </dd>
+          </>
+        )}
         <dt>Attempt</dt>
         <dd data-testid="run-attempt">
           {shownAttempt?.attempt ?? data.attempt} of {data.attempts.length}
