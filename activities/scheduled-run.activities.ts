@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { HttpException } from '@nestjs/common';
 import type { TokenPrincipal } from '../src/auth/principal';
@@ -46,6 +47,8 @@ export function createScheduledRunActivities({ schedules, runsService, runs, dro
         return null;
       }
       const trigger = { kind: 'schedule' as const, actor: `schedule ${schedule.id}`, scheduleId: schedule.id };
+      // Alive while the trigger works (a repository fetch may take a while): within the workflow's 20 s heartbeat timeout.
+      const heartbeat = setInterval(() => Context.current().heartbeat(), 5000);
       try {
         const { run } = await runsService.triggerOnce(
           schedulePrincipal(schedule),
@@ -58,6 +61,8 @@ export function createScheduledRunActivities({ schedules, runsService, runs, dro
         return run.id;
       } catch (error) {
         rethrow(error);
+      } finally {
+        clearInterval(heartbeat);
       }
     },
 

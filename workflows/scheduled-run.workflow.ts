@@ -4,10 +4,12 @@ import type { ScheduledRunInput, ScheduledRunResult } from './messages';
 
 // Ordinary (not local) activities: each is a few queries, but the start goes through the API's run
 // service (repository resolution may fetch git), which can take longer than a local activity should hold a task.
-const activities = proxyActivities<ScheduledRunActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+// A task taken by a worker that then dies is only retried once its timeout passes, so each timeout is as
+// short as its work allows: the start heartbeats (a dead worker is noticed in 20 s, not 2 minutes), and a
+// status read or a cancel is one or two queries.
+const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' };
+const start = proxyActivities<ScheduledRunActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds', retry });
+const quick = proxyActivities<ScheduledRunActivities>({ startToCloseTimeout: '15 seconds', retry });
 
 const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
 const MAX_POLL_MS = 30_000;
@@ -22,19 +24,19 @@ const CONTINUE_AS_NEW_AFTER_EVENTS = 2000;
 export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<ScheduledRunResult> {
   const { workflowId } = workflowInfo();
   // Not cancellable: a run created while the cancel arrived must still be known, to be cancelled below.
-  const runId = input.runId ?? (await CancellationScope.nonCancellable(() => activities.startScheduledRun({ scheduleId: input.scheduleId, workflowId })));
+  const runId = input.runId ?? (await CancellationScope.nonCancellable(() => start.startScheduledRun({ scheduleId: input.scheduleId, workflowId })));
   if (runId === null) return { runId: null, status: 'schedule_gone' };
   try {
     let pollMs = 1000;
     for (;;) {
-      const status = await activities.runStatus({ runId });
+      const status = await quick.runStatus({ runId });
       if (TERMINAL.has(status)) return { runId, status: status as ScheduledRunResult['status'] };
       await sleep(pollMs);
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
       if (workflowInfo().historyLength > CONTINUE_AS_NEW_AFTER_EVENTS) await continueAsNew<typeof scheduledRunWorkflow>({ scheduleId: input.scheduleId, runId });
     }
   } catch (error) {
-    if (isCancellation(error)) await CancellationScope.nonCancellable(() => activities.cancelRun({ runId }));
+    if (isCancellation(error)) await CancellationScope.nonCancellable(() => quick.cancelRun({ runId }));
     throw error;
   }
 }
