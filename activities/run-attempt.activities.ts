@@ -1,4 +1,5 @@
 import type { ResolvedConcurrency } from '../contract/concurrency.contract';
+import { isTerminalJob } from '../contract/jobs.contract';
 import { resolveConcurrency, type ClaimOwner } from '../src/concurrency/concurrency-policy';
 import type { AcquireResult, ConcurrencyRepository } from '../src/concurrency/concurrency.repository';
 import type { CancelReason, JobsRepository, JobState } from '../src/jobs/jobs.repository';
@@ -6,7 +7,7 @@ import type { LivePublisher } from '../src/live/live-publisher';
 import { expandJobs, type JobSpec } from '../src/pipelines/pipeline-spec';
 import type { PipelinesRepository } from '../src/pipelines/pipelines.repository';
 import { jobsToRerun, type RerunMode } from '../src/runs/rerun-selection';
-import type { AttemptStatus, JobStatus, TerminalJobStatus } from '../workflows/messages';
+import type { AttemptStatus, TerminalJobStatus } from '../workflows/messages';
 import type { RetryReason } from '../workflows/retry-policy';
 
 /** `live` announces each change to viewers (after the write committed; never failing the activity). */
@@ -139,5 +140,3 @@ async function carryOver(jobs: JobsRepository, runId: number, previousAttempt: n
   }
   return carried;
 }
-
-const isTerminalJob = (status: JobStatus): status is TerminalJobStatus => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(status);

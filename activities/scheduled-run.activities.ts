@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { HttpException } from '@nestjs/common';
 import type { TokenPrincipal } from '../src/auth/principal';
+import { isTerminal } from '../contract/runs.contract';
 import type { RunsRepository } from '../src/runs/runs.repository';
 import type { RunsService } from '../src/runs/runs.service';
 import type { ScheduleRow, SchedulesRepository } from '../src/schedules/schedules.repository';
@@ -48,7 +49,8 @@ export function createScheduledRunActivities({ schedules, runsService, runs, dro
       }
       const trigger = { kind: 'schedule' as const, actor: `schedule ${schedule.id}`, scheduleId: schedule.id };
       // Alive while the trigger works (a repository fetch may take a while): within the workflow's 20 s heartbeat timeout.
-      const heartbeat = setInterval(() => Context.current().heartbeat(), 5000);
+      const context = Context.current();
+      const heartbeat = setInterval(() => context.heartbeat(), 5000);
       try {
         const { run } = await runsService.triggerOnce(
           schedulePrincipal(schedule),
@@ -74,7 +76,7 @@ export function createScheduledRunActivities({ schedules, runsService, runs, dro
 
     async cancelRun({ runId }: { runId: number }): Promise<void> {
       const run = await runs.get(runId);
-      if (!run || ['succeeded', 'failed', 'cancelled'].includes(run.status)) return;
+      if (!run || isTerminal(run.status)) return;
       const principal: TokenPrincipal = { kind: 'token', tokenId: 'schedule', name: 'schedule overlap', scopes: ['write'], projectId: run.projectId };
       try {
         await runsService.cancel(principal, runId);

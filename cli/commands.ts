@@ -27,14 +27,17 @@ export type Context = {
   readStdin: () => Promise<string>;
 };
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
-const client = (ctx: Context): ApiClient => {
+export const client = (ctx: Context): ApiClient => {
   const config = resolveConfig(ctx.flags, ctx.env);
   return connect(config.url, config.token);
 };
 
-const printJson = (ctx: Context, value: unknown) => ctx.out(JSON.stringify(value, null, 2) + '\n');
+export const printJson = (ctx: Context, value: unknown) => ctx.out(JSON.stringify(value, null, 2) + '\n');
+
+/** A point in time as the CLI's tables print it: UTC, to the second ("-" for none). */
+export const when = (at: string | Date | null): string => (at === null ? '-' : new Date(at).toISOString().replace('T', ' ').slice(0, 19));
 
 export function parseRunId(raw: string | undefined): number {
   if (raw === undefined) throw usageError('Name a run by its id, e.g. `bellows logs 42`.');
@@ -276,7 +279,7 @@ export async function runs(ctx: Context, _positionals: string[], values: Values)
         statusColour(c, r.status)(r.reason ? `${r.status} (${r.reason})` : r.status),
         triggerText(r.trigger),
         formatDuration(r.durationMs),
-        new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+        when(r.createdAt),
       ]),
       ['ID', 'RUN', 'REF', 'STATUS', 'TRIGGER', 'DURATION', 'CREATED'],
     ),

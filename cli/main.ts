@@ -59,7 +59,7 @@ const COMMANDS: Record<string, Command> = {
     run: commands.pipelinePush,
   },
   'schedule create': {
-    usage: 'schedule create <project>/<pipeline> (--cron "<expr>" | --every <30s|15m|2h>) [--ref r] [--input k=v]... [--timezone Z] [--overlap skip|buffer_one|allow_all|cancel_other] [--paused]',
+    usage: schedules.SCHEDULE_CREATE_USAGE,
     options: { cron: { type: 'string' }, every: { type: 'string' }, ref: { type: 'string' }, input: { type: 'string', multiple: true }, timezone: { type: 'string' }, overlap: { type: 'string' }, paused: { type: 'boolean' } },
     run: schedules.scheduleCreate,
   },

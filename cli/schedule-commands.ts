@@ -2,21 +2,13 @@
 import { api } from '../contract';
 import type { Schedule } from '../contract/schedules.contract';
 import { SCHEDULE_OVERLAPS } from '../contract/schedules.contract';
-import { ApiRequestError, connect, type ApiClient } from './api-client';
-import { resolveConfig } from './cli-config';
+import { ApiRequestError } from './api-client';
 import { CliError, EXIT, usageError, type ExitCode } from './cli-errors';
 import { statusColour, table } from './cli-output';
-import { parsePairs, type Context } from './commands';
+import { client, parsePairs, printJson, when, type Context, type Values } from './commands';
 
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-const client = (ctx: Context): ApiClient => {
-  const config = resolveConfig(ctx.flags, ctx.env);
-  return connect(config.url, config.token);
-};
-
-const printJson = (ctx: Context, value: unknown) => ctx.out(JSON.stringify(value, null, 2) + '\n');
-const when = (at: string | Date | null) => (at === null ? '-' : new Date(at).toISOString().replace('T', ' ').slice(0, 19));
+/** Its usage line, for the help and for its own usage errors. */
+export const SCHEDULE_CREATE_USAGE = `schedule create <project>/<pipeline> (--cron "<expr>" | --every <30s|15m|2h>) [--ref r] [--input k=v]... [--timezone Z] [--overlap ${SCHEDULE_OVERLAPS.join('|')}] [--paused]`;
 const timing = (s: Schedule) => (s.cron !== null ? `cron ${s.cron}${s.timezone === 'UTC' ? '' : ` (${s.timezone})`}` : `every ${s.every}`);
 
 function scheduleId(raw: string | undefined, usage: string): string {
@@ -57,7 +49,7 @@ function printSchedule(ctx: Context, s: Schedule): void {
 
 export async function scheduleCreate(ctx: Context, positionals: string[], values: Values): Promise<ExitCode> {
   const [target, extra] = positionals;
-  const usage = 'schedule create <project>/<pipeline> (--cron "<expr>" | --every <30s|15m|2h>) [--ref r] [--input k=v]... [--timezone Z] [--overlap o] [--paused]';
+  const usage = SCHEDULE_CREATE_USAGE;
   const match = /^([^/]+)\/([^/]+)$/.exec(target ?? '');
   if (!match || extra !== undefined) throw usageError(`Usage: bellows ${usage}`);
   const cron = typeof values.cron === 'string' ? values.cron : undefined;

@@ -12,7 +12,7 @@ export type JobStatus = z.infer<typeof JobStatus>;
 
 /** The statuses a job never leaves. */
 export const TERMINAL_JOB_STATUSES = ['succeeded', 'failed', 'cancelled', 'skipped'] as const satisfies readonly JobStatus[];
-export const isTerminalJob = (status: JobStatus): boolean => (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
+export const isTerminalJob = (status: JobStatus): status is (typeof TERMINAL_JOB_STATUSES)[number] => (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
 
 /** The state of one graph node of an `.act` job. */
 export const NODE_STATES = ['running', 'succeeded', 'failed', 'skipped'] as const;

@@ -256,7 +256,8 @@ export async function runAttemptWorkflow(input: RunAttemptInput): Promise<RunAtt
       if (job?.concurrency && job.slot !== 'holding' && !(await acquireJobSlot(job, recheckSlots))) continue;
       runnable.push(id);
     }
-    if (cancelRequested) return;
+    // A job found its group full under onConflict skip: the run is cancelled, nothing more is queued.
+    if (cancelReason === 'concurrency_skipped') return;
     if (runnable.length) apply(await activities.enqueueJobs({ jobIds: runnable }));
     // Skipping can unblock nothing, but it can cascade: settle the whole chain now.
     if (blocked.length) await releaseReadyJobs(recheckSlots);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClaimState, ConcurrencyHolder, ResolvedConcurrency } from '../../contract/concurrency.contract';
+import { TERMINAL_JOB_STATUSES } from '../../contract/jobs.contract';
 import { SQL, type Sql, type TransactionSql } from '../database/sql';
 import { cancelAttemptIn } from '../jobs/jobs.repository';
 import { arrival, promotions, type ClaimOwner, type GroupClaim } from './concurrency-policy';
@@ -128,7 +129,7 @@ async function lockGroup(tx: TransactionSql, group: Group): Promise<void> {
 function ended(sql: Sql | TransactionSql, alias: 'c' | 'h') {
   const claim = sql(alias);
   return sql`(exists (select 1 from run_attempts a where a.run_id = ${claim}.run_id and a.attempt = ${claim}.attempt and a.finished_at is not null)
-              or exists (select 1 from jobs j where j.id = ${claim}.job_id and j.status in ('succeeded', 'failed', 'cancelled', 'skipped')))`;
+              or exists (select 1 from jobs j where j.id = ${claim}.job_id and j.status = any(${[...TERMINAL_JOB_STATUSES]}::text[])))`;
 }
 
 /** Claims whose owner ended without giving them back (a workflow terminated by hand): they hold nothing any more. */

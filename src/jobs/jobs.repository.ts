@@ -289,8 +289,10 @@ export class JobsRepository {
     });
   }
 
-  /** Queued and waiting jobs end now; running ones are flagged so their agents stop them. */
-  /** `reason` says why, when a policy cancels (superseded, concurrency_skipped); a person's cancel is plain `cancelled`. */
+  /**
+   * Queued and waiting jobs end now; running ones are flagged so their agents stop them. `reason` says
+   * why, when a policy cancels (superseded, concurrency_skipped); a person's cancel is plain `cancelled`.
+   */
   async cancelAttempt(runId: number, attempt: number, reason: CancelReason = 'cancelled'): Promise<JobState[]> {
     return this.sql.begin(async (tx) => {
       await cancelAttemptIn(tx, runId, attempt, reason);

@@ -79,7 +79,7 @@ export function explain(entry: Omit<QueueEntry, 'higherPriorityAhead'>, higherPr
   return null;
 }
 
-/** Why a policy holds a job back, in the words the run page uses too. */
+/** Why a policy holds a job back, in a sentence (a concurrency wait: the one the run page shows too). */
 export function explainHeld(row: Pick<HeldJobRow, 'status' | 'reason' | 'try' | 'maxTries' | 'retryAt' | 'approvers'>, slotReason: string | null): string {
   if (row.status === 'awaiting_approval') {
     return row.approvers.length ? `waiting for approval by ${row.approvers.join(' or ')}` : 'waiting for approval (anyone who may trigger runs can decide)';

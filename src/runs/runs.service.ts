@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { z } from 'zod';
 import { isTerminal, RUN_STATUSES, type CancelManyResult, type RunDetail, type RunList, type RunSummary, type TriggerRun } from '../../contract/runs.contract';
 import type { Job } from '../../contract/jobs.contract';
+import type { api } from '../../contract';
+import type { RouteBody } from '../../contract/http';
 import { assertProjectAccess } from '../auth/project-access';
 import type { TokenPrincipal } from '../auth/principal';
 import { badRequest, conflict, notFound, unprocessable } from '../common/api-error';
@@ -190,7 +192,7 @@ export class RunsService {
    * A new attempt of an ended run: every job, the ones that did not succeed (`failedOnly`), or the
    * `jobs` named and everything that needs them; a partial re-run carries the rest over.
    */
-  async rerun(principal: TokenPrincipal, runId: number, request: { failedOnly?: boolean; jobs?: string[] }): Promise<RunView> {
+  async rerun(principal: TokenPrincipal, runId: number, request: RouteBody<typeof api.runs.rerun>): Promise<RunView> {
     const failedOnly = request.failedOnly ?? false;
     const run = await this.load(principal, runId);
     if (request.jobs !== undefined && failedOnly) throw unprocessable('Pass either jobs or failedOnly, not both: jobs re-runs the jobs named, failedOnly the ones that did not succeed.', 'invalid_rerun');

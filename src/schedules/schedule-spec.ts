@@ -87,8 +87,6 @@ export function timezoneProblem(timezone: string): string | null {
   }
 }
 
-export type ScheduleTiming = { cron: string | null; every: string | null; timezone: string };
-
 /** Every problem of a timing at once; exactly one of cron and every. */
 export function timingProblems(timing: { cron?: string | null; every?: string | null; timezone: string }): string[] {
   const problems: string[] = [];

@@ -72,7 +72,7 @@ export class SchedulesService {
           workflowType: 'scheduledRunWorkflow',
           taskQueue: this.config.taskQueue,
           // Temporal appends the firing's time to this id: one workflow (and one run) per firing.
-          workflowId: `schedule-${id}-run`,
+          workflowId: `${temporalScheduleIdFor(id)}-run`,
           args: [{ scheduleId: id } satisfies ScheduledRunInput],
         },
         policies: { overlap: temporalOverlap(fields.overlap), catchupWindow: '1 minute' },

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PutPipeline } from '../../contract/pipelines.contract';
-import type { RunDetail, RunStatus } from '../../contract/runs.contract';
+import type { RunDetail } from '../../contract/runs.contract';
 import { api, startStack, type Stack } from '../support/stack';
 
 // Re-running chosen jobs (POST /runs/{id}/rerun {jobs}) on a real API, worker, agent, Temporal and Postgres.
@@ -17,16 +17,7 @@ async function trigger(pipeline: string): Promise<RunDetail> {
   return stack.answered(201, api.runs.trigger, { params: { slug: 'core', name: pipeline }, body: {} });
 }
 
-async function waitForEnd(id: number, attempt: number): Promise<RunDetail> {
-  const ended: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
-  return stack.waitFor(
-    async () => {
-      const run = await stack.api.call(api.runs.get, { params: { id } });
-      return run.attempt === attempt && ended.includes(run.status) ? run : null;
-    },
-    { timeoutMs: 60_000, message: `run ${id} attempt ${attempt} to end` },
-  );
-}
+const waitForEnd = (id: number, attempt: number): Promise<RunDetail> => stack.runEnded(id, { attempt, timeoutMs: 60_000 });
 
 async function logText(jobId: number): Promise<string> {
   return (await stack.api.raw(api.jobs.logText, { params: { id: jobId }, query: { format: 'text' } })).text();

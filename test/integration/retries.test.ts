@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isTerminal, type RunDetail } from '../../contract/runs.contract';
+import type { RunDetail } from '../../contract/runs.contract';
 import { api, startStack, type Stack } from '../support/stack';
 
 // Automatic retries on the real stack: the agent's exit code decides, the workflow's durable timer
@@ -61,13 +61,7 @@ it('retries a try whose exit code the policy names after a backoff that survives
   });
 
   await stack.startWorker();
-  const done = await stack.waitFor(
-    async () => {
-      const current = await run(started.id);
-      return isTerminal(current.status) ? current : null;
-    },
-    { timeoutMs: 90_000, message: 'the run to end' },
-  );
+  const done = await stack.runEnded(started.id, { timeoutMs: 90_000 });
   expect(done.status).toBe('succeeded');
   const flaky = done.jobs.find((job) => job.key === 'flaky')!;
   expect(flaky).toMatchObject({ status: 'succeeded', try: 3, retryAt: null, retry: { exitCodes: [75], maxTries: 3, backoffSeconds: 3 } });
@@ -88,13 +82,7 @@ it('fails at once on an exit code the policy does not name', async () => {
     body: { content: 'true\n', labels: ['pool=retry'], jobs: [{ name: 'broken', content: 'exit 2\n', retry: { exitCodes: [75], maxTries: 3 } }] },
   });
   const started = await stack.answered(201, api.runs.trigger, { params: { slug: 'rt', name: 'broken' }, body: {} });
-  const done = await stack.waitFor(
-    async () => {
-      const current = await run(started.id);
-      return isTerminal(current.status) ? current : null;
-    },
-    { timeoutMs: 60_000, message: 'the run to end' },
-  );
+  const done = await stack.runEnded(started.id, { timeoutMs: 60_000 });
   expect(done.status).toBe('failed');
   expect(done.jobs[0]).toMatchObject({ status: 'failed', reason: 'exit_code', exitCode: 2, try: 1 });
 });

@@ -34,21 +34,16 @@ const create = (body: Record<string, unknown>) => stack.request<Schedule & { err
 const getSchedule = (id: string) => stack.api.call(api.schedules.get, { params: { scheduleId: id } });
 const describeInTemporal = (id: string) => temporal.schedule.getHandle(temporalScheduleIdFor(id)).describe();
 
-/** The runs a schedule started, oldest first, from the runs list (what every client sees). */
-async function runsOf(scheduleId: string, pipeline: string): Promise<RunList['runs']> {
+/**
+ * A pipeline's runs, oldest first, from the runs list (what every client sees). Each test's pipeline
+ * has one schedule and nothing else starts it, so the tests can check what the runs say of their trigger.
+ */
+async function runsOf(pipeline: string): Promise<RunList['runs']> {
   const list = await stack.api.call(api.runs.list, { query: { project: 's', pipeline, limit: '200' } });
-  return list.runs.filter((run) => run.trigger?.kind === 'schedule' && run.trigger.scheduleId === scheduleId).reverse();
+  return list.runs.reverse();
 }
 
-async function finished(id: number): Promise<RunDetail> {
-  return stack.waitFor(
-    async () => {
-      const run = await stack.api.call(api.runs.get, { params: { id } });
-      return isTerminal(run.status) ? run : null;
-    },
-    { timeoutMs: 90_000, message: `run ${id} to finish` },
-  );
-}
+const finished = (id: number): Promise<RunDetail> => stack.runEnded(id);
 
 /** The scheduled-run workflows Temporal started for this schedule, as its describe lists them. */
 async function firedWorkflowIds(scheduleId: string): Promise<string[]> {
@@ -96,7 +91,7 @@ describe('schedules on Temporal', () => {
 
     await stack.answered(202, api.schedules.trigger, { params: { scheduleId: schedule.id } });
     const [run] = await stack.waitFor(async () => {
-      const runs = await runsOf(schedule.id, 'nightly');
+      const runs = await runsOf('nightly');
       return runs.length ? runs : null;
     }, { timeoutMs: 60_000, message: 'the triggered run' });
     expect(run.trigger).toMatchObject({ kind: 'schedule', scheduleId: schedule.id });
@@ -136,10 +131,11 @@ describe('schedules on Temporal', () => {
     const { body: schedule, status } = await create({ pipeline: 'ticker', every: '2s' });
     expect(status).toBe(201);
     const runs = await stack.waitFor(async () => {
-      const found = await runsOf(schedule.id, 'ticker');
+      const found = await runsOf('ticker');
       return found.length >= 2 ? found : null;
     }, { timeoutMs: 60_000, message: 'two runs fired by the interval' });
-    expect(runs.every((run) => run.trigger?.kind === 'schedule')).toBe(true);
+    expect(runs.every((run) => run.trigger?.kind === 'schedule' && run.trigger.scheduleId === schedule.id)).toBe(true);
+    expect(new Set(runs.map((run) => run.id)).size).toBe(runs.length);
     await stack.answered(204, api.schedules.delete, { params: { scheduleId: schedule.id } });
   });
 
@@ -147,10 +143,10 @@ describe('schedules on Temporal', () => {
     await put('long', 'echo long-start\nsleep 120\n');
     const { body: schedule } = await create({ pipeline: 'long', every: '4s', overlap: 'cancel_other' });
     const runs = await stack.waitFor(async () => {
-      const found = await runsOf(schedule.id, 'long');
+      const found = await runsOf('long');
       return found.length >= 2 && found[0].status === 'cancelled' ? found : null;
     }, { timeoutMs: 90_000, message: 'the first run cancelled by the next firing' });
-    expect(runs[0].status).toBe('cancelled');
+    expect(runs.map((run) => run.trigger)).toEqual(runs.map(() => expect.objectContaining({ kind: 'schedule', scheduleId: schedule.id })));
     if (process.env.BELLOWS_RECORD_HISTORIES === '1') {
       const [first] = await firedWorkflowIds(schedule.id);
       const handle = temporal.workflow.getHandle(first);
@@ -160,7 +156,7 @@ describe('schedules on Temporal', () => {
     await stack.answered(200, api.schedules.update, { params: { scheduleId: schedule.id }, body: { paused: true } });
     await stack.answered(204, api.schedules.delete, { params: { scheduleId: schedule.id } });
     // The schedule is gone; its last run is left to whoever started it, so end it here.
-    for (const run of await runsOf(schedule.id, 'long')) if (!isTerminal(run.status)) await stack.request('POST', `/api/v1/runs/${run.id}/cancel`);
+    for (const run of await runsOf('long')) if (!isTerminal(run.status)) await stack.request('POST', `/api/v1/runs/${run.id}/cancel`);
   });
 
   it('creates exactly one run and waits for it when the worker is killed (SIGKILL) before and during the firing', async () => {
@@ -173,10 +169,10 @@ describe('schedules on Temporal', () => {
       const ids = await firedWorkflowIds(schedule.id);
       return ids.length ? ids : null;
     }, { timeoutMs: 30_000, message: 'the firing workflow' });
-    expect(await runsOf(schedule.id, 'crashy')).toEqual([]);
+    expect(await runsOf('crashy')).toEqual([]);
     await stack.startWorker();
     const running = await stack.waitFor(async () => {
-      const [run] = await runsOf(schedule.id, 'crashy');
+      const [run] = await runsOf('crashy');
       return run?.status === 'running' ? run : null;
     }, { timeoutMs: 60_000, message: 'the scheduled run to be running' });
     // The workflow is now waiting on the run: kill its worker again.
@@ -185,7 +181,7 @@ describe('schedules on Temporal', () => {
     expect((await finished(running.id)).status).toBe('succeeded');
     const result = (await temporal.workflow.getHandle(workflowId).result()) as ScheduledRunResult;
     expect(result).toEqual({ runId: running.id, status: 'succeeded' });
-    expect((await runsOf(schedule.id, 'crashy')).map((run) => run.id)).toEqual([running.id]);
+    expect((await runsOf('crashy')).map((run) => run.id)).toEqual([running.id]);
     // BELLOWS_RECORD_HISTORIES=1 keeps this firing's history for test/unit/workflow-replay.test.ts.
     if (process.env.BELLOWS_RECORD_HISTORIES === '1') {
       const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
@@ -242,7 +238,7 @@ describe('bellows schedule', () => {
 
     expect((await cli(['schedule', 'trigger', schedule.id])).code).toBe(0);
     const [run] = await stack.waitFor(async () => {
-      const runs = await runsOf(schedule.id, 'cli-sched');
+      const runs = await runsOf('cli-sched');
       return runs.length ? runs : null;
     }, { timeoutMs: 60_000, message: 'the run the CLI triggered' });
     await finished(run.id);

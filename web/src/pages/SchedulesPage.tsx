@@ -45,7 +45,8 @@ export function SchedulesPage() {
                   <div className="muted">overlap: {schedule.overlap}</div>
                 </td>
                 <td>{schedule.paused ? <StatusBadge status="paused" /> : <span>active</span>}</td>
-                <td className="muted">{schedule.paused ? '—' : formatTime(schedule.nextRunAt)}</td>
+                {/* A paused schedule has no next run: the server sends null. */}
+                <td className="muted">{formatTime(schedule.nextRunAt)}</td>
                 <td>
                   {schedule.recentRuns.length === 0 && <span className="muted">none yet</span>}
                   {schedule.recentRuns.map((run) => (
